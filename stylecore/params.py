@@ -1,0 +1,81 @@
+"""Settings of one style-transfer run: the seed's classic configuration and the faster default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+SEED_CONTENT_LAYERS = ("block5_conv2",)
+SEED_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+Optimizer = Literal["adam", "lbfgs"]
+Precision = Literal["float32", "mixed_bfloat16", "mixed_float16", "auto"]
+ColorMode = Literal["luminance", "histogram"]
+
+
+@dataclass(frozen=True)
+class StyleParams:
+    """Everything that decides the picture a run produces.
+
+    The loss terms and their weights default to the seed's, so a run with any optimiser is
+    measured against the same objective. `style_strength` multiplies the style weight.
+    """
+
+    size: int = 512
+    """Long side of the output in pixels; the style image is scaled to the same long side."""
+    steps: int = 100
+    """Optimiser iterations at full size (Adam steps, or L-BFGS iterations)."""
+    optimizer: Optimizer = "lbfgs"
+    coarse_steps: int = 0
+    """L-BFGS iterations at `coarse_scale` before the full-size ones (coarse-to-fine)."""
+    coarse_scale: float = 0.5
+    style_strength: float = 1.0
+    content_weight: float = 1e4
+    style_weight: float = 1e-2
+    tv_weight: float = 1e8
+    content_layers: tuple[str, ...] = SEED_CONTENT_LAYERS
+    style_layers: tuple[str, ...] = SEED_STYLE_LAYERS
+    learning_rate: float = 0.02
+    beta_1: float = 0.99
+    epsilon: float = 0.1
+    precision: Precision = "auto"
+    """Compute type of VGG19's convolutions. "auto": bfloat16 where the CPU or GPU has fast
+    bfloat16 arithmetic, float32 elsewhere. Losses are always summed in float32."""
+    antialias: bool = True
+    """Antialiased resizing of the inputs. The seed resized with plain bilinear sampling."""
+    preserve_colors: ColorMode | None = None
+    """Keep the content photo's colours: "luminance" transfers only brightness, "histogram"
+    recolours the style image to the content's palette before the run."""
+    lbfgs_memory: int = 20
+    tolerance: float = 1e-5
+    """L-BFGS stops early once an iteration improves the loss by less than this fraction."""
+    extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def with_(self, **changes) -> StyleParams:
+        return replace(self, **changes)
+
+    @property
+    def total_steps(self) -> int:
+        return self.coarse_steps + self.steps
+
+
+CLASSIC = StyleParams(
+    size=600,
+    steps=100,
+    optimizer="adam",
+    coarse_steps=0,
+    precision="float32",
+    antialias=False,
+)
+"""The seed script, number for number: Adam(0.02, beta_1=0.99, epsilon=0.1), 100 steps, 600 px."""
+
+DEFAULT = StyleParams()
+
+QUALITY_PRESETS: dict[str, StyleParams] = {
+    "fast": DEFAULT.with_(size=384),
+    "balanced": DEFAULT,
+    "high": DEFAULT.with_(size=768),
+}
+"""Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md)."""
+
+STYLE_STRENGTHS: dict[str, float] = {"low": 0.3, "normal": 1.0, "high": 3.0}

@@ -1,0 +1,65 @@
+"""The `stylize` command as a user runs it: a real process, real files, its exit status."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from stylecore.images import decode_image
+
+
+def run_stylize(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "stylecore.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def write_inputs(folder: Path) -> tuple[Path, Path]:
+    y, x = np.mgrid[0:60, 0:80]
+    photo = np.stack([x * 3, y * 4, np.full_like(x, 90)], axis=-1).astype(np.uint8)
+    stripes = (((x + y) // 5) % 2 * 200 + 30).astype(np.uint8)
+    painting = np.stack([stripes, 255 - stripes, np.full_like(x, 60)], axis=-1).astype(np.uint8)
+    Image.fromarray(photo).save(folder / "photo.jpg")
+    Image.fromarray(painting).save(folder / "painting.png")
+    return folder / "photo.jpg", folder / "painting.png"
+
+
+def test_stylize_writes_the_result_and_says_where(tmp_path):
+    photo, painting = write_inputs(tmp_path)
+    done = run_stylize(
+        str(photo), str(painting), "-o", "out/result.png", "--size", "64", "--steps", "3",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    last_line = done.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"wrote out/result\.png \(64x48\) in \d+\.\d s", last_line), last_line
+    result = decode_image(tmp_path / "out" / "result.png")
+    assert result.shape == (48, 64, 3)
+    assert "step" in done.stderr  # the progress bar, with its rate
+
+
+def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path):
+    photo, _ = write_inputs(tmp_path)
+    (tmp_path / "notes.txt").write_text("not a picture")
+    done = run_stylize(str(photo), str(tmp_path / "notes.txt"), "-o", "x.jpg", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == ["stylize: That file is not an image I can read."]
+
+
+def test_missing_file_and_unknown_preset_are_explained(tmp_path):
+    photo, _ = write_inputs(tmp_path)
+    missing = run_stylize(str(tmp_path / "nope.jpg"), str(photo), cwd=tmp_path)
+    assert missing.returncode == 2 and "couldn't find" in missing.stderr
+    unknown = run_stylize(str(photo), "stary_night", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert "starry_night" in unknown.stderr and "Traceback" not in unknown.stderr

@@ -1,0 +1,203 @@
+"""The optimisation: the classic mode is the seed, the default mode paints, runs can be cancelled.
+
+These use the real VGG19 weights (resolved once per machine into ~/.cache/stylecore) on tiny
+generated images, so they stay fast on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from stylecore.objective import loss_weights, objective_for
+from stylecore.params import CLASSIC, DEFAULT, SEED_CONTENT_LAYERS, SEED_STYLE_LAYERS
+from stylecore.transfer import Cancelled, scale_image, stylize
+from stylecore.weights import load_vgg19_weights
+
+
+def gradient_photo(height: int = 48, width: int = 64) -> np.ndarray:
+    """A smooth 'photo': colour ramps with a bright disc."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    disc = ((y - height / 2) ** 2 + (x - width / 3) ** 2 < (height / 4) ** 2).astype(np.float32)
+    image = np.stack([x / width, y / height, 0.3 + 0.5 * disc], axis=-1)
+    return image.astype(np.float32)
+
+
+def stripes_style(size: int = 64) -> np.ndarray:
+    """A 'painting': bold diagonal stripes in two saturated colours plus noise."""
+    y, x = np.mgrid[0:size, 0:size]
+    band = ((x + y) // 6) % 2
+    rng = np.random.default_rng(1)
+    colours = np.where(band[..., None] == 1, [0.9, 0.2, 0.1], [0.1, 0.3, 0.9])
+    return np.clip(colours + rng.normal(0, 0.05, (size, size, 3)), 0, 1).astype(np.float32)
+
+
+def seed_features_numpy(image: np.ndarray):
+    """Activations of the seed's layers, from Keras' own VGG19 and preprocess_input."""
+    vgg = keras.applications.VGG19(include_top=False, weights=None)
+    for name, (kernel, bias) in load_vgg19_weights().items():
+        vgg.get_layer(name).set_weights([kernel, bias])
+    layers = SEED_STYLE_LAYERS + SEED_CONTENT_LAYERS
+    model = keras.Model(vgg.input, [vgg.get_layer(n).output for n in layers])
+    batch = keras.applications.vgg19.preprocess_input(image[None] * 255.0)
+    outputs = [np.asarray(o, dtype=np.float64) for o in model(batch)]
+    return outputs[: len(SEED_STYLE_LAYERS)], outputs[len(SEED_STYLE_LAYERS) :]
+
+
+def numpy_gram(features: np.ndarray) -> np.ndarray:
+    _, h, w, c = features.shape
+    flat = features.reshape(h * w, c)
+    return flat.T @ flat / (h * w)
+
+
+def test_classic_loss_matches_an_independent_numpy_computation_of_the_seed():
+    content, style = gradient_photo(), scale_image(stripes_style(), 64, antialias=False)
+    image = np.clip(content + 0.1 * np.sin(np.arange(content.size)).reshape(content.shape), 0, 1)
+    image = image.astype(np.float32)
+
+    style_feats, _ = seed_features_numpy(style)
+    _, content_feats = seed_features_numpy(content)
+    image_style, image_content = seed_features_numpy(image)
+    style_term = sum(
+        np.mean((numpy_gram(a) - numpy_gram(b)) ** 2)
+        for a, b in zip(image_style, style_feats, strict=True)
+    )
+    style_term *= 1e-2 / 5
+    content_term = np.mean((image_content[0] - content_feats[0]) ** 2) * 1e4
+    dx = image[:, 1:] - image[:, :-1]
+    dy = image[1:] - image[:-1]
+    tv_term = 1e8 * (np.mean(dx.astype(np.float64) ** 2) + np.mean(dy.astype(np.float64) ** 2))
+
+    objective = objective_for(CLASSIC.style_layers, CLASSIC.content_layers, "float32")
+    targets = objective.targets(content, [(style, 1.0)])
+    ours = objective.terms(image, targets, loss_weights(CLASSIC))
+
+    assert ours["style"] == pytest.approx(style_term, rel=1e-3)
+    assert ours["content"] == pytest.approx(content_term, rel=1e-3)
+    assert ours["tv"] == pytest.approx(tv_term, rel=1e-4)
+    assert ours["total"] == pytest.approx(style_term + content_term + tv_term, rel=1e-3)
+
+
+def test_classic_mode_follows_the_seed_loop_step_for_step():
+    """Three steps of the seed's own code (Keras VGG19, tf Adam, clip) give the same pixels."""
+    content, style = gradient_photo(), stripes_style()
+    params = CLASSIC.with_(size=64, steps=3)
+    ours = stylize(content, style, params).image
+
+    # The seed, transcribed: targets from the resized images, Adam on a Variable, clip to [0,1].
+    c, s = scale_image(content, 64, False), scale_image(style, 64, False)
+    (s_feats, _), (_, c_feats) = seed_features_numpy(s), seed_features_numpy(c)
+    style_targets = [tf.constant(numpy_gram(f), tf.float32) for f in s_feats]
+    content_target = tf.constant(c_feats[0], tf.float32)
+    vgg = keras.applications.VGG19(include_top=False, weights=None)
+    for name, (kernel, bias) in load_vgg19_weights().items():
+        vgg.get_layer(name).set_weights([kernel, bias])
+    layers = SEED_STYLE_LAYERS + SEED_CONTENT_LAYERS
+    model = keras.Model(vgg.input, [vgg.get_layer(n).output for n in layers])
+    image = tf.Variable(c[None])
+    opt = keras.optimizers.Adam(learning_rate=0.02, beta_1=0.99, epsilon=1e-1)
+    for _ in range(3):
+        with tf.GradientTape() as tape:
+            outs = model(keras.applications.vgg19.preprocess_input(image * 255.0))
+            grams = [
+                tf.einsum("bijc,bijd->bcd", o, o) / tf.cast(o.shape[1] * o.shape[2], tf.float32)
+                for o in outs[:5]
+            ]
+            loss = tf.add_n(
+                [tf.reduce_mean((g - t) ** 2) for g, t in zip(grams, style_targets, strict=True)]
+            ) * (1e-2 / 5)
+            loss += tf.reduce_mean((outs[5] - content_target) ** 2) * 1e4
+            dx = image[:, :, 1:, :] - image[:, :, :-1, :]
+            dy = image[:, 1:, :, :] - image[:, :-1, :, :]
+            loss += 1e8 * (tf.reduce_mean(dx**2) + tf.reduce_mean(dy**2))
+        opt.apply_gradients([(tape.gradient(loss, image), image)])
+        image.assign(tf.clip_by_value(image, 0.0, 1.0))
+
+    np.testing.assert_allclose(ours, image.numpy()[0], atol=2e-3)
+    assert np.abs(ours - c).max() > 0.02, "three Adam steps must move the pixels"
+
+
+@pytest.mark.parametrize("params", [DEFAULT, CLASSIC], ids=["default", "classic"])
+def test_style_loss_falls_and_the_image_changes(params):
+    content, style = gradient_photo(), stripes_style()
+    short = stylize(content, style, params.with_(size=96, steps=1, coarse_steps=0))
+    longer = stylize(content, style, params.with_(size=96, steps=12, coarse_steps=0))
+
+    assert longer.losses["style"] < 0.5 * short.losses["style"]
+    assert longer.size == (96, 72)
+    assert longer.image.dtype == np.float32
+    assert 0.0 <= longer.image.min() and longer.image.max() <= 1.0
+    start = scale_image(content, 96, params.antialias)
+    assert np.abs(longer.image - start).mean() > 0.02
+
+
+def test_progress_is_reported_every_step_with_a_lazy_preview():
+    seen: list[tuple[int, int]] = []
+    previews: list[np.ndarray] = []
+
+    def on_progress(step, total, preview):
+        seen.append((step, total))
+        if step == 2:
+            previews.append(preview())
+
+    result = stylize(
+        gradient_photo(), stripes_style(), DEFAULT.with_(size=64, steps=4), on_progress
+    )
+    assert [s for s, _ in seen] == list(range(1, result.steps + 1))
+    assert all(total == 4 for _, total in seen)
+    assert previews[0].shape == (48, 64, 3)
+
+
+def test_cancel_stops_within_one_step():
+    calls = {"progress": 0}
+
+    def on_progress(step, total, preview):
+        calls["progress"] = step
+
+    with pytest.raises(Cancelled):
+        stylize(
+            gradient_photo(),
+            stripes_style(),
+            CLASSIC.with_(size=64, steps=500),
+            on_progress,
+            should_stop=lambda: calls["progress"] >= 3,
+        )
+    assert calls["progress"] == 3
+
+
+def test_several_styles_blend_between_their_results():
+    content, red = gradient_photo(), stripes_style()
+    blue = red[..., ::-1].copy()
+    params = DEFAULT.with_(size=64, steps=10)
+    only_red = stylize(content, [(red, 1.0)], params).image
+    only_blue = stylize(content, [(blue, 1.0)], params).image
+    mixed = stylize(content, [(red, 1.0), (blue, 1.0)], params).image
+
+    def redness(image):
+        return float(image[..., 0].mean() - image[..., 2].mean())
+
+    assert redness(only_blue) < redness(mixed) < redness(only_red)
+
+
+def test_preserve_colors_keeps_the_photo_palette():
+    content, style = gradient_photo(), stripes_style()
+    params = DEFAULT.with_(size=64, steps=8)
+    painted = stylize(content, style, params).image
+    kept = stylize(content, style, params.with_(preserve_colors="luminance")).image
+    start = scale_image(content, 64)
+
+    def mean_colour_error(image):
+        return float(np.abs(image.mean(axis=(0, 1)) - start.mean(axis=(0, 1))).sum())
+
+    assert mean_colour_error(kept) < mean_colour_error(painted)
+
+
+def test_style_strength_pulls_harder_towards_the_style():
+    content, style = gradient_photo(), stripes_style()
+    params = DEFAULT.with_(size=64, steps=10)
+    weak = stylize(content, style, params.with_(style_strength=0.1))
+    strong = stylize(content, style, params.with_(style_strength=10.0))
+    start = scale_image(content, 64)
+    assert np.abs(strong.image - start).mean() > np.abs(weak.image - start).mean()

@@ -1,0 +1,533 @@
+"""The durable job queue: every accepted request is a row before the user hears "queued".
+
+A job's life: QUEUED -> RUNNING (claimed; `attempts` counts claims) -> result on disk
+(`complete`, still RUNNING) -> DONE once Telegram accepted the photo (`mark_delivered`), or
+FAILED / CANCELLED. A result that exists but is not delivered is re-sent after a restart
+(`pending_delivery`), never recomputed; a job with a `delivered_message_id` is never sent again.
+
+Order is fair: round-robin across users, FIFO within a user, so one user's ten jobs do not push
+everyone else back. The handlers see only the `JobQueue` protocol, so a distributed backend can
+replace `SqliteJobQueue` without touching them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+import aiosqlite
+
+from bot.store import Store
+
+log = logging.getLogger("stylebot.jobs")
+
+ETA_HISTORY = 20
+"""How many recent job durations the ETA averages."""
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class JobRequest:
+    """What a user asked for, as the handlers hand it to the queue."""
+
+    chat_id: int
+    user_id: int
+    chat_type: str
+    reply_to_message_id: int | None
+    content_file_id: str
+    style_file_id: str | None
+    preset: str | None
+    settings: dict
+    """`Settings.to_dict()`, plus optional overrides such as {"size_scale": 0.7}."""
+
+
+@dataclass
+class Job(JobRequest):
+    id: int
+    status: JobStatus
+    attempts: int
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    error: str | None
+    status_message_id: int | None
+    result_path: str | None
+    delivered_message_id: int | None
+    note: str | None
+
+    @property
+    def active(self) -> bool:
+        """Queued or running (a computed but undelivered job is still running)."""
+        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class QueueFull(Exception):
+    """The global cap on waiting jobs is reached. `message` is for the user."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.message = "I'm busy right now; please try again in a few minutes."
+        super().__init__(self.message)
+
+
+class UserLimitReached(Exception):
+    """This user already has the most waiting jobs allowed. `message` is for the user."""
+
+    def __init__(self, waiting: int, limit: int):
+        self.waiting = waiting
+        self.limit = limit
+        pictures = "picture" if waiting == 1 else "pictures"
+        self.message = (
+            f"You already have {waiting} {pictures} waiting; please send more once they are "
+            "done (or /cancel them)."
+        )
+        super().__init__(self.message)
+
+
+class JobQueue(Protocol):
+    """The queue as the handlers and the runner use it."""
+
+    async def enqueue(self, request: JobRequest) -> Job: ...
+    async def claim(self) -> Job | None: ...
+    async def set_status_message(self, job_id: int, message_id: int) -> None: ...
+    async def complete(self, job_id: int, result_path: str) -> None: ...
+    async def mark_delivered(self, job_id: int, message_id: int) -> None: ...
+    async def fail(self, job_id: int, error: str) -> None: ...
+    async def retry_later(
+        self, job_id: int, note: str | None = None, settings_update: dict | None = None
+    ) -> None: ...
+    async def cancel(self, chat_id: int, user_id: int) -> list[Job]: ...
+    async def get(self, job_id: int) -> Job | None: ...
+    async def position(self, job_id: int) -> tuple[int, float | None]: ...
+    async def recover(self, max_attempts: int) -> tuple[list[Job], list[Job]]: ...
+    async def pending_delivery(self) -> list[Job]: ...
+    async def stats(self, since: float) -> dict: ...
+    async def queue_snapshot(self) -> list[Job]: ...
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """A queued job as the fair-order computation sees it."""
+
+    id: int
+    user_id: int
+    attempts: int
+    served_at: int
+    """The user's turn number when last served (0: never)."""
+
+
+# Jobs that hold a user's "running" slot: claimed and still computing.
+_COMPUTING = "status = 'running' AND result_path IS NULL"
+
+
+class SqliteJobQueue(JobQueue):
+    """`JobQueue` on the bot's SQLite database (the `jobs` and `turns` tables of `bot.store`).
+
+    Limits: per user at most one job computing and `max_queued_per_user` queued; at most
+    `max_queue` queued in all. Retries (`retry_later`, `recover`) bypass both caps: those jobs
+    were accepted already.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_queued_per_user: int = 3,
+        max_queue: int = 100,
+        clock: Callable[[], float] = time.time,
+    ):
+        self.store = store
+        self.max_queued_per_user = max_queued_per_user
+        self.max_queue = max_queue
+        self._clock = clock
+
+    # ------------------------------------------------------------------ writes
+
+    async def enqueue(self, request: JobRequest) -> Job:
+        """Stores the request as a QUEUED job, or raises `UserLimitReached` / `QueueFull`."""
+        async with self.store.transaction() as db:
+            cursor = await db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(user_id = ?), 0) FROM jobs WHERE status = 'queued'",
+                (request.user_id,),
+            )
+            total, mine = await cursor.fetchone()
+            if mine >= self.max_queued_per_user:
+                raise UserLimitReached(mine, self.max_queued_per_user)
+            if total >= self.max_queue:
+                raise QueueFull(self.max_queue)
+            cursor = await db.execute(
+                """
+                INSERT INTO jobs (chat_id, user_id, chat_type, reply_to_message_id,
+                    content_file_id, style_file_id, preset, settings, status, attempts, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)
+                RETURNING *
+                """,
+                (
+                    request.chat_id,
+                    request.user_id,
+                    request.chat_type,
+                    request.reply_to_message_id,
+                    request.content_file_id,
+                    request.style_file_id,
+                    request.preset,
+                    json.dumps(request.settings),
+                    self._clock(),
+                ),
+            )
+            return _job(await cursor.fetchone())
+
+    async def claim(self) -> Job | None:
+        """The next job in fair order, now RUNNING (attempts + 1), or None if nothing can run:
+        users whose previous job is still computing are skipped."""
+        async with self.store.transaction() as db:
+            computing = await _all(db, f"SELECT user_id FROM jobs WHERE {_COMPUTING}")
+            busy = {row[0] for row in computing}
+            order = _fair_order(await _waiting(db))
+            chosen = next((w for w in order if w.user_id not in busy), None)
+            if chosen is None:
+                return None
+            cursor = await db.execute("SELECT COALESCE(MAX(served_at), 0) + 1 FROM turns")
+            (turn,) = await cursor.fetchone()
+            await db.execute(
+                "INSERT INTO turns (user_id, served_at) VALUES (?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET served_at = excluded.served_at",
+                (chosen.user_id, turn),
+            )
+            cursor = await db.execute(
+                """
+                UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?,
+                    computed_at = NULL, result_path = NULL
+                WHERE id = ? RETURNING *
+                """,
+                (self._clock(), chosen.id),
+            )
+            return _job(await cursor.fetchone())
+
+    async def set_status_message(self, job_id: int, message_id: int) -> None:
+        async with self.store.transaction() as db:
+            await db.execute(
+                "UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id)
+            )
+
+    async def complete(self, job_id: int, result_path: str) -> None:
+        """Records that the result is on disk. The job stays RUNNING until delivered; a job
+        cancelled meanwhile stays cancelled."""
+        async with self.store.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE jobs SET result_path = ?, computed_at = ? "
+                "WHERE id = ? AND status = 'running'",
+                (result_path, self._clock(), job_id),
+            )
+            if cursor.rowcount == 0:
+                log.info("job %d was no longer running when its result arrived", job_id)
+
+    async def mark_delivered(self, job_id: int, message_id: int) -> None:
+        """DONE, with the id of the message Telegram accepted. The first id recorded wins:
+        a job is delivered at most once."""
+        async with self.store.transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE jobs SET delivered_message_id = ?, status = 'done', finished_at = ?
+                WHERE id = ? AND delivered_message_id IS NULL
+                """,
+                (message_id, self._clock(), job_id),
+            )
+            if cursor.rowcount == 0:
+                log.warning(
+                    "job %d: delivery of message %d not recorded (already delivered or job gone)",
+                    job_id,
+                    message_id,
+                )
+
+    async def fail(self, job_id: int, error: str) -> None:
+        """FAILED with `error`, unless the job already ended (done, failed, cancelled)."""
+        async with self.store.transaction() as db:
+            await db.execute(
+                """
+                UPDATE jobs SET status = 'failed', error = ?, finished_at = ?
+                WHERE id = ? AND status IN ('queued', 'running')
+                """,
+                (error, self._clock(), job_id),
+            )
+
+    async def retry_later(
+        self, job_id: int, note: str | None = None, settings_update: dict | None = None
+    ) -> None:
+        """Back to QUEUED (after a worker crash or out-of-memory), ahead of first attempts:
+        its user already waited for their turn. `settings_update` is merged into the job's
+        settings (e.g. {"size_scale": 0.7}); `note` replaces the note when given."""
+        async with self.store.transaction() as db:
+            row = await _one(db, "SELECT settings FROM jobs WHERE id = ?", (job_id,))
+            if row is None:
+                return
+            settings = {**_settings(row["settings"]), **(settings_update or {})}
+            await db.execute(
+                """
+                UPDATE jobs SET status = 'queued', started_at = NULL, computed_at = NULL,
+                    result_path = NULL, settings = ?, note = COALESCE(?, note)
+                WHERE id = ? AND status IN ('queued', 'running')
+                """,
+                (json.dumps(settings), note, job_id),
+            )
+
+    async def cancel(self, chat_id: int, user_id: int) -> list[Job]:
+        """Cancels the user's queued and running jobs in this chat. Returns them as they were
+        just before, so the caller can tell which one to stop in the worker (`status` RUNNING)."""
+        async with self.store.transaction() as db:
+            where = "chat_id = ? AND user_id = ? AND status IN ('queued', 'running')"
+            rows = await _all(
+                db, f"SELECT * FROM jobs WHERE {where} ORDER BY id", (chat_id, user_id)
+            )
+            await db.execute(
+                f"UPDATE jobs SET status = 'cancelled', finished_at = ? WHERE {where}",
+                (self._clock(), chat_id, user_id),
+            )
+            return [_job(row) for row in rows]
+
+    async def recover(self, max_attempts: int) -> tuple[list[Job], list[Job]]:
+        """At start-up: jobs left computing by a dead process go back to QUEUED while they have
+        had fewer than `max_attempts` claims, else FAILED. Computed but undelivered jobs are
+        left for `pending_delivery`. Returns (requeued, failed), as they are now."""
+        async with self.store.transaction() as db:
+            now = self._clock()
+            requeued = await _all(
+                db,
+                f"""
+                UPDATE jobs SET status = 'queued', started_at = NULL
+                WHERE {_COMPUTING} AND attempts < ? RETURNING *
+                """,
+                (max_attempts,),
+            )
+            failed = await _all(
+                db,
+                f"""
+                UPDATE jobs SET status = 'failed', finished_at = ?,
+                    error = 'interrupted ' || attempts || ' times; giving up'
+                WHERE {_COMPUTING} RETURNING *
+                """,
+                (now,),
+            )
+        return sorted(map(_job, requeued), key=_by_id), sorted(map(_job, failed), key=_by_id)
+
+    # ------------------------------------------------------------------ reads
+
+    async def get(self, job_id: int) -> Job | None:
+        async with self.store.read() as db:
+            row = await _one(db, "SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return _job(row) if row is not None else None
+
+    async def position(self, job_id: int) -> tuple[int, float | None]:
+        """(jobs ahead, estimated seconds until its result) for a queued job; "ahead" counts
+        the jobs computing now and the queued ones that `claim` will hand out first. A running
+        job gives (0, its remaining time); an ended or unknown job (0, None). ETAs are None
+        until some job has finished, and assume one worker."""
+        async with self.store.read() as db:
+            job = await _one(db, "SELECT id, status, started_at FROM jobs WHERE id = ?", (job_id,))
+            if job is None or job["status"] not in ("queued", "running"):
+                return 0, None
+            mean = await _mean_duration(db)
+            now = self._clock()
+            if job["status"] == "running":
+                return 0, _remaining(mean, job["started_at"], now)
+            computing = [
+                r[0] for r in await _all(db, f"SELECT started_at FROM jobs WHERE {_COMPUTING}")
+            ]
+            order = [w.id for w in _fair_order(await _waiting(db))]
+        index = order.index(job_id)
+        if mean is None:
+            return len(computing) + index, None
+        eta = sum(_remaining(mean, started, now) or 0.0 for started in computing)
+        return len(computing) + index, eta + (index + 1) * mean
+
+    async def pending_delivery(self) -> list[Job]:
+        """Computed results not yet delivered, oldest first: after a restart, send these
+        (if the file is gone, `retry_later` recomputes)."""
+        async with self.store.read() as db:
+            rows = await _all(
+                db,
+                """
+                SELECT * FROM jobs WHERE status = 'running' AND result_path IS NOT NULL
+                    AND delivered_message_id IS NULL
+                ORDER BY computed_at, id
+                """,
+            )
+        return [_job(row) for row in rows]
+
+    async def stats(self, since: float) -> dict[str, Any]:
+        """For /stats: jobs created since `since` by status, the queue now, the mean computing
+        time and the failures since then (with the latest errors)."""
+        async with self.store.read() as db:
+            by_status = {status.value: 0 for status in JobStatus}
+            for status, count in await _all(
+                db,
+                "SELECT status, COUNT(*) FROM jobs WHERE created_at >= ? GROUP BY status",
+                (since,),
+            ):
+                by_status[status] = count
+            now_rows = await _all(
+                db,
+                "SELECT status, COUNT(*) FROM jobs "
+                "WHERE status IN ('queued', 'running') GROUP BY status",
+            )
+            current = dict(now_rows)
+            mean_row = await _one(
+                db,
+                "SELECT AVG(computed_at - started_at), COUNT(*) FROM jobs "
+                "WHERE computed_at >= ? AND started_at IS NOT NULL",
+                (since,),
+            )
+            failures = await _all(
+                db,
+                "SELECT id, error FROM jobs WHERE status = 'failed' AND finished_at >= ? "
+                "ORDER BY finished_at DESC",
+                (since,),
+            )
+            retried = await _one(
+                db, "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND attempts > 1", (since,)
+            )
+        return {
+            "since": since,
+            "by_status": by_status,
+            "total": sum(by_status.values()),
+            "queue_depth": current.get("queued", 0),
+            "running": current.get("running", 0),
+            "computed": mean_row[1],
+            "mean_seconds": mean_row[0],
+            "failures": len(failures),
+            "retried": retried[0],
+            "recent_errors": [(row["id"], row["error"]) for row in failures[:5]],
+        }
+
+    async def queue_snapshot(self) -> list[Job]:
+        """Running jobs (oldest claim first), then queued ones in the order `claim` takes them."""
+        async with self.store.read() as db:
+            running = await _all(
+                db, "SELECT * FROM jobs WHERE status = 'running' ORDER BY started_at, id"
+            )
+            queued = {
+                row["id"]: row
+                for row in await _all(db, "SELECT * FROM jobs WHERE status = 'queued'")
+            }
+            order = _fair_order(await _waiting(db))
+        return [_job(row) for row in running] + [_job(queued[w.id]) for w in order]
+
+
+def _fair_order(waiting: Iterable[_Waiting]) -> list[_Waiting]:
+    """The order `claim` hands out queued jobs: retried jobs first (oldest first), then
+    round-robin: always the user served least recently (never served counts as longest ago;
+    ties by their oldest job), FIFO within a user. Taking a job makes its user the most
+    recently served."""
+    waiting = sorted(waiting, key=_by_id)
+    turns = {w.user_id: w.served_at for w in waiting}
+    turn = max(turns.values(), default=0)
+    order: list[_Waiting] = []
+    per_user: dict[int, deque[_Waiting]] = {}
+    for w in waiting:
+        if w.attempts > 0:
+            order.append(w)
+            turn += 1
+            turns[w.user_id] = turn
+        else:
+            per_user.setdefault(w.user_id, deque()).append(w)
+    heap = [(turns[user], jobs[0].id, user) for user, jobs in per_user.items()]
+    heapq.heapify(heap)
+    while heap:
+        _, _, user = heapq.heappop(heap)
+        jobs = per_user[user]
+        order.append(jobs.popleft())
+        turn += 1
+        if jobs:
+            heapq.heappush(heap, (turn, jobs[0].id, user))
+    return order
+
+
+async def _waiting(db: aiosqlite.Connection) -> list[_Waiting]:
+    rows = await _all(
+        db,
+        """
+        SELECT j.id, j.user_id, j.attempts, COALESCE(t.served_at, 0)
+        FROM jobs j LEFT JOIN turns t ON t.user_id = j.user_id
+        WHERE j.status = 'queued'
+        """,
+    )
+    return [_Waiting(*row) for row in rows]
+
+
+async def _mean_duration(db: aiosqlite.Connection) -> float | None:
+    row = await _one(
+        db,
+        f"""
+        SELECT AVG(seconds) FROM (
+            SELECT computed_at - started_at AS seconds FROM jobs
+            WHERE computed_at IS NOT NULL AND started_at IS NOT NULL
+            ORDER BY computed_at DESC LIMIT {ETA_HISTORY}
+        )
+        """,
+    )
+    return None if row[0] is None else max(float(row[0]), 0.0)
+
+
+def _remaining(mean: float | None, started_at: float | None, now: float) -> float | None:
+    if mean is None:
+        return None
+    return max(mean - (now - (started_at or now)), 0.0)
+
+
+async def _all(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list:
+    cursor = await db.execute(sql, tuple(params))
+    return list(await cursor.fetchall())
+
+
+async def _one(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()):
+    cursor = await db.execute(sql, tuple(params))
+    return await cursor.fetchone()
+
+
+def _settings(text: str | None) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _by_id(item: Job | _Waiting) -> int:
+    return item.id
+
+
+def _job(row: aiosqlite.Row) -> Job:
+    return Job(
+        chat_id=row["chat_id"],
+        user_id=row["user_id"],
+        chat_type=row["chat_type"],
+        reply_to_message_id=row["reply_to_message_id"],
+        content_file_id=row["content_file_id"],
+        style_file_id=row["style_file_id"],
+        preset=row["preset"],
+        settings=_settings(row["settings"]),
+        id=row["id"],
+        status=JobStatus(row["status"]),
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        error=row["error"],
+        status_message_id=row["status_message_id"],
+        result_path=row["result_path"],
+        delivered_message_id=row["delivered_message_id"],
+        note=row["note"],
+    )

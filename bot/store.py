@@ -1,0 +1,349 @@
+"""The bot's SQLite database: schema, migrations, and per-(chat, user) conversation sessions.
+
+One `aiosqlite` connection serves the whole bot (the sessions here and the job queue in
+`bot.jobs`); an asyncio lock around it keeps one coroutine's transaction from swallowing
+another's statements, since a SQLite transaction belongs to the connection, not the coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS
+
+log = logging.getLogger("stylebot.store")
+
+BUSY_TIMEOUT_MS = 10_000
+
+MIGRATIONS: list[str] = [
+    # 1: sessions, the job queue, and the round-robin bookkeeping of the queue.
+    """
+    CREATE TABLE sessions (
+        chat_id            INTEGER NOT NULL,
+        user_id            INTEGER NOT NULL,
+        pending            TEXT,
+        content_file_id    TEXT,
+        content_message_id INTEGER,
+        file_ids_at        REAL,
+        default_preset     TEXT,
+        settings           TEXT NOT NULL DEFAULT '{}',
+        updated_at         REAL NOT NULL,
+        PRIMARY KEY (chat_id, user_id)
+    );
+    CREATE INDEX sessions_by_user ON sessions (user_id);
+
+    CREATE TABLE jobs (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id              INTEGER NOT NULL,
+        user_id              INTEGER NOT NULL,
+        chat_type            TEXT NOT NULL,
+        reply_to_message_id  INTEGER,
+        content_file_id      TEXT NOT NULL,
+        style_file_id        TEXT,
+        preset               TEXT,
+        settings             TEXT NOT NULL DEFAULT '{}',
+        status               TEXT NOT NULL
+            CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+        attempts             INTEGER NOT NULL DEFAULT 0,
+        created_at           REAL NOT NULL,
+        started_at           REAL,
+        computed_at          REAL,
+        finished_at          REAL,
+        error                TEXT,
+        status_message_id    INTEGER,
+        result_path          TEXT,
+        delivered_message_id INTEGER,
+        note                 TEXT
+    );
+    CREATE INDEX jobs_by_status ON jobs (status, user_id, id);
+    CREATE INDEX jobs_by_user ON jobs (user_id, chat_id);
+    CREATE INDEX jobs_by_computed ON jobs (computed_at);
+
+    -- When each user was last given the worker: the queue serves the least recent first.
+    CREATE TABLE turns (
+        user_id   INTEGER PRIMARY KEY,
+        served_at INTEGER NOT NULL
+    );
+    """,
+]
+"""Schema versions, applied in order; `PRAGMA user_version` says how many a database has.
+Never edit a released entry: append a new one."""
+
+
+@dataclass
+class Settings:
+    """A user's choices from /settings. Stored as JSON so adding a setting needs no migration."""
+
+    quality: str = "balanced"
+    strength: str = "normal"
+    preserve_colors: bool = False
+    as_file: bool = False
+    previews: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, data: str | bytes | dict | None) -> Settings:
+        """Reads what `to_json` wrote, ignoring unknown keys and replacing missing, mistyped or
+        out-of-range values with defaults: an old row or a hand-edited one never breaks a user."""
+        if isinstance(data, str | bytes):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                data = None
+        if not isinstance(data, dict):
+            return cls()
+        settings = cls()
+        for f in fields(cls):
+            value = data.get(f.name)
+            if _valid_setting(f.name, value, getattr(settings, f.name)):
+                setattr(settings, f.name, value)
+        return settings
+
+    from_dict = from_json
+
+
+def _valid_setting(name: str, value: Any, default: Any) -> bool:
+    if name == "quality":
+        return value in QUALITY_PRESETS
+    if name == "strength":
+        return value in STYLE_STRENGTHS
+    return type(value) is type(default)
+
+
+@dataclass
+class Session:
+    """Where one user stands in one chat. `pending` is None or "await_style" (a content photo
+    arrived; waiting for a style photo or a preset)."""
+
+    chat_id: int
+    user_id: int
+    pending: str | None = None
+    content_file_id: str | None = None
+    content_message_id: int | None = None
+    default_preset: str | None = None
+    settings: Settings = field(default_factory=Settings)
+
+
+class Store:
+    """The database connection, migrated at open. `db` is shared with `bot.jobs.SqliteJobQueue`;
+    everything that touches it goes through `transaction()` or `read()`."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path):
+        self.db = db
+        self.path = path
+        self.lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        """Opens (creating folders and file as needed) and migrates the database."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; we say BEGIN and COMMIT ourselves.
+        db = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a job the user was told is queued survives a power cut, not only a crash.
+            await db.execute("PRAGMA synchronous = FULL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            store = cls(db, path)
+            await store._migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        async with self.lock:
+            await self.db.close()
+
+    async def schema_version(self) -> int:
+        async with self.read() as db:
+            return await _user_version(db)
+
+    async def _migrate(self) -> None:
+        async with self.transaction() as db:
+            # Read inside the (IMMEDIATE) transaction: two processes opening at once can't
+            # both apply the same migration.
+            version = await _user_version(db)
+            if version > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"{self.path} has schema version {version}, newer than this code knows "
+                    f"({len(MIGRATIONS)}); upgrade the bot instead of downgrading the database"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {number}")
+                log.info("database %s migrated to schema version %d", self.path, number)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception), holding the connection lock."""
+        async with self.lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for reads, never in the middle of someone else's transaction."""
+        async with self.lock:
+            yield self.db
+
+    # ------------------------------------------------------------------ sessions
+
+    async def get_session(self, chat_id: int, user_id: int) -> Session:
+        """The stored session, or a fresh default one (not stored until saved)."""
+        async with self.read() as db:
+            cursor = await db.execute(
+                "SELECT * FROM sessions WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)
+            )
+            row = await cursor.fetchone()
+        if row is None:
+            return Session(chat_id=chat_id, user_id=user_id)
+        return Session(
+            chat_id=row["chat_id"],
+            user_id=row["user_id"],
+            pending=row["pending"],
+            content_file_id=row["content_file_id"],
+            content_message_id=row["content_message_id"],
+            default_preset=row["default_preset"],
+            settings=Settings.from_json(row["settings"]),
+        )
+
+    async def save_session(self, session: Session) -> None:
+        """Inserts or replaces the session. `file_ids_at` (for expiry) restarts only when the
+        stored content file id changes."""
+        now = time.time()
+        async with self.transaction() as db:
+            await db.execute(
+                """
+                INSERT INTO sessions (chat_id, user_id, pending, content_file_id,
+                    content_message_id, file_ids_at, default_preset, settings, updated_at)
+                VALUES (:chat_id, :user_id, :pending, :content_file_id, :content_message_id,
+                    CASE WHEN :content_file_id IS NULL THEN NULL ELSE :now END,
+                    :default_preset, :settings, :now)
+                ON CONFLICT (chat_id, user_id) DO UPDATE SET
+                    pending = excluded.pending,
+                    file_ids_at = CASE
+                        WHEN excluded.content_file_id IS NULL THEN NULL
+                        WHEN excluded.content_file_id IS sessions.content_file_id
+                            THEN sessions.file_ids_at
+                        ELSE excluded.file_ids_at END,
+                    content_file_id = excluded.content_file_id,
+                    content_message_id = excluded.content_message_id,
+                    default_preset = excluded.default_preset,
+                    settings = excluded.settings,
+                    updated_at = excluded.updated_at
+                """,
+                {
+                    "chat_id": session.chat_id,
+                    "user_id": session.user_id,
+                    "pending": session.pending,
+                    "content_file_id": session.content_file_id,
+                    "content_message_id": session.content_message_id,
+                    "default_preset": session.default_preset,
+                    "settings": session.settings.to_json(),
+                    "now": now,
+                },
+            )
+
+    async def clear_pending(self, chat_id: int, user_id: int) -> None:
+        """Forgets a half-finished conversation (the content photo) but keeps settings and
+        the default preset."""
+        async with self.transaction() as db:
+            await db.execute(
+                """
+                UPDATE sessions SET pending = NULL, content_file_id = NULL,
+                    content_message_id = NULL, file_ids_at = NULL, updated_at = ?
+                WHERE chat_id = ? AND user_id = ?
+                """,
+                (time.time(), chat_id, user_id),
+            )
+
+    async def forget_user(self, user_id: int) -> dict[str, int]:
+        """Deletes everything stored about a user, in every chat: sessions, jobs (whatever
+        their state) and queue bookkeeping. Returns how many sessions and jobs went.
+
+        Files on disk (downloads, results) are the caller's: read the user's jobs first if
+        their `result_path`s need deleting."""
+        async with self.transaction() as db:
+            sessions = await db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+            jobs = await db.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM turns WHERE user_id = ?", (user_id,))
+            return {"sessions": sessions.rowcount, "jobs": jobs.rowcount}
+
+    async def expire_file_ids(self, older_than_days: float) -> int:
+        """Clears Telegram file ids stored longer than `older_than_days`: in sessions (the
+        half-finished conversation goes with its photo) and in finished jobs. Returns the
+        number of rows changed."""
+        cutoff = time.time() - older_than_days * 86_400
+        async with self.transaction() as db:
+            sessions = await db.execute(
+                """
+                UPDATE sessions SET content_file_id = NULL, content_message_id = NULL,
+                    file_ids_at = NULL, pending = NULL
+                WHERE content_file_id IS NOT NULL AND file_ids_at < ?
+                """,
+                (cutoff,),
+            )
+            # Queued and running jobs still need theirs; the column is NOT NULL, hence ''.
+            jobs = await db.execute(
+                """
+                UPDATE jobs SET content_file_id = '', style_file_id = NULL
+                WHERE status IN ('done', 'failed', 'cancelled') AND created_at < ?
+                    AND (content_file_id != '' OR style_file_id IS NOT NULL)
+                """,
+                (cutoff,),
+            )
+            return sessions.rowcount + jobs.rowcount
+
+
+async def _user_version(db: aiosqlite.Connection) -> int:
+    cursor = await db.execute("PRAGMA user_version")
+    row = await cursor.fetchone()
+    return int(row[0])
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Splits a migration script into statements; `sqlite3.complete_statement` keeps
+    semicolons inside strings and trigger bodies where they belong."""
+    pending = ""
+    for piece in _split_keep(script, ";"):
+        pending += piece
+        if sqlite3.complete_statement(pending):
+            statement = pending.strip()
+            if statement.rstrip(";").strip():
+                yield statement
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:80]!r}")
+
+
+def _split_keep(text: str, separator: str) -> Iterable[str]:
+    parts = text.split(separator)
+    for part in parts[:-1]:
+        yield part + separator
+    yield parts[-1]

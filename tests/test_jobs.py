@@ -1,0 +1,320 @@
+"""The durable job queue: fair order, limits, positions, recovery, cancel, delivery, stats."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+
+from bot.jobs import (
+    Job,
+    JobRequest,
+    JobStatus,
+    QueueFull,
+    SqliteJobQueue,
+    UserLimitReached,
+)
+from bot.store import Settings, Store
+
+pytestmark = pytest.mark.asyncio
+
+A, B, C, D = 101, 102, 103, 104
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path):
+    store = await Store.open(tmp_path / "jobs.db")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def queue(store, clock):
+    return SqliteJobQueue(store, max_queued_per_user=3, max_queue=100, clock=clock)
+
+
+def request(user_id: int, chat_id: int | None = None, tag: str = "") -> JobRequest:
+    return JobRequest(
+        chat_id=chat_id if chat_id is not None else user_id,
+        user_id=user_id,
+        chat_type="private",
+        reply_to_message_id=7,
+        content_file_id=f"content-{user_id}{tag}",
+        style_file_id=None,
+        preset="wave",
+        settings=Settings().to_dict(),
+    )
+
+
+async def finish(queue: SqliteJobQueue, job: Job, message_id: int = 1) -> None:
+    await queue.complete(job.id, f"/tmp/result-{job.id}.png")
+    await queue.mark_delivered(job.id, message_id)
+
+
+async def drain(queue: SqliteJobQueue, clock: Clock | None = None) -> list[int]:
+    """Claims and finishes jobs until none is left; returns their ids in claim order."""
+    order = []
+    while (job := await queue.claim()) is not None:
+        order.append(job.id)
+        if clock is not None:
+            clock.now += 10
+        await finish(queue, job)
+    return order
+
+
+async def test_enqueue_stores_the_request_durably(tmp_path, clock):
+    store = await Store.open(tmp_path / "durable.db")
+    queue = SqliteJobQueue(store, clock=clock)
+    req = request(A)
+    req.settings = {**req.settings, "size_scale": 0.7}
+    job = await queue.enqueue(req)
+    await store.close()
+
+    store = await Store.open(tmp_path / "durable.db")
+    try:
+        again = await SqliteJobQueue(store).get(job.id)
+        assert again == job
+        assert again.status is JobStatus.QUEUED
+        assert again.attempts == 0
+        assert again.created_at == clock.now
+        assert again.settings["size_scale"] == 0.7
+        assert again.content_file_id == req.content_file_id
+        assert again.active
+    finally:
+        await store.close()
+
+
+async def test_round_robin_across_users(queue):
+    a1, a2, a3 = [await queue.enqueue(request(A, tag=str(i))) for i in range(3)]
+    b1 = await queue.enqueue(request(B))
+    c1 = await queue.enqueue(request(C))
+    assert await drain(queue) == [a1.id, b1.id, c1.id, a2.id, a3.id]
+
+
+async def test_a_recently_served_user_waits_for_the_others(queue):
+    a1 = await queue.enqueue(request(A, tag="1"))
+    await finish(queue, await queue.claim())
+    a2 = await queue.enqueue(request(A, tag="2"))  # enqueued before B and C, served after
+    b1 = await queue.enqueue(request(B))
+    c1 = await queue.enqueue(request(C))
+    assert a1.id < a2.id < b1.id
+    assert await drain(queue) == [b1.id, c1.id, a2.id]
+
+
+async def test_one_computing_job_per_user(queue):
+    a1 = await queue.enqueue(request(A, tag="1"))
+    a2 = await queue.enqueue(request(A, tag="2"))
+    claimed = await queue.claim()
+    assert claimed.id == a1.id
+    assert claimed.status is JobStatus.RUNNING and claimed.attempts == 1
+    assert await queue.claim() is None  # A is busy and nobody else waits
+    b1 = await queue.enqueue(request(B))
+    assert (await queue.claim()).id == b1.id
+    # Once A's result is computed, delivering it no longer holds A's slot.
+    await queue.complete(a1.id, "/tmp/a1.png")
+    assert (await queue.claim()).id == a2.id
+
+
+async def test_per_user_queued_limit(store, clock):
+    queue = SqliteJobQueue(store, max_queued_per_user=2, clock=clock)
+    for i in range(2):
+        await queue.enqueue(request(A, tag=str(i)))
+    with pytest.raises(UserLimitReached) as refused:
+        await queue.enqueue(request(A, chat_id=-500))  # the limit is per user, across chats
+    assert refused.value.message.startswith("You already have 2 pictures waiting")
+    await queue.enqueue(request(B))  # others are unaffected
+    await queue.claim()  # A's first job leaves the queue: room for one more
+    await queue.enqueue(request(A, tag="again"))
+    with pytest.raises(UserLimitReached):
+        await queue.enqueue(request(A, tag="too many"))
+
+
+async def test_global_cap(store, clock):
+    queue = SqliteJobQueue(store, max_queued_per_user=3, max_queue=3, clock=clock)
+    for user in (A, B, C):
+        await queue.enqueue(request(user))
+    with pytest.raises(QueueFull) as refused:
+        await queue.enqueue(request(D))
+    assert "busy" in refused.value.message and "few minutes" in refused.value.message
+    await queue.claim()  # running jobs do not count against the cap
+    await queue.enqueue(request(D))
+
+
+async def test_position_matches_claim_order_and_eta_uses_recent_durations(queue, clock):
+    first = await queue.enqueue(request(D))
+    assert await queue.position(first.id) == (0, None)  # no history yet: no ETA
+    await queue.claim()
+    clock.now += 30
+    await finish(queue, await queue.get(first.id))  # one 30 s job of history
+
+    jobs = [await queue.enqueue(request(A, tag=str(i))) for i in range(3)]
+    jobs += [await queue.enqueue(request(user)) for user in (B, C)]
+    positions = {job.id: await queue.position(job.id) for job in jobs}
+    by_position = sorted(positions, key=lambda job_id: positions[job_id][0])
+    assert sorted(p for p, _ in positions.values()) == [0, 1, 2, 3, 4]
+    assert [eta for _, eta in sorted(positions.values())] == [30.0, 60.0, 90.0, 120.0, 150.0]
+
+    claimed = await queue.claim()
+    assert claimed.id == by_position[0]
+    clock.now += 10
+    # The running job counts as ahead; its expected remaining time is 30 - 10 s.
+    assert await queue.position(claimed.id) == (0, 20.0)
+    assert await queue.position(by_position[1]) == (1, 20.0 + 30.0)
+    clock.now += 20
+    await finish(queue, claimed)  # history now 30 s and 30 s
+
+    assert [claimed.id, *await drain(queue, clock)] == by_position
+    assert await queue.position(by_position[0]) == (0, None)  # done: no position
+
+
+async def test_eta_averages_only_the_last_twenty_jobs(queue, clock):
+    for seconds in [1000] * 5 + [10] * 20:
+        job = await queue.enqueue(request(A))
+        await queue.claim()
+        clock.now += seconds
+        await finish(queue, job)
+    waiting = await queue.enqueue(request(B))
+    assert await queue.position(waiting.id) == (0, 10.0)
+
+
+async def test_retried_jobs_go_first_with_merged_settings(queue):
+    a1 = await queue.enqueue(request(A, tag="1"))
+    running = await queue.claim()
+    await queue.enqueue(request(A, tag="2"))
+    b1 = await queue.enqueue(request(B))
+    await queue.retry_later(running.id, note="retried smaller", settings_update={"size_scale": 0.7})
+
+    retried = await queue.get(a1.id)
+    assert retried.status is JobStatus.QUEUED and retried.started_at is None
+    assert retried.note == "retried smaller"
+    assert retried.settings == {**Settings().to_dict(), "size_scale": 0.7}
+    assert await queue.position(a1.id) == (0, None)
+    again = await queue.claim()
+    assert again.id == a1.id and again.attempts == 2
+    await finish(queue, again)
+    assert (await queue.claim()).id == b1.id
+
+
+async def test_recover_requeues_interrupted_jobs_and_gives_up_after_max_attempts(queue):
+    interrupted = await queue.enqueue(request(A))
+    computed = await queue.enqueue(request(B))
+    untouched = await queue.enqueue(request(C))
+    await queue.claim()
+    await queue.claim()
+    await queue.complete(computed.id, "/tmp/b.png")
+
+    # Restart: the computing job goes back to the queue; the computed one waits for delivery.
+    requeued, failed = await queue.recover(max_attempts=2)
+    assert [job.id for job in requeued] == [interrupted.id] and failed == []
+    assert requeued[0].status is JobStatus.QUEUED and requeued[0].attempts == 1
+    assert (await queue.get(untouched.id)).status is JobStatus.QUEUED
+    assert [job.id for job in await queue.pending_delivery()] == [computed.id]
+
+    # The retried job is first in line; its second interruption is the last allowed.
+    second = await queue.claim()
+    assert second.id == interrupted.id and second.attempts == 2
+    requeued, failed = await queue.recover(max_attempts=2)
+    assert requeued == []
+    assert [job.id for job in failed] == [interrupted.id]
+    assert failed[0].status is JobStatus.FAILED and "giving up" in failed[0].error
+    assert failed[0].finished_at is not None
+    assert (await queue.claim()).id == untouched.id
+    assert await queue.claim() is None  # a failed job is never claimed again
+
+
+async def test_cancel_touches_only_that_user_in_that_chat(queue):
+    group = -1000
+    running = await queue.enqueue(request(A, chat_id=group, tag="1"))
+    queued = await queue.enqueue(request(A, chat_id=group, tag="2"))
+    elsewhere = await queue.enqueue(request(A, chat_id=A))
+    neighbour = await queue.enqueue(request(B, chat_id=group))
+    assert (await queue.claim()).id == running.id
+
+    cancelled = await queue.cancel(group, A)
+    assert [(job.id, job.status) for job in cancelled] == [
+        (running.id, JobStatus.RUNNING),  # as they were: the caller stops the running one
+        (queued.id, JobStatus.QUEUED),
+    ]
+    for job_id in (running.id, queued.id):
+        job = await queue.get(job_id)
+        assert job.status is JobStatus.CANCELLED and job.finished_at is not None
+    # The worker finishing a cancelled job does not revive it.
+    await queue.complete(running.id, "/tmp/late.png")
+    await queue.retry_later(running.id)
+    await queue.fail(running.id, "late error")
+    assert (await queue.get(running.id)).status is JobStatus.CANCELLED
+    assert await queue.pending_delivery() == []
+
+    assert sorted(await drain(queue)) == sorted([elsewhere.id, neighbour.id])
+    assert await queue.cancel(group, A) == []
+
+
+async def test_a_result_is_delivered_at_most_once(queue):
+    job = await queue.enqueue(request(A))
+    await queue.set_status_message(job.id, 55)
+    await queue.claim()
+    await queue.complete(job.id, "/tmp/a.png")
+    [pending] = await queue.pending_delivery()
+    assert pending.result_path == "/tmp/a.png" and pending.status is JobStatus.RUNNING
+    assert pending.status_message_id == 55
+
+    await queue.mark_delivered(job.id, 900)
+    await queue.mark_delivered(job.id, 901)  # a retried send must not overwrite the record
+    done = await queue.get(job.id)
+    assert done.status is JobStatus.DONE and done.delivered_message_id == 900
+    assert done.finished_at is not None
+    assert await queue.pending_delivery() == []
+    assert await queue.claim() is None
+    await queue.retry_later(job.id)  # DONE stays DONE
+    assert (await queue.get(job.id)).status is JobStatus.DONE
+
+
+async def test_stats_and_snapshot(queue, clock):
+    since = clock.now
+    for user, seconds in ((A, 10), (B, 30)):
+        job = await queue.enqueue(request(user))
+        await queue.claim()
+        clock.now += seconds
+        await finish(queue, job)
+    broken = await queue.enqueue(request(C))
+    await queue.claim()
+    await queue.fail(broken.id, "worker crashed twice")
+    running = await queue.enqueue(request(A, tag="r"))
+    await queue.claim()
+    waiting = [await queue.enqueue(request(user, tag="w")) for user in (A, B, A)]
+    await queue.cancel(B, B)
+
+    stats = await queue.stats(since)
+    assert stats["by_status"] == {
+        "queued": 2,
+        "running": 1,
+        "done": 2,
+        "failed": 1,
+        "cancelled": 1,
+    }
+    assert stats["total"] == 7
+    assert stats["queue_depth"] == 2 and stats["running"] == 1
+    assert stats["mean_seconds"] == pytest.approx(20.0)
+    assert stats["failures"] == 1
+    assert stats["recent_errors"] == [(broken.id, "worker crashed twice")]
+    assert (await queue.stats(clock.now + 1))["total"] == 0
+
+    snapshot = await queue.queue_snapshot()
+    assert [job.id for job in snapshot] == [running.id, waiting[0].id, waiting[2].id]
+    assert [job.status for job in snapshot] == [
+        JobStatus.RUNNING,
+        JobStatus.QUEUED,
+        JobStatus.QUEUED,
+    ]

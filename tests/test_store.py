@@ -1,0 +1,224 @@
+"""The SQLite store: migrations, sessions across re-opens, tolerant settings, privacy."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bot.store import MIGRATIONS, Session, Settings, Store
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "nested" / "dir" / "bot.db"
+
+
+@pytest.mark.asyncio
+async def test_open_creates_folders_and_migrates_from_empty(db_path):
+    store = await Store.open(db_path)
+    try:
+        assert db_path.exists()
+        assert await store.schema_version() == len(MIGRATIONS)
+        async with store.read() as db:
+            mode = await (await db.execute("PRAGMA journal_mode")).fetchone()
+            fks = await (await db.execute("PRAGMA foreign_keys")).fetchone()
+            tables = await (
+                await db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            ).fetchall()
+        assert mode[0] == "wal"
+        assert fks[0] == 1
+        assert {"sessions", "jobs", "turns"} <= {row[0] for row in tables}
+    finally:
+        await store.close()
+
+
+@pytest.mark.asyncio
+async def test_reopen_is_idempotent_and_refuses_a_newer_schema(db_path):
+    for _ in range(2):
+        store = await Store.open(db_path)
+        await store.close()
+    store = await Store.open(db_path)  # a third open applies nothing and fails nothing
+    assert await store.schema_version() == len(MIGRATIONS)
+    async with store.transaction() as db:
+        await db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    await store.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        await Store.open(db_path)
+
+
+@pytest.mark.asyncio
+async def test_a_failing_migration_leaves_the_database_untouched(db_path, monkeypatch):
+    store = await Store.open(db_path)
+    await store.close()
+    monkeypatch.setattr(
+        "bot.store.MIGRATIONS",
+        [*MIGRATIONS, "CREATE TABLE extra (x INTEGER); INSERT INTO missing VALUES (1);"],
+    )
+    with pytest.raises(Exception, match="no such table"):
+        await Store.open(db_path)
+    monkeypatch.undo()
+    store = await Store.open(db_path)
+    try:
+        assert await store.schema_version() == len(MIGRATIONS)
+        async with store.read() as db:
+            row = await (
+                await db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'")
+            ).fetchone()
+        assert row[0] == 0
+    finally:
+        await store.close()
+
+
+@pytest.mark.asyncio
+async def test_sessions_survive_a_reopen(db_path):
+    store = await Store.open(db_path)
+    assert await store.get_session(10, 1) == Session(chat_id=10, user_id=1)
+    session = Session(
+        chat_id=10,
+        user_id=1,
+        pending="await_style",
+        content_file_id="AgAD-content",
+        content_message_id=77,
+        default_preset="wave",
+        settings=Settings(quality="high", strength="low", preserve_colors=True, previews=False),
+    )
+    await store.save_session(session)
+    await store.save_session(Session(chat_id=10, user_id=2, default_preset="ink"))
+    await store.close()
+
+    store = await Store.open(db_path)
+    try:
+        assert await store.get_session(10, 1) == session
+        assert (await store.get_session(10, 2)).default_preset == "ink"
+        assert (await store.get_session(11, 1)).pending is None  # other chat: separate state
+    finally:
+        await store.close()
+
+
+@pytest.mark.asyncio
+async def test_clear_pending_keeps_settings_and_preset(db_path):
+    store = await Store.open(db_path)
+    try:
+        session = Session(
+            chat_id=5,
+            user_id=6,
+            pending="await_style",
+            content_file_id="file",
+            content_message_id=3,
+            default_preset="mosaic",
+            settings=Settings(as_file=True),
+        )
+        await store.save_session(session)
+        await store.clear_pending(5, 6)
+        cleared = await store.get_session(5, 6)
+        assert cleared.pending is None
+        assert cleared.content_file_id is None
+        assert cleared.content_message_id is None
+        assert cleared.default_preset == "mosaic"
+        assert cleared.settings.as_file is True
+        await store.clear_pending(99, 99)  # no session: nothing to do, no error
+    finally:
+        await store.close()
+
+
+def test_settings_json_is_tolerant():
+    settings = Settings(quality="fast", strength="high", preserve_colors=True, as_file=True)
+    assert Settings.from_json(settings.to_json()) == settings
+    assert Settings.from_json(json.loads(settings.to_json())) == settings
+    # Unknown keys ignored, missing ones defaulted, wrong types and unknown levels replaced.
+    assert Settings.from_json('{"quality": "high", "future_option": 3}') == Settings(quality="high")
+    assert Settings.from_json('{"quality": "ultra", "previews": "yes", "strength": 2}') == (
+        Settings()
+    )
+    for junk in (None, "", "not json", "[1, 2]", "null", b"{}"):
+        assert Settings.from_json(junk) == Settings()
+
+
+@pytest.mark.asyncio
+async def test_broken_settings_in_the_database_do_not_break_the_session(db_path):
+    store = await Store.open(db_path)
+    try:
+        await store.save_session(Session(chat_id=1, user_id=1, default_preset="wave"))
+        async with store.transaction() as db:
+            await db.execute("UPDATE sessions SET settings = '{oops'")
+        session = await store.get_session(1, 1)
+        assert session.settings == Settings()
+        assert session.default_preset == "wave"
+    finally:
+        await store.close()
+
+
+async def _add_job(store: Store, user_id: int, chat_id: int, status: str, created_at: float):
+    async with store.transaction() as db:
+        await db.execute(
+            "INSERT INTO jobs (chat_id, user_id, chat_type, content_file_id, style_file_id, "
+            "status, created_at) VALUES (?, ?, 'private', 'content', 'style', ?, ?)",
+            (chat_id, user_id, status, created_at),
+        )
+
+
+@pytest.mark.asyncio
+async def test_forget_user_deletes_sessions_and_jobs_everywhere(db_path):
+    store = await Store.open(db_path)
+    try:
+        for chat in (1, 2, 3):
+            await store.save_session(Session(chat_id=chat, user_id=42, default_preset="x"))
+        await store.save_session(Session(chat_id=1, user_id=7, default_preset="y"))
+        for chat, status in ((1, "done"), (2, "queued"), (3, "failed")):
+            await _add_job(store, 42, chat, status, time.time())
+        await _add_job(store, 7, 1, "queued", time.time())
+
+        assert await store.forget_user(42) == {"sessions": 3, "jobs": 3}
+        assert (await store.get_session(1, 42)).default_preset is None
+        assert (await store.get_session(1, 7)).default_preset == "y"
+        async with store.read() as db:
+            rows = await (await db.execute("SELECT user_id FROM jobs")).fetchall()
+        assert [row[0] for row in rows] == [7]
+        assert await store.forget_user(42) == {"sessions": 0, "jobs": 0}
+    finally:
+        await store.close()
+
+
+@pytest.mark.asyncio
+async def test_expire_file_ids_clears_only_old_ones(db_path):
+    store = await Store.open(db_path)
+    try:
+        old, new = time.time() - 10 * 86_400, time.time()
+        for user in (1, 2):
+            await store.save_session(
+                Session(
+                    chat_id=1,
+                    user_id=user,
+                    pending="await_style",
+                    content_file_id=f"f{user}",
+                    default_preset="wave",
+                )
+            )
+        await _add_job(store, 1, 1, "done", old)
+        await _add_job(store, 1, 1, "queued", old)  # still needed: kept
+        await _add_job(store, 2, 1, "done", new)
+        async with store.transaction() as db:
+            await db.execute("UPDATE sessions SET file_ids_at = ? WHERE user_id = 1", (old,))
+
+        # Saving again with the same file id must not restart its clock.
+        await store.save_session(await store.get_session(1, 1))
+
+        assert await store.expire_file_ids(older_than_days=7) == 2
+        expired = await store.get_session(1, 1)
+        assert expired.content_file_id is None and expired.pending is None
+        assert expired.default_preset == "wave"
+        assert (await store.get_session(1, 2)).content_file_id == "f2"
+        async with store.read() as db:
+            rows = await (
+                await db.execute("SELECT status, content_file_id, style_file_id FROM jobs")
+            ).fetchall()
+        assert sorted(tuple(row) for row in rows) == [
+            ("done", "", None),
+            ("done", "content", "style"),
+            ("queued", "content", "style"),
+        ]
+        assert await store.expire_file_ids(older_than_days=7) == 0
+    finally:
+        await store.close()

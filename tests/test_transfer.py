@@ -128,7 +128,7 @@ def test_style_loss_falls_and_the_image_changes(params):
     assert longer.losses["style"] < 0.5 * short.losses["style"]
     assert longer.size == (96, 72)
     assert longer.image.dtype == np.float32
-    assert 0.0 <= longer.image.min() and longer.image.max() <= 1.0
+    assert longer.image.min() >= 0.0 and longer.image.max() <= 1.0
     start = scale_image(content, 96, params.antialias)
     assert np.abs(longer.image - start).mean() > 0.02
 

@@ -1,0 +1,156 @@
+"""The bot's configuration, read from environment variables (and an optional `.env` file).
+
+| variable | default | meaning |
+| --- | --- | --- |
+| `TELEGRAM_BOT_TOKEN` | (required) | the bot's token from @BotFather |
+| `STYLEBOT_DB` | `./data/stylebot.db` | SQLite file with sessions, settings and the job queue |
+| `STYLEBOT_WORK_DIR` | `./data/work` | downloads and results; files are deleted after delivery |
+| `STYLEBOT_API_BASE_URL` | Telegram's | self-hosted Bot API, e.g. `http://127.0.0.1:8081/bot` |
+| `STYLEBOT_API_FILE_URL` | Telegram's | its file URL, e.g. `http://127.0.0.1:8081/file/bot` |
+| `STYLEBOT_ADMINS` | (none) | comma-separated user ids allowed `/stats`, `/queue`, `/addstyle` |
+| `STYLEBOT_QUALITY` | `balanced` | default quality for new users: `fast`, `balanced` or `high` |
+| `STYLEBOT_SIZE` | (quality's) | overrides the output's long side in pixels for every quality |
+| `STYLEBOT_STEPS` | (quality's) | overrides the number of optimiser steps for every quality |
+| `STYLEBOT_MAX_QUEUED_PER_USER` | `3` | jobs one user may have waiting (besides the running one) |
+| `STYLEBOT_MAX_QUEUE` | `100` | jobs waiting in total before new ones are refused as "busy" |
+| `STYLEBOT_MAX_ATTEMPTS` | `3` | runs of one job (worker crashes, restarts) before it is failed |
+| `STYLEBOT_FILE_TTL_DAYS` | `7` | days after which stored Telegram file ids are forgotten |
+| `STYLEBOT_PREVIEWS` | `on` | whether live previews are allowed at all (`off` disables them) |
+| `STYLEBOT_POLL_TIMEOUT` | `30` | long-polling timeout of `getUpdates` in seconds |
+
+Booleans accept on/off, true/false, yes/no and 1/0.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+QUALITIES = ("fast", "balanced", "high")
+TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot), "
+    "then put TELEGRAM_BOT_TOKEN=<token> in the environment or in a .env file here."
+)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class MissingToken(ConfigError):
+    def __init__(self) -> None:
+        super().__init__(TOKEN_HELP)
+
+
+@dataclass(frozen=True)
+class Config:
+    token: str = field(repr=False)
+    db_path: Path = Path("data/stylebot.db")
+    work_dir: Path = Path("data/work")
+    api_base_url: str | None = None
+    api_file_url: str | None = None
+    admins: frozenset[int] = frozenset()
+    default_quality: str = "balanced"
+    size_override: int | None = None
+    steps_override: int | None = None
+    max_queued_per_user: int = 3
+    max_queue: int = 100
+    max_attempts: int = 3
+    file_ttl_days: int = 7
+    previews: bool = True
+    poll_timeout: float = 30.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Reads the variables in the module's table; raises `MissingToken` or `ConfigError`."""
+        env = os.environ if environ is None else environ
+        token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+        if not token:
+            raise MissingToken()
+        quality = env.get("STYLEBOT_QUALITY", "balanced").strip().lower() or "balanced"
+        if quality not in QUALITIES:
+            raise ConfigError(f"STYLEBOT_QUALITY must be one of {', '.join(QUALITIES)}")
+        return cls(
+            token=token,
+            db_path=Path(env.get("STYLEBOT_DB") or "data/stylebot.db"),
+            work_dir=Path(env.get("STYLEBOT_WORK_DIR") or "data/work"),
+            api_base_url=env.get("STYLEBOT_API_BASE_URL") or None,
+            api_file_url=env.get("STYLEBOT_API_FILE_URL") or None,
+            admins=_parse_ids(env, "STYLEBOT_ADMINS"),
+            default_quality=quality,
+            size_override=_parse_int(env, "STYLEBOT_SIZE", None, minimum=16),
+            steps_override=_parse_int(env, "STYLEBOT_STEPS", None, minimum=1),
+            max_queued_per_user=_parse_int(env, "STYLEBOT_MAX_QUEUED_PER_USER", 3, minimum=1),
+            max_queue=_parse_int(env, "STYLEBOT_MAX_QUEUE", 100, minimum=1),
+            max_attempts=_parse_int(env, "STYLEBOT_MAX_ATTEMPTS", 3, minimum=1),
+            file_ttl_days=_parse_int(env, "STYLEBOT_FILE_TTL_DAYS", 7, minimum=1),
+            previews=_parse_bool(env, "STYLEBOT_PREVIEWS", True),
+            poll_timeout=_parse_float(env, "STYLEBOT_POLL_TIMEOUT", 30.0, minimum=0.0),
+        )
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.admins
+
+
+def load_dotenv_if_present(path: str | os.PathLike = ".env") -> None:
+    """Loads `.env` into the environment without overriding variables that are already set."""
+    if not Path(path).is_file():
+        return
+    from dotenv import load_dotenv
+
+    load_dotenv(path, override=False)
+
+
+def _parse_int(env: Mapping[str, str], name: str, default, *, minimum: int):
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _parse_float(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {value:g}")
+    return value
+
+
+_TRUE = {"1", "on", "true", "yes"}
+_FALSE = {"0", "off", "false", "no"}
+
+
+def _parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+
+def _parse_ids(env: Mapping[str, str], name: str) -> frozenset[int]:
+    ids = set()
+    for part in env.get(name, "").replace(" ", ",").split(","):
+        if not part:
+            continue
+        try:
+            ids.add(int(part))
+        except ValueError:
+            raise ConfigError(f"{name} must be comma-separated user ids, got {part!r}") from None
+    return frozenset(ids)

@@ -1,0 +1,205 @@
+"""Inline button presses. Every query is answered exactly once; bad data gets a polite toast."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.handlers.common import (
+    Services,
+    get_session,
+    preset_name,
+    sender_ids,
+    services,
+    start_job,
+)
+from bot.handlers.photos import AWAIT_STYLE, preset_names
+from bot.keyboards import (
+    ChangeSetting,
+    ChoosePreset,
+    Noop,
+    PickStyle,
+    Rerun,
+    ShowPage,
+    parse_callback,
+    preset_keyboard,
+    settings_keyboard,
+    settings_text,
+)
+from stylecore.params import STYLE_STRENGTHS
+from stylecore.presets import UnknownPreset
+
+log = logging.getLogger("stylebot.handlers")
+
+_STRENGTH_ORDER = list(STYLE_STRENGTHS)  # low, normal, high
+_JOB_ONLY_SETTINGS = ("size_scale",)  # one job's adjustments, not carried into a re-run
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    ids = sender_ids(update)
+    if query is None or ids is None:
+        return
+    action = parse_callback(query.data)
+    if action is None or query.message is None:
+        log.info("unusable callback data %r from user %s", query.data, ids[1])
+        await _answer(query, texts.STALE_BUTTON)
+        return
+    if isinstance(action, Noop):
+        await _answer(query)
+        return
+    svc = services(context)
+    chat_id, user_id, _ = ids
+    personal = isinstance(action, ChoosePreset | ShowPage | ChangeSetting)
+    if personal and _belongs_to_someone_else(query, user_id):
+        await _answer(query, texts.NOT_YOUR_BUTTON)
+        return
+    async with svc.user_lock(chat_id, user_id):
+        if isinstance(action, ChoosePreset):
+            await _choose_preset(svc, context, query, action)
+        elif isinstance(action, ShowPage):
+            await _show_page(svc, query, action, user_id)
+        elif isinstance(action, PickStyle):
+            await _pick_style(svc, context, query, action)
+        elif isinstance(action, ChangeSetting):
+            await _change_setting(svc, query, action)
+        elif isinstance(action, Rerun):
+            await _rerun(svc, context, query, action)
+
+
+def _belongs_to_someone_else(query: CallbackQuery, user_id: int) -> bool:
+    """Keyboards are sent as replies to the message of the user they are for."""
+    message = query.message
+    replied = getattr(message, "reply_to_message", None)
+    owner = replied.from_user if replied is not None else None
+    return owner is not None and not owner.is_bot and owner.id != user_id
+
+
+async def _choose_preset(svc: Services, context: ContextTypes.DEFAULT_TYPE,
+                         query: CallbackQuery, action: ChoosePreset) -> None:
+    chat = query.message.chat
+    session = await get_session(svc, chat.id, query.from_user.id)
+    if (session.pending != AWAIT_STYLE or not session.content_file_id
+            or session.content_message_id != action.content_message_id):
+        await _answer(query, texts.STALE_BUTTON)
+        return
+    try:
+        name = preset_name(action.preset)
+    except UnknownPreset as exc:
+        await _answer(query, exc.message)
+        return
+    await _answer(query, texts.PRESET_CHOSEN.format(name=name))
+    await _remove_keyboard(query)
+    await start_job(
+        svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=query.from_user.id,
+        content_file_id=session.content_file_id, content_message_id=session.content_message_id,
+        preset=name, settings=session.settings.to_dict(),
+    )
+
+
+async def _show_page(svc: Services, query: CallbackQuery, action: ShowPage,
+                     user_id: int) -> None:
+    session = await get_session(svc, query.message.chat.id, user_id)
+    if session.content_message_id != action.content_message_id:
+        await _answer(query, texts.STALE_BUTTON)
+        return
+    await _answer(query)
+    try:
+        await query.edit_message_reply_markup(
+            preset_keyboard(preset_names(), action.content_message_id, action.page)
+        )
+    except TelegramError as exc:
+        log.debug("page not shown: %s", exc)
+
+
+async def _pick_style(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery,
+                      action: PickStyle) -> None:
+    """A /styles button: used on the waiting photo if there is one, else the new default."""
+    chat = query.message.chat
+    try:
+        name = preset_name(action.preset)
+    except UnknownPreset as exc:
+        await _answer(query, exc.message)
+        return
+    session = await get_session(svc, chat.id, query.from_user.id)
+    if session.pending == AWAIT_STYLE and session.content_file_id:
+        await _answer(query, texts.PRESET_CHOSEN.format(name=name))
+        await start_job(
+            svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=query.from_user.id,
+            content_file_id=session.content_file_id,
+            content_message_id=session.content_message_id,
+            preset=name, settings=session.settings.to_dict(),
+        )
+        return
+    session.default_preset = name
+    await svc.store.save_session(session)
+    await _answer(query, texts.DEFAULT_SET.format(name=name), alert=True)
+
+
+async def _change_setting(svc: Services, query: CallbackQuery, action: ChangeSetting) -> None:
+    session = await get_session(svc, query.message.chat.id, query.from_user.id)
+    setattr(session.settings, action.field, action.value)
+    await svc.store.save_session(session)
+    await _answer(query, texts.SETTINGS_SAVED)
+    try:
+        await query.edit_message_text(settings_text(session.settings),
+                                      reply_markup=settings_keyboard(session.settings))
+    except TelegramError as exc:  # "message is not modified" when tapping the current value
+        log.debug("settings message not edited: %s", exc)
+
+
+async def _rerun(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery,
+                 action: Rerun) -> None:
+    """A result button: the same job again with one thing changed."""
+    job = await svc.queue.get(action.job_id)
+    chat = query.message.chat
+    if job is None or job.chat_id != chat.id:
+        await _answer(query, texts.STALE_BUTTON)
+        return
+    if job.user_id != query.from_user.id:
+        await _answer(query, texts.NOT_YOUR_BUTTON)
+        return
+    if not job.content_file_id:
+        await _answer(query, texts.PHOTO_GONE)
+        return
+    settings = {k: v for k, v in job.settings.items() if k not in _JOB_ONLY_SETTINGS}
+    strength = settings.get("strength", "normal")
+    level = _STRENGTH_ORDER.index(strength) if strength in _STRENGTH_ORDER else 1
+    if action.action == "up":
+        if level + 1 >= len(_STRENGTH_ORDER):
+            await _answer(query, texts.ALREADY_STRONGEST)
+            return
+        settings["strength"] = _STRENGTH_ORDER[level + 1]
+    elif action.action == "down":
+        if level == 0:
+            await _answer(query, texts.ALREADY_WEAKEST)
+            return
+        settings["strength"] = _STRENGTH_ORDER[level - 1]
+    elif action.action == "col":
+        settings["preserve_colors"] = True
+    elif action.action == "file":
+        settings["as_file"] = True
+    await _answer(query, texts.RERUN_STARTED)
+    await start_job(
+        svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=job.user_id,
+        content_file_id=job.content_file_id, content_message_id=job.reply_to_message_id,
+        style_file_id=job.style_file_id, preset=job.preset, settings=settings,
+    )
+
+
+async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:  # too late (queries expire) or network: nothing to do
+        log.debug("callback query not answered: %s", exc)
+
+
+async def _remove_keyboard(query: CallbackQuery) -> None:
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError as exc:
+        log.debug("keyboard not removed: %s", exc)

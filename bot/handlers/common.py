@@ -1,0 +1,231 @@
+"""What every handler shares: the services, per-user locks, receiving images, starting jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from telegram import Bot, Message, ReplyParameters, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.config import Config
+from bot.jobs import Job, JobRequest, QueueFull, SqliteJobQueue, UserLimitReached
+from bot.runner import JobRunner
+from bot.store import Session, Settings, Store
+from bot.telegram_files import (
+    MAX_DOWNLOAD_BYTES,
+    FileTooBig,
+    FileUnavailable,
+    ImageRef,
+    WorkArea,
+    download,
+)
+from stylecore.images import ImageError, decode_image
+from stylecore.presets import UnknownPreset, get_preset
+
+log = logging.getLogger("stylebot.handlers")
+
+
+@dataclass
+class Services:
+    """Everything the handlers need, kept in `application.bot_data["services"]`."""
+
+    config: Config
+    store: Store
+    queue: SqliteJobQueue
+    work: WorkArea
+    runner: JobRunner
+    enqueue_lock: asyncio.Lock
+    """Held while a job is enqueued and its status message sent, and by the runner's claim,
+    so the runner never starts a job before the handler recorded its status message."""
+    gallery: dict[tuple[str, ...], bytes | str] = field(default_factory=dict)
+    """The /styles picture for a set of preset names: JPEG bytes, or Telegram's file id."""
+    _user_locks: dict[tuple[int, int], asyncio.Lock] = field(default_factory=dict)
+
+    @contextlib.asynccontextmanager
+    async def user_lock(self, chat_id: int, user_id: int) -> AsyncIterator[None]:
+        """Serialises one user's updates in one chat (updates are handled concurrently), so a
+        content photo is always processed before the style photo sent right after it."""
+        key = (chat_id, user_id)
+        lock = self._user_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and not getattr(lock, "_waiters", None):
+                self._user_locks.pop(key, None)
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]
+
+
+async def get_session(svc: Services, chat_id: int, user_id: int) -> Session:
+    session = await svc.store.get_session(chat_id, user_id)
+    if _is_untouched(session):
+        session.settings.quality = svc.config.default_quality
+    return session
+
+
+def _is_untouched(session: Session) -> bool:
+    """A session that was never saved (or equals one): it gets the operator's default quality."""
+    return (session.pending is None and session.content_file_id is None
+            and session.default_preset is None and session.settings == Settings())
+
+
+async def reply(message: Message, text: str, **kwargs) -> Message | None:
+    """Replies to `message`; a user who blocked the bot or a vanished chat is not an error."""
+    try:
+        return await message.reply_text(
+            text,
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
+            **kwargs,
+        )
+    except Forbidden:
+        log.info("chat %s blocked the bot", message.chat_id)
+    except BadRequest as exc:
+        log.warning("reply in chat %s failed: %s", message.chat_id, exc)
+    return None
+
+
+# ---------------------------------------------------------------------- commands in text
+
+_STYLIZE = re.compile(r"/stylize(?:@(\w+))?(?:\s+(.*))?", re.IGNORECASE | re.DOTALL)
+
+
+def parse_stylize(text: str | None, bot_username: str | None) -> tuple[bool, str | None]:
+    """(True, argument or None) for "/stylize [NAME]" or "/stylize@thisbot [NAME]";
+    (False, None) for anything else, including commands addressed to other bots."""
+    match = _STYLIZE.fullmatch((text or "").strip())
+    if match is None:
+        return False, None
+    addressee = match[1]
+    if addressee and bot_username and addressee.lower() != bot_username.lower():
+        return False, None
+    argument = (match[2] or "").strip()
+    return True, argument.split()[0] if argument else None
+
+
+def preset_name(name: str) -> str:
+    """The canonical name of a preset; raises `UnknownPreset` (its `message` suggests names)."""
+    return get_preset(name).name
+
+
+def caption_preset(caption: str | None) -> str | None:
+    """A caption that is exactly a preset's name ("wave") names that preset."""
+    words = (caption or "").split()
+    if len(words) != 1:
+        return None
+    try:
+        return preset_name(words[0])
+    except UnknownPreset:
+        return None
+
+
+# ---------------------------------------------------------------------- receiving images
+
+
+async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
+                        ref: ImageRef) -> bool:
+    """Downloads and decodes the picture right away, so bad input is answered at once; keeps
+    the download in the work area for the runner. False (after telling the user) if unusable."""
+    if ref.file_size is not None and ref.file_size > MAX_DOWNLOAD_BYTES:
+        await reply(message, texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20))
+        return False
+    if svc.work.cached_input(user_id, ref.file_id) is not None:
+        return True
+    try:
+        data = await download(bot, ref.file_id, ref.file_size)
+        await asyncio.to_thread(decode_image, data)
+    except FileTooBig:
+        await reply(message, texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20))
+        return False
+    except ImageError as exc:
+        log.info("image from user %s refused: %s", user_id, exc.reason)
+        await reply(message, exc.message)
+        return False
+    except (FileUnavailable, NetworkError) as exc:
+        log.warning("download of %s failed: %s", ref.file_id, exc)
+        await reply(message, texts.DOWNLOAD_FAILED)
+        return False
+    svc.work.save_input(user_id, ref.file_id, data)
+    return True
+
+
+# ---------------------------------------------------------------------- starting jobs
+
+
+async def start_job(
+    svc: Services,
+    bot: Bot,
+    *,
+    chat_id: int,
+    chat_type: str,
+    user_id: int,
+    content_file_id: str,
+    content_message_id: int | None,
+    style_file_id: str | None = None,
+    preset: str | None = None,
+    settings: dict,
+) -> Job | None:
+    """Enqueues a job, tells the user where it stands and clears the half-finished
+    conversation. None if the queue refused it (the user has been told why)."""
+    request = JobRequest(
+        chat_id=chat_id,
+        user_id=user_id,
+        chat_type=chat_type,
+        reply_to_message_id=content_message_id,
+        content_file_id=content_file_id,
+        style_file_id=style_file_id,
+        preset=preset,
+        settings=settings,
+    )
+    reply_to = (ReplyParameters(content_message_id, allow_sending_without_reply=True)
+                if content_message_id else None)
+    async with svc.enqueue_lock:
+        try:
+            job = await svc.queue.enqueue(request)
+        except UserLimitReached as exc:
+            await _say(bot, chat_id, texts.USER_LIMIT.format(count=exc.waiting), reply_to)
+            return None
+        except QueueFull:
+            await _say(bot, chat_id, texts.QUEUE_FULL, reply_to)
+            return None
+        ahead, eta = await svc.queue.position(job.id)
+        status = await _say(bot, chat_id, queued_text(ahead, eta), reply_to)
+        if status is not None:
+            await svc.queue.set_status_message(job.id, status.message_id)
+    await svc.store.clear_pending(chat_id, user_id)
+    svc.runner.wake()
+    return job
+
+
+def queued_text(ahead: int, eta: float | None) -> str:
+    if ahead <= 0:
+        return texts.QUEUED_NEXT
+    if eta is None:
+        return texts.QUEUED_NO_ETA.format(ahead=ahead)
+    return texts.QUEUED.format(ahead=ahead, eta=texts.seconds_text(eta))
+
+
+async def _say(bot: Bot, chat_id: int, text: str,
+               reply_to: ReplyParameters | None) -> Message | None:
+    try:
+        return await bot.send_message(chat_id, text, reply_parameters=reply_to)
+    except TelegramError as exc:
+        log.warning("message to chat %s failed: %s", chat_id, exc)
+        return None
+
+
+def sender_ids(update: Update) -> tuple[int, int, str] | None:
+    """(chat id, user id, chat type) of an update, or None for anonymous/channel posts."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return None
+    return chat.id, user.id, chat.type

@@ -1,0 +1,171 @@
+"""Inline keyboards and the callback data their buttons carry.
+
+Callback data is short (Telegram allows 64 bytes) and parsed strictly: anything that does not
+match one of the formats below, stale or forged, parses to None.
+
+| data | meaning |
+| --- | --- |
+| `p:<content message id>:<preset>` | use this preset on the photo waiting for a style |
+| `g:<content message id>:<page>` | show another page of the preset keyboard |
+| `d:<preset>` | from /styles: use on the waiting photo, or make it the default |
+| `s:<q|s|c|f|v>:<value>` | change one setting |
+| `r:<job id>:<up|down|col|file>` | re-run a finished job, changed |
+| `n` | does nothing (the page counter) |
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+from bot.store import Settings
+
+PRESETS_PER_PAGE = 8
+PRESET_COLUMNS = 2
+MAX_CALLBACK_BYTES = 64
+
+_PRESET = r"[a-z0-9_]{2,32}"
+_ID = r"[1-9][0-9]{0,14}"
+_PATTERNS = {
+    "p": re.compile(rf"p:({_ID}):({_PRESET})"),
+    "g": re.compile(rf"g:({_ID}):([0-9]{{1,3}})"),
+    "d": re.compile(rf"d:({_PRESET})"),
+    "s": re.compile(r"s:(q:(?:fast|balanced|high)|s:(?:low|normal|high)|[cfv]:[01])"),
+    "r": re.compile(rf"r:({_ID}):(up|down|col|file)"),
+    "n": re.compile(r"n"),
+}
+
+SETTING_FIELDS = {"q": "quality", "s": "strength", "c": "preserve_colors", "f": "as_file",
+                  "v": "previews"}
+
+
+@dataclass(frozen=True)
+class ChoosePreset:
+    content_message_id: int
+    preset: str
+
+
+@dataclass(frozen=True)
+class ShowPage:
+    content_message_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class PickStyle:
+    preset: str
+
+
+@dataclass(frozen=True)
+class ChangeSetting:
+    field: str  # a Settings attribute
+    value: str | bool
+
+
+@dataclass(frozen=True)
+class Rerun:
+    job_id: int
+    action: str  # up | down | col | file
+
+
+@dataclass(frozen=True)
+class Noop:
+    pass
+
+
+Callback = ChoosePreset | ShowPage | PickStyle | ChangeSetting | Rerun | Noop
+
+
+def parse_callback(data: str | None) -> Callback | None:
+    """The action a button stands for, or None for anything malformed."""
+    if not data or len(data.encode()) > MAX_CALLBACK_BYTES:
+        return None
+    pattern = _PATTERNS.get(data.split(":", 1)[0])
+    match = pattern.fullmatch(data) if pattern else None
+    if match is None:
+        return None
+    kind = data[0]
+    if kind == "p":
+        return ChoosePreset(int(match[1]), match[2])
+    if kind == "g":
+        return ShowPage(int(match[1]), int(match[2]))
+    if kind == "d":
+        return PickStyle(match[1])
+    if kind == "s":
+        key, value = match[1].split(":")
+        return ChangeSetting(SETTING_FIELDS[key], value if key in "qs" else value == "1")
+    if kind == "r":
+        return Rerun(int(match[1]), match[2])
+    return Noop()
+
+
+# ---------------------------------------------------------------------- keyboards
+
+
+def preset_keyboard(
+    names: Sequence[str], content_message_id: int, page: int = 0
+) -> InlineKeyboardMarkup:
+    """The presets, a page at a time, for the photo `content_message_id`."""
+    pages = max(1, math.ceil(len(names) / PRESETS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    shown = names[page * PRESETS_PER_PAGE:(page + 1) * PRESETS_PER_PAGE]
+    buttons = [_button(name, f"p:{content_message_id}:{name}") for name in shown]
+    rows = [buttons[i:i + PRESET_COLUMNS] for i in range(0, len(buttons), PRESET_COLUMNS)]
+    if pages > 1:
+        rows.append([
+            _button(texts.BTN_PREV, f"g:{content_message_id}:{(page - 1) % pages}"),
+            _button(texts.PAGE.format(page=page + 1, pages=pages), "n"),
+            _button(texts.BTN_NEXT, f"g:{content_message_id}:{(page + 1) % pages}"),
+        ])
+    return InlineKeyboardMarkup(rows)
+
+
+def styles_keyboard(names: Sequence[str], columns: int = 3) -> InlineKeyboardMarkup:
+    """Every preset as a button under the /styles gallery."""
+    buttons = [_button(name, f"d:{name}") for name in names]
+    return InlineKeyboardMarkup([buttons[i:i + columns] for i in range(0, len(buttons), columns)])
+
+
+def settings_keyboard(settings: Settings) -> InlineKeyboardMarkup:
+    def choice(key: str, value: str, label: str, current: str) -> InlineKeyboardButton:
+        return _button(("✓ " if value == current else "") + label, f"s:{key}:{value}")
+
+    def toggle(key: str, template: str, state: bool, on: str, off: str) -> InlineKeyboardButton:
+        return _button(template.format(state=on if state else off), f"s:{key}:{0 if state else 1}")
+
+    return InlineKeyboardMarkup([
+        [choice("q", q, label, settings.quality) for q, label in texts.QUALITY_LABELS.items()],
+        [choice("s", s, label, settings.strength) for s, label in texts.STRENGTH_LABELS.items()],
+        [toggle("c", texts.BTN_COLORS, settings.preserve_colors, texts.ON, texts.OFF)],
+        [toggle("f", texts.BTN_DELIVERY, settings.as_file, texts.AS_FILE, texts.AS_PHOTO)],
+        [toggle("v", texts.BTN_PREVIEWS, settings.previews, texts.ON, texts.OFF)],
+    ])
+
+
+def settings_text(settings: Settings) -> str:
+    return texts.SETTINGS_TITLE.format(
+        quality=texts.QUALITY_LABELS[settings.quality],
+        strength=texts.STRENGTH_LABELS[settings.strength],
+        colors=texts.ON if settings.preserve_colors else texts.OFF,
+        delivery=texts.AS_FILE if settings.as_file else texts.AS_PHOTO,
+        previews=texts.ON if settings.previews else texts.OFF,
+    )
+
+
+def result_keyboard(job_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [_button(texts.BTN_STRONGER, f"r:{job_id}:up"),
+         _button(texts.BTN_WEAKER, f"r:{job_id}:down")],
+        [_button(texts.BTN_KEEP_COLORS, f"r:{job_id}:col"),
+         _button(texts.BTN_AS_FILE, f"r:{job_id}:file")],
+    ])
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    assert len(data.encode()) <= MAX_CALLBACK_BYTES, data
+    return InlineKeyboardButton(text, callback_data=data)

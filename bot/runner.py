@@ -1,0 +1,412 @@
+"""The job loop: claim a job, fetch its inputs, run it on the worker with live status, deliver.
+
+One job at a time (one worker). Faults and what becomes of the job:
+
+| fault | job |
+| --- | --- |
+| worker crashed | queued again (`retry_later`) until `STYLEBOT_MAX_ATTEMPTS` runs, then failed |
+| out of memory | queued again once at 0.7x the size (the caption says so), then failed |
+| bad input, unknown or unavailable preset, file too big or gone | failed, the user told why |
+| Telegram `RetryAfter` | waited out and repeated |
+| Telegram `TimedOut` / `NetworkError` | repeated with backoff; undelivered results are retried |
+| Telegram `Forbidden` (bot blocked) | failed quietly |
+
+A result stays on disk until Telegram accepted it; its message id is recorded right after, and a
+job that has one is never sent again. The only window for a duplicate is a crash between
+Telegram accepting the picture and that record (or a send that timed out after Telegram
+received it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot import texts
+from bot.config import Config
+from bot.jobs import Job, JobStatus, SqliteJobQueue
+from bot.keyboards import result_keyboard
+from bot.status import StatusMessage, chat_action, progress_text
+from bot.store import Store
+from bot.telegram_files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable, WorkArea
+from bot.worker import (
+    BadInput,
+    JobCancelled,
+    OutOfMemory,
+    Progress,
+    StyleWorker,
+    WorkerCrashed,
+    WorkerError,
+    WorkRequest,
+)
+from stylecore.images import ImageError, decode_image, fit_for_telegram_photo, save_image
+from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
+from stylecore.presets import PresetUnavailable, UnknownPreset, load_preset
+
+log = logging.getLogger("stylebot.runner")
+
+T = TypeVar("T")
+
+OOM_SCALE = 0.7
+PREVIEW_EVERY = 0.25
+IDLE_POLL_S = 5.0
+"""How often an idle runner looks at the queue without being woken (jobs of other processes)."""
+REDELIVER_EVERY_S = 30.0
+HOUSEKEEPING_EVERY_S = 3600.0
+WORK_FILE_MAX_AGE_S = 86_400.0
+SEND_ATTEMPTS = 5
+
+
+def build_params(settings: dict, config: Config) -> StyleParams:
+    """The engine parameters for a job's settings (with the operator's size/steps overrides)."""
+    quality = settings.get("quality")
+    params = QUALITY_PRESETS.get(quality) or QUALITY_PRESETS[config.default_quality]
+    size = config.size_override or params.size
+    scale = settings.get("size_scale") or 1.0
+    size = max(32, round(size * float(scale)))
+    return params.with_(
+        size=size,
+        steps=config.steps_override or params.steps,
+        style_strength=STYLE_STRENGTHS.get(settings.get("strength"), 1.0),
+        preserve_colors="luminance" if settings.get("preserve_colors") else None,
+    )
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATTEMPTS) -> T:
+    """Runs a Telegram call, waiting out flood control and retrying network errors with backoff.
+    `BadRequest` and `Forbidden` are raised at once: repeating them cannot help."""
+    delay = 1.0
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            if attempt == attempts:
+                raise
+            wait = exc.retry_after
+            await asyncio.sleep(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
+        except BadRequest:
+            raise
+        except NetworkError as exc:  # includes TimedOut
+            if attempt == attempts:
+                raise
+            log.info("Telegram call failed (%s); retrying in %.0f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+    raise AssertionError("unreachable")
+
+
+class JobRunner:
+    def __init__(
+        self,
+        bot: Bot,
+        store: Store,
+        queue: SqliteJobQueue,
+        worker: StyleWorker,
+        work: WorkArea,
+        config: Config,
+        claim_lock: asyncio.Lock,
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.queue = queue
+        self.worker = worker
+        self.work = work
+        self.config = config
+        self.claim_lock = claim_lock
+        self.current: Job | None = None
+        self._cancelled: set[int] = set()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._last_redelivery = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Recovers what a dead process left behind, then starts the loop."""
+        requeued, failed = await self.queue.recover(self.config.max_attempts)
+        if requeued or failed:
+            log.info("recovered jobs: %d queued again, %d failed", len(requeued), len(failed))
+        for job in failed:
+            await self._tell_failure(job, texts.JOB_FAILED_RETRIES)
+        self._tasks = [
+            asyncio.create_task(self._loop(), name="job-runner"),
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def wake(self) -> None:
+        """A job was enqueued: look at the queue now."""
+        self._wake.set()
+
+    def cancel(self, job_id: int) -> None:
+        """Stops a running job (its row is already cancelled by the caller)."""
+        self._cancelled.add(job_id)
+        if self.current is not None and self.current.id == job_id:
+            self.worker.cancel(job_id)
+
+    def cancel_user(self, user_id: int) -> None:
+        if self.current is not None and self.current.user_id == user_id:
+            self.cancel(self.current.id)
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _loop(self) -> None:
+        await self._redeliver()
+        while True:
+            try:
+                if time.monotonic() - self._last_redelivery > REDELIVER_EVERY_S:
+                    await self._redeliver()
+                async with self.claim_lock:
+                    job = await self.queue.claim()
+                if job is None:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
+                    continue
+                await self._process(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job loop error; carrying on")
+                await asyncio.sleep(1.0)
+
+    async def _redeliver(self) -> None:
+        """Sends results computed before a restart (or whose delivery failed) again."""
+        self._last_redelivery = time.monotonic()
+        for job in await self.queue.pending_delivery():
+            await self._deliver(job.id)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                expired = await self.store.expire_file_ids(self.config.file_ttl_days)
+                keep = {Path(job.result_path) for job in await self.queue.pending_delivery()
+                        if job.result_path}
+                removed = await asyncio.to_thread(self.work.sweep, WORK_FILE_MAX_AGE_S, keep)
+                if expired or removed:
+                    log.info("housekeeping: %d file ids expired, %d files removed",
+                             expired, removed)
+            except Exception:
+                log.exception("housekeeping failed")
+            await asyncio.sleep(HOUSEKEEPING_EVERY_S)
+
+    # ------------------------------------------------------------------ one job
+
+    async def _process(self, job: Job) -> None:
+        self.current = job
+        status = self._status_message(job)
+        # Status updates go through the message's own task: in a busy group the rate limiter
+        # may hold them back, and that must not hold back the jobs of other chats.
+        status.show(texts.STARTING)
+        status.start()
+        try:
+            result_seconds = await self._compute(job, status)
+        finally:
+            await status.stop()
+            self.current = None
+        if result_seconds is not None:
+            await self._deliver(job.id, status=status, seconds=result_seconds)
+
+    async def _compute(self, job: Job, status: StatusMessage) -> float | None:
+        """Runs the job on the worker; returns the seconds it took, or None if it did not
+        produce a result (the job was failed, re-queued or cancelled here)."""
+        try:
+            request = await self._prepare(job)
+            if job.id in self._cancelled:
+                raise JobCancelled(job.id)
+
+            def on_progress(progress: Progress) -> None:
+                percent = int(100 * progress.step / max(progress.total, 1))
+                status.show(progress_text(percent, progress.eta), progress.preview_jpeg)
+
+            async with chat_action(self.bot, job.chat_id, repeat=job.chat_type == "private"):
+                result = await self.worker.run(request, on_progress)
+        except JobCancelled:
+            self._cancelled.discard(job.id)
+            await status.stop()
+            await status.set_text(texts.CANCELLED)
+            self._cleanup(job)
+            return None
+        except WorkerCrashed as exc:
+            log.warning("job %d: worker crashed (%s)", job.id, exc)
+            await self._retry(job, status, error=f"worker crashed: {exc}")
+            return None
+        except OutOfMemory:
+            if job.settings.get("size_scale"):
+                await self._give_up(job, status, texts.JOB_FAILED_MEMORY, "out of memory")
+            else:
+                await self._retry(job, status, error="out of memory", note=texts.NOTE_SMALLER,
+                                  settings_update={"size_scale": OOM_SCALE})
+            return None
+        except (BadInput, ImageError, PresetUnavailable, UnknownPreset) as exc:
+            await self._give_up(job, status, exc.message, exc.message)
+            return None
+        except WorkerError as exc:  # a bug in the engine; the worker itself is fine
+            log.error("job %d failed in the worker: %s\n%s", job.id, exc, exc.details)
+            await self._give_up(job, status, texts.JOB_FAILED, str(exc))
+            return None
+        except FileTooBig:
+            limit = MAX_DOWNLOAD_BYTES // 2**20
+            await self._give_up(job, status, texts.TOO_BIG.format(limit=limit), "file too big")
+            return None
+        except FileUnavailable as exc:
+            await self._give_up(job, status, texts.PHOTO_GONE, str(exc))
+            return None
+        except Forbidden:
+            await self.queue.fail(job.id, "the user blocked the bot")
+            self._cleanup(job)
+            return None
+        except TelegramError as exc:  # downloading inputs failed: network trouble
+            log.warning("job %d: Telegram error while preparing: %s", job.id, exc)
+            await asyncio.sleep(min(2.0**job.attempts, 30.0))
+            await self._retry(job, status, error=f"Telegram: {exc}")
+            return None
+        except Exception as exc:  # a bug here must not leave the job running forever
+            log.exception("job %d failed unexpectedly", job.id)
+            await self._give_up(job, status, texts.JOB_FAILED, f"{type(exc).__name__}: {exc}")
+            return None
+        await self.queue.complete(job.id, str(result.output_path))
+        return result.seconds
+
+    async def _prepare(self, job: Job) -> WorkRequest:
+        """Downloads the inputs (or takes them from the work area) and builds the request."""
+        if not job.content_file_id:
+            raise FileUnavailable("file id expired")
+        content = await self.work.fetch_input(self.bot, job.user_id, job.content_file_id)
+        if job.style_file_id:
+            style = await self.work.fetch_input(self.bot, job.user_id, job.style_file_id)
+        elif job.preset:
+            image = await asyncio.to_thread(load_preset, job.preset)
+            style = self.work.job_dir(job.id) / "style.png"
+            await asyncio.to_thread(save_image, image, style)
+        else:
+            raise FileUnavailable("job has no style")
+        previews = self.config.previews and job.settings.get("previews", True)
+        return WorkRequest(
+            job_id=job.id,
+            content_path=str(content),
+            styles=[(str(style), 1.0)],
+            params=build_params(job.settings, self.config),
+            output_path=str(self.work.result_path(job.id)),
+            preview_every=PREVIEW_EVERY if previews else 0,
+        )
+
+    def _status_message(self, job: Job) -> StatusMessage:
+        async def remember(message_id: int) -> None:
+            await self.queue.set_status_message(job.id, message_id)
+
+        return StatusMessage(
+            self.bot,
+            chat_id=job.chat_id,
+            message_id=job.status_message_id,
+            reply_to=job.reply_to_message_id,
+            private=job.chat_type == "private",
+            previews=self.config.previews and bool(job.settings.get("previews", True)),
+            on_new_message=remember,
+        )
+
+    async def _retry(self, job: Job, status: StatusMessage, *, error: str,
+                     note: str | None = None, settings_update: dict | None = None) -> None:
+        if job.attempts >= self.config.max_attempts:
+            await self._give_up(job, status, texts.JOB_FAILED_RETRIES, error)
+            return
+        await self.queue.retry_later(job.id, note=note, settings_update=settings_update)
+        await status.set_text(texts.RETRYING)
+
+    async def _give_up(self, job: Job, status: StatusMessage, text: str, error: str) -> None:
+        log.info("job %d failed: %s", job.id, error)
+        await self.queue.fail(job.id, error)
+        await status.stop()
+        await status.set_text(text)
+        self._cleanup(job)
+
+    async def _tell_failure(self, job: Job, text: str) -> None:
+        status = self._status_message(job)
+        await status.set_text(text)
+        self._cleanup(job)
+
+    # ------------------------------------------------------------------ delivery
+
+    async def _deliver(self, job_id: int, *, status: StatusMessage | None = None,
+                       seconds: float | None = None) -> None:
+        """Sends a computed result unless it was sent (or cancelled) already."""
+        job = await self.queue.get(job_id)
+        if job is None:  # forgotten (/forget) meanwhile
+            self.work.remove_job(job_id)
+            return
+        if job.status != JobStatus.RUNNING or job.delivered_message_id is not None:
+            self._cleanup(job)
+            return
+        path = Path(job.result_path) if job.result_path else None
+        if path is None or not path.is_file():
+            log.warning("job %d: result file missing; computing it again", job.id)
+            await self.queue.retry_later(job.id)
+            self.wake()
+            return
+        status = status or self._status_message(job)
+        try:
+            message = await self._send_result(job, path, seconds)
+        except Forbidden:
+            await self.queue.fail(job.id, "the user blocked the bot")
+            self._cleanup(job)
+            return
+        except (BadRequest, ImageError, ValueError) as exc:
+            log.warning("job %d: result could not be sent: %s", job.id, exc)
+            await self.queue.fail(job.id, f"delivery failed: {exc}")
+            await status.set_text(texts.JOB_FAILED)
+            self._cleanup(job)
+            return
+        except TelegramError as exc:  # network still down: `_redeliver` tries again later
+            log.warning("job %d: delivery failed for now: %s", job.id, exc)
+            return
+        await self.queue.mark_delivered(job.id, message.message_id)
+        log.info("job %d delivered as message %d", job.id, message.message_id)
+        await status.delete()
+        self._cleanup(job)
+
+    async def _send_result(self, job: Job, path: Path, seconds: float | None) -> Message:
+        image = await asyncio.to_thread(decode_image, path)
+        height, width = image.shape[:2]
+        caption = result_caption(job, width, height, seconds)
+        common = {
+            "caption": caption,
+            "reply_parameters": (ReplyParameters(job.reply_to_message_id,
+                                                 allow_sending_without_reply=True)
+                                 if job.reply_to_message_id else None),
+            "reply_markup": result_keyboard(job.id),
+        }
+        if job.settings.get("as_file"):
+            data = path.read_bytes()
+            filename = f"stylized-{job.id}{path.suffix}"
+            return await with_retries(lambda: self.bot.send_document(
+                job.chat_id, InputFile(data, filename=filename), **common))
+        photo = await asyncio.to_thread(fit_for_telegram_photo, image)
+        return await with_retries(lambda: self.bot.send_photo(job.chat_id, photo, **common))
+
+    def _cleanup(self, job: Job) -> None:
+        self.work.remove_job(job.id)
+        self.work.remove_inputs(job.user_id, job.content_file_id, job.style_file_id)
+
+
+def result_caption(job: Job, width: int, height: int, seconds: float | None) -> str:
+    style = job.preset or texts.STYLE_OWN_PHOTO
+    parts = [style, f"{width}×{height}"]
+    if seconds is not None:
+        parts.append(f"{seconds:.0f} s")
+    caption = " · ".join(parts)
+    return f"{caption}\n{job.note}" if job.note else caption

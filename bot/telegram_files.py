@@ -1,0 +1,176 @@
+"""Getting images out of Telegram, and the work area where downloads and results live.
+
+Layout of the work area (`STYLEBOT_WORK_DIR`):
+
+    users/<user id>/<hash of file id>   downloaded inputs, per user so /forget can remove them
+    jobs/<job id>/                      a job's scratch files (preset style image, ...)
+    results/job-<job id>.png            a finished picture, kept until it is delivered
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from telegram import Bot, Message
+from telegram.error import BadRequest
+
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+"""The Bot API's getFile limit; bigger files are refused before anything is downloaded."""
+
+
+class FileTooBig(Exception):
+    def __init__(self, size: int | None) -> None:
+        super().__init__(f"file of {size} bytes is over the download limit")
+        self.size = size
+
+
+class NotAStillImage(Exception):
+    """Video, animation, animated sticker: nothing to stylise."""
+
+
+class FileUnavailable(Exception):
+    """Telegram no longer has the file (expired or invalid file id)."""
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A picture inside a message, before it is downloaded."""
+
+    file_id: str
+    file_unique_id: str
+    file_size: int | None
+    kind: str  # photo | document | sticker
+
+
+def image_in(message: Message | None) -> ImageRef | None:
+    """The picture a message carries, or None if it carries none.
+
+    Photos give their largest size; documents are taken whatever their type (they are decoded
+    before use, so a text file is refused then); static stickers count as images.
+    Raises `NotAStillImage` for videos, animations and animated stickers."""
+    if message is None:
+        return None
+    if message.photo:
+        best = message.photo[-1]
+        return ImageRef(best.file_id, best.file_unique_id, best.file_size, "photo")
+    if message.animation or message.video or message.video_note:
+        raise NotAStillImage
+    if message.document:
+        doc = message.document
+        return ImageRef(doc.file_id, doc.file_unique_id, doc.file_size, "document")
+    if message.sticker:
+        sticker = message.sticker
+        if sticker.is_animated or sticker.is_video:
+            raise NotAStillImage
+        return ImageRef(sticker.file_id, sticker.file_unique_id, sticker.file_size, "sticker")
+    return None
+
+
+async def download(bot: Bot, file_id: str, known_size: int | None = None,
+                   limit: int = MAX_DOWNLOAD_BYTES) -> bytes:
+    """The file's bytes via getFile; `FileTooBig` before downloading anything over `limit`."""
+    if known_size is not None and known_size > limit:
+        raise FileTooBig(known_size)
+    try:
+        tg_file = await bot.get_file(file_id)
+    except BadRequest as exc:
+        text = str(exc).lower()
+        if "too big" in text:
+            raise FileTooBig(known_size) from exc
+        if "file_id" in text or "file id" in text or "not found" in text:
+            raise FileUnavailable(str(exc)) from exc
+        raise
+    if tg_file.file_size is not None and tg_file.file_size > limit:
+        raise FileTooBig(tg_file.file_size)
+    buffer = io.BytesIO()
+    await tg_file.download_to_memory(buffer)
+    data = buffer.getvalue()
+    if len(data) > limit:
+        raise FileTooBig(len(data))
+    return data
+
+
+class WorkArea:
+    """Paths and housekeeping of the work folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        for sub in ("users", "jobs", "results"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def input_path(self, user_id: int, file_id: str) -> Path:
+        digest = hashlib.sha256(file_id.encode()).hexdigest()[:24]
+        return self.root / "users" / str(user_id) / digest
+
+    def job_dir(self, job_id: int) -> Path:
+        path = self.root / "jobs" / str(job_id)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def result_path(self, job_id: int) -> Path:
+        return self.root / "results" / f"job-{job_id}.png"
+
+    def cached_input(self, user_id: int, file_id: str) -> Path | None:
+        path = self.input_path(user_id, file_id)
+        return path if path.is_file() else None
+
+    def save_input(self, user_id: int, file_id: str, data: bytes) -> Path:
+        path = self.input_path(user_id, file_id)
+        write_atomic(path, data)
+        return path
+
+    async def fetch_input(self, bot: Bot, user_id: int, file_id: str) -> Path:
+        """The downloaded file, from the cache or from Telegram."""
+        cached = self.cached_input(user_id, file_id)
+        if cached is not None:
+            return cached
+        return self.save_input(user_id, file_id, await download(bot, file_id))
+
+    def remove_inputs(self, user_id: int, *file_ids: str | None) -> None:
+        for file_id in file_ids:
+            if file_id:
+                self.input_path(user_id, file_id).unlink(missing_ok=True)
+
+    def remove_job(self, job_id: int) -> None:
+        shutil.rmtree(self.root / "jobs" / str(job_id), ignore_errors=True)
+        self.result_path(job_id).unlink(missing_ok=True)
+
+    def forget_user(self, user_id: int) -> None:
+        shutil.rmtree(self.root / "users" / str(user_id), ignore_errors=True)
+
+    def sweep(self, max_age_s: float, keep_results: Collection[Path] = ()) -> int:
+        """Deletes files older than `max_age_s` (abandoned conversations, crashed jobs), except
+        `keep_results` (pictures still waiting for delivery). Returns the number deleted."""
+        cutoff = time.time() - max_age_s
+        removed = 0
+        for path in self.root.rglob("*"):
+            with contextlib.suppress(OSError):
+                if path.is_file() and path not in keep_results and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        for folder in sorted(self.root.glob("*/*"), reverse=True):
+            with contextlib.suppress(OSError):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+        return removed
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,940 @@
+"""A fake Telegram Bot API server for end-to-end tests, and helpers to run the bot against it.
+
+It speaks HTTP on 127.0.0.1 like api.telegram.org does, so the bot under test runs unchanged with
+`STYLEBOT_API_BASE_URL=<server.base_url>` and `STYLEBOT_API_FILE_URL=<server.file_url>`, either in
+the test's process or as a subprocess. The server runs in a background thread with its own event
+loop; the helpers below are plain thread-safe methods (and `wait_for` has an async and a blocking
+form) that play the users' side:
+
+    fake.user_sends_photo(chat, user, jpeg_bytes, caption="wave")
+    call = await fake.wait_for("sendPhoto", lambda c: c.chat_id == chat.id)
+    call.files["photo"]  # the uploaded bytes
+
+Every API call is recorded as a `Call` with its parsed parameters (JSON-decoded where Telegram
+expects JSON) and uploaded files. `fail_next` injects Telegram errors (429 with `retry_after`,
+400 "message is not modified", 403 "bot was blocked", ...) for reliability tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+from aiohttp import web
+from PIL import Image
+
+if TYPE_CHECKING:
+    from bot.config import Config
+    from bot.worker import StyleWorker
+
+TOKEN = "123456:TEST-fake-token"
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "Stylebot",
+    "username": "stylebot_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+MAX_DOWNLOAD = 20 * 1024 * 1024
+
+# Parameters that Telegram takes as plain strings; everything else arrives JSON-encoded.
+_STRING_PARAMS = {
+    "text", "caption", "callback_query_id", "file_id", "action", "parse_mode", "url",
+    "business_connection_id", "emoji", "inline_message_id", "question", "title", "description",
+    "short_description", "language_code", "name",
+}
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    first_name: str = "Alice"
+    username: str | None = None
+
+    def as_dict(self) -> dict:
+        data = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.username:
+            data["username"] = self.username
+        return data
+
+
+@dataclass(frozen=True)
+class Chat:
+    id: int
+    type: str = "private"
+    title: str | None = None
+    first_name: str | None = None
+
+    def as_dict(self) -> dict:
+        data: dict[str, Any] = {"id": self.id, "type": self.type}
+        if self.title:
+            data["title"] = self.title
+        if self.first_name:
+            data["first_name"] = self.first_name
+        return data
+
+
+def private_chat(user: User) -> Chat:
+    return Chat(id=user.id, type="private", first_name=user.first_name)
+
+
+def group_chat(chat_id: int = -100123, title: str = "Painters") -> Chat:
+    return Chat(id=chat_id, type="supergroup", title=title)
+
+
+@dataclass
+class Call:
+    """One Bot API request the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    filenames: dict[str, str] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)
+    result: Any = None
+    error: str | None = None
+
+    @property
+    def chat_id(self) -> int | None:
+        value = str(self.params.get("chat_id", ""))
+        return int(value) if value.lstrip("-").isdigit() else None
+
+    @property
+    def reply_to(self) -> int | None:
+        reply = self.params.get("reply_parameters")
+        if isinstance(reply, dict):
+            return reply.get("message_id")
+        return self.params.get("reply_to_message_id")
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+    @property
+    def message_id(self) -> int | None:
+        """The id of the message this call created (send*) or targeted (edit*, delete*)."""
+        if isinstance(self.result, dict) and "message_id" in self.result:
+            return self.result["message_id"]
+        return self.params.get("message_id")
+
+    def buttons(self) -> list[tuple[str, str]]:
+        return buttons_of(self.params.get("reply_markup"))
+
+    def upload(self, name: str | None = None) -> bytes:
+        """Bytes of the uploaded file: the named part, the `attach://` target of `media`, or the
+        only file of the call."""
+        if name:
+            return self.files[name]
+        media = self.params.get("media")
+        if isinstance(media, dict) and str(media.get("media", "")).startswith("attach://"):
+            return self.files[media["media"].removeprefix("attach://")]
+        if len(self.files) == 1:
+            return next(iter(self.files.values()))
+        raise KeyError(f"{self.method} uploaded {sorted(self.files)}")
+
+
+def buttons_of(markup: Any) -> list[tuple[str, str]]:
+    """(text, callback_data) of every inline button of a reply_markup dict."""
+    if not isinstance(markup, dict):
+        return []
+    return [
+        (button.get("text", ""), button.get("callback_data", ""))
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    ]
+
+
+@dataclass
+class _Failure:
+    method: str
+    error_code: int
+    description: str
+    retry_after: int | None
+    times: int
+    predicate: Callable[[dict], bool] | None
+
+
+class FakeTelegram:
+    """The server; `start()` it, point the bot at `base_url` / `file_url`, `stop()` it."""
+
+    def __init__(self, token: str = TOKEN, bot_user: dict | None = None) -> None:
+        self.token = token
+        self.bot_user = dict(bot_user or BOT_USER)
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[int, int], dict] = {}
+        self.commands: list[dict] = []
+        self.acked_update_id = 0  # highest update id the bot has confirmed via `offset`
+        self._lock = threading.RLock()
+        self._updates: list[dict] = []
+        self._files: dict[str, dict] = {}  # file_id -> {"data", "path", "size", "unique_id"}
+        self._chats: dict[int, dict] = {}
+        self._failures: list[_Failure] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._callback_ids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._new_update: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FakeTelegram:
+        self.port = _free_port()
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True,
+                                        name="fake-telegram")
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake Telegram server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> FakeTelegram:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point a bot at this server."""
+        return {
+            "TELEGRAM_BOT_TOKEN": self.token,
+            "STYLEBOT_API_BASE_URL": self.base_url,
+            "STYLEBOT_API_FILE_URL": self.file_url,
+        }
+
+    def _serve(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._loop = loop
+        self._new_update = asyncio.Event()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/bot{token}/{method}", self._handle_api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        self._runner = web.AppRunner(app, access_log=None)
+        loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        loop.run_until_complete(site.start())
+        ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ------------------------------------------------------------------ the users' side
+
+    def user_sends_photo(
+        self,
+        chat: Chat,
+        user: User,
+        image_bytes: bytes,
+        caption: str | None = None,
+        reply_to: int | dict | None = None,
+        *,
+        file_size: int | None = None,
+    ) -> dict:
+        """A photo message (a thumbnail plus the full size, as Telegram sends them)."""
+        width, height = _image_size(image_bytes)
+        full = self.add_file(image_bytes, "photos", file_size=file_size)
+        thumb_bytes = _thumbnail(image_bytes)
+        tw, th = _image_size(thumb_bytes)
+        thumb = self.add_file(thumb_bytes, "thumbnails")
+        photo = [
+            {**thumb, "width": tw, "height": th},
+            {**full, "width": width, "height": height},
+        ]
+        return self.user_sends(chat, user, reply_to=reply_to, caption=caption, photo=photo)
+
+    def user_sends_document(
+        self,
+        chat: Chat,
+        user: User,
+        data: bytes,
+        file_name: str = "file.bin",
+        mime_type: str = "application/octet-stream",
+        caption: str | None = None,
+        reply_to: int | dict | None = None,
+        *,
+        file_size: int | None = None,
+    ) -> dict:
+        document = {**self.add_file(data, "documents", file_size=file_size),
+                    "file_name": file_name, "mime_type": mime_type}
+        return self.user_sends(chat, user, reply_to=reply_to, caption=caption, document=document)
+
+    def user_sends_text(
+        self, chat: Chat, user: User, text: str, reply_to: int | dict | None = None
+    ) -> dict:
+        return self.user_sends(chat, user, reply_to=reply_to, text=text)
+
+    def user_sends(
+        self,
+        chat: Chat,
+        user: User,
+        *,
+        reply_to: int | dict | None = None,
+        caption: str | None = None,
+        text: str | None = None,
+        **content: Any,
+    ) -> dict:
+        """Any message: `content` holds the message fields (photo=..., sticker=..., video=...)."""
+        with self._lock:
+            message = self._new_message(chat.as_dict(), user.as_dict())
+            if text is not None:
+                message["text"] = text
+                if entities := _command_entities(text):
+                    message["entities"] = entities
+            if caption is not None:
+                message["caption"] = caption
+                if entities := _command_entities(caption):
+                    message["caption_entities"] = entities
+            message.update(content)
+            if reply_to is not None:
+                message["reply_to_message"] = self._reply_target(chat.id, reply_to)
+            self._store(message)
+            self._push_update({"message": message})
+            return message
+
+    def user_taps(self, callback_data: str, message: dict | int, user: User | None = None,
+                  chat: Chat | None = None) -> str:
+        """The user presses an inline button of `message` (the bot's message or its id).
+        Returns the callback query id (`answerCallbackQuery` is called with it)."""
+        with self._lock:
+            if isinstance(message, int):
+                if chat is None:
+                    raise ValueError("pass chat= with a message id")
+                message = self.messages[(chat.id, message)]
+            else:
+                message = self.messages.get(
+                    (message["chat"]["id"], message["message_id"]), message
+                )
+            if user is None:
+                if message["chat"]["type"] != "private":
+                    raise ValueError("pass user= for a group chat")
+                user = User(id=message["chat"]["id"], first_name=message["chat"].get(
+                    "first_name", "Alice"))
+            query_id = str(next(self._callback_ids))
+            self._push_update({"callback_query": {
+                "id": query_id,
+                "from": user.as_dict(),
+                "message": message,
+                "chat_instance": str(message["chat"]["id"]),
+                "data": callback_data,
+            }})
+            return query_id
+
+    def add_file(self, data: bytes, folder: str = "documents", *, file_size: int | None = None
+                 ) -> dict:
+        """Registers bytes for getFile and download; returns file_id/file_unique_id/file_size.
+        `file_size` may lie (bigger than the data) to test size limits cheaply."""
+        with self._lock:
+            n = next(self._file_ids)
+            file_id = f"FILE{n:05d}{'x' * 20}"
+            unique_id = f"U{n:05d}"
+            size = len(data) if file_size is None else file_size
+            self._files[file_id] = {"data": data, "path": f"{folder}/file_{n}.bin",
+                                    "size": size, "unique_id": unique_id}
+            return {"file_id": file_id, "file_unique_id": unique_id, "file_size": size}
+
+    def file_bytes(self, file_id: str) -> bytes:
+        with self._lock:
+            return self._files[file_id]["data"]
+
+    # ------------------------------------------------------------------ inspection
+
+    def mark(self) -> int:
+        """Position in the call log; pass it as `after=` to only look at newer calls."""
+        with self._lock:
+            return len(self.calls)
+
+    def find(
+        self,
+        method: str | None = None,
+        predicate: Callable[[Call], bool] | None = None,
+        *,
+        after: int = 0,
+    ) -> list[Call]:
+        with self._lock:
+            calls = self.calls[after:]
+        return [
+            c for c in calls
+            if (method is None or c.method == method) and (predicate is None or predicate(c))
+        ]
+
+    async def wait_for(
+        self,
+        method: str | None = None,
+        predicate: Callable[[Call], bool] | None = None,
+        timeout: float = 20.0,
+        *,
+        after: int = 0,
+        count: int = 1,
+        failed: bool = False,
+    ) -> Call:
+        """Waits until `count` successful calls match (with `failed`: calls answered with an
+        error); returns the last of them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [c for c in self.find(method, predicate, after=after)
+                     if (c.error is not None) == failed]
+            if len(found) >= count:
+                return found[count - 1]
+            if time.monotonic() > deadline:
+                raise AssertionError(self._timeout_report(method, count, found))
+            await asyncio.sleep(0.02)
+
+    def wait_for_blocking(
+        self,
+        method: str | None = None,
+        predicate: Callable[[Call], bool] | None = None,
+        timeout: float = 20.0,
+        *,
+        after: int = 0,
+        count: int = 1,
+        failed: bool = False,
+    ) -> Call:
+        """`wait_for` for code without an event loop (a bot running as a subprocess)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [c for c in self.find(method, predicate, after=after)
+                     if (c.error is not None) == failed]
+            if len(found) >= count:
+                return found[count - 1]
+            if time.monotonic() > deadline:
+                raise AssertionError(self._timeout_report(method, count, found))
+            time.sleep(0.02)
+
+    def _timeout_report(self, method: str | None, count: int, found: list[Call]) -> str:
+        recent = [(c.method, c.params.get("chat_id"), c.text[:60], c.error)
+                  for c in self.find()[-25:]]
+        return f"timed out waiting for {count} x {method} (found {len(found)}); recent: {recent}"
+
+    def message(self, chat_id: int, message_id: int) -> dict | None:
+        with self._lock:
+            return self.messages.get((chat_id, message_id))
+
+    def pending_updates(self) -> int:
+        with self._lock:
+            return sum(1 for u in self._updates if u["update_id"] > self.acked_update_id)
+
+    # ------------------------------------------------------------------ fault injection
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error_code: int = 400,
+        description: str = "Bad Request: injected error",
+        retry_after: int | None = None,
+        times: int = 1,
+        predicate: Callable[[dict], bool] | None = None,
+    ) -> None:
+        """The next `times` calls of `method` (matching `predicate` on the params) fail.
+
+        Examples: `fail_next("sendPhoto", error_code=429, description="Too Many Requests: retry
+        after 1", retry_after=1)`, `fail_next("sendPhoto", error_code=403,
+        description="Forbidden: bot was blocked by the user")`.
+        """
+        with self._lock:
+            self._failures.append(
+                _Failure(method, error_code, description, retry_after, times, predicate)
+            )
+
+    def _take_failure(self, method: str, params: dict) -> _Failure | None:
+        with self._lock:
+            for failure in self._failures:
+                if failure.method == method and (failure.predicate is None
+                                                 or failure.predicate(params)):
+                    failure.times -= 1
+                    if failure.times <= 0:
+                        self._failures.remove(failure)
+                    return failure
+        return None
+
+    # ------------------------------------------------------------------ HTTP handlers
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        path = request.match_info["path"]
+        with self._lock:
+            entry = next((f for f in self._files.values() if f["path"] == path), None)
+        if entry is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=entry["data"], content_type="application/octet-stream")
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params, files, filenames = await _read_params(request)
+        call = Call(method=method, params=params, files=files, filenames=filenames)
+        failure = self._take_failure(method, params)
+        if failure is not None:
+            call.error = failure.description
+            self._record(call)
+            return _error(failure.error_code, failure.description, failure.retry_after)
+        if method == "getUpdates":
+            result = await self._get_updates(params)
+            # Polls are not recorded: there are too many and they say nothing about behaviour.
+            return web.json_response({"ok": True, "result": result})
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            call.error = "Not Found"
+            self._record(call)
+            return _error(404, "Not Found")
+        try:
+            with self._lock:
+                result = handler(params, files)
+        except _ApiError as exc:
+            call.error = exc.description
+            self._record(call)
+            return _error(exc.code, exc.description)
+        call.result = result
+        self._record(call)
+        return web.json_response({"ok": True, "result": result})
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+
+    async def _get_updates(self, params: dict) -> list[dict]:
+        offset = int(params.get("offset") or 0)
+        timeout = min(float(params.get("timeout") or 0), 10.0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + timeout
+        assert self._new_update is not None
+        while True:
+            with self._lock:
+                if offset:
+                    self.acked_update_id = max(self.acked_update_id, offset - 1)
+                    self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                ready = self._updates[:limit]
+                if ready or time.monotonic() >= deadline:
+                    return ready
+                self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
+
+    # Bot API methods: each takes (params, files) under the lock and returns the result.
+
+    def _api_getMe(self, params: dict, files: dict) -> dict:
+        return self.bot_user
+
+    def _api_logOut(self, params: dict, files: dict) -> bool:
+        return True
+
+    def _api_close(self, params: dict, files: dict) -> bool:
+        return True
+
+    def _api_deleteWebhook(self, params: dict, files: dict) -> bool:
+        return True
+
+    def _api_setMyCommands(self, params: dict, files: dict) -> bool:
+        self.commands = list(params.get("commands") or [])
+        return True
+
+    def _api_getMyCommands(self, params: dict, files: dict) -> list:
+        return self.commands
+
+    def _api_setMyDescription(self, params: dict, files: dict) -> bool:
+        return True
+
+    def _api_setMyShortDescription(self, params: dict, files: dict) -> bool:
+        return True
+
+    def _api_sendChatAction(self, params: dict, files: dict) -> bool:
+        self._chat(params)
+        return True
+
+    def _api_answerCallbackQuery(self, params: dict, files: dict) -> bool:
+        return True
+
+    def _api_getFile(self, params: dict, files: dict) -> dict:
+        entry = self._files.get(str(params.get("file_id")))
+        if entry is None:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        if entry["size"] > MAX_DOWNLOAD:
+            raise _ApiError(400, "Bad Request: file is too big")
+        return {"file_id": params["file_id"], "file_unique_id": entry["unique_id"],
+                "file_size": entry["size"], "file_path": entry["path"]}
+
+    def _api_sendMessage(self, params: dict, files: dict) -> dict:
+        if not str(params.get("text") or "").strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        return self._bot_message(params, text=str(params["text"]))
+
+    def _api_sendPhoto(self, params: dict, files: dict) -> dict:
+        data = self._upload(params, files, "photo")
+        width, height = _image_size(data)
+        sizes = [{**self.add_file(data, "photos"), "width": width, "height": height}]
+        return self._bot_message(params, photo=sizes, **self._caption(params))
+
+    def _api_sendDocument(self, params: dict, files: dict) -> dict:
+        data = self._upload(params, files, "document")
+        document = {**self.add_file(data, "documents"), "file_name": "document"}
+        return self._bot_message(params, document=document, **self._caption(params))
+
+    def _api_sendSticker(self, params: dict, files: dict) -> dict:
+        return self._bot_message(params, sticker={**self.add_file(b"sticker", "stickers"),
+                                                  "width": 512, "height": 512,
+                                                  "is_animated": False, "is_video": False,
+                                                  "type": "regular"})
+
+    def _api_editMessageText(self, params: dict, files: dict) -> dict:
+        message = self._target(params)
+        text = str(params.get("text") or "")
+        if not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if "text" not in message:
+            raise _ApiError(400, "Bad Request: there is no text in the message to edit")
+        markup = params.get("reply_markup")
+        if message["text"] == text and message.get("reply_markup") == markup:
+            raise _ApiError(400, _NOT_MODIFIED)
+        message["text"] = text
+        _set_markup(message, markup)
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _api_editMessageCaption(self, params: dict, files: dict) -> dict:
+        message = self._target(params)
+        caption = params.get("caption")
+        markup = params.get("reply_markup")
+        if message.get("caption") == caption and message.get("reply_markup") == markup:
+            raise _ApiError(400, _NOT_MODIFIED)
+        if caption is None:
+            message.pop("caption", None)
+        else:
+            message["caption"] = caption
+        _set_markup(message, markup)
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _api_editMessageReplyMarkup(self, params: dict, files: dict) -> dict:
+        message = self._target(params)
+        markup = params.get("reply_markup")
+        if message.get("reply_markup") == markup:
+            raise _ApiError(400, _NOT_MODIFIED)
+        _set_markup(message, markup)
+        return message
+
+    def _api_editMessageMedia(self, params: dict, files: dict) -> dict:
+        message = self._target(params)
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") not in ("photo", "document"):
+            raise _ApiError(400, "Bad Request: can't parse InputMedia")
+        ref = str(media.get("media", ""))
+        if ref.startswith("attach://"):
+            name = ref.removeprefix("attach://")
+            if name not in files:
+                raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            data = files[name]
+        elif ref in self._files:
+            data = self._files[ref]["data"]
+        else:
+            raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        for key in ("text", "entities", "photo", "document", "caption"):
+            message.pop(key, None)
+        if media["type"] == "photo":
+            width, height = _image_size(data)
+            message["photo"] = [{**self.add_file(data, "photos"), "width": width,
+                                 "height": height}]
+        else:
+            message["document"] = {**self.add_file(data, "documents"), "file_name": "file"}
+        if media.get("caption"):
+            message["caption"] = media["caption"]
+        _set_markup(message, params.get("reply_markup"))
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _api_deleteMessage(self, params: dict, files: dict) -> bool:
+        chat_id = self._chat(params)["id"]
+        key = (chat_id, int(params.get("message_id") or 0))
+        if key not in self.messages:
+            raise _ApiError(400, "Bad Request: message to delete not found")
+        del self.messages[key]
+        return True
+
+    # ------------------------------------------------------------------ internals
+
+    def _new_message(self, chat: dict, sender: dict) -> dict:
+        self._chats[chat["id"]] = chat
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": sender,
+        }
+
+    def _store(self, message: dict) -> None:
+        self.messages[(message["chat"]["id"], message["message_id"])] = message
+
+    def _push_update(self, payload: dict) -> None:
+        update = {"update_id": next(self._update_ids), **payload}
+        self._updates.append(update)
+        if self._loop is not None and self._new_update is not None:
+            self._loop.call_soon_threadsafe(self._new_update.set)
+
+    def _reply_target(self, chat_id: int, reply_to: int | dict) -> dict:
+        message_id = reply_to if isinstance(reply_to, int) else reply_to["message_id"]
+        stored = self.messages.get((chat_id, message_id))
+        if stored is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        return {k: v for k, v in stored.items() if k != "reply_to_message"}
+
+    def _chat(self, params: dict) -> dict:
+        raw = params.get("chat_id")
+        try:
+            chat_id = int(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise _ApiError(400, "Bad Request: chat not found") from None
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            raise _ApiError(400, "Bad Request: chat not found")
+        return chat
+
+    def _target(self, params: dict) -> dict:
+        chat_id = self._chat(params)["id"]
+        message = self.messages.get((chat_id, int(params.get("message_id") or 0)))
+        if message is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    def _bot_message(self, params: dict, **content: Any) -> dict:
+        chat = self._chat(params)
+        message = self._new_message(chat, self.bot_user)
+        message.update(content)
+        _set_markup(message, params.get("reply_markup"))
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict) and reply.get("message_id"):
+            target = self.messages.get((chat["id"], int(reply["message_id"])))
+            if target is not None:
+                message["reply_to_message"] = {k: v for k, v in target.items()
+                                               if k != "reply_to_message"}
+            elif not reply.get("allow_sending_without_reply"):
+                raise _ApiError(400, "Bad Request: message to be replied not found")
+        self._store(message)
+        return message
+
+    def _upload(self, params: dict, files: dict, name: str) -> bytes:
+        if name in files:
+            return files[name]
+        ref = str(params.get(name, ""))
+        if ref.startswith("attach://") and ref.removeprefix("attach://") in files:
+            return files[ref.removeprefix("attach://")]
+        if ref in self._files:
+            return self._files[ref]["data"]
+        raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+
+    @staticmethod
+    def _caption(params: dict) -> dict:
+        return {"caption": params["caption"]} if params.get("caption") else {}
+
+
+# ---------------------------------------------------------------------- helpers
+
+_NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup "
+    "are exactly the same as a current content and reply markup of the message"
+)
+
+
+class _ApiError(Exception):
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+def _error(code: int, description: str, retry_after: int | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=code)
+
+
+async def _read_params(
+    request: web.Request,
+) -> tuple[dict[str, Any], dict[str, bytes], dict[str, str]]:
+    params: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    filenames: dict[str, str] = {}
+    if request.content_type == "application/json":
+        params = await request.json()
+        return params, files, filenames
+    form = await request.post()
+    for key, value in form.items():
+        if isinstance(value, web.FileField):
+            files[key] = value.file.read()
+            filenames[key] = value.filename or key
+        elif key in _STRING_PARAMS:
+            params[key] = value
+        else:
+            try:
+                params[key] = json.loads(value)
+            except (TypeError, ValueError):
+                params[key] = value
+    return params, files, filenames
+
+
+def _set_markup(message: dict, markup: Any) -> None:
+    if markup:
+        message["reply_markup"] = markup
+    else:
+        message.pop("reply_markup", None)
+
+
+def _command_entities(text: str) -> list[dict]:
+    if not text.startswith("/"):
+        return []
+    length = len(text.split(maxsplit=1)[0])
+    return [{"type": "bot_command", "offset": 0, "length": length}]
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return img.size
+    except Exception:
+        return (0, 0)
+
+
+def _thumbnail(data: bytes) -> bytes:
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img = img.convert("RGB")
+            img.thumbnail((48, 48))
+            buf = io.BytesIO()
+            img.save(buf, "JPEG", quality=70)
+            return buf.getvalue()
+    except Exception:
+        return data
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------------- pytest fixtures
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    """A running fake Bot API server, stopped after the test."""
+    with FakeTelegram() as server:
+        yield server
+
+
+# ---------------------------------------------------------------------- running the bot
+
+ADMIN_ID = 999
+TEST_SIZE = 64
+
+
+def bot_env(fake: FakeTelegram, root: Path, **overrides: str) -> dict[str, str]:
+    """Environment of a bot with tiny fast jobs, its database and work area under `root`."""
+    return {
+        **fake.env(),
+        "STYLEBOT_DB": str(root / "stylebot.db"),
+        "STYLEBOT_WORK_DIR": str(root / "work"),
+        "STYLEBOT_SIZE": str(TEST_SIZE),
+        "STYLEBOT_STEPS": "2",
+        "STYLEBOT_POLL_TIMEOUT": "1",
+        "STYLEBOT_ADMINS": str(ADMIN_ID),
+        **overrides,
+    }
+
+
+@contextlib.asynccontextmanager
+async def run_bot(fake: FakeTelegram, root: Path, worker: StyleWorker,
+                  **overrides: str) -> AsyncIterator[Config]:
+    """The bot polling the fake server inside the block (sharing the already started worker)."""
+    from bot.app import build_application, running
+    from bot.config import Config
+
+    config = Config.from_env(bot_env(fake, root, **overrides))
+    app = build_application(config, worker=worker)
+    async with running(app):
+        yield config
+
+
+# ---------------------------------------------------------------------- test pictures
+
+
+def jpeg(array: np.ndarray, quality: int = 92) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array.astype(np.uint8)).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def content_photo(width: int = 64, height: int = 48, tint: tuple[int, int, int] = (0, 0, 0)
+                  ) -> bytes:
+    """A smooth gradient with a disc: something the style visibly changes."""
+    y, x = np.mgrid[0:height, 0:width]
+    img = np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 140)], axis=-1)
+    disc = (x - width * 0.6) ** 2 + (y - height * 0.5) ** 2 < (height * 0.3) ** 2
+    img[disc] = (250, 240, 60)
+    img = np.clip(img + np.array(tint), 0, 255)
+    return jpeg(img)
+
+
+def style_photo(size: int = 64, seed: int = 1) -> bytes:
+    """Bold random stripes."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size]
+    stripes = ((x + y) // 6) % 2
+    colours = rng.integers(0, 256, (2, 3))
+    return jpeg(colours[stripes])
+
+
+def decode(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.float32)
+
+
+def assert_stylised(result: bytes, content: bytes, size: tuple[int, int]) -> np.ndarray:
+    """The result decodes, has the expected (width, height) and differs from the content."""
+    image = decode(result)
+    assert (image.shape[1], image.shape[0]) == size
+    original = decode(content)
+    if original.shape == image.shape:
+        assert np.abs(image - original).mean() > 2.0, "the result looks like the content"
+    return image

@@ -104,13 +104,18 @@ def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
         return _fail(str(error.args[0]) if error.args else str(error))
     weights = args.style_weights or [1.0] * len(styles)
 
-    from stylecore.transfer import stylize
+    from stylecore.transfer import WorkingImageTooLarge, pixel_budget, stylize
     from stylecore.weights import WeightsError
 
     try:
-        with _progress_bar(params.total_steps, disabled=args.quiet) as on_progress:
-            result = stylize(content, list(zip(styles, weights, strict=True)), params, on_progress)
-    except WeightsError as error:
+        max_pixels = pixel_budget()
+    except ValueError as error:
+        return _fail(str(error))
+    try:
+        with _progress_bar(params.steps, disabled=args.quiet) as on_progress:
+            result = stylize(content, list(zip(styles, weights, strict=True)), params,
+                             on_progress, max_pixels=max_pixels)
+    except (WeightsError, WorkingImageTooLarge) as error:
         return _fail(str(error))
     save_image(result.image, output)
     width, height = result.size

@@ -23,12 +23,9 @@ class StyleParams:
 
     size: int = 512
     """Long side of the output in pixels; the style image is scaled to the same long side."""
-    steps: int = 100
-    """Optimiser iterations at full size (Adam steps, or L-BFGS iterations)."""
+    steps: int = 16
+    """Optimiser iterations: Adam steps, or L-BFGS iterations (about 1.1 evaluations each)."""
     optimizer: Optimizer = "lbfgs"
-    coarse_steps: int = 0
-    """L-BFGS iterations at `coarse_scale` before the full-size ones (coarse-to-fine)."""
-    coarse_scale: float = 0.5
     style_strength: float = 1.0
     content_weight: float = 1e4
     style_weight: float = 1e-2
@@ -41,12 +38,13 @@ class StyleParams:
     precision: Precision = "auto"
     """Compute type of VGG19's convolutions. "auto": bfloat16 where the CPU or GPU has fast
     bfloat16 arithmetic, float32 elsewhere. Losses are always summed in float32."""
-    antialias: bool = True
-    """Antialiased resizing of the inputs. The seed resized with plain bilinear sampling."""
+    antialias: bool = False
+    """Antialiased resizing of the inputs. The seed resizes with plain bilinear sampling, and
+    the default keeps that: the style targets (and so the look) stay the seed's."""
     preserve_colors: ColorMode | None = None
     """Keep the content photo's colours: "luminance" transfers only brightness, "histogram"
     recolours the style image to the content's palette before the run."""
-    lbfgs_memory: int = 20
+    lbfgs_memory: int = 10
     tolerance: float = 1e-5
     """L-BFGS stops early once an iteration improves the loss by less than this fraction."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -54,18 +52,13 @@ class StyleParams:
     def with_(self, **changes) -> StyleParams:
         return replace(self, **changes)
 
-    @property
-    def total_steps(self) -> int:
-        return self.coarse_steps + self.steps
 
 
 CLASSIC = StyleParams(
     size=600,
     steps=100,
     optimizer="adam",
-    coarse_steps=0,
     precision="float32",
-    antialias=False,
 )
 """The seed script, number for number: Adam(0.02, beta_1=0.99, epsilon=0.1), 100 steps, 600 px."""
 

@@ -7,8 +7,9 @@ the pixel bounds built in, which reaches a lower loss in far fewer network evalu
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import keras
@@ -26,8 +27,37 @@ StopCheck = Callable[[], bool]
 StyleInput = np.ndarray | tuple[np.ndarray, float]
 
 
+PIXEL_BUDGET_ENV = "STYLECORE_MAX_PIXELS_PER_RUN"
+
+
 class Cancelled(Exception):
     """The caller's `should_stop()` returned True; the run stopped within one step."""
+
+
+class WorkingImageTooLarge(MemoryError):
+    """The image to optimise has more pixels than the run may use (`max_pixels`). A
+    `MemoryError`, so callers treat it as running out of memory (e.g. retry smaller), but raised
+    before anything is allocated rather than by a device that is already full."""
+
+    def __init__(self, width: int, height: int, max_pixels: int) -> None:
+        super().__init__(
+            f"the working image ({width}x{height} = {width * height} px) is over the limit of "
+            f"{max_pixels} px per run ({PIXEL_BUDGET_ENV}); use a smaller size"
+        )
+        self.size = (width, height)
+        self.max_pixels = max_pixels
+
+
+def pixel_budget(environ: Mapping[str, str] | None = None) -> int | None:
+    """The operator's limit on pixels per run from `STYLECORE_MAX_PIXELS_PER_RUN` (None: no
+    limit). It protects a small GPU: a bigger run fails like an out-of-memory one, cheaply.
+    Raises `ValueError` for a value that is not a positive whole number."""
+    raw = (os.environ if environ is None else environ).get(PIXEL_BUDGET_ENV, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"{PIXEL_BUDGET_ENV} must be a positive whole number, got {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -55,13 +85,18 @@ def stylize(
     params: StyleParams = DEFAULT,
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
+    max_pixels: int | None = None,
 ) -> Result:
     """Paints `content` in the style of `styles` (images, or (image, blend weight) pairs).
 
     `on_progress(step, total, preview)` is called after every step; `preview()` returns the
     current image and costs something only when called. `should_stop()` is polled before every
-    network evaluation; when it returns True the run raises `Cancelled`.
+    network evaluation; when it returns True the run raises `Cancelled`. A working image (the
+    content at `params.size`) over `max_pixels` raises `WorkingImageTooLarge` up front.
     """
+    height, width = working_size(content.shape[:2], params.size)
+    if max_pixels is not None and width * height > max_pixels:
+        raise WorkingImageTooLarge(width, height, max_pixels)
     objective = objective_for(params.style_layers, params.content_layers, _precision(params))
     started = time.perf_counter()
 
@@ -77,10 +112,7 @@ def stylize(
     if params.optimizer == "adam":
         image = run.adam(content_image, targets, weights, params.steps)
     else:
-        image = content_image
-        if params.coarse_steps:
-            image = run.coarse_start(content_image, targets, weights)
-        image = run.lbfgs(image, targets, weights, params.steps)
+        image = run.lbfgs(content_image, targets, weights, params.steps)
 
     losses = objective.terms(image, targets, weights)
     if params.preserve_colors == "luminance":
@@ -97,18 +129,24 @@ def stylize(
 def scale_image(image: np.ndarray, long_side: int, antialias: bool = True) -> np.ndarray:
     """Resizes so the long side is `long_side`, the way the seed does (sizes truncated)."""
     height, width = image.shape[:2]
-    scale = long_side / max(height, width)
-    new_size = (max(1, int(height * scale)), max(1, int(width * scale)))
+    new_size = working_size((height, width), long_side)
     if new_size == (height, width):
         return np.asarray(image, dtype=np.float32)
     resized = tf.image.resize(image, new_size, method="bilinear", antialias=antialias)
     return np.clip(resized.numpy(), 0.0, 1.0).astype(np.float32)
 
 
+def working_size(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """(height, width) of an image of `shape` (height, width) scaled to `long_side`."""
+    height, width = shape
+    scale = long_side / max(height, width)
+    return max(1, int(height * scale)), max(1, int(width * scale))
+
+
 def warm_up(params: StyleParams = DEFAULT) -> None:
     """Builds the network and traces its functions once, so the first real job starts at once."""
     tiny = np.full((32, 32, 3), 0.5, dtype=np.float32)
-    stylize(tiny, tiny, params.with_(size=32, steps=1, coarse_steps=0))
+    stylize(tiny, tiny, params.with_(size=32, steps=1))
 
 
 class _Run:
@@ -135,7 +173,7 @@ class _Run:
     def _report(self, preview: Callable[[], np.ndarray]) -> None:
         self.step += 1
         if self.on_progress is not None:
-            self.on_progress(self.step, self.params.total_steps, preview)
+            self.on_progress(self.step, self.params.steps, preview)
 
     def _value_and_grad(self, image: tf.Tensor, targets: Targets, weights: tf.Tensor):
         self._check_stop()
@@ -186,23 +224,6 @@ class _Run:
             },
         )
         return result.x.reshape(start.shape).astype(np.float32)
-
-    def coarse_start(self, content: np.ndarray, targets: Targets, weights: tf.Tensor):
-        """Runs the first iterations at a fraction of the size, where each costs a quarter,
-        and carries the painted difference up to full size on top of the sharp content."""
-        p = self.params
-        height, width = content.shape[:2]
-        small_size = (
-            max(16, round(height * p.coarse_scale)),
-            max(16, round(width * p.coarse_scale)),
-        )
-        small_content = tf.image.resize(content, small_size, antialias=True).numpy()
-        coarse_targets = Targets(
-            style=targets.style, content=self.objective.content_targets(small_content)
-        )
-        painted = self.lbfgs(small_content, coarse_targets, weights, p.coarse_steps)
-        delta = tf.image.resize(painted - small_content, (height, width), method="bicubic")
-        return np.clip(content + delta.numpy(), 0.0, 1.0).astype(np.float32)
 
 
 def _normalised_styles(styles: StyleInput | Sequence[StyleInput]) -> list[tuple[np.ndarray, float]]:

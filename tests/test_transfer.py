@@ -13,7 +13,13 @@ import tensorflow as tf
 
 from stylecore.objective import loss_weights, objective_for
 from stylecore.params import CLASSIC, DEFAULT, SEED_CONTENT_LAYERS, SEED_STYLE_LAYERS
-from stylecore.transfer import Cancelled, scale_image, stylize
+from stylecore.transfer import (
+    Cancelled,
+    WorkingImageTooLarge,
+    pixel_budget,
+    scale_image,
+    stylize,
+)
 from stylecore.weights import load_vgg19_weights
 
 
@@ -122,8 +128,8 @@ def test_classic_mode_follows_the_seed_loop_step_for_step():
 @pytest.mark.parametrize("params", [DEFAULT, CLASSIC], ids=["default", "classic"])
 def test_style_loss_falls_and_the_image_changes(params):
     content, style = gradient_photo(), stripes_style()
-    short = stylize(content, style, params.with_(size=96, steps=1, coarse_steps=0))
-    longer = stylize(content, style, params.with_(size=96, steps=12, coarse_steps=0))
+    short = stylize(content, style, params.with_(size=96, steps=1))
+    longer = stylize(content, style, params.with_(size=96, steps=12))
 
     assert longer.losses["style"] < 0.5 * short.losses["style"]
     assert longer.size == (96, 72)
@@ -165,6 +171,27 @@ def test_cancel_stops_within_one_step():
             should_stop=lambda: calls["progress"] >= 3,
         )
     assert calls["progress"] == 3
+
+
+def test_a_run_over_the_pixel_budget_fails_like_out_of_memory_before_any_work():
+    progress = []
+    with pytest.raises(MemoryError) as refused:
+        stylize(gradient_photo(), stripes_style(), DEFAULT.with_(size=96, steps=5),
+                lambda step, total, preview: progress.append(step), max_pixels=96 * 72 - 1)
+    assert isinstance(refused.value, WorkingImageTooLarge)
+    assert refused.value.size == (96, 72) and "STYLECORE_MAX_PIXELS_PER_RUN" in str(refused.value)
+    assert progress == []
+    result = stylize(gradient_photo(), stripes_style(), DEFAULT.with_(size=96, steps=1),
+                     max_pixels=96 * 72)
+    assert result.size == (96, 72)
+
+
+def test_pixel_budget_comes_from_the_environment():
+    assert pixel_budget({}) is None
+    assert pixel_budget({"STYLECORE_MAX_PIXELS_PER_RUN": " 4000000 "}) == 4_000_000
+    for bad in ("lots", "-5", "0", "1e6"):
+        with pytest.raises(ValueError, match="STYLECORE_MAX_PIXELS_PER_RUN"):
+            pixel_budget({"STYLECORE_MAX_PIXELS_PER_RUN": bad})
 
 
 def test_several_styles_blend_between_their_results():

@@ -1,40 +1,15 @@
-"""`stylebot` / `python -m bot`: runs the bot with long polling until SIGINT or SIGTERM."""
+"""`stylebot` / `python -m bot`: runs the bot (long polling, or a webhook when
+`STYLEBOT_WEBHOOK_URL` is set) until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import sys
 
 from bot.config import Config, ConfigError, load_dotenv_if_present
-
-
-class _RedactToken(logging.Filter):
-    """Replaces the bot token wherever it would appear in a log line (e.g. request URLs)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg = message.replace(self.token, "<token>")
-            record.args = ()
-        return True
-
-
-def _setup_logging(token: str) -> None:
-    level = os.environ.get("STYLEBOT_LOG_LEVEL", "INFO").upper()
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RedactToken(token))
-    logging.basicConfig(level=level, handlers=[handler])
-    # httpx logs every request URL, and the URL contains the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+from bot.logs import setup_logging
 
 
 async def _serve_until_signalled(config: Config) -> None:
@@ -54,7 +29,9 @@ def main() -> int:
     except ConfigError as exc:
         print(f"stylebot: {exc}", file=sys.stderr)
         return 2
-    _setup_logging(config.token)
+    # The token and the webhook secret are masked in every line (request URLs hold the token).
+    setup_logging(os.environ.get("STYLEBOT_LOG_LEVEL", "INFO"), config.log_format,
+                  token=config.token, webhook_secret=config.webhook_secret)
     from telegram.error import InvalidToken
 
     try:

@@ -1,9 +1,12 @@
 """Builds and runs the python-telegram-bot Application, the same way in production and tests.
 
 `build_application(config)` wires the handlers; its `post_init` opens the database (migrating
-it), recovers the job queue, registers the commands and starts the worker and the job runner.
-`running(app)` is the whole lifecycle as an async context manager (what `run_polling` does,
-minus the event loop and signal handling), used by `serve` in production and by the tests.
+it), recovers the job queue, registers the commands and starts the workers (one per GPU, or
+`STYLEBOT_WORKERS`) with a job runner each. `running(app)` is the whole lifecycle as an async
+context manager (what `run_polling` / `run_webhook` do, minus the event loop and signal
+handling), used by `serve` in production and by the tests. Updates come by long polling, or by
+webhook when `STYLEBOT_WEBHOOK_URL` is set; `STYLEBOT_METRICS_LISTEN` adds the health and
+metrics endpoint (`bot.health`).
 """
 
 from __future__ import annotations
@@ -12,16 +15,20 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import urllib.parse
 from collections.abc import AsyncIterator
 
 from telegram import BotCommand, Update
 from telegram.error import NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot import texts
+from bot import logs, texts
 from bot.config import Config
+from bot.gpus import visible_gpus, worker_environments
 from bot.handlers import Services, register
-from bot.jobs import SqliteJobQueue
+from bot.health import StatusServer
+from bot.metrics import MeteredJobQueue, MeteredRateLimiter
+from bot.pool import RunnerPool
 from bot.runner import JobRunner, with_retries
 from bot.store import Store
 from bot.telegram_files import WorkArea
@@ -35,12 +42,12 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 def build_application(config: Config, *, worker: StyleWorker | None = None) -> Application:
-    """The bot, ready to run. Pass `worker` to share an already started worker (tests); the
-    application then leaves stopping it to the caller."""
+    """The bot, ready to run. Pass `worker` to share an already started worker (tests): it is
+    then the only worker, and the application leaves stopping it to the caller."""
     builder = (
         ApplicationBuilder()
         .token(config.token)
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(MeteredRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
         .get_updates_read_timeout(config.poll_timeout + 10)
         .read_timeout(20)
@@ -57,6 +64,7 @@ def build_application(config: Config, *, worker: StyleWorker | None = None) -> A
     app.bot_data["config"] = config
     app.bot_data["shared_worker"] = worker
     register(app)
+    app.add_handler(TypeHandler(Update, _bind_log_fields), group=-2)  # before everything
     app.add_error_handler(_log_error)
     return app
 
@@ -64,17 +72,24 @@ def build_application(config: Config, *, worker: StyleWorker | None = None) -> A
 async def _post_init(app: Application) -> None:
     config: Config = app.bot_data["config"]
     store = await Store.open(config.db_path)
-    queue = SqliteJobQueue(store, max_queued_per_user=config.max_queued_per_user,
-                           max_queue=config.max_queue)
+    queue = MeteredJobQueue(store, max_queued_per_user=config.max_queued_per_user,
+                            max_queue=config.max_queue)
     work = WorkArea(config.work_dir)
-    worker = app.bot_data["shared_worker"]
-    if worker is None:
-        worker = StyleWorker(warm_up=True)
-        app.bot_data["owned_worker"] = worker
+    workers = [app.bot_data["shared_worker"]]
+    if workers[0] is None:
+        gpus = await asyncio.to_thread(visible_gpus)
+        workers = [StyleWorker(warm_up=True, env=env)
+                   for env in worker_environments(config.workers, gpus)]
+        app.bot_data["owned_workers"] = workers
         # Loading TensorFlow takes a while: answer users meanwhile; the first job waits for it.
-        app.bot_data["worker_start"] = asyncio.create_task(_start_worker(worker))
+        app.bot_data["worker_start"] = asyncio.create_task(_start_workers(workers))
     claim_lock = asyncio.Lock()
-    runner = JobRunner(app.bot, store, queue, worker, work, config, claim_lock)
+    in_flight: set[int] = set()
+    runner = RunnerPool([
+        JobRunner(app.bot, store, queue, worker, work, config, claim_lock,
+                  primary=index == 0, in_flight=in_flight)
+        for index, worker in enumerate(workers)
+    ])
     app.bot_data["services"] = Services(config=config, store=store, queue=queue, work=work,
                                         runner=runner, enqueue_lock=claim_lock)
     try:
@@ -86,11 +101,20 @@ async def _post_init(app: Application) -> None:
     log.info("stylebot @%s started", app.bot.username)
 
 
-async def _start_worker(worker: StyleWorker) -> None:
-    try:
-        await worker.start()
-    except Exception:
-        log.exception("the worker did not start; jobs will try again")
+async def _start_workers(workers: list[StyleWorker]) -> None:
+    """Starts the workers in parallel, then reports the engine in one line."""
+    outcomes = await asyncio.gather(*(worker.start() for worker in workers),
+                                    return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            log.error("a worker did not start (%s); jobs will try again", outcome)
+    engines = [worker.engine for worker in workers if worker.engine]
+    if engines:
+        log.info("engine ready", extra={
+            "workers": len(workers),
+            "device": " | ".join(dict.fromkeys(engine["device"] for engine in engines)),
+            "precision": " | ".join(dict.fromkeys(engine["precision"] for engine in engines)),
+        })
 
 
 async def _post_stop(app: Application) -> None:
@@ -106,11 +130,16 @@ async def _post_shutdown(app: Application) -> None:
     start = app.bot_data.pop("worker_start", None)
     if start is not None and not start.done():
         start.cancel()
-    worker: StyleWorker | None = app.bot_data.pop("owned_worker", None)
-    if worker is not None:
-        await worker.stop()
+    workers: list[StyleWorker] = app.bot_data.pop("owned_workers", [])
+    await asyncio.gather(*(worker.stop() for worker in workers))
     if svc is not None:
         await svc.store.close()
+
+
+async def _bind_log_fields(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every line logged while handling this update names its chat and user."""
+    chat, user = update.effective_chat, update.effective_user
+    logs.bind(chat_id=chat.id if chat else None, user_id=user.id if user else None)
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -119,17 +148,25 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
 
 @contextlib.asynccontextmanager
 async def running(app: Application) -> AsyncIterator[Application]:
-    """Initialises, polls and handles updates inside the block; stops and cleans up after."""
+    """Initialises, receives and handles updates inside the block; stops and cleans up after.
+    The health endpoint (if configured) answers from the start, while Telegram is reached."""
     config: Config = app.bot_data["config"]
+    async with contextlib.AsyncExitStack() as stack:
+        if config.metrics_listen:
+            status = StatusServer(app, config.metrics_listen)
+            await status.start()
+            stack.push_async_callback(status.stop)
+        async with _running(app, config):
+            yield app
+
+
+@contextlib.asynccontextmanager
+async def _running(app: Application, config: Config) -> AsyncIterator[Application]:
     await _initialize(app)
     try:
         if app.post_init:
             await app.post_init(app)
-        await app.updater.start_polling(
-            timeout=dt.timedelta(seconds=config.poll_timeout),
-            allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=-1,
-        )
+        await _receive_updates(app, config)
         await app.start()
         try:
             yield app
@@ -144,6 +181,34 @@ async def running(app: Application) -> AsyncIterator[Application]:
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
+
+
+async def _receive_updates(app: Application, config: Config) -> None:
+    """Long polling, or the webhook server (which calls setWebhook with the secret token)."""
+    if not config.webhook_url:
+        await app.updater.start_polling(
+            timeout=dt.timedelta(seconds=config.poll_timeout),
+            allowed_updates=ALLOWED_UPDATES,
+            bootstrap_retries=-1,
+        )
+        return
+    host, port = config.webhook_listen
+    await app.updater.start_webhook(
+        listen=host,
+        port=port,
+        url_path=urllib.parse.urlsplit(config.webhook_url).path.rstrip("/"),
+        webhook_url=config.webhook_url,
+        secret_token=config.webhook_secret,
+        allowed_updates=ALLOWED_UPDATES,
+        bootstrap_retries=-1,
+    )
+    log.info("receiving updates by webhook", extra={
+        "webhook_url": config.webhook_url,
+        "listen": f"{host}:{port}",
+        # Never the value: whoever knows it can post updates as Telegram.
+        "secret_token": ("generated (set STYLEBOT_WEBHOOK_SECRET to keep one across restarts)"
+                         if config.webhook_secret_generated else "STYLEBOT_WEBHOOK_SECRET"),
+    })
 
 
 async def _initialize(app: Application) -> None:

@@ -17,6 +17,14 @@
 | `STYLEBOT_FILE_TTL_DAYS` | `7` | days after which stored Telegram file ids are forgotten |
 | `STYLEBOT_PREVIEWS` | `on` | whether live previews are allowed at all (`off` disables them) |
 | `STYLEBOT_POLL_TIMEOUT` | `30` | long-polling timeout of `getUpdates` in seconds |
+| `STYLEBOT_WORKERS` | one per GPU | worker processes (jobs at once); without a GPU, default 1 |
+| `STYLEBOT_WEBHOOK_URL` | (none: polling) | public `https://` URL Telegram posts updates to |
+| `STYLEBOT_WEBHOOK_LISTEN` | `0.0.0.0:8443` | where the webhook server listens (`host:port`) |
+| `STYLEBOT_WEBHOOK_SECRET` | (generated) | secret token every webhook request must carry |
+| `STYLEBOT_METRICS_LISTEN` | (off) | `host:port` of the `/healthz` and `/metrics` endpoint |
+| `STYLEBOT_LOG_FORMAT` | `text` | `text` (`key=value` lines) or `json` (one object per line) |
+| `STYLEBOT_LOG_LEVEL` | `INFO` | `DEBUG`, `INFO`, `WARNING` or `ERROR` |
+| `STYLECORE_MAX_PIXELS_PER_RUN` | (none) | pixels per job; bigger ones run once more at 0.7× size |
 
 Booleans accept on/off, true/false, yes/no and 1/0.
 """
@@ -24,11 +32,17 @@ Booleans accept on/off, true/false, yes/no and 1/0.
 from __future__ import annotations
 
 import os
+import re
+import secrets
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 QUALITIES = ("fast", "balanced", "high")
+LOG_FORMATS = ("text", "json")
+WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""What Telegram accepts as a webhook's secret token."""
 TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot), "
     "then put TELEGRAM_BOT_TOKEN=<token> in the environment or in a .env file here."
@@ -61,6 +75,15 @@ class Config:
     file_ttl_days: int = 7
     previews: bool = True
     poll_timeout: float = 30.0
+    workers: int | None = None
+    """None: one per visible GPU (one without a GPU)."""
+    webhook_url: str | None = None
+    """None: long polling."""
+    webhook_listen: tuple[str, int] = ("0.0.0.0", 8443)
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_secret_generated: bool = False
+    metrics_listen: tuple[str, int] | None = None
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -72,6 +95,16 @@ class Config:
         quality = env.get("STYLEBOT_QUALITY", "balanced").strip().lower() or "balanced"
         if quality not in QUALITIES:
             raise ConfigError(f"STYLEBOT_QUALITY must be one of {', '.join(QUALITIES)}")
+        log_format = env.get("STYLEBOT_LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"STYLEBOT_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+        webhook_url = _parse_webhook_url(env)
+        webhook_secret = env.get("STYLEBOT_WEBHOOK_SECRET", "").strip() or None
+        if webhook_secret is not None and not WEBHOOK_SECRET_RE.fullmatch(webhook_secret):
+            raise ConfigError("STYLEBOT_WEBHOOK_SECRET must be 1-256 letters, digits, _ or -")
+        generated = webhook_url is not None and webhook_secret is None
+        if generated:
+            webhook_secret = secrets.token_urlsafe(32)
         return cls(
             token=token,
             db_path=Path(env.get("STYLEBOT_DB") or "data/stylebot.db"),
@@ -88,6 +121,13 @@ class Config:
             file_ttl_days=_parse_int(env, "STYLEBOT_FILE_TTL_DAYS", 7, minimum=1),
             previews=_parse_bool(env, "STYLEBOT_PREVIEWS", True),
             poll_timeout=_parse_float(env, "STYLEBOT_POLL_TIMEOUT", 30.0, minimum=0.0),
+            workers=_parse_int(env, "STYLEBOT_WORKERS", None, minimum=1),
+            webhook_url=webhook_url,
+            webhook_listen=parse_listen(env, "STYLEBOT_WEBHOOK_LISTEN") or ("0.0.0.0", 8443),
+            webhook_secret=webhook_secret,
+            webhook_secret_generated=generated,
+            metrics_listen=parse_listen(env, "STYLEBOT_METRICS_LISTEN"),
+            log_format=log_format,
         )
 
     def is_admin(self, user_id: int | None) -> bool:
@@ -142,6 +182,29 @@ def _parse_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in _FALSE:
         return False
     raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+
+def parse_listen(env: Mapping[str, str], name: str) -> tuple[str, int] | None:
+    """`host:port` (`[::]:port` for IPv6; a bare `:port` listens everywhere), or None."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") or "0.0.0.0"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"{name} must be host:port, e.g. 0.0.0.0:9100, got {raw!r}")
+    return host, int(port)
+
+
+def _parse_webhook_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("STYLEBOT_WEBHOOK_URL", "").strip()
+    if not raw:
+        return None
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(
+            f"STYLEBOT_WEBHOOK_URL must be a public https:// URL (Telegram's rule), got {raw!r}")
+    return raw
 
 
 def _parse_ids(env: Mapping[str, str], name: str) -> frozenset[int]:

@@ -1,6 +1,8 @@
 """The job loop: claim a job, fetch its inputs, run it on the worker with live status, deliver.
 
-One job at a time (one worker). Faults and what becomes of the job:
+One job at a time per runner, each runner with its own worker (`bot.pool.RunnerPool` runs one
+per worker; only the primary recovers, redelivers and keeps house). Faults and what becomes of
+the job:
 
 | fault | job |
 | --- | --- |
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -34,6 +37,8 @@ from bot import texts
 from bot.config import Config
 from bot.jobs import Job, JobStatus, SqliteJobQueue
 from bot.keyboards import result_keyboard
+from bot.logs import log_context
+from bot.metrics import JOB_SECONDS
 from bot.status import StatusMessage, chat_action, progress_text
 from bot.store import Store
 from bot.telegram_files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable, WorkArea
@@ -113,7 +118,12 @@ class JobRunner:
         work: WorkArea,
         config: Config,
         claim_lock: asyncio.Lock,
+        *,
+        primary: bool = True,
+        in_flight: set[int] | None = None,
     ) -> None:
+        """`primary`: this runner recovers the queue, redelivers and keeps house (one per
+        process). `in_flight`: ids of the jobs being processed, shared by all runners."""
         self.bot = bot
         self.store = store
         self.queue = queue
@@ -121,6 +131,8 @@ class JobRunner:
         self.work = work
         self.config = config
         self.claim_lock = claim_lock
+        self.primary = primary
+        self.in_flight = set() if in_flight is None else in_flight
         self.current: Job | None = None
         self._cancelled: set[int] = set()
         self._wake = asyncio.Event()
@@ -130,16 +142,16 @@ class JobRunner:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Recovers what a dead process left behind, then starts the loop."""
-        requeued, failed = await self.queue.recover(self.config.max_attempts)
-        if requeued or failed:
-            log.info("recovered jobs: %d queued again, %d failed", len(requeued), len(failed))
-        for job in failed:
-            await self._tell_failure(job, texts.JOB_FAILED_RETRIES)
-        self._tasks = [
-            asyncio.create_task(self._loop(), name="job-runner"),
-            asyncio.create_task(self._housekeeping(), name="housekeeping"),
-        ]
+        """Recovers what a dead process left behind (if primary), then starts the loop."""
+        if self.primary:
+            requeued, failed = await self.queue.recover(self.config.max_attempts)
+            if requeued or failed:
+                log.info("recovered jobs: %d queued again, %d failed", len(requeued), len(failed))
+            for job in failed:
+                await self._tell_failure(job, texts.JOB_FAILED_RETRIES)
+        self._tasks = [asyncio.create_task(self._loop(), name="job-runner")]
+        if self.primary:
+            self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -166,10 +178,11 @@ class JobRunner:
     # ------------------------------------------------------------------ the loop
 
     async def _loop(self) -> None:
-        await self._redeliver()
+        if self.primary:
+            await self._redeliver()
         while True:
             try:
-                if time.monotonic() - self._last_redelivery > REDELIVER_EVERY_S:
+                if self.primary and time.monotonic() - self._last_redelivery > REDELIVER_EVERY_S:
                     await self._redeliver()
                 async with self.claim_lock:
                     job = await self.queue.claim()
@@ -178,7 +191,12 @@ class JobRunner:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
                     continue
-                await self._process(job)
+                self.in_flight.add(job.id)
+                try:
+                    with log_context(job_id=job.id, chat_id=job.chat_id, user_id=job.user_id):
+                        await self._process(job)
+                finally:
+                    self.in_flight.discard(job.id)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -189,7 +207,8 @@ class JobRunner:
         """Sends results computed before a restart (or whose delivery failed) again."""
         self._last_redelivery = time.monotonic()
         for job in await self.queue.pending_delivery():
-            await self._deliver(job.id)
+            if job.id not in self.in_flight:  # another runner is sending it right now
+                await self._deliver(job.id)
 
     async def _housekeeping(self) -> None:
         while True:
@@ -280,6 +299,7 @@ class JobRunner:
             log.exception("job %d failed unexpectedly", job.id)
             await self._give_up(job, status, texts.JOB_FAILED, f"{type(exc).__name__}: {exc}")
             return None
+        JOB_SECONDS.observe(result.seconds)
         await self.queue.complete(job.id, str(result.output_path))
         return result.seconds
 
@@ -380,7 +400,9 @@ class JobRunner:
         self._cleanup(job)
 
     async def _send_result(self, job: Job, path: Path, seconds: float | None) -> Message:
-        image = await asyncio.to_thread(decode_image, path)
+        # Our own picture: the limits for users' uploads don't apply (a long panorama, or a
+        # small STYLEBOT_SIZE, gives a short side under their minimum).
+        image = await asyncio.to_thread(decode_image, path, min_side=1, max_aspect=math.inf)
         height, width = image.shape[:2]
         caption = result_caption(job, width, height, seconds)
         common = {

@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,10 +119,13 @@ class StyleWorker:
 
     `run` calls made while a job runs wait their turn. Cancelling the task awaiting `run`
     (e.g. `asyncio.wait_for` as a job timeout) abandons the job; a child that does not drop it
-    within `cancel_grace` seconds is killed and replaced before the next run.
+    within `cancel_grace` seconds is killed and replaced before the next run. `env` is added
+    to the child's environment before it imports TensorFlow (`CUDA_VISIBLE_DEVICES` pins it to
+    a GPU).
     """
 
-    def __init__(self, *, warm_up: bool = True, cancel_grace: float = CANCEL_GRACE_S):
+    def __init__(self, *, warm_up: bool = True, cancel_grace: float = CANCEL_GRACE_S,
+                 env: Mapping[str, str] | None = None):
         self._warm_up = warm_up
         self.cancel_grace = cancel_grace
         self._ctx = multiprocessing.get_context("spawn")
@@ -136,6 +139,11 @@ class StyleWorker:
         self._current: tuple[int, int] | None = None  # (job_id, seq) of the run in progress
         self._stopping = False
         self._abandoned: asyncio.Task[None] | None = None  # reaps a run whose task was cancelled
+        self._env = dict(env or {})
+        self.starts = 0
+        """Child processes that became ready; all but the first are restarts."""
+        self.engine: dict[str, str] | None = None
+        """The device and precision the last ready child reported."""
 
     @property
     def pid(self) -> int | None:
@@ -240,12 +248,15 @@ class StyleWorker:
     async def _spawn(self) -> _Child:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
-        child = _Child(self._ctx, self._cancel_token, self._warm_up, loop, self._child_exited)
+        child = _Child(self._ctx, self._cancel_token, self._warm_up, loop, self._child_exited,
+                       self._env)
         try:
             message = await child.messages.get()
             if message[0] == "ready":
                 child.ready = True
                 child.telegram_loaded = message[2]
+                self.starts += 1
+                self.engine = message[3]
                 log.info(
                     "worker process %d ready in %.1f s", child.pid, time.perf_counter() - started
                 )
@@ -305,11 +316,12 @@ class _Child:
         warm_up: bool,
         loop: asyncio.AbstractEventLoop,
         on_exit: Callable[[_Child], None],
+        env: dict[str, str],
     ):
         here, there = ctx.Pipe()
         self.process = ctx.Process(
             target=_child_main,
-            args=(there, cancel_token, warm_up),
+            args=(there, cancel_token, warm_up, env),
             name="stylebot-worker",
             daemon=True,
         )
@@ -429,21 +441,26 @@ def _main_module_hidden() -> Iterator[None]:
 # ---------------------------------------------------------------------- the child process
 
 
-def _child_main(conn: Any, cancel_token: Any, warm_up: bool) -> None:
+def _child_main(conn: Any, cancel_token: Any, warm_up: bool, env: dict[str, str]) -> None:
     """The worker process: loads the engine once, then runs jobs until told to stop or until
     the parent goes away (its end of the pipe closes)."""
+    os.environ.update(env)  # before TensorFlow reads CUDA_VISIBLE_DEVICES
     # Ctrl+C in a terminal reaches the whole process group; the parent stops us in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         from stylecore import transfer
 
+        max_pixels = transfer.pixel_budget()  # STYLECORE_MAX_PIXELS_PER_RUN, checked up front
         if warm_up:
             transfer.warm_up()
+        from stylecore.device import configure_devices, resolve_precision
+
+        engine = {"device": configure_devices(), "precision": resolve_precision("auto")}
     except BaseException as error:
         _send(conn, ("start_failed", f"{type(error).__name__}: {error}", traceback.format_exc()))
         return
-    if not _send(conn, ("ready", os.getpid(), "telegram" in sys.modules)):
+    if not _send(conn, ("ready", os.getpid(), "telegram" in sys.modules, engine)):
         return
     while True:
         try:
@@ -453,7 +470,7 @@ def _child_main(conn: Any, cancel_token: Any, warm_up: bool) -> None:
         if message[0] != "run":
             return
         _, seq, request = message
-        if not _send(conn, _run_job(conn, seq, request, cancel_token)):
+        if not _send(conn, _run_job(conn, seq, request, cancel_token, max_pixels)):
             return
 
 
@@ -465,15 +482,17 @@ def _send(conn: Any, message: tuple) -> bool:
     return True
 
 
-def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any) -> tuple:
-    """Runs one job; returns the message that ends it."""
+def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any,
+             max_pixels: int | None) -> tuple:
+    """Runs one job; returns the message that ends it. A working image over `max_pixels`
+    ends it as out of memory, like a device that ran out."""
     import tensorflow as tf
 
     from stylecore.images import ImageError, decode_image, encode_image, save_image
     from stylecore.transfer import Cancelled, stylize
 
     started = time.perf_counter()
-    preview_steps = _preview_steps(request.params.total_steps, request.preview_every)
+    preview_steps = _preview_steps(request.params.steps, request.preview_every)
 
     def on_progress(step: int, total: int, preview: Callable[[], Any]) -> None:
         elapsed = time.perf_counter() - started
@@ -493,6 +512,7 @@ def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any) -> tu
             request.params,
             on_progress=on_progress,
             should_stop=lambda: cancel_token.value == seq,
+            max_pixels=max_pixels,
         )
         save_image(result.image, request.output_path)
     except Cancelled:

@@ -13,10 +13,14 @@ Three sources, listed in this order by :func:`list_presets`:
 
 Environment variables are read at call time. Loading is thread-safe; a failed download is
 remembered for :data:`FAILURE_TTL_S` seconds so a dead URL is not retried on every request.
+
+``python -m stylecore.presets --fetch`` fills the cache with every built-in style (the Docker
+build does), reporting the paintings it cannot download without failing.
 """
 
 from __future__ import annotations
 
+import argparse
 import difflib
 import hashlib
 import http.client
@@ -24,6 +28,7 @@ import logging
 import math
 import os
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -470,6 +475,12 @@ def suggest(name: str, n: int = 3) -> list[str]:
     return hits[:n] or difflib.get_close_matches(query, names, n=n, cutoff=0.6)
 
 
+def _shortened(text: str, limit: int = 40) -> str:
+    """`text` cut to `limit` characters: a name echoed back must not make the answer too long
+    to send."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def get_preset(name: str) -> Preset:
     """The preset called ``name`` (case-insensitive); raises :class:`UnknownPreset`."""
     key = _normalise(name)
@@ -477,7 +488,7 @@ def get_preset(name: str) -> Preset:
         if preset.name == key:
             return preset
     suggestions = suggest(name)
-    message = f"I don't know a style called “{name.strip()}”."
+    message = f"I don't know a style called “{_shortened(name.strip())}”."
     if suggestions:
         message += " Did you mean " + " or ".join(suggestions) + "?"
     raise UnknownPreset(message, suggestions)
@@ -787,3 +798,49 @@ def render_gallery(presets: Sequence[Preset] | None = None, thumb: int = 160,
         draw.text((x + thumb / 2, y + thumb + pad / 2 + label / 2), text, font=font,
                   fill=_LABEL_COLOUR, anchor="mm")
     return encode_image(np.asarray(canvas), "jpeg", quality=90)
+
+
+# --------------------------------------------------------------------------- pre-fetching
+
+
+def fetch_all() -> dict[str, str | None]:
+    """Draws every procedural style and downloads every painting into :func:`cache_dir`.
+    Returns ``{name: None}`` for each style now cached, else ``{name: why not}``; a painting
+    that could not be had is downloaded on first use as usual."""
+    outcome: dict[str, str | None] = {}
+    for name in PROCEDURAL:
+        _load_procedural(name)
+        path = _procedural_cache_path(name)
+        outcome[name] = None if path.is_file() else f"could not write {path}"
+    for name, painting in PAINTINGS.items():
+        try:
+            _painting_bytes(name, painting)
+        except PresetUnavailable as exc:
+            outcome[name] = exc.detail or exc.message
+            continue
+        path = _painting_cache_path(name, painting)
+        outcome[name] = None if path.is_file() else f"could not write {path}"
+    return outcome
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m stylecore.presets",
+        description="Fills the preset cache ($STYLECORE_HOME/presets) with the built-in styles.")
+    parser.add_argument("--fetch", action="store_true",
+                        help="draw the procedural styles and download the paintings; styles "
+                             "that can't be had are reported, and the exit status stays 0")
+    args = parser.parse_args(argv)
+    if not args.fetch:
+        parser.print_help()
+        return 0
+    outcome = fetch_all()
+    for name, problem in outcome.items():
+        print(f"{name}: {'ok' if problem is None else 'unavailable: ' + problem}")
+    cached = sum(problem is None for problem in outcome.values())
+    print(f"{cached} of {len(outcome)} styles cached in {cache_dir()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,8 +11,9 @@ form) that play the users' side:
     call.files["photo"]  # the uploaded bytes
 
 Every API call is recorded as a `Call` with its parsed parameters (JSON-decoded where Telegram
-expects JSON) and uploaded files. `fail_next` injects Telegram errors (429 with `retry_after`,
-400 "message is not modified", 403 "bot was blocked", ...) for reliability tests.
+expects JSON) and uploaded files. For reliability tests, `fail_next` injects Telegram errors (429
+with `retry_after`, 400 "message is not modified", 403 "bot was blocked", 502, ...) or drops the
+connection without an answer, and `hold_next` keeps a request unanswered until released.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ import contextlib
 import io
 import itertools
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -158,6 +163,22 @@ def buttons_of(markup: Any) -> list[tuple[str, str]]:
     ]
 
 
+def replies_to(message: dict) -> Callable[[Call], bool]:
+    """Matches the bot's messages that reply to `message`."""
+    return lambda call: call.reply_to == message["message_id"]
+
+
+def result_for(message: dict) -> Callable[[Call], bool]:
+    """Matches result pictures (not live previews) for `message`: replies with re-run buttons."""
+    return lambda call: (call.reply_to == message["message_id"]
+                         and any(data.startswith("r:") for _, data in call.buttons()))
+
+
+def is_result_upload(params: dict) -> bool:
+    """For `fail_next`/`hold_next` predicates: the params of a result upload."""
+    return any(data.startswith("r:") for _, data in buttons_of(params.get("reply_markup")))
+
+
 @dataclass
 class _Failure:
     method: str
@@ -166,6 +187,28 @@ class _Failure:
     retry_after: int | None
     times: int
     predicate: Callable[[dict], bool] | None
+    drop: bool = False
+
+
+@dataclass
+class Held:
+    """A request the server keeps unanswered (see `FakeTelegram.hold_next`)."""
+
+    method: str
+    predicate: Callable[[dict], bool] | None
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    call: Call | None = None
+
+    def wait_arrived(self, timeout: float = 30.0) -> Call:
+        if not self.arrived.wait(timeout):
+            raise AssertionError(f"no {self.method} request arrived to hold in {timeout} s")
+        assert self.call is not None
+        return self.call
+
+    def release(self) -> None:
+        """Answers the request with 502 Bad Gateway (Telegram never accepted it)."""
+        self.released.set()
 
 
 class FakeTelegram:
@@ -183,6 +226,8 @@ class FakeTelegram:
         self._files: dict[str, dict] = {}  # file_id -> {"data", "path", "size", "unique_id"}
         self._chats: dict[int, dict] = {}
         self._failures: list[_Failure] = []
+        self._holds: list[Held] = []
+        self._closing = threading.Event()  # releases held requests when the server stops
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -208,6 +253,7 @@ class FakeTelegram:
     def stop(self) -> None:
         if self._loop is None or self._thread is None:
             return
+        self._closing.set()
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
@@ -464,17 +510,47 @@ class FakeTelegram:
         retry_after: int | None = None,
         times: int = 1,
         predicate: Callable[[dict], bool] | None = None,
+        drop: bool = False,
     ) -> None:
-        """The next `times` calls of `method` (matching `predicate` on the params) fail.
+        """The next `times` calls of `method` (matching `predicate` on the params) fail; with
+        `drop` the server closes the connection without answering (a lost response).
 
         Examples: `fail_next("sendPhoto", error_code=429, description="Too Many Requests: retry
         after 1", retry_after=1)`, `fail_next("sendPhoto", error_code=403,
-        description="Forbidden: bot was blocked by the user")`.
+        description="Forbidden: bot was blocked by the user")`, `fail_next("sendPhoto",
+        error_code=502, description="Bad Gateway")`, `fail_next("sendPhoto", drop=True)`.
+        The call is recorded with its `error` set (to the description, or "dropped").
         """
         with self._lock:
             self._failures.append(
-                _Failure(method, error_code, description, retry_after, times, predicate)
+                _Failure(method, error_code, description, retry_after, times, predicate, drop)
             )
+
+    def hold_next(self, method: str, predicate: Callable[[dict], bool] | None = None) -> Held:
+        """The next call of `method` (matching `predicate`) gets no answer until
+        `Held.release()` (then 502) or the server stops: the bot stays blocked in the middle
+        of that request, e.g. to be killed there. Recorded with `error` "held"."""
+        held = Held(method, predicate)
+        with self._lock:
+            self._holds.append(held)
+        return held
+
+    def _take_hold(self, method: str, params: dict) -> Held | None:
+        with self._lock:
+            for held in self._holds:
+                if held.method == method and (held.predicate is None or held.predicate(params)):
+                    self._holds.remove(held)
+                    return held
+        return None
+
+    async def _answer_held(self, held: Held, call: Call) -> web.Response:
+        call.error = "held"
+        held.call = call
+        self._record(call)
+        held.arrived.set()
+        while not held.released.is_set() and not self._closing.is_set():
+            await asyncio.sleep(0.05)
+        return _error(502, "Bad Gateway")
 
     def _take_failure(self, method: str, params: dict) -> _Failure | None:
         with self._lock:
@@ -505,10 +581,16 @@ class FakeTelegram:
         method = request.match_info["method"]
         params, files, filenames = await _read_params(request)
         call = Call(method=method, params=params, files=files, filenames=filenames)
+        held = self._take_hold(method, params)
+        if held is not None:
+            return await self._answer_held(held, call)
         failure = self._take_failure(method, params)
         if failure is not None:
-            call.error = failure.description
+            call.error = "dropped" if failure.drop else failure.description
             self._record(call)
+            if failure.drop:
+                request.transport.close()
+                return web.Response(status=502)  # never reaches the bot
             return _error(failure.error_code, failure.description, failure.retry_after)
         if method == "getUpdates":
             result = await self._get_updates(params)
@@ -566,6 +648,12 @@ class FakeTelegram:
     def _api_deleteWebhook(self, params: dict, files: dict) -> bool:
         return True
 
+    def _api_setWebhook(self, params: dict, files: dict) -> bool:
+        """Accepted and recorded (url, secret_token); the test posts the updates itself."""
+        if not str(params.get("url", "")).startswith("https://"):
+            raise _ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided")
+        return True
+
     def _api_setMyCommands(self, params: dict, files: dict) -> bool:
         self.commands = list(params.get("commands") or [])
         return True
@@ -598,9 +686,11 @@ class FakeTelegram:
     def _api_sendMessage(self, params: dict, files: dict) -> dict:
         if not str(params.get("text") or "").strip():
             raise _ApiError(400, "Bad Request: message text is empty")
+        _check_lengths(params)
         return self._bot_message(params, text=str(params["text"]))
 
     def _api_sendPhoto(self, params: dict, files: dict) -> dict:
+        _check_lengths(params)
         data = self._upload(params, files, "photo")
         width, height = _image_size(data)
         sizes = [{**self.add_file(data, "photos"), "width": width, "height": height}]
@@ -622,6 +712,7 @@ class FakeTelegram:
         text = str(params.get("text") or "")
         if not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
+        _check_lengths(params)
         if "text" not in message:
             raise _ApiError(400, "Bad Request: there is no text in the message to edit")
         markup = params.get("reply_markup")
@@ -775,6 +866,18 @@ _NOT_MODIFIED = (
 )
 
 
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+
+def _check_lengths(params: dict) -> None:
+    """Telegram's limits on message texts and captions (in characters)."""
+    if len(str(params.get("text") or "")) > MAX_TEXT:
+        raise _ApiError(400, "Bad Request: message is too long")
+    if len(str(params.get("caption") or "")) > MAX_CAPTION:
+        raise _ApiError(400, "Bad Request: message caption is too long")
+
+
 class _ApiError(Exception):
     def __init__(self, code: int, description: str) -> None:
         super().__init__(description)
@@ -894,6 +997,34 @@ async def run_bot(fake: FakeTelegram, root: Path, worker: StyleWorker,
     app = build_application(config, worker=worker)
     async with running(app):
         yield config
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def bot_process(fake: FakeTelegram, root: Path, **overrides: str
+                ) -> Iterator[subprocess.Popen]:
+    """`python -m bot` as an operator runs it, with `bot_env`, its output appended to
+    root/bot.log; inside the block once it has registered its commands. Stopped with SIGTERM
+    on leaving unless it has already died (or been killed inside the block)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STYLEBOT"))}
+    env = {**clean, "PYTHONPATH": str(REPO), **bot_env(fake, root, **overrides)}
+    mark = fake.mark()
+    with open(root / "bot.log", "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=root, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        fake.wait_for_blocking("setMyCommands", after=mark, timeout=60)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 # ---------------------------------------------------------------------- test pictures

@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from telegram import Bot, Message, ReplyParameters, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.config import Config
 from bot.jobs import Job, JobRequest, QueueFull, SqliteJobQueue, UserLimitReached
-from bot.runner import JobRunner
+from bot.pool import RunnerPool
+from bot.runner import with_retries
 from bot.store import Session, Settings, Store
 from bot.telegram_files import (
     MAX_DOWNLOAD_BYTES,
@@ -31,6 +32,9 @@ from stylecore.presets import UnknownPreset, get_preset
 
 log = logging.getLogger("stylebot.handlers")
 
+REPLY_ATTEMPTS = 3
+"""Tries of an answer to the user when the network fails (1 s, then 2 s apart)."""
+
 
 @dataclass
 class Services:
@@ -40,7 +44,7 @@ class Services:
     store: Store
     queue: SqliteJobQueue
     work: WorkArea
-    runner: JobRunner
+    runner: RunnerPool
     enqueue_lock: asyncio.Lock
     """Held while a job is enqueued and its status message sent, and by the runner's claim,
     so the runner never starts a job before the handler recorded its status message."""
@@ -80,16 +84,17 @@ def _is_untouched(session: Session) -> bool:
 
 
 async def reply(message: Message, text: str, **kwargs) -> Message | None:
-    """Replies to `message`; a user who blocked the bot or a vanished chat is not an error."""
+    """Replies to `message`, retrying network errors a few times; a user who blocked the bot,
+    a vanished chat or a network that stays down is logged, not raised."""
+    reply_to = ReplyParameters(message.message_id, allow_sending_without_reply=True)
     try:
-        return await message.reply_text(
-            text,
-            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
-            **kwargs,
+        return await with_retries(
+            lambda: message.reply_text(text, reply_parameters=reply_to, **kwargs),
+            attempts=REPLY_ATTEMPTS,
         )
     except Forbidden:
         log.info("chat %s blocked the bot", message.chat_id)
-    except BadRequest as exc:
+    except TelegramError as exc:
         log.warning("reply in chat %s failed: %s", message.chat_id, exc)
     return None
 

@@ -188,7 +188,9 @@ class _Run:
             learning_rate=p.learning_rate, beta_1=p.beta_1, epsilon=p.epsilon
         )
         for _ in range(steps):
-            _, grad = self._value_and_grad(variable, targets, weights)
+            # A tensor, not the Variable: tf.function keys variables by shape and would reuse a
+            # trace made for another image size.
+            _, grad = self._value_and_grad(tf.convert_to_tensor(variable), targets, weights)
             optimizer.apply_gradients([(grad, variable)])
             variable.assign(tf.clip_by_value(variable, 0.0, 1.0))
             self._report(lambda: variable.numpy()[0])

@@ -228,3 +228,15 @@ def test_style_strength_pulls_harder_towards_the_style():
     strong = stylize(content, style, params.with_(style_strength=10.0))
     start = scale_image(content, 64)
     assert np.abs(strong.image - start).mean() > np.abs(weak.image - start).mean()
+
+
+def test_runs_of_different_sizes_in_one_process_each_get_their_own_shape():
+    """The network and its traced functions are shared between runs; a 45x60 run followed by a
+    44x60 one (both optimisers) must not reuse the other's shapes."""
+    rng = np.random.default_rng(0)
+    style = rng.random((50, 50, 3)).astype(np.float32)
+    for params in (CLASSIC, DEFAULT):
+        for height in (45, 44):
+            content = rng.random((height, 60, 3)).astype(np.float32)
+            result = stylize(content, style, params.with_(size=60, steps=2))
+            assert result.size == (60, height)

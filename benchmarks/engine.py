@@ -75,13 +75,17 @@ def main() -> int:
     classic = CLASSIC.with_(size=args.size, steps=args.classic_steps)
     print(f"{machine}\nclassic: {classic.steps} Adam steps; default: {describe(default)}\n")
 
-    rows = [bench_pair(c, s, classic, default, args) for c, s in pairs]
-    table = render_table(rows, machine, classic, default)
+    if args.quality_presets:
+        table = time_quality_presets(*pairs[0], machine)
+    else:
+        rows = [bench_pair(c, s, classic, default, args) for c, s in pairs]
+        table = render_table(rows, machine, classic, default)
     print("\n" + table)
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M")
-        out = RESULTS / f"engine-{args.device}-{stamp}.md"
+        kind = "presets" if args.quality_presets else "engine"
+        out = RESULTS / f"{kind}-{args.device}-{stamp}.md"
         out.write_text(table + "\n")
         print(f"table written to {out.relative_to(REPO)}")
     return 0
@@ -94,6 +98,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=600, help="long side (the seed: 600)")
     parser.add_argument("--classic-steps", type=int, default=100)
     parser.add_argument("--steps", type=int, help="override the default engine's steps")
+    parser.add_argument(
+        "--quality-presets",
+        action="store_true",
+        help="instead: time the bot's quality presets (fast, balanced, high) on the first pair",
+    )
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--no-save", action="store_true", help="print only")
     return parser.parse_args()
@@ -160,6 +169,32 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, args) -> 
         default_steps=f"{new.steps} ({new.evaluations} evals)",
         gflops_per_s=flops * ref.evaluations / ref.seconds / 1e9,
     )
+
+
+def time_quality_presets(content_path: Path, style_path: Path, machine: str) -> str:
+    """Wall time of each bot quality preset on one photo/painting pair (start-up excluded)."""
+    from stylecore.images import decode_image
+    from stylecore.params import QUALITY_PRESETS
+    from stylecore.transfer import stylize, warm_up
+
+    content, style = decode_image(content_path), decode_image(style_path)
+    lines = [
+        f"Quality presets, {dt.date.today()}, {machine}",
+        f"{content_path.stem} + {style_path.stem}",
+        "",
+        "| preset | size | iterations | evaluations | seconds | seed loss at that size |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, params in QUALITY_PRESETS.items():
+        warm_up(params)
+        result = stylize(content, style, params)
+        width, height = result.size
+        lines.append(
+            f"| {name} | {width}x{height} | {result.steps} | {result.evaluations} | "
+            f"{result.seconds:.1f} | {result.losses['total']:.3e} |"
+        )
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
 
 
 def vgg_flops(height: int, width: int) -> float:

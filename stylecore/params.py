@@ -65,9 +65,9 @@ CLASSIC = StyleParams(
 DEFAULT = StyleParams()
 
 QUALITY_PRESETS: dict[str, StyleParams] = {
-    "fast": DEFAULT.with_(size=384),
+    "fast": DEFAULT.with_(size=384, steps=10),
     "balanced": DEFAULT,
-    "high": DEFAULT.with_(size=768),
+    "high": DEFAULT.with_(size=768, steps=24),
 }
 """Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md)."""
 

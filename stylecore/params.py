@@ -23,9 +23,12 @@ class StyleParams:
 
     size: int = 512
     """Long side of the output in pixels; the style image is scaled to the same long side."""
-    steps: int = 16
+    steps: int = 15
     """Optimiser iterations: Adam steps, or L-BFGS iterations (about 1.1 evaluations each)."""
     optimizer: Optimizer = "lbfgs"
+    init_style_colors: float = 0.5
+    """Start from the photo recoloured this far towards the style's palette (0: the photo
+    itself, as the seed does). The optimiser then spends no iterations on the colours."""
     style_strength: float = 1.0
     content_weight: float = 1e4
     style_weight: float = 1e-2
@@ -58,6 +61,7 @@ CLASSIC = StyleParams(
     size=600,
     steps=100,
     optimizer="adam",
+    init_style_colors=0.0,
     precision="float32",
 )
 """The seed script, number for number: Adam(0.02, beta_1=0.99, epsilon=0.1), 100 steps, 600 px."""
@@ -67,7 +71,7 @@ DEFAULT = StyleParams()
 QUALITY_PRESETS: dict[str, StyleParams] = {
     "fast": DEFAULT.with_(size=384, steps=10),
     "balanced": DEFAULT,
-    "high": DEFAULT.with_(size=768, steps=24),
+    "high": DEFAULT.with_(size=768, steps=22),
 }
 """Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md)."""
 

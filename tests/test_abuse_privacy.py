@@ -111,7 +111,7 @@ async def test_in_a_group_the_bot_speaks_only_when_spoken_to(fake: FakeTelegram,
         assert not fake.find(None, lambda c: c.chat_id == group.id)
 
         command = fake.user_sends_text(group, BOB, "/stylize mosaic", reply_to=shared)
-        result = await fake.wait_for("sendPhoto", result_for(shared), timeout=90)
+        result = await fake.wait_for("sendPhoto", result_for(shared), timeout=180)
         # What stays in the group is the picture; the status message made way for it.
         await until(lambda: bot_messages(fake, group.id) == [result.message_id], timeout=10)
     assert not fake.find("sendMessage", replies_to(command))
@@ -137,8 +137,8 @@ async def test_pictures_are_deleted_from_the_work_area_after_delivery(fake: Fake
         assert len(files_in(work)) == 1  # the download, kept for the job
         fake.user_sends_photo(chat, ALICE, style_photo())
         preset = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
-        await fake.wait_for("sendPhoto", result_for(photo), timeout=90)
-        await fake.wait_for("sendPhoto", result_for(preset), timeout=60)
+        await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
+        await fake.wait_for("sendPhoto", result_for(preset), timeout=180)
         await until(lambda: not files_in(work), timeout=5)
 
 

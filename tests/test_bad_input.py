@@ -207,7 +207,7 @@ async def test_a_static_sticker_works_as_the_style(fake: FakeTelegram, tmp_path,
         photo = fake.user_sends_photo(chat, ALICE, content)
         await fake.wait_for("sendMessage", replies_to(photo))
         fake.user_sends(chat, ALICE, sticker=sticker)
-        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=90)
+        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
     assert result.text.startswith(texts.STYLE_OWN_PHOTO)
     assert_stylised(result.upload(), content, (64, 48))
 

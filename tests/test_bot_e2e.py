@@ -252,7 +252,7 @@ async def test_styles_gallery_and_default_style(fake: FakeTelegram, tmp_path, wo
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker):
         command = fake.user_sends_text(chat, ALICE, "/styles")
-        gallery = await fake.wait_for("sendPhoto", replies_to(command), timeout=60)
+        gallery = await fake.wait_for("sendPhoto", replies_to(command), timeout=180)
         image = decode(gallery.upload())
         assert image.shape[0] > 100 and image.shape[1] > 100
         buttons = dict((data, text) for text, data in gallery.buttons())
@@ -328,7 +328,7 @@ async def test_live_previews_and_turning_them_off(fake: FakeTelegram, tmp_path, 
     async with run_bot(fake, tmp_path, worker, STYLEBOT_STEPS="40"):
         photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
         started = asyncio.get_running_loop().time()
-        await fake.wait_for("sendPhoto", result_for(photo), timeout=60)
+        await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
         took = asyncio.get_running_loop().time() - started
         previews = fake.find("sendPhoto", lambda c: c.reply_to == photo["message_id"]
                              and not c.buttons())
@@ -348,7 +348,7 @@ async def test_live_previews_and_turning_them_off(fake: FakeTelegram, tmp_path, 
         await fake.wait_for("editMessageText", lambda c: "Previews: off" in c.text)
         mark = fake.mark()
         quiet = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
-        await fake.wait_for("sendPhoto", result_for(quiet), timeout=60)
+        await fake.wait_for("sendPhoto", result_for(quiet), timeout=180)
         assert not fake.find("sendPhoto", lambda c: c.reply_to == quiet["message_id"]
                              and not c.buttons())
         assert not fake.find("editMessageMedia", after=mark)
@@ -388,7 +388,7 @@ async def test_flood_control_is_waited_out_and_blocked_users_end_quietly(fake: F
         fake.fail_next("sendPhoto", error_code=429, description="Too Many Requests: retry after 1",
                        retry_after=1, predicate=_is_result_upload)
         photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
-        await fake.wait_for("sendPhoto", result_for(photo), timeout=30)
+        await fake.wait_for("sendPhoto", result_for(photo), timeout=120)
         refused = fake.find("sendPhoto", lambda c: c.error is not None)
         assert len(refused) == 1 and "Too Many Requests" in refused[0].error
         sent = [c for c in fake.find("sendPhoto", result_for(photo)) if c.error is None]
@@ -397,7 +397,7 @@ async def test_flood_control_is_waited_out_and_blocked_users_end_quietly(fake: F
         fake.fail_next("sendPhoto", error_code=403, description="Forbidden: bot was blocked by "
                        "the user", predicate=_is_result_upload)
         blocked = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
-        await fake.wait_for("sendPhoto", lambda c: "Forbidden" in (c.error or ""), timeout=30,
+        await fake.wait_for("sendPhoto", lambda c: "Forbidden" in (c.error or ""), timeout=120,
                             failed=True)
         await asyncio.sleep(1.0)
         assert not [c for c in fake.find("sendPhoto", result_for(blocked)) if c.error is None]

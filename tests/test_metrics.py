@@ -125,7 +125,7 @@ async def test_healthz_and_metrics_follow_a_job(fake: FakeTelegram, tmp_path, wo
                        retry_after=1)
         photo = fake.user_sends_photo(private_chat(ALICE), ALICE, content_photo(),
                                       caption="mosaic")
-        await fake.wait_for("sendPhoto", is_result_for(photo), timeout=60)
+        await fake.wait_for("sendPhoto", is_result_for(photo), timeout=180)
         for _ in range(100):  # the delivery is recorded just after Telegram accepted it
             after = await scrape(port)
             if value(after, "stylebot_jobs_total", status="done") > value(

@@ -161,8 +161,8 @@ async def test_worker_killed_mid_job_is_retried_and_the_queue_goes_on(fake: Fake
         os.kill(killed, signal.SIGKILL)
 
         await fake.wait_for(None, lambda c: c.chat_id == ALICE.id and c.text == texts.RETRYING)
-        first_result = await fake.wait_for("sendPhoto", result_for(first), timeout=90)
-        second_result = await fake.wait_for("sendPhoto", result_for(second), timeout=60)
+        first_result = await fake.wait_for("sendPhoto", result_for(first), timeout=180)
+        second_result = await fake.wait_for("sendPhoto", result_for(second), timeout=180)
         assert worker.pid not in (None, killed)
         help_request = fake.user_sends_text(private_chat(BOB), BOB, "/help")
         await fake.wait_for("sendMessage", replies_to(help_request))
@@ -189,7 +189,7 @@ async def test_out_of_memory_is_retried_once_smaller_and_the_caption_says_so(
     # 96×72 = 6912 px is over the worker's budget; at 0.7 the size, 67×50 = 3350 px fits.
     async with run_bot(fake, tmp_path, worker, STYLEBOT_SIZE="96"):
         photo = fake.user_sends_photo(chat, ALICE, large, caption="mosaic")
-        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=60)
+        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
     assert result.text.startswith("mosaic · 67×50")
     assert texts.NOTE_SMALLER in result.text
     assert_stylised(result.upload(), large, (67, 50))
@@ -197,7 +197,7 @@ async def test_out_of_memory_is_retried_once_smaller_and_the_caption_says_so(
     # 200×150 is over the budget even at 0.7 the size: one polite failure, no result.
     async with run_bot(fake, tmp_path, worker, STYLEBOT_SIZE="200"):
         photo = fake.user_sends_photo(chat, ALICE, large, caption="mosaic")
-        await fake.wait_for(None, lambda c: c.text == texts.JOB_FAILED_MEMORY, timeout=30)
+        await fake.wait_for(None, lambda c: c.text == texts.JOB_FAILED_MEMORY, timeout=120)
         await asyncio.sleep(0.5)
     assert not delivered(fake, photo)
 
@@ -218,7 +218,7 @@ async def test_network_errors_and_flood_control_are_retried_and_nothing_is_lost(
         fake.fail_next("sendPhoto", error_code=429, description="Too Many Requests: retry "
                        "after 1", retry_after=1, predicate=is_result_upload)
         photo = fake.user_sends_photo(chat, ALICE, content, caption="mosaic")
-        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=60)
+        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
         assert_stylised(result.upload(), content, (64, 48))
 
         attempts = fake.find("sendPhoto", result_for(photo))
@@ -243,6 +243,6 @@ async def test_results_under_the_upload_minimum_are_still_delivered(fake: FakeTe
     content = content_photo()
     async with run_bot(fake, tmp_path, worker, STYLEBOT_SIZE="32"):
         photo = fake.user_sends_photo(private_chat(ALICE), ALICE, content, caption="mosaic")
-        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=60)
+        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
     assert result.text.startswith("mosaic · 32×24")
     assert_stylised(result.upload(), content, (32, 24))

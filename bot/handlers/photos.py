@@ -55,15 +55,8 @@ async def private_image(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 style_file_id=ref.file_id, settings=session.settings.to_dict(),
             )
             return
-        preset = preset or session.default_preset
-        if preset:
-            await start_job(
-                svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
-                content_file_id=ref.file_id, content_message_id=message.message_id,
-                preset=preset, settings=session.settings.to_dict(),
-            )
-            return
-        await ask_for_style(svc, message, session, ref.file_id, message.message_id)
+        await _paint_or_ask(svc, context.bot, message, session, ref.file_id,
+                            preset or session.default_preset, chat_type)
 
 
 async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -183,15 +176,8 @@ async def group_captioned_image(update: Update, context: ContextTypes.DEFAULT_TY
                 style_file_id=ref.file_id, settings=session.settings.to_dict(),
             )
             return
-        preset = preset or session.default_preset
-        if preset:
-            await start_job(
-                svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
-                content_file_id=ref.file_id, content_message_id=message.message_id,
-                preset=preset, settings=session.settings.to_dict(),
-            )
-            return
-        await ask_for_style(svc, message, session, ref.file_id, message.message_id)
+        await _paint_or_ask(svc, context.bot, message, session, ref.file_id,
+                            preset or session.default_preset, chat_type)
 
 
 async def group_style_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -218,6 +204,20 @@ async def group_style_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             content_message_id=session.content_message_id,
             style_file_id=ref.file_id, settings=session.settings.to_dict(),
         )
+
+
+async def _paint_or_ask(svc: Services, bot: Bot, message: Message, session: Session,
+                        content_file_id: str, preset: str | None, chat_type: str) -> None:
+    """A new content photo: start at once with the named (or default) preset, else offer the
+    style keyboard."""
+    if not preset:
+        await ask_for_style(svc, message, session, content_file_id, message.message_id)
+        return
+    await start_job(
+        svc, bot, chat_id=session.chat_id, chat_type=chat_type, user_id=session.user_id,
+        content_file_id=content_file_id, content_message_id=message.message_id,
+        preset=preset, settings=session.settings.to_dict(),
+    )
 
 
 async def ask_for_style(svc: Services, message: Message, session: Session, content_file_id: str,

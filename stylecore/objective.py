@@ -53,7 +53,7 @@ class Objective:
         dtype = None if precision == "float32" else precision
         self.model = vgg19_features(self.style_layers + self.content_layers, dtype=dtype)
         self._terms = tf.function(self._terms_impl, reduce_retracing=True)
-        self._value_and_grad = tf.function(self._value_and_grad_impl, reduce_retracing=True)
+        self._terms_and_grad = tf.function(self._terms_and_grad_impl, reduce_retracing=True)
 
     def features(self, image: tf.Tensor) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
         """(style Gram matrices, content activations) of an image batch in [0, 1]."""
@@ -81,14 +81,13 @@ class Objective:
 
     def terms(self, image: np.ndarray | tf.Tensor, targets: Targets, weights: tf.Tensor) -> dict:
         """Weighted loss terms as Python floats: style, content, tv and their total."""
-        values = self._terms(_batch(image), targets.style, targets.content, weights)
-        style, content, tv = (float(v) for v in values)
-        return {"style": style, "content": content, "tv": tv, "total": style + content + tv}
+        return terms_dict(self._terms(_batch(image), targets.style, targets.content, weights))
 
-    def value_and_grad(
+    def terms_and_grad(
         self, image: tf.Tensor, targets: Targets, weights: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        return self._value_and_grad(image, targets.style, targets.content, weights)
+        """(weighted [style, content, tv] terms, gradient of their sum) for a batch of one."""
+        return self._terms_and_grad(image, targets.style, targets.content, weights)
 
     # Targets travel into tf.function as tuples of tensors: tf.function cannot trace a dataclass.
     def _terms_impl(self, image, style_targets, content_targets, weights):
@@ -99,11 +98,18 @@ class Objective:
             weights[2] * total_variation_loss(image),
         )
 
-    def _value_and_grad_impl(self, image, style_targets, content_targets, weights):
+    def _terms_and_grad_impl(self, image, style_targets, content_targets, weights):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            loss = tf.add_n(list(self._terms_impl(image, style_targets, content_targets, weights)))
-        return loss, tape.gradient(loss, image)
+            terms = tf.stack(self._terms_impl(image, style_targets, content_targets, weights))
+            loss = tf.reduce_sum(terms)
+        return terms, tape.gradient(loss, image)
+
+
+def terms_dict(terms: Sequence | tf.Tensor) -> dict[str, float]:
+    """Weighted [style, content, tv] terms as Python floats, with their total."""
+    style, content, tv = (float(v) for v in terms)
+    return {"style": style, "content": content, "tv": tv, "total": style + content + tv}
 
 
 @functools.cache

@@ -24,7 +24,7 @@ class StyleParams:
     size: int = 512
     """Long side of the output in pixels; the style image is scaled to the same long side."""
     steps: int = 15
-    """Optimiser iterations: Adam steps, or L-BFGS iterations (about 1.1 evaluations each)."""
+    """Optimiser iterations: Adam steps, or L-BFGS iterations (one evaluation each, rarely more)."""
     optimizer: Optimizer = "lbfgs"
     init_style_colors: float = 0.5
     """Start from the photo recoloured this far towards the style's palette (0: the photo
@@ -48,6 +48,8 @@ class StyleParams:
     """Keep the content photo's colours: "luminance" transfers only brightness, "histogram"
     recolours the style image to the content's palette before the run."""
     lbfgs_memory: int = 10
+    first_step: float = 0.01
+    """Root-mean-square pixel change of L-BFGS's first step, taken before any curvature is known."""
     tolerance: float = 1e-5
     """L-BFGS stops early once an iteration improves the loss by less than this fraction."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)

@@ -231,13 +231,12 @@ class _Run:
 def _starting_image(
     content: np.ndarray, styles: list[tuple[np.ndarray, float]], params: StyleParams
 ) -> np.ndarray:
-    """The photo, moved `init_style_colors` of the way to the main style's colour statistics
-    (not when the user asked to keep the photo's colours)."""
+    """The photo, moved `init_style_colors` of the way to the styles' colour statistics (each
+    style's recolouring blended by its weight; not when the user keeps the photo's colours)."""
     blend = params.init_style_colors
     if not blend or params.preserve_colors:
         return content
-    main_style = max(styles, key=lambda pair: pair[1])[0]
-    recoloured = match_color_histogram(content, main_style)
+    recoloured = sum(weight * match_color_histogram(content, style) for style, weight in styles)
     return ((1 - blend) * content + blend * recoloured).astype(np.float32)
 
 

@@ -23,7 +23,7 @@ class StyleParams:
 
     size: int = 512
     """Long side of the output in pixels; the style image is scaled to the same long side."""
-    steps: int = 15
+    steps: int = 16
     """Optimiser iterations: Adam steps, or L-BFGS iterations (one evaluation each, rarely more)."""
     optimizer: Optimizer = "lbfgs"
     init_style_colors: float = 0.5

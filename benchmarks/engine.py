@@ -220,8 +220,8 @@ def render_table(rows: list[Row], machine: str, classic, default) -> str:
         f"classic = the seed ({classic.steps} Adam steps); default = {describe(default)}",
         "",
         "| pair | size | classic s | default s | time ratio | classic loss | default loss "
-        "| loss ratio | style c/d | content c/d | steps c/d | GFLOP/s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |",
+        "| loss ratio | style c/d | content c/d | tv c/d | steps c/d | GFLOP/s |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | ---: |",
     ]
     for r in rows:
         lines.append(
@@ -229,11 +229,13 @@ def render_table(rows: list[Row], machine: str, classic, default) -> str:
             f"{r.time_ratio:.1f}x | {r.classic_loss['total']:.3e} | {r.default_loss['total']:.3e} "
             f"| {r.loss_ratio:.2f} | {r.classic_loss['style']:.2e} / {r.default_loss['style']:.2e} "
             f"| {r.classic_loss['content']:.2e} / {r.default_loss['content']:.2e} "
+            f"| {r.classic_loss['tv']:.2e} / {r.default_loss['tv']:.2e} "
             f"| {r.classic_steps} / {r.default_steps} | {r.gflops_per_s:.0f} |"
         )
     lines.append("")
     lines.append("loss = the seed's total objective (style + content + total variation) at the")
     lines.append("same size against the same targets; loss ratio < 1: the default is better.")
+    lines.append("style, content, tv: its weighted terms, classic / default.")
     return "\n".join(lines)
 
 

@@ -27,7 +27,7 @@ from bot.config import Config
 from bot.gpus import visible_gpus, worker_environments
 from bot.handlers import Services, register
 from bot.health import StatusServer
-from bot.metrics import MeteredJobQueue, MeteredRateLimiter
+from bot.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
 from bot.pool import RunnerPool
 from bot.runner import JobRunner, with_retries
 from bot.store import Store
@@ -190,6 +190,7 @@ async def _receive_updates(app: Application, config: Config) -> None:
             timeout=dt.timedelta(seconds=config.poll_timeout),
             allowed_updates=ALLOWED_UPDATES,
             bootstrap_retries=-1,
+            error_callback=count_polling_error,
         )
         return
     host, port = config.webhook_listen

@@ -7,7 +7,8 @@
   finished (computing or being sent); read from the database at each scrape (`refresh`).
 - `stylebot_telegram_errors_total{type,method}`: failed Bot API requests by exception type
   (`RetryAfter`, `TimedOut`, `Forbidden`, ...), every attempt, also those retried; counted by
-  `MeteredRateLimiter`, which sees every request but `getUpdates`.
+  `MeteredRateLimiter`, which sees every request but `getUpdates`, and `count_polling_error`
+  for the failed `getUpdates` of long polling.
 - `stylebot_worker_up{worker}`, `stylebot_worker_busy{worker}`,
   `stylebot_worker_restarts_total{worker}` (processes started after the first):
   `WorkerCollector`, at each scrape.
@@ -17,6 +18,7 @@ The process' own metrics (`process_*`, `python_*`) come with prometheus-client's
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from bot.worker import StyleWorker
 
 RETRIED = "retried"
+
+log = logging.getLogger("stylebot.metrics")
 
 JOBS = Counter("stylebot_jobs", "Jobs entering each state", ["status"])
 JOB_SECONDS = Histogram(
@@ -95,6 +99,13 @@ async def refresh(queue: SqliteJobQueue) -> None:
     stats = await queue.stats(since=time.time())
     QUEUE_DEPTH.set(stats["queue_depth"])
     JOBS_RUNNING.set(stats["running"])
+
+
+def count_polling_error(error: TelegramError) -> None:
+    """`Updater.start_polling`'s error callback: counts a failed `getUpdates` (PTB retries it)
+    and logs it, as PTB's default callback would."""
+    TELEGRAM_ERRORS.labels(type(error).__name__, "getUpdates").inc()
+    log.warning("getUpdates failed, retrying: %s: %s", type(error).__name__, error)
 
 
 class MeteredRateLimiter(AIORateLimiter):

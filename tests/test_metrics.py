@@ -24,7 +24,7 @@ from bot.logs import LineFormatter
 from bot.worker import StyleWorker
 from tests.fake_telegram import FakeTelegram, User, content_photo, private_chat, run_bot
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
 REPO = Path(__file__).resolve().parents[1]
 ALICE = User(101, "Alice")
@@ -38,19 +38,6 @@ async def worker():
     await worker.start()
     yield worker
     await worker.stop()
-
-
-@pytest.fixture
-def fake():
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def presets_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "presets"
-    folder.mkdir()
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
 
 
 @pytest.fixture
@@ -120,6 +107,8 @@ async def test_healthz_and_metrics_follow_a_job(fake: FakeTelegram, tmp_path, wo
         assert await healthcheck(port) == 0
 
         before = await scrape(port)
+        # A failed long poll: PTB retries getUpdates, outside the rate limiter; counted too.
+        fake.fail_next("getUpdates", error_code=502, description="Bad Gateway")
         # Flood control on the result: retried by the rate limiter, and counted.
         fake.fail_next("sendPhoto", error_code=429, description="Too Many Requests: retry after 1",
                        retry_after=1)
@@ -142,6 +131,7 @@ async def test_healthz_and_metrics_follow_a_job(fake: FakeTelegram, tmp_path, wo
     assert moved("stylebot_job_duration_seconds_count") == 1
     assert moved("stylebot_job_duration_seconds_sum") > 0
     assert moved("stylebot_telegram_errors_total", type="RetryAfter", method="sendPhoto") == 1
+    assert moved("stylebot_telegram_errors_total", type="NetworkError", method="getUpdates") == 1
     assert value(after, "stylebot_queue_depth") == 0
     assert value(after, "stylebot_jobs_running") == 0
     assert value(after, "stylebot_worker_up", worker="0") == 1

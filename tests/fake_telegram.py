@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pytest
 from aiohttp import web
 from PIL import Image
 
@@ -954,16 +953,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-# ---------------------------------------------------------------------- pytest fixtures
-
-
-@pytest.fixture
-def fake_telegram() -> Iterator[FakeTelegram]:
-    """A running fake Bot API server, stopped after the test."""
-    with FakeTelegram() as server:
-        yield server
 
 
 # ---------------------------------------------------------------------- running the bot

@@ -27,7 +27,7 @@ from tests.fake_telegram import (
     style_photo,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
 ALICE = User(101, "Alice")
 BOB = User(202, "Bob")
@@ -39,20 +39,6 @@ async def worker():
     worker = StyleWorker()  # started by the first job
     yield worker
     await worker.stop()
-
-
-@pytest.fixture
-def fake():
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def presets_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "presets"
-    folder.mkdir()
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
-    return folder
 
 
 def files_in(folder: Path) -> list[Path]:

@@ -31,7 +31,7 @@ from tests.fake_telegram import (
     style_photo,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
 ALICE = User(101, "Alice")
 SHORT = 200
@@ -43,20 +43,6 @@ async def worker():
     worker = StyleWorker()  # started by the first job, if a test runs one
     yield worker
     await worker.stop()
-
-
-@pytest.fixture
-def fake():
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def presets_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "presets"
-    folder.mkdir()
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,7 @@ from tests.fake_telegram import (
     style_photo,
 )
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
 ALICE = User(101, "Alice")
 BOB = User(202, "Bob")
@@ -37,21 +37,6 @@ async def worker():
     await worker.start()
     yield worker
     await worker.stop()
-
-
-@pytest.fixture
-def fake():
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def presets_dir(tmp_path, monkeypatch):
-    """No folder presets from the machine; procedural ones only (they need no download)."""
-    folder = tmp_path / "presets"
-    folder.mkdir()
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
-    return folder
 
 
 def replies_to(message: dict):
@@ -319,8 +304,6 @@ async def test_admin_commands(fake: FakeTelegram, tmp_path, worker, presets_dir)
         refused = fake.user_sends_text(private_chat(ALICE), ALICE, "/queue")
         answer = await fake.wait_for("sendMessage", replies_to(refused))
         assert "admins" in answer.text
-
-
 
 
 async def test_live_previews_and_turning_them_off(fake: FakeTelegram, tmp_path, worker):

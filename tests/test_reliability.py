@@ -34,6 +34,8 @@ from tests.fake_telegram import (
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
+pytestmark = pytest.mark.usefixtures("presets_dir")
+
 ALICE = User(101, "Alice")
 BOB = User(202, "Bob")
 PIXEL_BUDGET = 5000
@@ -48,21 +50,6 @@ async def worker():
     await worker.start()
     yield worker
     await worker.stop()
-
-
-@pytest.fixture
-def fake():
-    with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def presets_dir(tmp_path, monkeypatch):
-    """No folder presets from the machine; procedural ones only (they need no download)."""
-    folder = tmp_path / "presets"
-    folder.mkdir()
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
-    return folder
 
 
 def delivered(fake: FakeTelegram, photo: dict) -> list[Call]:

@@ -1,0 +1,25 @@
+"""Fixtures shared by the end-to-end test modules."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fake_telegram import FakeTelegram
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    """A running fake Bot API server on 127.0.0.1, stopped after the test."""
+    with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def presets_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder for folder presets: none from the machine, so only the procedural
+    presets (which need no download) and what a test adds."""
+    folder = tmp_path / "presets"
+    folder.mkdir()
+    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
+    return folder

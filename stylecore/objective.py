@@ -75,10 +75,6 @@ class Objective:
         blended = tuple(tf.add_n(list(layer)) for layer in zip(*per_style, strict=True))
         return Targets(style=blended, content=tuple(content_features))
 
-    def content_targets(self, content: np.ndarray) -> tuple[tf.Tensor, ...]:
-        _, content_features = self.features(_batch(content))
-        return tuple(content_features)
-
     def terms(self, image: np.ndarray | tf.Tensor, targets: Targets, weights: tf.Tensor) -> dict:
         """Weighted loss terms as Python floats: style, content, tv and their total."""
         return terms_dict(self._terms(_batch(image), targets.style, targets.content, weights))

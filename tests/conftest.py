@@ -1,10 +1,12 @@
 """Fixtures shared by the end-to-end test modules."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 
+from bot.worker import StyleWorker
 from tests.fake_telegram import FakeTelegram
 
 
@@ -23,3 +25,13 @@ def presets_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
     return folder
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def worker() -> AsyncIterator[StyleWorker]:
+    """One started engine worker process per test module (TensorFlow starts once, not per
+    test); a module that needs a differently configured one defines its own."""
+    worker = StyleWorker()
+    await worker.start()
+    yield worker
+    await worker.stop()

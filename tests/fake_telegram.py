@@ -240,7 +240,7 @@ class FakeTelegram:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> FakeTelegram:
-        self.port = _free_port()
+        self.port = free_port()
         ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, args=(ready,), daemon=True,
                                         name="fake-telegram")
@@ -949,7 +949,8 @@ def _thumbnail(data: bytes) -> bytes:
         return data
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -991,18 +992,25 @@ async def run_bot(fake: FakeTelegram, root: Path, worker: StyleWorker,
 REPO = Path(__file__).resolve().parents[1]
 
 
+def start_bot_process(env: dict[str, str], cwd: Path, **popen: Any) -> subprocess.Popen:
+    """`python -m bot` with `env` on top of this environment minus its TELEGRAM*/STYLEBOT*
+    variables; stdout and stderr piped as text unless `popen` redirects them."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STYLEBOT"))}
+    popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
+    return subprocess.Popen([sys.executable, "-m", "bot"], cwd=cwd,
+                            env={**clean, "PYTHONPATH": str(REPO), **env}, **popen)
+
+
 @contextlib.contextmanager
 def bot_process(fake: FakeTelegram, root: Path, **overrides: str
                 ) -> Iterator[subprocess.Popen]:
     """`python -m bot` as an operator runs it, with `bot_env`, its output appended to
     root/bot.log; inside the block once it has registered its commands. Stopped with SIGTERM
     on leaving unless it has already died (or been killed inside the block)."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STYLEBOT"))}
-    env = {**clean, "PYTHONPATH": str(REPO), **bot_env(fake, root, **overrides)}
     mark = fake.mark()
     with open(root / "bot.log", "ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "bot"], cwd=root, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = start_bot_process(bot_env(fake, root, **overrides), root,
+                                    stdout=log, stderr=subprocess.STDOUT)
     try:
         fake.wait_for_blocking("setMyCommands", after=mark, timeout=60)
         yield process

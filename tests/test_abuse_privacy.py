@@ -9,11 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
 from bot import texts
 from bot.handlers import FLOOD_LIMIT
-from bot.worker import StyleWorker
 from tests.fake_telegram import (
     BOT_USER,
     FakeTelegram,
@@ -32,13 +30,6 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures(
 ALICE = User(101, "Alice")
 BOB = User(202, "Bob")
 CAROL = User(303, "Carol")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def worker():
-    worker = StyleWorker()  # started by the first job
-    yield worker
-    await worker.stop()
 
 
 def files_in(folder: Path) -> list[Path]:

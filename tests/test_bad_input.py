@@ -12,11 +12,9 @@ import zlib
 
 import numpy as np
 import pytest
-import pytest_asyncio
 from PIL import Image
 
 from bot import texts
-from bot.worker import StyleWorker
 from tests.fake_telegram import (
     ADMIN_ID,
     Call,
@@ -36,13 +34,6 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures(
 ALICE = User(101, "Alice")
 SHORT = 200
 """Characters a bad-input answer may take: a sentence or two."""
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def worker():
-    worker = StyleWorker()  # started by the first job, if a test runs one
-    yield worker
-    await worker.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,7 @@ import asyncio
 
 import numpy as np
 import pytest
-import pytest_asyncio
 
-from bot.worker import StyleWorker
 from tests.fake_telegram import (
     ADMIN_ID,
     FakeTelegram,
@@ -29,14 +27,6 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures(
 
 ALICE = User(101, "Alice")
 BOB = User(202, "Bob")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def worker():
-    worker = StyleWorker()
-    await worker.start()
-    yield worker
-    await worker.stop()
 
 
 def replies_to(message: dict):

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 
-from tests.fake_telegram import FakeTelegram, User, bot_env, private_chat
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _start(env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STYLEBOT"))}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot"],
-        cwd=cwd,
-        env={**clean, "PYTHONPATH": str(REPO), **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+from tests.fake_telegram import FakeTelegram, User, bot_env, private_chat, start_bot_process
 
 
 def test_runs_answers_and_stops_on_sigterm_without_logging_the_token(tmp_path):
     with FakeTelegram() as fake:
-        process = _start(bot_env(fake, tmp_path, STYLEBOT_PRESETS_DIR=str(tmp_path)), tmp_path)
+        env = bot_env(fake, tmp_path, STYLEBOT_PRESETS_DIR=str(tmp_path))
+        process = start_bot_process(env, tmp_path)
         try:
             fake.wait_for_blocking("setMyCommands", timeout=60)
             alice = User(7, "Alice")
@@ -51,7 +34,7 @@ def test_runs_answers_and_stops_on_sigterm_without_logging_the_token(tmp_path):
 def test_a_refused_token_exits_2(tmp_path):
     with FakeTelegram() as fake:
         env = {**bot_env(fake, tmp_path), "TELEGRAM_BOT_TOKEN": "1:not-the-token"}
-        process = _start(env, tmp_path)
+        process = start_bot_process(env, tmp_path)
         _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2
     assert stderr.strip().splitlines()[-1].startswith("stylebot: Telegram refused")

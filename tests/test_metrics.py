@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import os
-import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -15,14 +14,19 @@ from types import SimpleNamespace
 
 import aiohttp
 import pytest
-import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Config
 from bot.health import StatusServer
 from bot.logs import LineFormatter
-from bot.worker import StyleWorker
-from tests.fake_telegram import FakeTelegram, User, content_photo, private_chat, run_bot
+from tests.fake_telegram import (
+    FakeTelegram,
+    User,
+    content_photo,
+    free_port,
+    private_chat,
+    run_bot,
+)
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
@@ -30,14 +34,6 @@ REPO = Path(__file__).resolve().parents[1]
 ALICE = User(101, "Alice")
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def worker():
-    worker = StyleWorker()
-    await worker.start()
-    yield worker
-    await worker.stop()
 
 
 @pytest.fixture
@@ -51,12 +47,6 @@ def json_lines(caplog):
     logging.getLogger("stylebot").addHandler(handler)
     yield lines
     logging.getLogger("stylebot").removeHandler(handler)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def is_result_for(photo: dict):

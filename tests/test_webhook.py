@@ -4,37 +4,24 @@ Telegram, and the test posting updates to the bot's webhook server as Telegram w
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from bot.config import Config, ConfigError
-from tests.fake_telegram import FakeTelegram, User, bot_env, private_chat
+from tests.fake_telegram import (
+    FakeTelegram,
+    User,
+    bot_env,
+    free_port,
+    private_chat,
+    start_bot_process,
+)
 
-REPO = Path(__file__).resolve().parents[1]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_bot(env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STYLEBOT"))}
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot"], cwd=cwd, env={**clean, "PYTHONPATH": str(REPO), **env},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
 
 
 def post_update(url: str, update: dict, secret: str | None) -> int:
@@ -67,7 +54,7 @@ def test_webhook_answers_updates_with_the_secret_and_refuses_the_others(tmp_path
                       STYLEBOT_WEBHOOK_URL="https://bot.example.test/telegram/hook/",
                       STYLEBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
                       STYLEBOT_LOG_FORMAT="json", TF_CPP_MIN_LOG_LEVEL="3")
-        process = start_bot(env, tmp_path)
+        process = start_bot_process(env, tmp_path)
         try:
             hook = fake.wait_for_blocking("setWebhook", timeout=60)
             assert hook.params["url"] == "https://bot.example.test/telegram/hook/"

@@ -12,7 +12,6 @@ import time
 
 import numpy as np
 import pytest
-import pytest_asyncio
 from PIL import Image
 
 from bot.worker import (
@@ -20,7 +19,6 @@ from bot.worker import (
     JobCancelled,
     OutOfMemory,
     Progress,
-    StyleWorker,
     WorkerCrashed,
     WorkerError,
     WorkRequest,
@@ -49,14 +47,6 @@ def images(tmp_path_factory):
     (folder / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 2])
     (folder / "empty.png").write_bytes(b"")
     return folder
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def worker():
-    worker = StyleWorker()
-    await worker.start()
-    yield worker
-    await worker.stop()
 
 
 def work(images, tmp_path, job_id: int, params=TINY, **changes) -> WorkRequest:

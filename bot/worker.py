@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import math
 import multiprocessing
 import os
 import signal
@@ -51,17 +50,22 @@ class WorkRequest:
     output_path: str
     """Where the child writes the result; the format follows the suffix (use .png)."""
     preview_every: float = 0.25
-    """Fraction of the steps between preview images; 0 = no previews."""
+    """Share of the work between preview images (and one after each coarse stage, the first
+    look); 0 = no previews."""
 
 
 @dataclass
 class Progress:
     job_id: int
-    step: int
-    total: int
+    fraction: float
+    """Share of the job's work done, 0 to 1."""
     elapsed: float
     eta: float | None
     preview_jpeg: bytes | None
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.fraction)
 
 
 @dataclass
@@ -490,18 +494,20 @@ def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any,
 
     from stylecore.images import ImageError, decode_image, encode_image, save_image
     from stylecore.transfer import Cancelled, stylize
+    from stylecore.transfer import Progress as EngineProgress
 
     started = time.perf_counter()
-    preview_steps = _preview_steps(request.params.steps, request.preview_every)
+    previews = _PreviewSchedule(request.preview_every)
 
-    def on_progress(step: int, total: int, preview: Callable[[], Any]) -> None:
+    def on_progress(progress: EngineProgress) -> None:
         elapsed = time.perf_counter() - started
-        eta = max(elapsed / step * (total - step), 0.0) if step else None
+        fraction = progress.fraction
+        eta = max(elapsed / fraction * (1 - fraction), 0.0) if fraction else None
         jpeg = None
-        if step in preview_steps:
-            jpeg = encode_image(preview(), "jpeg", quality=PREVIEW_JPEG_QUALITY)
+        if previews.due(progress):
+            jpeg = encode_image(progress.preview(), "jpeg", quality=PREVIEW_JPEG_QUALITY)
         # Raises if the parent is gone, which ends the job.
-        conn.send(("progress", seq, Progress(request.job_id, step, total, elapsed, eta, jpeg)))
+        conn.send(("progress", seq, Progress(request.job_id, fraction, elapsed, eta, jpeg)))
 
     try:
         content = decode_image(request.content_path)
@@ -528,11 +534,22 @@ def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any,
     return ("done", seq, done)
 
 
-def _preview_steps(total: int, every: float) -> set[int]:
-    """Steps at the fractions every, 2·every, ... of the run, short of the end (the result
+class _PreviewSchedule:
+    """When a job shows a preview: after each coarse stage (a first look, early and cheap) and
+    each time the work crosses another `every` of the whole, never at the end (the result
     itself follows then)."""
-    if every <= 0 or total <= 1:
-        return set()
-    count = math.ceil(1 / every)
-    steps = {math.ceil(k * every * total - 1e-9) for k in range(1, count)}
-    return {step for step in steps if 1 <= step < total}
+
+    def __init__(self, every: float) -> None:
+        self.every = every
+        self.shown = 0  # previews so far at the `every` marks
+        self.stage = 0
+
+    def due(self, progress: Any) -> bool:
+        if self.every <= 0 or progress.fraction >= 1.0:
+            return False
+        stage_ended = progress.stage > self.stage
+        self.stage = progress.stage
+        mark = int(progress.fraction / self.every + 1e-9)
+        crossed = mark > self.shown
+        self.shown = max(self.shown, mark)
+        return stage_ended or crossed

@@ -9,8 +9,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stylecore.params import CLASSIC, DEFAULT, QUALITY_PRESETS, StyleParams
+
+if TYPE_CHECKING:  # the CLI imports TensorFlow only once the arguments are known to be good
+    from stylecore.transfer import Progress
 
 EXIT_BAD_INPUT = 2
 
@@ -43,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--style-weights", type=float, nargs="+", help="blend weights, one per style image"
     )
     parser.add_argument(
+        "--precision",
+        choices=["auto", "float32", "bfloat16"],
+        help="compute type of the network (default: $STYLECORE_PRECISION, else auto: bfloat16 "
+        "where the CPU or GPU computes it natively, float32 elsewhere)",
+    )
+    parser.add_argument(
         "--classic", action="store_true", help="the original script: Adam, 100 steps, 600 px"
     )
     parser.add_argument(
@@ -61,6 +71,7 @@ def params_from_args(args: argparse.Namespace) -> StyleParams:
         "content_weight": args.content_weight,
         "tv_weight": args.tv_weight,
         "preserve_colors": args.preserve_colors,
+        "precision": args.precision,
     }
     return params.with_(**{k: v for k, v in changes.items() if v is not None})
 
@@ -86,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{len(args.styles)} style(s) but {len(args.style_weights)} weight(s)")
     if any(s <= 0 for s in (args.size or 1, args.steps or 1)):
         return _fail("--size and --steps must be positive")
+    if args.precision is None:
+        from stylecore.device import precision_setting
+
+        try:
+            precision_setting()
+        except ValueError as error:
+            return _fail(str(error))
     output = Path(args.output or _default_output(args.content))
     if output.suffix.lower() not in (".jpg", ".jpeg", ".png", ".webp"):
         return _fail(f"{output}: the output must end in .jpg, .png or .webp")
@@ -112,7 +130,7 @@ def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
     except ValueError as error:
         return _fail(str(error))
     try:
-        with _progress_bar(params.steps, disabled=args.quiet) as on_progress:
+        with _progress_bar(disabled=args.quiet) as on_progress:
             result = stylize(content, list(zip(styles, weights, strict=True)), params,
                              on_progress, max_pixels=max_pixels)
     except (WeightsError, WorkingImageTooLarge) as error:
@@ -138,18 +156,18 @@ def _load_style(source: str):
 
 
 class _progress_bar:
-    """A tqdm bar with steps/s and ETA, fed by stylize's on_progress."""
+    """A tqdm bar of the run's work in percent, with the time left, fed by stylize's
+    on_progress (coarse iterations are cheap, so percent, not iterations, tracks the time)."""
 
-    def __init__(self, total: int, disabled: bool):
+    def __init__(self, disabled: bool):
         from tqdm import tqdm
 
-        self._bar = tqdm(total=total, unit="step", disable=disabled, dynamic_ncols=True)
+        self._bar = tqdm(total=100, unit="%", disable=disabled, dynamic_ncols=True)
         self._started = time.perf_counter()
 
     def __enter__(self):
-        def on_progress(step: int, total: int, _preview) -> None:
-            self._bar.total = total
-            self._bar.update(step - self._bar.n)
+        def on_progress(progress: Progress) -> None:
+            self._bar.update(round(100 * progress.fraction) - self._bar.n)
 
         return on_progress
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import tensorflow as tf
@@ -33,10 +35,38 @@ def configure_devices() -> str:
     return description
 
 
+PRECISION_ENV = "STYLECORE_PRECISION"
+PRECISION_CHOICES = ("auto", "float32", "bfloat16")
+"""What users and operators name: "bfloat16" is Keras' "mixed_bfloat16" policy (bfloat16
+convolutions, float32 variables and sums)."""
+
+
+def precision_setting(environ: Mapping[str, str] | None = None) -> str:
+    """The operator's choice from `STYLECORE_PRECISION` ("auto" when unset).
+    Raises `ValueError` for anything but auto, float32 or bfloat16."""
+    raw = (os.environ if environ is None else environ).get(PRECISION_ENV, "").strip().lower()
+    if not raw:
+        return "auto"
+    if raw not in PRECISION_CHOICES:
+        raise ValueError(
+            f"{PRECISION_ENV} must be one of {', '.join(PRECISION_CHOICES)}, got {raw!r}"
+        )
+    return raw
+
+
+def keras_precision(choice: str) -> str:
+    """A user-facing precision name (or a Keras policy name) as a Keras dtype policy name."""
+    return "mixed_bfloat16" if choice == "bfloat16" else choice
+
+
 def resolve_precision(precision: str) -> str:
-    """Maps "auto" to the fastest precision that keeps results intact on this machine."""
+    """The Keras dtype policy a run uses. "auto" defers to `STYLECORE_PRECISION`, and where
+    that is unset or "auto" too, picks the fastest precision that keeps results intact here:
+    bfloat16 on GPUs and CPUs with native bfloat16 arithmetic, float32 elsewhere."""
+    if precision == "auto":
+        precision = precision_setting()
     if precision != "auto":
-        return precision
+        return keras_precision(precision)
     configure_devices()
     return _auto_precision(tf.config.list_physical_devices("GPU"))
 

@@ -16,9 +16,15 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return gram / locations
 
 
-def style_loss(grams: list[tf.Tensor], targets: list[tf.Tensor]) -> tf.Tensor:
-    """Sum over layers of the mean squared difference of Gram matrices (unweighted)."""
-    return tf.add_n([tf.reduce_mean((g - t) ** 2) for g, t in zip(grams, targets, strict=True)])
+def style_loss(
+    grams: list[tf.Tensor], targets: list[tf.Tensor], layer_weights: tf.Tensor | None = None
+) -> tf.Tensor:
+    """Sum over layers of the mean squared difference of Gram matrices, each layer's term
+    multiplied by its entry of `layer_weights` (the seed: all ones)."""
+    per_layer = [tf.reduce_mean((g - t) ** 2) for g, t in zip(grams, targets, strict=True)]
+    if layer_weights is None:
+        return tf.add_n(per_layer)
+    return tf.reduce_sum(tf.stack(per_layer) * layer_weights)
 
 
 def content_loss(features: list[tf.Tensor], targets: list[tf.Tensor]) -> tf.Tensor:

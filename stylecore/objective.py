@@ -28,6 +28,9 @@ class Targets:
 
     style: tuple[tf.Tensor, ...]
     content: tuple[tf.Tensor, ...]
+    style_layer_weights: tf.Tensor
+    """One factor per style layer: ones (the seed), or each layer's 1 / mean square of its
+    target Gram matrix, so every layer counts by its relative error."""
 
 
 def loss_weights(params: StyleParams) -> tf.Tensor:
@@ -66,38 +69,51 @@ class Objective:
         content = [tf.cast(f, tf.float32) for f in outputs[n_style:]]
         return grams, content
 
-    def targets(self, content: np.ndarray, styles: Sequence[tuple[np.ndarray, float]]) -> Targets:
+    def targets(
+        self,
+        content: np.ndarray,
+        styles: Sequence[tuple[np.ndarray, float]],
+        normalise_layers: bool = False,
+    ) -> Targets:
         """Content activations and the weighted blend of each style image's Gram matrices."""
         _, content_features = self.features(_batch(content))
         per_style = [
             [weight * g for g in self.features(_batch(image))[0]] for image, weight in styles
         ]
         blended = tuple(tf.add_n(list(layer)) for layer in zip(*per_style, strict=True))
-        return Targets(style=blended, content=tuple(content_features))
+        if normalise_layers:
+            layer_weights = tf.stack([1.0 / (tf.reduce_mean(g**2) + 1e-12) for g in blended])
+        else:
+            layer_weights = tf.ones([len(blended)], tf.float32)
+        return Targets(
+            style=blended, content=tuple(content_features), style_layer_weights=layer_weights
+        )
 
     def terms(self, image: np.ndarray | tf.Tensor, targets: Targets, weights: tf.Tensor) -> dict:
         """Weighted loss terms as Python floats: style, content, tv and their total."""
-        return terms_dict(self._terms(_batch(image), targets.style, targets.content, weights))
+        return terms_dict(self._terms(_batch(image), *_traceable(targets), weights))
 
     def terms_and_grad(
         self, image: tf.Tensor, targets: Targets, weights: tf.Tensor
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """(weighted [style, content, tv] terms, gradient of their sum) for a batch of one."""
-        return self._terms_and_grad(image, targets.style, targets.content, weights)
+        return self._terms_and_grad(image, *_traceable(targets), weights)
 
     # Targets travel into tf.function as tuples of tensors: tf.function cannot trace a dataclass.
-    def _terms_impl(self, image, style_targets, content_targets, weights):
+    def _terms_impl(self, image, style_targets, content_targets, layer_weights, weights):
         grams, content = self.features(image)
         return (
-            weights[0] * style_loss(grams, list(style_targets)),
+            weights[0] * style_loss(grams, list(style_targets), layer_weights),
             weights[1] * content_loss(content, list(content_targets)),
             weights[2] * total_variation_loss(image),
         )
 
-    def _terms_and_grad_impl(self, image, style_targets, content_targets, weights):
+    def _terms_and_grad_impl(self, image, style_targets, content_targets, layer_weights, weights):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            terms = tf.stack(self._terms_impl(image, style_targets, content_targets, weights))
+            terms = tf.stack(
+                self._terms_impl(image, style_targets, content_targets, layer_weights, weights)
+            )
             loss = tf.reduce_sum(terms)
         return terms, tape.gradient(loss, image)
 
@@ -112,6 +128,10 @@ def terms_dict(terms: Sequence | tf.Tensor) -> dict[str, float]:
 def objective_for(style_layers: tuple[str, ...], content_layers: tuple[str, ...], precision: str):
     """The process-wide Objective for this layer set and precision."""
     return Objective(style_layers, content_layers, precision)
+
+
+def _traceable(targets: Targets) -> tuple:
+    return targets.style, targets.content, targets.style_layer_weights
 
 
 def _batch(image: np.ndarray | tf.Tensor) -> tf.Tensor:

@@ -9,7 +9,7 @@ SEED_CONTENT_LAYERS = ("block5_conv2",)
 SEED_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 
 Optimizer = Literal["adam", "lbfgs"]
-Precision = Literal["float32", "mixed_bfloat16", "mixed_float16", "auto"]
+Precision = Literal["auto", "float32", "bfloat16", "mixed_bfloat16", "mixed_float16"]
 ColorMode = Literal["luminance", "histogram"]
 
 
@@ -24,7 +24,16 @@ class StyleParams:
     size: int = 512
     """Long side of the output in pixels; the style image is scaled to the same long side."""
     steps: int = 16
-    """Optimiser iterations: Adam steps, or L-BFGS iterations (one evaluation each, rarely more)."""
+    """Optimiser iterations at full size: Adam steps, or L-BFGS iterations (one evaluation
+    each, rarely more)."""
+    coarse_stages: tuple[tuple[float, int], ...] = ()
+    """(fraction of `size`, L-BFGS iterations) of each stage run before the full-size one,
+    smallest first; each stage starts from the previous result scaled up. A coarse stage
+    matches the painting's colour fields and large strokes cheaply; full size adds detail."""
+    normalise_style_layers: bool = False
+    """Weight each style layer by 1 / the mean square of its target Gram matrix (as
+    crowsonkb/style-transfer-pytorch does), so every layer counts by its relative error and
+    one `style_weight` suits any painting. The seed sums the raw squared errors."""
     optimizer: Optimizer = "lbfgs"
     init_style_colors: float = 0.5
     """Start from the photo recoloured this far towards the style's palette (0: the photo
@@ -39,8 +48,9 @@ class StyleParams:
     beta_1: float = 0.99
     epsilon: float = 0.1
     precision: Precision = "auto"
-    """Compute type of VGG19's convolutions. "auto": bfloat16 where the CPU or GPU has fast
-    bfloat16 arithmetic, float32 elsewhere. Losses are always summed in float32."""
+    """Compute type of VGG19's convolutions. "auto": `STYLECORE_PRECISION` if set, else
+    bfloat16 where the CPU or GPU has fast bfloat16 arithmetic, float32 elsewhere. Losses are
+    always summed in float32. ("bfloat16" is Keras' "mixed_bfloat16".)"""
     antialias: bool = False
     """Antialiased resizing of the inputs. The seed resizes with plain bilinear sampling, and
     the default keeps that: the style targets (and so the look) stay the seed's."""

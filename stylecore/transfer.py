@@ -19,11 +19,30 @@ import tensorflow as tf
 
 from stylecore.colors import match_color_histogram, transfer_luminance
 from stylecore.device import resolve_precision
+from stylecore.images import resize_to
 from stylecore.lbfgs import minimize_in_box
 from stylecore.objective import Objective, Targets, loss_weights, objective_for, terms_dict
 from stylecore.params import DEFAULT, StyleParams
 
-ProgressCallback = Callable[[int, int, Callable[[], np.ndarray]], None]
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run stands, after each optimiser iteration."""
+
+    step: int
+    """Iterations done so far, all stages together."""
+    total: int
+    """Iterations planned, all stages together (fewer once a stage settles early)."""
+    fraction: float
+    """Share of the run's work done, 0 to 1: coarse iterations are cheap and count for less."""
+    stage: int
+    """Index of the stage running: 0 is the coarsest, `stages - 1` the full size."""
+    stages: int
+    preview: Callable[[], np.ndarray]
+    """The current image (float32 (H, W, 3) in [0, 1], the stage's size), computed on call."""
+
+
+ProgressCallback = Callable[[Progress], None]
 StopCheck = Callable[[], bool]
 StyleInput = np.ndarray | tuple[np.ndarray, float]
 
@@ -90,10 +109,10 @@ def stylize(
 ) -> Result:
     """Paints `content` in the style of `styles` (images, or (image, blend weight) pairs).
 
-    `on_progress(step, total, preview)` is called after every step; `preview()` returns the
-    current image and costs something only when called. `should_stop()` is polled before every
-    network evaluation; when it returns True the run raises `Cancelled`. A working image (the
-    content at `params.size`) over `max_pixels` raises `WorkingImageTooLarge` up front.
+    `on_progress(progress)` gets a `Progress` after every iteration; its `preview()` returns
+    the current image and costs something only when called. `should_stop()` is polled before
+    every network evaluation; when it returns True the run raises `Cancelled`. A working image
+    (the content at `params.size`) over `max_pixels` raises `WorkingImageTooLarge` up front.
     """
     height, width = working_size(content.shape[:2], params.size)
     if max_pixels is not None and width * height > max_pixels:
@@ -101,21 +120,24 @@ def stylize(
     objective = objective_for(params.style_layers, params.content_layers, _precision(params))
     started = time.perf_counter()
 
-    content_image = scale_image(content, params.size, params.antialias)
     style_pairs = _normalised_styles(styles)
-    if params.preserve_colors == "histogram":
-        style_pairs = [(match_color_histogram(s, content_image), w) for s, w in style_pairs]
-    style_pairs = [(scale_image(s, params.size, params.antialias), w) for s, w in style_pairs]
-    targets = objective.targets(content_image, style_pairs)
-    weights = loss_weights(params)
-
-    start = _starting_image(content_image, style_pairs, params)
-    run = _Run(objective, params, on_progress, should_stop)
-    if params.optimizer == "adam":
-        image = run.adam(start, targets, weights, params.steps)
-        losses = objective.terms(image, targets, weights)
-    else:
-        image, losses = run.lbfgs(start, targets, weights, params.steps)
+    plan = stage_plan(params, (height, width))
+    run = _Run(objective, params, plan, on_progress, should_stop)
+    image = None
+    for index, stage in enumerate(plan):
+        antialias = params.antialias if stage.long_side == params.size else True
+        content_image = scale_image(content, stage.long_side, antialias)
+        stage_styles = style_pairs
+        if params.preserve_colors == "histogram":
+            stage_styles = [(match_color_histogram(s, content_image), w) for s, w in style_pairs]
+        stage_styles = [(scale_image(s, stage.long_side, antialias), w) for s, w in stage_styles]
+        targets = objective.targets(content_image, stage_styles, params.normalise_style_layers)
+        if image is None:
+            start = _starting_image(content_image, stage_styles, params)
+        else:
+            start = resize_to(image, *content_image.shape[:2])
+        run.stage = index
+        image, losses = run.optimise(start, targets, stage.iterations)
 
     if params.preserve_colors == "luminance":
         image = transfer_luminance(image, content_image)
@@ -126,6 +148,26 @@ def stylize(
         losses=losses,
         evaluations=run.evaluations,
     )
+
+
+@dataclass(frozen=True)
+class Stage:
+    long_side: int
+    iterations: int
+    cost: float
+    """Pixels relative to the full-size image: what one of its evaluations costs."""
+
+
+def stage_plan(params: StyleParams, full_shape: tuple[int, int]) -> list[Stage]:
+    """The coarse stages (those with at least 32 px on the short side) and the full-size one."""
+    full_pixels = full_shape[0] * full_shape[1]
+    stages = []
+    for fraction, iterations in params.coarse_stages:
+        long_side = round(params.size * fraction)
+        height, width = working_size(full_shape, long_side)
+        if min(height, width) >= 32 and iterations > 0 and long_side < params.size:
+            stages.append(Stage(long_side, iterations, height * width / full_pixels))
+    return [*stages, Stage(params.size, params.steps, 1.0)]
 
 
 def scale_image(image: np.ndarray, long_side: int, antialias: bool = True) -> np.ndarray:
@@ -158,15 +200,28 @@ class _Run:
         self,
         objective: Objective,
         params: StyleParams,
+        plan: list[Stage],
         on_progress: ProgressCallback | None,
         should_stop: StopCheck | None,
     ):
         self.objective = objective
         self.params = params
+        self.plan = plan
         self.on_progress = on_progress
         self.should_stop = should_stop
+        self.stage = 0
         self.step = 0
         self.evaluations = 0
+        self.work_done = 0.0
+        self.total_work = sum(s.iterations * s.cost for s in plan)
+        self.total_steps = sum(s.iterations for s in plan)
+
+    def optimise(self, start: np.ndarray, targets: Targets, iterations: int):
+        weights = loss_weights(self.params)
+        if self.params.optimizer == "adam":
+            image = self.adam(start, targets, weights, iterations)
+            return image, self.objective.terms(image, targets, weights)
+        return self.lbfgs(start, targets, weights, iterations)
 
     def _check_stop(self) -> None:
         if self.should_stop is not None and self.should_stop():
@@ -174,8 +229,18 @@ class _Run:
 
     def _report(self, preview: Callable[[], np.ndarray]) -> None:
         self.step += 1
+        self.work_done += self.plan[self.stage].cost
         if self.on_progress is not None:
-            self.on_progress(self.step, self.params.steps, preview)
+            self.on_progress(
+                Progress(
+                    step=self.step,
+                    total=self.total_steps,
+                    fraction=min(self.work_done / self.total_work, 1.0),
+                    stage=self.stage,
+                    stages=len(self.plan),
+                    preview=preview,
+                )
+            )
 
     def _terms_and_grad(self, image: tf.Tensor, targets: Targets, weights: tf.Tensor):
         self._check_stop()
@@ -205,6 +270,7 @@ class _Run:
         Returns the image and its loss terms (known from its evaluation: no extra pass)."""
         latest: dict[str, dict] = {}
         accepted: dict[str, dict] = {}  # the newest accepted point (first: the start)
+        planned_steps = self.step + iterations
 
         def loss_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
             terms, grad = self._terms_and_grad(tf.constant(x[np.newaxis]), targets, weights)
@@ -225,6 +291,10 @@ class _Run:
             tolerance=self.params.tolerance,
             callback=after_iteration,
         )
+        # A stage that settled early hands its unused iterations' share of the work on.
+        skipped = planned_steps - self.step
+        self.work_done += skipped * self.plan[self.stage].cost
+        self.total_steps -= skipped
         return minimum.x, accepted["terms"]
 
 

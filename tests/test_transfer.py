@@ -15,6 +15,7 @@ from stylecore.objective import loss_weights, objective_for
 from stylecore.params import CLASSIC, DEFAULT, SEED_CONTENT_LAYERS, SEED_STYLE_LAYERS
 from stylecore.transfer import (
     Cancelled,
+    Progress,
     WorkingImageTooLarge,
     pixel_budget,
     scale_image,
@@ -121,11 +122,26 @@ def test_classic_mode_follows_the_seed_loop_step_for_step():
         opt.apply_gradients([(tape.gradient(loss, image), image)])
         image.assign(tf.clip_by_value(image, 0.0, 1.0))
 
-    np.testing.assert_allclose(ours, image.numpy()[0], atol=2e-3)
+    # Same arithmetic, but oneDNN picks its convolution kernels per CPU kind and per graph, so
+    # the two networks may sum in another order. Adam (epsilon 0.1) turns a near-zero gradient
+    # of the other sign into a step the other way: a few pixels may differ by up to 3 steps of
+    # 0.02; everything else agrees closely.
+    difference = np.abs(ours - image.numpy()[0])
+    assert np.quantile(difference, 0.99) < 2e-3
+    assert difference.mean() < 5e-4
+    assert difference.max() < 0.06
     assert np.abs(ours - c).max() > 0.02, "three Adam steps must move the pixels"
 
 
-@pytest.mark.parametrize("params", [DEFAULT, CLASSIC], ids=["default", "classic"])
+PRECISIONS = pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+"""The default engine's behaviour must hold in both precisions, whatever this CPU would pick."""
+
+
+@pytest.mark.parametrize(
+    "params",
+    [DEFAULT.with_(precision="float32"), DEFAULT.with_(precision="bfloat16"), CLASSIC],
+    ids=["default-float32", "default-bfloat16", "classic"],
+)
 def test_style_loss_falls_and_the_image_changes(params):
     content, style = gradient_photo(), stripes_style()
     short = stylize(content, style, params.with_(size=96, steps=1))
@@ -140,27 +156,41 @@ def test_style_loss_falls_and_the_image_changes(params):
 
 
 def test_progress_is_reported_every_step_with_a_lazy_preview():
-    seen: list[tuple[int, int]] = []
+    seen: list[Progress] = []
     previews: list[np.ndarray] = []
 
-    def on_progress(step, total, preview):
-        seen.append((step, total))
-        if step == 2:
-            previews.append(preview())
+    def on_progress(progress: Progress):
+        seen.append(progress)
+        if progress.step == 2:
+            previews.append(progress.preview())
 
-    result = stylize(
-        gradient_photo(), stripes_style(), DEFAULT.with_(size=64, steps=4), on_progress
-    )
-    assert [s for s, _ in seen] == list(range(1, result.steps + 1))
-    assert all(total == 4 for _, total in seen)
+    params = DEFAULT.with_(size=64, steps=4, coarse_stages=(), tolerance=0.0)
+    result = stylize(gradient_photo(), stripes_style(), params, on_progress)
+    assert [p.step for p in seen] == list(range(1, result.steps + 1))
+    assert all(p.total == 4 and p.stages == 1 for p in seen)
+    assert [p.fraction for p in seen] == pytest.approx([0.25, 0.5, 0.75, 1.0])
     assert previews[0].shape == (48, 64, 3)
+
+
+def test_coarse_stages_report_their_cheap_iterations_as_a_small_share_of_the_work():
+    seen: list[Progress] = []
+    params = DEFAULT.with_(size=128, steps=4, coarse_stages=((0.5, 8),), tolerance=0.0)
+    result = stylize(gradient_photo(96, 128), stripes_style(), params, seen.append)
+
+    assert [p.stage for p in seen] == [0] * 8 + [1] * 4
+    assert [p.step for p in seen] == list(range(1, 13)) and seen[-1].total == 12
+    coarse_share = seen[7].fraction  # 8 iterations on a quarter of the pixels
+    assert coarse_share == pytest.approx(2 / 6)
+    assert seen[-1].fraction == pytest.approx(1.0)
+    assert seen[0].preview().shape == (48, 64, 3)
+    assert result.size == (128, 96)
 
 
 def test_cancel_stops_within_one_step():
     calls = {"progress": 0}
 
-    def on_progress(step, total, preview):
-        calls["progress"] = step
+    def on_progress(progress):
+        calls["progress"] = progress.step
 
     with pytest.raises(Cancelled):
         stylize(
@@ -177,7 +207,7 @@ def test_a_run_over_the_pixel_budget_fails_like_out_of_memory_before_any_work():
     progress = []
     with pytest.raises(MemoryError) as refused:
         stylize(gradient_photo(), stripes_style(), DEFAULT.with_(size=96, steps=5),
-                lambda step, total, preview: progress.append(step), max_pixels=96 * 72 - 1)
+                progress.append, max_pixels=96 * 72 - 1)
     assert isinstance(refused.value, WorkingImageTooLarge)
     assert refused.value.size == (96, 72) and "STYLECORE_MAX_PIXELS_PER_RUN" in str(refused.value)
     assert progress == []
@@ -194,10 +224,12 @@ def test_pixel_budget_comes_from_the_environment():
             pixel_budget({"STYLECORE_MAX_PIXELS_PER_RUN": bad})
 
 
-def test_several_styles_blend_between_their_results():
-    content, red = gradient_photo(), stripes_style()
-    blue = red[..., ::-1].copy()
-    params = DEFAULT.with_(size=64, steps=10)
+@PRECISIONS
+def test_several_styles_blend_between_their_results(precision):
+    content = gradient_photo()
+    red = (stripes_style() * [1.0, 0.6, 0.2]).astype(np.float32)  # reds and browns
+    blue = red[..., ::-1].copy()  # blues and teals
+    params = DEFAULT.with_(size=64, steps=10, precision=precision)
     only_red = stylize(content, [(red, 1.0)], params).image
     only_blue = stylize(content, [(blue, 1.0)], params).image
     mixed = stylize(content, [(red, 1.0), (blue, 1.0)], params).image
@@ -208,9 +240,10 @@ def test_several_styles_blend_between_their_results():
     assert redness(only_blue) < redness(mixed) < redness(only_red)
 
 
-def test_preserve_colors_keeps_the_photo_palette():
+@PRECISIONS
+def test_preserve_colors_keeps_the_photo_palette(precision):
     content, style = gradient_photo(), stripes_style()
-    params = DEFAULT.with_(size=64, steps=8)
+    params = DEFAULT.with_(size=64, steps=8, precision=precision)
     painted = stylize(content, style, params).image
     kept = stylize(content, style, params.with_(preserve_colors="luminance")).image
     start = scale_image(content, 64)

@@ -235,11 +235,16 @@ class JobRunner:
         status.start()
         try:
             result_seconds = await self._compute(job, status)
-        finally:
+        except BaseException:
             await status.stop()
+            raise
+        finally:
             self.current = None
         if result_seconds is not None:
+            # The status stays live while the result uploads, so a preview that came due late
+            # in the run still shows; `_deliver` stops it before the message goes.
             await self._deliver(job.id, status=status, seconds=result_seconds)
+        await status.stop()
 
     async def _compute(self, job: Job, status: StatusMessage) -> float | None:
         """Runs the job on the worker; returns the seconds it took, or None if it did not
@@ -250,7 +255,7 @@ class JobRunner:
                 raise JobCancelled(job.id)
 
             def on_progress(progress: Progress) -> None:
-                percent = int(100 * progress.step / max(progress.total, 1))
+                percent = progress.percent
                 status.show(progress_text(percent, progress.eta), progress.preview_jpeg)
 
             async with chat_action(self.bot, job.chat_id, repeat=job.chat_type == "private"):
@@ -388,6 +393,7 @@ class JobRunner:
         except (BadRequest, ImageError, ValueError) as exc:
             log.warning("job %d: result could not be sent: %s", job.id, exc)
             await self.queue.fail(job.id, f"delivery failed: {exc}")
+            await status.stop()
             await status.set_text(texts.JOB_FAILED)
             self._cleanup(job)
             return
@@ -396,6 +402,7 @@ class JobRunner:
             return
         await self.queue.mark_delivered(job.id, message.message_id)
         log.info("job %d delivered as message %d", job.id, message.message_id)
+        await status.stop()
         await status.delete()
         self._cleanup(job)
 

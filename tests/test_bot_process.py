@@ -120,10 +120,9 @@ def test_a_read_only_work_folder_exits_2_with_one_line(tmp_path):
         for sub in ("", "users", "jobs", "results"):
             (work / sub).chmod(0o755)
     assert status == 2
-    assert stderr.splitlines() == [
-        f"stylebot: cannot use the work folder {work} (STYLEBOT_WORK_DIR): "
-        f"Permission denied: {work / 'results'}"
-    ]
+    [line] = stderr.splitlines()
+    assert line.startswith(f"stylebot: cannot use the work folder {work} (STYLEBOT_WORK_DIR): "
+                           f"Permission denied: {work}")
 
 
 def test_a_taken_webhook_port_exits_2_after_closing_the_database_and_the_workers(tmp_path):

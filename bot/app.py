@@ -36,7 +36,7 @@ from bot.health import StatusServer
 from bot.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
 from bot.pool import RunnerPool
 from bot.runner import JobRunner, with_retries
-from bot.store import Store
+from bot.store import SchemaTooNew, Store
 from bot.telegram_files import WorkArea
 from bot.worker import StyleWorker
 
@@ -123,7 +123,7 @@ def _open_work_area(path: Path) -> WorkArea:
 async def _open_store(path: Path) -> Store:
     try:
         return await Store.open(path)
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, SchemaTooNew) as exc:
         reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
         raise StartupError(f"cannot open the database {path} (STYLEBOT_DB): {reason}") from exc
 

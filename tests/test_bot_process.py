@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import threading
 from pathlib import Path
@@ -95,6 +97,17 @@ def test_a_database_file_that_is_not_sqlite_exits_2_with_one_line(tmp_path):
         f"stylebot: cannot open the database {db} (STYLEBOT_DB): file is not a database"
     ]
     assert db.read_bytes().startswith(b"these are not the tables")  # left as it was
+
+
+def test_a_database_from_a_newer_bot_exits_2_with_one_line(tmp_path):
+    db = tmp_path / "stylebot.db"
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        connection.execute("PRAGMA user_version = 99")
+    status, stderr = _exit_of_bot_with(tmp_path, STYLEBOT_DB=str(db))
+    assert status == 2
+    [line] = stderr.splitlines()
+    assert line.startswith(f"stylebot: cannot open the database {db} (STYLEBOT_DB): "
+                           "its schema version 99 is newer than this code knows")
 
 
 def test_an_unusable_work_folder_exits_2_with_one_line_instead_of_hanging(tmp_path):

@@ -34,11 +34,16 @@ def main() -> int:
                   token=config.token, webhook_secret=config.webhook_secret)
     from telegram.error import InvalidToken
 
+    from bot.app import StartupError
+
     try:
         asyncio.run(_serve_until_signalled(config))
     except InvalidToken:
         print("stylebot: Telegram refused TELEGRAM_BOT_TOKEN; check it with @BotFather "
               "(/token) and set it again.", file=sys.stderr)
+        return 2
+    except StartupError as exc:
+        print(f"stylebot: {exc}", file=sys.stderr)
         return 2
     return 0
 

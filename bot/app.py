@@ -1,12 +1,16 @@
 """Builds and runs the python-telegram-bot Application, the same way in production and tests.
 
-`build_application(config)` wires the handlers; its `post_init` opens the database (migrating
-it), recovers the job queue, registers the commands and starts the workers (one per GPU, or
-`STYLEBOT_WORKERS`) with a job runner each. `running(app)` is the whole lifecycle as an async
-context manager (what `run_polling` / `run_webhook` do, minus the event loop and signal
-handling), used by `serve` in production and by the tests. Updates come by long polling, or by
-webhook when `STYLEBOT_WEBHOOK_URL` is set; `STYLEBOT_METRICS_LISTEN` adds the health and
-metrics endpoint (`bot.health`).
+`build_application(config)` wires the handlers; its `post_init` checks the work folder, opens
+the database (migrating it), recovers the job queue, registers the commands and starts the
+workers (one per GPU, or `STYLEBOT_WORKERS`) with a job runner each. `running(app)` is the whole
+lifecycle as an async context manager (what `run_polling` / `run_webhook` do, minus the event
+loop and signal handling), used by `serve` in production and by the tests. Updates come by long
+polling, or by webhook when `STYLEBOT_WEBHOOK_URL` is set; `STYLEBOT_METRICS_LISTEN` adds the
+health and metrics endpoint (`bot.health`).
+
+Whatever fails at start-up, everything opened so far is closed again: an open database alone,
+with its non-daemon thread, would keep the process from ever exiting. An unusable work folder,
+database or listening address raises `StartupError`, whose message is one line for the operator.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import sqlite3
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 from telegram import BotCommand, Update
 from telegram.error import NetworkError, TelegramError
@@ -30,7 +36,7 @@ from bot.health import StatusServer
 from bot.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
 from bot.pool import RunnerPool
 from bot.runner import JobRunner, with_retries
-from bot.store import Store
+from bot.store import SchemaTooNew, Store
 from bot.telegram_files import WorkArea
 from bot.worker import StyleWorker
 
@@ -39,6 +45,10 @@ log = logging.getLogger("stylebot.app")
 RATE_LIMIT_RETRIES = 3
 """How often AIORateLimiter repeats a request Telegram answered with RetryAfter."""
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+
+
+class StartupError(Exception):
+    """Something the bot needs cannot be used; the message says what and where, in one line."""
 
 
 def build_application(config: Config, *, worker: StyleWorker | None = None) -> Application:
@@ -71,10 +81,11 @@ def build_application(config: Config, *, worker: StyleWorker | None = None) -> A
 
 async def _post_init(app: Application) -> None:
     config: Config = app.bot_data["config"]
-    store = await Store.open(config.db_path)
+    work = _open_work_area(config.work_dir)
+    store = await _open_store(config.db_path)
+    app.bot_data["store"] = store  # from here on, `_post_shutdown` closes it whatever fails
     queue = MeteredJobQueue(store, max_queued_per_user=config.max_queued_per_user,
                             max_queue=config.max_queue)
-    work = WorkArea(config.work_dir)
     workers = [app.bot_data["shared_worker"]]
     if workers[0] is None:
         gpus = await asyncio.to_thread(visible_gpus)
@@ -99,6 +110,35 @@ async def _post_init(app: Application) -> None:
         log.warning("setMyCommands failed: %s", exc)
     await runner.start()
     log.info("stylebot @%s started", app.bot.username)
+
+
+def _open_work_area(path: Path) -> WorkArea:
+    try:
+        return WorkArea(path)
+    except OSError as exc:
+        raise StartupError(f"cannot use the work folder {path} (STYLEBOT_WORK_DIR): "
+                           f"{_os_reason(exc)}") from exc
+
+
+async def _open_store(path: Path) -> Store:
+    try:
+        return await Store.open(path)
+    except (OSError, sqlite3.Error, SchemaTooNew) as exc:
+        reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        raise StartupError(f"cannot open the database {path} (STYLEBOT_DB): {reason}") from exc
+
+
+def _os_reason(exc: OSError) -> str:
+    """'/data/x is a file, not a folder' or 'Permission denied: /data/work', rather than
+    Python's "[Errno 13] Permission denied: '/data/work'"."""
+    if exc.filename is None:
+        return exc.strerror or str(exc)
+    for path in (Path(exc.filename), *Path(exc.filename).parents):
+        if path.exists():
+            if not path.is_dir():
+                return f"{path} is a file, not a folder"
+            break
+    return f"{exc.strerror}: {exc.filename}"
 
 
 async def _start_workers(workers: list[StyleWorker]) -> None:
@@ -132,8 +172,9 @@ async def _post_shutdown(app: Application) -> None:
         start.cancel()
     workers: list[StyleWorker] = app.bot_data.pop("owned_workers", [])
     await asyncio.gather(*(worker.stop() for worker in workers))
-    if svc is not None:
-        await svc.store.close()
+    store: Store | None = app.bot_data.pop("store", None)
+    if store is not None:
+        await store.close()
 
 
 async def _bind_log_fields(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -154,7 +195,8 @@ async def running(app: Application) -> AsyncIterator[Application]:
     async with contextlib.AsyncExitStack() as stack:
         if config.metrics_listen:
             status = StatusServer(app, config.metrics_listen)
-            await status.start()
+            with _listening(config.metrics_listen, "STYLEBOT_METRICS_LISTEN"):
+                await status.start()
             stack.push_async_callback(status.stop)
         async with _running(app, config):
             yield app
@@ -194,15 +236,16 @@ async def _receive_updates(app: Application, config: Config) -> None:
         )
         return
     host, port = config.webhook_listen
-    await app.updater.start_webhook(
-        listen=host,
-        port=port,
-        url_path=urllib.parse.urlsplit(config.webhook_url).path.rstrip("/"),
-        webhook_url=config.webhook_url,
-        secret_token=config.webhook_secret,
-        allowed_updates=ALLOWED_UPDATES,
-        bootstrap_retries=-1,
-    )
+    with _listening(config.webhook_listen, "STYLEBOT_WEBHOOK_LISTEN"):
+        await app.updater.start_webhook(
+            listen=host,
+            port=port,
+            url_path=urllib.parse.urlsplit(config.webhook_url).path.rstrip("/"),
+            webhook_url=config.webhook_url,
+            secret_token=config.webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+            bootstrap_retries=-1,
+        )
     log.info("receiving updates by webhook", extra={
         "webhook_url": config.webhook_url,
         "listen": f"{host}:{port}",
@@ -210,6 +253,18 @@ async def _receive_updates(app: Application, config: Config) -> None:
         "secret_token": ("generated (set STYLEBOT_WEBHOOK_SECRET to keep one across restarts)"
                          if config.webhook_secret_generated else "STYLEBOT_WEBHOOK_SECRET"),
     })
+
+
+@contextlib.contextmanager
+def _listening(listen: tuple[str, int], setting: str) -> Iterator[None]:
+    """Turns a failure to listen (the port taken, an address not of this machine) into a
+    `StartupError` that names the address and the setting."""
+    host, port = listen
+    try:
+        yield
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port} ({setting}): "
+                           f"{exc.strerror or exc}") from exc
 
 
 async def _initialize(app: Application) -> None:

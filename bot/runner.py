@@ -35,6 +35,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot import texts
 from bot.config import Config
+from bot.decoding import on_decoding_thread
 from bot.jobs import Job, JobStatus, SqliteJobQueue
 from bot.keyboards import result_keyboard
 from bot.logs import log_context
@@ -409,7 +410,7 @@ class JobRunner:
     async def _send_result(self, job: Job, path: Path, seconds: float | None) -> Message:
         # Our own picture: the limits for users' uploads don't apply (a long panorama, or a
         # small STYLEBOT_SIZE, gives a short side under their minimum).
-        image = await asyncio.to_thread(decode_image, path, min_side=1, max_aspect=math.inf)
+        image = await on_decoding_thread(decode_image, path, min_side=1, max_aspect=math.inf)
         height, width = image.shape[:2]
         caption = result_caption(job, width, height, seconds)
         common = {

@@ -81,6 +81,10 @@ MIGRATIONS: list[str] = [
 Never edit a released entry: append a new one."""
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer version of the bot than this one."""
+
+
 @dataclass
 class Settings:
     """A user's choices from /settings. Stored as JSON so adding a setting needs no migration."""
@@ -184,8 +188,8 @@ class Store:
             # both apply the same migration.
             version = await _user_version(db)
             if version > len(MIGRATIONS):
-                raise RuntimeError(
-                    f"{self.path} has schema version {version}, newer than this code knows "
+                raise SchemaTooNew(
+                    f"its schema version {version} is newer than this code knows "
                     f"({len(MIGRATIONS)}); upgrade the bot instead of downgrading the database"
                 )
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):

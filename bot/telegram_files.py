@@ -103,9 +103,13 @@ class WorkArea:
     """Paths and housekeeping of the work folder."""
 
     def __init__(self, root: Path) -> None:
+        """Creates the folders and checks that a file can be written there (`OSError` if
+        not), so an unusable work folder stops the bot at start-up, not at the first photo."""
         self.root = Path(root)
         for sub in ("users", "jobs", "results"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=self.root / "results"):
+            pass
 
     def input_path(self, user_id: int, file_id: str) -> Path:
         digest = hashlib.sha256(file_id.encode()).hexdigest()[:24]

@@ -510,8 +510,11 @@ def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any,
         conn.send(("progress", seq, Progress(request.job_id, fraction, elapsed, eta, jpeg)))
 
     try:
-        content = decode_image(request.content_path)
-        styles = [(decode_image(path), weight) for path, weight in request.styles]
+        # Decoded no bigger than the job needs: the engine scales both to `params.size`.
+        size = request.params.size
+        content = decode_image(request.content_path, needed_side=size)
+        styles = [(decode_image(path, needed_side=size), weight)
+                  for path, weight in request.styles]
         result = stylize(
             content,
             styles,

@@ -3,10 +3,17 @@
 Everything inside the package works on float32 RGB arrays of shape (H, W, 3) in [0, 1].
 `decode_image` is the only way in: any file it cannot turn into such an array safely is
 refused with an `ImageError` whose `message` can be shown to the user as is.
+
+Memory: a tiny PNG can promise 50 megapixels, 600 MB as float32. A caller that needs only a
+few megapixels says so (`needed_side`), and the image is decoded reduced: JPEGs at 1/2 to 1/8
+scale by the decoder itself, other formats reduced band by band right after the decoder's
+frame, so no other full-size image or float array is made. That one frame (up to 200 MB for a
+PNG) cannot be avoided; a program decoding on several threads should take turns (the bot does).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -24,6 +31,13 @@ MAX_PIXELS = 50_000_000
 
 ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 """Formats Pillow may try. Keeping the list short keeps exotic (and riskier) decoders out."""
+
+DECODE_HEADROOM = 2
+"""A reduced decode keeps at least this many times the long side asked for, so the caller's
+own resampling to its size still starts from real detail (images under twice that size, such
+as Telegram's photos at the bot's sizes, are not reduced at all)."""
+_BAND_PIXELS = 1_000_000
+"""Pixels converted and reduced at once when reducing a decoded frame."""
 
 TELEGRAM_MAX_BYTES = 10_000_000
 TELEGRAM_MAX_DIM_SUM = 10_000
@@ -55,6 +69,7 @@ class ImageError(ValueError):
 def decode_image(
     source: bytes | str | os.PathLike,
     *,
+    needed_side: int | None = None,
     max_pixels: int = MAX_PIXELS,
     min_side: int = MIN_SIDE,
     max_aspect: float = MAX_ASPECT,
@@ -63,6 +78,9 @@ def decode_image(
 
     EXIF orientation is applied, transparency is composited over white, 16-bit and
     float images are scaled rather than clipped, and animations give their first frame.
+    With `needed_side`, the long side the caller will scale the image to, a big image comes
+    back reduced by a whole factor (box-averaged), its long side still at least
+    `DECODE_HEADROOM` times `needed_side`; the limits are checked on the full size.
     Raises `ImageError` (and nothing else) for anything unusable.
     """
     data = _read_source(source)
@@ -87,15 +105,18 @@ def decode_image(
     with img:
         width, height = img.size
         _check_size(width, height, max_pixels=max_pixels, min_side=min_side, max_aspect=max_aspect)
+        factor = _reduction_factor(img.size, needed_side)
+        if factor > 1:  # JPEG only (a no-op elsewhere): the decoder itself scales down
+            img.draft(img.mode, (-(-width // factor), -(-height // factor)))
         try:
             img.load()  # full decode now, so damage shows up here and not later
         except MemoryError:
             raise ImageError(_too_large_message(None, max_pixels), "too_large") from None
         except Exception:
             raise ImageError(_DAMAGED, "corrupt") from None
-        img = _exif_upright(img)
         try:
-            return _to_float_rgb(_to_srgb(img))
+            small = _reduced(img, _reduction_factor(img.size, needed_side))
+            return _to_float_rgb(_to_srgb(_exif_upright(small)))
         except Exception:
             raise ImageError(
                 "That image uses a colour format I can't handle; try a normal JPEG or PNG.",
@@ -144,6 +165,57 @@ def _check_size(
 def _too_large_message(size: str | None, max_pixels: int) -> str:
     what = f"This image is too large ({size})" if size else "This image is too large"
     return f"{what}; send one of at most {max_pixels / 1e6:g} megapixels."
+
+
+def _reduction_factor(size: tuple[int, int], needed_side: int | None) -> int:
+    if needed_side is None:
+        return 1
+    return max(1, max(size) // (DECODE_HEADROOM * needed_side))
+
+
+def _reduced(img: Image.Image, factor: int) -> Image.Image:
+    """`img` box-averaged down by `factor`, in the mode `_to_float_rgb` would read it in,
+    converted one band of rows at a time so no other full-size image is made. The ICC profile
+    and the EXIF orientation come along; modes only the whole image can be read in come back
+    unreduced."""
+    mode = _reduction_mode(img) if factor > 1 else None
+    if mode is None:
+        return img
+    width, height = img.size
+    rows = factor * max(1, _BAND_PIXELS // (width * factor))  # bands start on whole blocks
+    small = Image.new(mode, (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, rows):
+        band = _in_mode(img.crop((0, top, width, min(top + rows, height))), mode)
+        small.paste(band.reduce(factor), (0, top // factor))
+    if "icc_profile" in img.info:
+        small.info["icc_profile"] = img.info["icc_profile"]
+    with contextlib.suppress(Exception):  # a broken EXIF block is ignored, as below
+        small.info["exif"] = img.getexif().tobytes()
+    return small
+
+
+def _reduction_mode(img: Image.Image) -> str | None:
+    """The mode to average `img`'s pixels in: transparency as RGBA (averaged premultiplied),
+    16-bit grey as float in [0, 1]; None for 32-bit samples, whose scale `_to_float_rgb`
+    guesses from the whole image's range."""
+    mode = img.mode
+    if mode.startswith("I;16"):
+        return "F"
+    if mode in ("I", "F"):
+        return None
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        return "RGBA"
+    if mode in ("L", "1"):
+        return "L"
+    if mode == "CMYK":
+        return "CMYK"  # converted to RGB later, by its ICC profile if it has one
+    return "RGB"
+
+
+def _in_mode(band: Image.Image, mode: str) -> Image.Image:
+    if mode == "F":  # 16-bit grey: scaled as `_to_float_rgb` scales it
+        return Image.fromarray(np.asarray(band, dtype=np.float32) / np.float32(65535.0))
+    return band if band.mode == mode else band.convert(mode)
 
 
 def _exif_upright(img: Image.Image) -> Image.Image:

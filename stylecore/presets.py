@@ -693,7 +693,7 @@ def add_preset(name: str, image_bytes: bytes) -> Preset:
         )
     if key in PROCEDURAL or key in PAINTINGS:
         raise PresetNameError(f"“{key}” is a built-in style; please pick another name.")
-    img = _fit(decode_image(image_bytes))
+    img = _fit(decode_image(image_bytes, needed_side=MAX_SIDE))
     is_png = bytes(image_bytes[:4]) == b"\x89PNG"
     data = encode_image(img, "png" if is_png else "jpeg", quality=95)
     folder = user_presets_dir()

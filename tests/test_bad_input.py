@@ -17,6 +17,7 @@ from PIL import Image
 from bot import texts
 from tests.fake_telegram import (
     ADMIN_ID,
+    TEST_SIZE,
     Call,
     FakeTelegram,
     User,
@@ -171,6 +172,22 @@ async def test_a_gif_sent_as_a_file_uses_its_first_frame(fake: FakeTelegram, tmp
         sent = fake.user_sends_document(chat, ALICE, animated_gif(), "loop.gif", "image/gif")
         ask = await fake.wait_for("sendMessage", replies_to(sent))
         assert ask.text == texts.CHOOSE_STYLE
+
+
+async def test_a_png_of_49_megapixels_sent_as_a_file_is_painted_like_any_photo(
+        fake: FakeTelegram, tmp_path, worker):
+    # 160 KB on the wire, 588 MB as a full-size float array: the bot and the worker decode it
+    # reduced to what the job needs (its memory: benchmarks/decode_memory.py).
+    chat = private_chat(ALICE)
+    huge = io.BytesIO()
+    Image.new("RGB", (7000, 7000), (40, 120, 200)).save(huge, "PNG")
+    async with run_bot(fake, tmp_path, worker):
+        sent = fake.user_sends_document(chat, ALICE, huge.getvalue(), "huge.png", "image/png",
+                                        caption="mosaic")
+        result = await fake.wait_for("sendPhoto", result_for(sent), timeout=180)
+    painting = Image.open(io.BytesIO(result.upload()))
+    assert painting.size == (TEST_SIZE, TEST_SIZE)
+    assert np.asarray(painting).std() > 2.0  # painted, not the flat colour it was
 
 
 async def test_a_static_sticker_works_as_the_style(fake: FakeTelegram, tmp_path, worker):

@@ -6,6 +6,9 @@ from __future__ import annotations
 import io
 import pickle
 import struct
+import subprocess
+import sys
+import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from stylecore.images import (
 )
 
 RNG = np.random.default_rng(1234)
+REPO = Path(__file__).resolve().parents[1]
 
 
 def encode(img: Image.Image, fmt: str, **kwargs) -> bytes:
@@ -329,6 +333,128 @@ def test_animation_gives_first_frame(fmt: str) -> None:
     out = decode_image(data)
     assert_rgb_float(out, 40, 40)
     np.testing.assert_allclose(out[20, 20], [1, 0, 0], atol=0.02)
+
+
+# --------------------------------------------------------------------------- decoding reduced
+# A 160 KB PNG may promise 49 megapixels; a caller that needs a few decodes it reduced.
+
+HUGE_SIDE = 7000
+HUGE_COLOUR = (40, 120, 200)
+
+
+@pytest.fixture(scope="module")
+def huge_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """7000×7000 px of one colour, just under the 50-megapixel limit: about 160 KB on disk."""
+    path = tmp_path_factory.mktemp("huge") / "huge.png"
+    Image.new("RGB", (HUGE_SIDE, HUGE_SIDE), HUGE_COLOUR).save(path)
+    return path
+
+
+def test_a_huge_png_is_decoded_reduced_without_a_full_size_array(huge_png: Path) -> None:
+    data = huge_png.read_bytes()
+    tracemalloc.start()  # sees numpy's arrays (not Pillow's own frame: see the next test)
+    try:
+        out = decode_image(data, needed_side=384)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 2 * 384 <= out.shape[0] == out.shape[1] < 4 * 384
+    np.testing.assert_allclose(out[0, 0], np.array(HUGE_COLOUR) / 255, atol=1e-6)
+    assert peak < 50e6  # the full size as float32 RGB alone would be 588 MB
+
+
+def test_decoding_a_huge_png_reduced_takes_no_more_than_the_decoders_frame(huge_png) -> None:
+    # In a fresh process, whose peak resident memory covers Pillow's C allocations too.
+    script = """
+import resource, sys
+from stylecore.images import decode_image
+data = open(sys.argv[1], "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = decode_image(data, needed_side=768)
+grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(out.shape[1], out.shape[0], grown_kb // 1024)
+"""
+    run = subprocess.run([sys.executable, "-c", script, str(huge_png)], cwd=REPO,
+                         capture_output=True, text=True, check=True)
+    width, height, grown_mb = map(int, run.stdout.split())
+    assert (width, height) == (1750, 1750)  # 7000 / 4: the long side stays over 2 × 768
+    # Pillow's own 7000×7000 frame is 196 MB (4 bytes per RGB pixel) and cannot be avoided;
+    # decoding at full size grew the process by 1.2 GB.
+    assert grown_mb < 450
+
+
+def box_average(image: np.ndarray, factor: int) -> np.ndarray:
+    height, width, channels = image.shape
+    blocks = image.reshape(height // factor, factor, width // factor, factor, channels)
+    return blocks.mean(axis=(1, 3))
+
+
+def transparent_noise(height: int, width: int) -> Image.Image:
+    img = noise(height, width).convert("RGBA")
+    img.putalpha(Image.linear_gradient("L").resize((width, height)))
+    return img
+
+
+REDUCIBLE = {
+    "RGB": (lambda: noise(300, 400), "PNG", {}),
+    "RGBA": (lambda: transparent_noise(300, 400), "PNG", {}),
+    "P+transparency": (lambda: noise(300, 400).quantize(16), "PNG", {"transparency": 3}),
+    "L": (lambda: noise(300, 400).convert("L"), "PNG", {}),
+    "1": (lambda: noise(300, 400).convert("1"), "PNG", {}),
+    "I;16": (lambda: Image.fromarray(RNG.integers(0, 65536, (300, 400), dtype=np.uint16)),
+             "PNG", {}),
+    "CMYK": (lambda: noise(300, 400).convert("CMYK"), "TIFF", {}),
+    "GIF": (lambda: noise(300, 400), "GIF", {}),
+}
+
+
+@pytest.mark.parametrize(("make", "fmt", "options"), REDUCIBLE.values(), ids=REDUCIBLE.keys())
+def test_a_reduced_decode_is_the_full_decode_box_averaged(make, fmt: str, options) -> None:
+    data = encode(make(), fmt, **options)
+    full = decode_image(data)
+    reduced = decode_image(data, needed_side=40)  # 400 // (2 × 40): reduced 5 times
+    assert reduced.shape == (60, 80, 3) and reduced.dtype == np.float32
+    np.testing.assert_allclose(reduced, box_average(full, 5), atol=2.5 / 255)
+
+
+def test_a_big_jpeg_is_scaled_down_by_the_decoder_itself() -> None:
+    img = Image.fromarray((gradient(3000, 4000) * 255).astype(np.uint8))
+    data = encode(img, "JPEG", quality=90)
+    full = decode_image(data)
+    reduced = decode_image(data, needed_side=384)
+    assert reduced.shape == (750, 1000, 3)  # libjpeg's 1/4 scale, over 2 × 384
+    assert np.abs(reduced - box_average(full, 4)).mean() < 0.01
+
+
+def test_a_truncated_jpeg_is_refused_when_decoded_reduced_too() -> None:
+    data = encode(noise(1500, 2000), "JPEG", quality=90)
+    with pytest.raises(ImageError) as error:
+        decode_image(data[: len(data) * 2 // 3], needed_side=64)
+    assert error.value.reason == "corrupt"
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_exif_orientation_is_applied_to_a_reduced_decode(fmt: str) -> None:
+    stored = np.zeros((1200, 800, 3), np.uint8)  # 800 wide, 1200 tall
+    stored[:200, :200] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    out = decode_image(encode(Image.fromarray(stored), fmt, exif=exif.tobytes()), needed_side=75)
+    assert out.shape == (100, 150, 3)  # reduced 8 times, then turned: 150 wide, 100 tall
+    assert out[:10, -10:, 0].mean() > 0.9 and out[:10, -10:, 1:].mean() < 0.1  # top-right
+    assert out[:10, :10].mean() < 0.1
+
+
+def test_an_image_under_twice_the_needed_side_is_decoded_as_it_is() -> None:
+    data = encode(noise(960, 1280), "PNG")  # a photo as Telegram sends it, for 768 px jobs
+    assert np.array_equal(decode_image(data, needed_side=768), decode_image(data))
+
+
+def test_limits_apply_to_the_full_size_of_a_reduced_decode() -> None:
+    data = encode(Image.new("RGB", (1000, 30), (1, 2, 3)), "PNG")
+    with pytest.raises(ImageError) as error:
+        decode_image(data, needed_side=32)
+    assert error.value.reason == "too_small"
 
 
 # --------------------------------------------------------------------------- conversion

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import time
@@ -11,6 +10,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.decoding import on_decoding_thread
 from bot.handlers.common import reply, services
 from bot.telegram_files import (
     MAX_DOWNLOAD_BYTES,
@@ -88,7 +88,7 @@ async def addstyle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         data = await download(context.bot, ref.file_id, ref.file_size)
-        preset = await asyncio.to_thread(add_preset, context.args[0], data)
+        preset = await on_decoding_thread(add_preset, context.args[0], data)
     except FileTooBig:
         await reply(message, texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20))
         return

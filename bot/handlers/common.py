@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.config import Config
+from bot.decoding import on_decoding_thread
 from bot.jobs import Job, JobRequest, QueueFull, SqliteJobQueue, UserLimitReached
 from bot.pool import RunnerPool
 from bot.runner import with_retries
@@ -32,6 +33,10 @@ from stylecore.presets import UnknownPreset, get_preset
 
 log = logging.getLogger("stylebot.handlers")
 
+CHECK_SIDE = 64
+"""The long side a download is decoded at to check it (damage shows at any size); the worker
+decodes it again at the job's size. A full-size decode of a 50-megapixel image would take
+hundreds of megabytes for nothing."""
 REPLY_ATTEMPTS = 3
 """Tries of an answer to the user when the network fails (1 s, then 2 s apart)."""
 
@@ -147,7 +152,7 @@ async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
         return True
     try:
         data = await download(bot, ref.file_id, ref.file_size)
-        await asyncio.to_thread(decode_image, data)
+        await on_decoding_thread(decode_image, data, needed_side=CHECK_SIDE)
     except FileTooBig:
         await reply(message, texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20))
         return False

@@ -57,8 +57,11 @@ class WorkRequest:
 @dataclass
 class Progress:
     job_id: int
+    step: int
+    """Optimiser iterations done, all stages together."""
+    total: int
     fraction: float
-    """Share of the job's work done, 0 to 1."""
+    """Share of the job's work done, 0 to 1 (coarse iterations are cheap and count for less)."""
     elapsed: float
     eta: float | None
     preview_jpeg: bytes | None
@@ -507,7 +510,10 @@ def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any,
         if previews.due(progress):
             jpeg = encode_image(progress.preview(), "jpeg", quality=PREVIEW_JPEG_QUALITY)
         # Raises if the parent is gone, which ends the job.
-        conn.send(("progress", seq, Progress(request.job_id, fraction, elapsed, eta, jpeg)))
+        update = Progress(
+            request.job_id, progress.step, progress.total, fraction, elapsed, eta, jpeg
+        )
+        conn.send(("progress", seq, update))
 
     try:
         # Decoded no bigger than the job needs: the engine scales both to `params.size`.

@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stylecore.params import CLASSIC, DEFAULT, QUALITY_PRESETS, StyleParams
+from stylecore.params import (
+    CLASSIC,
+    DEFAULT,
+    PRECISION_CHOICES,
+    QUALITY_PRESETS,
+    StyleParams,
+    precision_setting,
+)
 
 if TYPE_CHECKING:  # the CLI imports TensorFlow only once the arguments are known to be good
     from stylecore.transfer import Progress
@@ -48,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--precision",
-        choices=["auto", "float32", "bfloat16"],
+        choices=PRECISION_CHOICES,
         help="compute type of the network (default: $STYLECORE_PRECISION, else auto: bfloat16 "
         "where the CPU or GPU computes it natively, float32 elsewhere)",
     )
@@ -98,8 +105,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(s <= 0 for s in (args.size or 1, args.steps or 1)):
         return _fail("--size and --steps must be positive")
     if args.precision is None:
-        from stylecore.device import precision_setting
-
         try:
             precision_setting()
         except ValueError as error:
@@ -162,7 +167,12 @@ class _progress_bar:
     def __init__(self, disabled: bool):
         from tqdm import tqdm
 
-        self._bar = tqdm(total=100, unit="%", disable=disabled, dynamic_ncols=True)
+        self._bar = tqdm(
+            total=100,
+            disable=disabled,
+            dynamic_ncols=True,
+            bar_format="{percentage:3.0f}%|{bar}| {elapsed} elapsed, {remaining} left",
+        )
         self._started = time.perf_counter()
 
     def __enter__(self):

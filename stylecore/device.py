@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import tensorflow as tf
+
+from stylecore.params import keras_precision, precision_setting
 
 log = logging.getLogger("stylecore.device")
 
@@ -33,30 +33,6 @@ def configure_devices() -> str:
         description = "CPU only"
     log.info("stylecore runs on %s; precision auto -> %s", description, _auto_precision(gpus))
     return description
-
-
-PRECISION_ENV = "STYLECORE_PRECISION"
-PRECISION_CHOICES = ("auto", "float32", "bfloat16")
-"""What users and operators name: "bfloat16" is Keras' "mixed_bfloat16" policy (bfloat16
-convolutions, float32 variables and sums)."""
-
-
-def precision_setting(environ: Mapping[str, str] | None = None) -> str:
-    """The operator's choice from `STYLECORE_PRECISION` ("auto" when unset).
-    Raises `ValueError` for anything but auto, float32 or bfloat16."""
-    raw = (os.environ if environ is None else environ).get(PRECISION_ENV, "").strip().lower()
-    if not raw:
-        return "auto"
-    if raw not in PRECISION_CHOICES:
-        raise ValueError(
-            f"{PRECISION_ENV} must be one of {', '.join(PRECISION_CHOICES)}, got {raw!r}"
-        )
-    return raw
-
-
-def keras_precision(choice: str) -> str:
-    """A user-facing precision name (or a Keras policy name) as a Keras dtype policy name."""
-    return "mixed_bfloat16" if choice == "bfloat16" else choice
 
 
 def resolve_precision(precision: str) -> str:

@@ -29,8 +29,7 @@ class Targets:
     style: tuple[tf.Tensor, ...]
     content: tuple[tf.Tensor, ...]
     style_layer_weights: tf.Tensor
-    """One factor per style layer: ones (the seed), or each layer's 1 / mean square of its
-    target Gram matrix, so every layer counts by its relative error."""
+    """One factor per style layer (see `StyleParams.style_normalisation`): ones for the seed."""
 
 
 def loss_weights(params: StyleParams) -> tf.Tensor:
@@ -73,7 +72,7 @@ class Objective:
         self,
         content: np.ndarray,
         styles: Sequence[tuple[np.ndarray, float]],
-        normalise_layers: bool = False,
+        normalisation: str = "none",
     ) -> Targets:
         """Content activations and the weighted blend of each style image's Gram matrices."""
         _, content_features = self.features(_batch(content))
@@ -81,8 +80,11 @@ class Objective:
             [weight * g for g in self.features(_batch(image))[0]] for image, weight in styles
         ]
         blended = tuple(tf.add_n(list(layer)) for layer in zip(*per_style, strict=True))
-        if normalise_layers:
-            layer_weights = tf.stack([1.0 / (tf.reduce_mean(g**2) + 1e-12) for g in blended])
+        magnitudes = tf.stack([tf.reduce_mean(g**2) for g in blended]) + 1e-12
+        if normalisation == "layers":
+            layer_weights = 1.0 / magnitudes
+        elif normalisation == "total":
+            layer_weights = tf.fill([len(blended)], 1.0 / tf.reduce_sum(magnitudes))
         else:
             layer_weights = tf.ones([len(blended)], tf.float32)
         return Targets(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -11,14 +13,16 @@ SEED_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_con
 Optimizer = Literal["adam", "lbfgs"]
 Precision = Literal["auto", "float32", "bfloat16", "mixed_bfloat16", "mixed_float16"]
 ColorMode = Literal["luminance", "histogram"]
+StyleNormalisation = Literal["none", "total", "layers"]
 
 
 @dataclass(frozen=True)
 class StyleParams:
     """Everything that decides the picture a run produces.
 
-    The loss terms and their weights default to the seed's, so a run with any optimiser is
-    measured against the same objective. `style_strength` multiplies the style weight.
+    The loss terms, their weights and the single scale default to the seed's; `DEFAULT`
+    (what users get) changes the schedule, the start and the style term's scale, `CLASSIC` is
+    the seed. `style_strength` multiplies the style weight.
     """
 
     size: int = 512
@@ -30,10 +34,13 @@ class StyleParams:
     """(fraction of `size`, L-BFGS iterations) of each stage run before the full-size one,
     smallest first; each stage starts from the previous result scaled up. A coarse stage
     matches the painting's colour fields and large strokes cheaply; full size adds detail."""
-    normalise_style_layers: bool = False
-    """Weight each style layer by 1 / the mean square of its target Gram matrix (as
-    crowsonkb/style-transfer-pytorch does), so every layer counts by its relative error and
-    one `style_weight` suits any painting. The seed sums the raw squared errors."""
+    style_normalisation: StyleNormalisation = "none"
+    """How the style term is scaled by the painting: "none" (the seed: raw squared Gram
+    errors, so a busy painting such as The Starry Night pulls several times harder than a
+    calm one); "total": divided by the painting's mean squared Gram entries summed over the
+    layers, keeping the seed's balance between layers; "layers": each layer divided by its
+    own (as crowsonkb/style-transfer-pytorch does), so every layer counts by its relative
+    error. With either, one `style_weight` suits any painting."""
     optimizer: Optimizer = "lbfgs"
     init_style_colors: float = 0.5
     """Start from the photo recoloured this far towards the style's palette (0: the photo
@@ -78,13 +85,49 @@ CLASSIC = StyleParams(
 )
 """The seed script, number for number: Adam(0.02, beta_1=0.99, epsilon=0.1), 100 steps, 600 px."""
 
-DEFAULT = StyleParams()
+DEFAULT = StyleParams(
+    coarse_stages=((0.25, 60), (0.5, 20)),
+    steps=8,
+    init_style_colors=1.0,
+    style_normalisation="total",
+    style_weight=1.5e9,
+)
+"""What users get: the seed's loss terms and layers, matched coarse to fine. At a quarter of the
+size (60 iterations, about 4 full-size evaluations' worth) the painting's colour fields and
+large strokes take hold; half size (20) and full size (8) add the detail. It starts from the
+photo fully recoloured to the painting's palette, and the style term is scaled by the
+painting's own Gram magnitude so a busy painting does not drown the photo. Every figure comes
+from benchmarks/engine.py (docs/engine.md)."""
 
 QUALITY_PRESETS: dict[str, StyleParams] = {
-    "fast": DEFAULT.with_(size=384, steps=10),
+    "fast": DEFAULT.with_(size=384, coarse_stages=((0.25, 40), (0.5, 15)), steps=6),
     "balanced": DEFAULT,
-    "high": DEFAULT.with_(size=768, steps=22),
+    "high": DEFAULT.with_(size=768, steps=10),
 }
 """Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md)."""
 
 STYLE_STRENGTHS: dict[str, float] = {"low": 0.3, "normal": 1.0, "high": 3.0}
+
+
+PRECISION_ENV = "STYLECORE_PRECISION"
+PRECISION_CHOICES = ("auto", "float32", "bfloat16")
+"""What users and operators name: "bfloat16" is Keras' "mixed_bfloat16" policy (bfloat16
+convolutions, float32 variables and sums)."""
+
+
+def precision_setting(environ: Mapping[str, str] | None = None) -> str:
+    """The operator's choice from `STYLECORE_PRECISION` ("auto" when unset).
+    Raises `ValueError` for anything but auto, float32 or bfloat16."""
+    raw = (os.environ if environ is None else environ).get(PRECISION_ENV, "").strip().lower()
+    if not raw:
+        return "auto"
+    if raw not in PRECISION_CHOICES:
+        raise ValueError(
+            f"{PRECISION_ENV} must be one of {', '.join(PRECISION_CHOICES)}, got {raw!r}"
+        )
+    return raw
+
+
+def keras_precision(choice: str) -> str:
+    """A user-facing precision name (or a Keras policy name) as a Keras dtype policy name."""
+    return "mixed_bfloat16" if choice == "bfloat16" else choice

@@ -131,7 +131,7 @@ def stylize(
         if params.preserve_colors == "histogram":
             stage_styles = [(match_color_histogram(s, content_image), w) for s, w in style_pairs]
         stage_styles = [(scale_image(s, stage.long_side, antialias), w) for s, w in stage_styles]
-        targets = objective.targets(content_image, stage_styles, params.normalise_style_layers)
+        targets = objective.targets(content_image, stage_styles, params.style_normalisation)
         if image is None:
             start = _starting_image(content_image, stage_styles, params)
         else:

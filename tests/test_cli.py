@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -44,7 +45,7 @@ def test_stylize_writes_the_result_and_says_where(tmp_path):
     assert re.fullmatch(r"wrote out/result\.png \(64x48\) in \d+\.\d s", last_line), last_line
     result = decode_image(tmp_path / "out" / "result.png")
     assert result.shape == (48, 64, 3)
-    assert "step" in done.stderr  # the progress bar, with its rate
+    assert "100%|" in done.stderr and "left" in done.stderr  # the progress bar, time left
 
 
 def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path):
@@ -63,3 +64,31 @@ def test_missing_file_and_unknown_preset_are_explained(tmp_path):
     unknown = run_stylize(str(photo), "stary_night", cwd=tmp_path)
     assert unknown.returncode == 2
     assert "starry_night" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_precision_is_a_setting_and_a_bad_value_is_one_line(tmp_path):
+    photo, painting = write_inputs(tmp_path)
+    forced = run_stylize(str(photo), str(painting), "-o", "b.png", "--size", "48", "--steps", "1",
+                         "--precision", "bfloat16", "-q", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert decode_image(tmp_path / "b.png").shape == (36, 48, 3)
+
+    env = {**os.environ, "STYLECORE_PRECISION": "half"}
+    bad = subprocess.run([sys.executable, "-m", "stylecore.cli", str(photo), str(painting)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=240, env=env)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "stylize: STYLECORE_PRECISION must be one of auto, float32, bfloat16, got 'half'"
+    ]
+
+
+def test_the_precision_setting_decides_what_auto_means(monkeypatch):
+    from stylecore.device import resolve_precision
+
+    monkeypatch.setenv("STYLECORE_PRECISION", "float32")
+    assert resolve_precision("auto") == "float32"
+    monkeypatch.setenv("STYLECORE_PRECISION", "bfloat16")
+    assert resolve_precision("auto") == "mixed_bfloat16"
+    assert resolve_precision("float32") == "float32"  # an explicit choice (classic) stays
+    monkeypatch.setenv("STYLECORE_PRECISION", "auto")
+    assert resolve_precision("auto") in ("float32", "mixed_bfloat16")

@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from stylecore.measures import colour_distance, style_distance
 from stylecore.objective import loss_weights, objective_for
-from stylecore.params import CLASSIC, DEFAULT, SEED_CONTENT_LAYERS, SEED_STYLE_LAYERS
+from stylecore.params import (
+    CLASSIC,
+    DEFAULT,
+    SEED_CONTENT_LAYERS,
+    SEED_STYLE_LAYERS,
+    STYLE_STRENGTHS,
+)
 from stylecore.transfer import (
     Cancelled,
     Progress,
@@ -273,3 +280,38 @@ def test_runs_of_different_sizes_in_one_process_each_get_their_own_shape():
             content = rng.random((height, 60, 3)).astype(np.float32)
             result = stylize(content, style, params.with_(size=60, steps=2))
             assert result.size == (60, height)
+
+
+def colour_blocks(size: int = 96) -> np.ndarray:
+    """A 'painting' of four flat colour fields: what fine texture alone cannot imitate."""
+    half = size // 2
+    image = np.empty((size, size, 3), np.float32)
+    image[:half, :half] = [0.85, 0.15, 0.1]
+    image[:half, half:] = [0.95, 0.8, 0.1]
+    image[half:, :half] = [0.1, 0.2, 0.7]
+    image[half:, half:] = [0.1, 0.55, 0.25]
+    return image
+
+
+@PRECISIONS
+def test_flat_colour_fields_move_the_pictures_colours_towards_the_painting(precision):
+    photo, painting = gradient_photo(96, 128), colour_blocks()
+    params = DEFAULT.with_(size=128, precision=precision)
+    result = stylize(photo, painting, params).image
+
+    assert colour_distance(result, painting) < 0.75 * colour_distance(photo, painting)
+    coarse = 64  # the painting's fields, not its texture
+    assert style_distance(result, painting, coarse) < 0.5 * style_distance(photo, painting, coarse)
+
+
+@PRECISIONS
+def test_a_stronger_style_setting_gives_a_picture_closer_to_the_painting(precision):
+    photo, painting = gradient_photo(96, 128), stripes_style(96)
+    params = DEFAULT.with_(size=128, precision=precision)
+    pictures = [
+        stylize(photo, painting, params.with_(style_strength=STYLE_STRENGTHS[name])).image
+        for name in ("low", "normal", "high")
+    ]
+    low, normal, high = (style_distance(p, painting, 128) for p in pictures)
+    assert low > normal > high
+    assert high < 0.6 * low

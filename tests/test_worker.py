@@ -9,6 +9,7 @@ import io
 import os
 import signal
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ from bot.worker import (
     WorkerError,
     WorkRequest,
     _job_error,
-    _preview_steps,
+    _PreviewSchedule,
 )
 from stylecore.params import DEFAULT
 
@@ -254,9 +255,17 @@ def test_errors_from_the_child_map_to_exceptions():
     assert isinstance(_job_error("error", "KeyError: 1", "tb"), WorkerError)
 
 
-def test_preview_steps():
-    assert _preview_steps(100, 0.25) == {25, 50, 75}
-    assert _preview_steps(4, 0.5) == {2}
-    assert _preview_steps(3, 0.25) == {1, 2}
-    assert _preview_steps(100, 0) == set()
-    assert _preview_steps(1, 0.25) == set()
+def previews_due(every: float, marks: list[tuple[int, float]]) -> list[bool]:
+    schedule = _PreviewSchedule(every)
+    return [schedule.due(SimpleNamespace(stage=stage, fraction=f)) for stage, f in marks]
+
+
+def test_previews_come_at_each_share_of_the_work_and_after_each_coarse_stage():
+    single = [(0, k / 8) for k in range(1, 9)]
+    assert previews_due(0.25, single) == [False, True, False, True, False, True, False, False]
+    assert previews_due(0, single) == [False] * 8
+    # A coarse stage that ends at 10% of the work gives the first look there.
+    staged = [(0, 0.05), (0, 0.1), (1, 0.3), (1, 0.55), (1, 0.8), (1, 1.0)]
+    assert previews_due(0.25, staged) == [False, False, True, True, True, False]
+    # Steps bigger than the marks: one preview per step, never at the end.
+    assert previews_due(0.25, [(0, 0.6), (0, 1.0)]) == [True, False]

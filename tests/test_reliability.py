@@ -222,6 +222,44 @@ async def test_network_errors_and_flood_control_are_retried_and_nothing_is_lost(
     assert len(delivered(fake, photo)) == 1
 
 
+DOWNLOAD_FAULTS = {
+    "502 on getFile and on the download": [
+        ("getFile", {"error_code": 502, "description": "Bad Gateway"}),
+        ("download", {"error_code": 502, "description": "Bad Gateway"}),
+    ],
+    "dropped connection on the download": [("download", {"drop": True})],
+}
+
+
+@in_module_loop
+@pytest.mark.parametrize("fault", list(DOWNLOAD_FAULTS))
+async def test_a_failed_download_of_the_users_photo_is_retried(fake: FakeTelegram, tmp_path,
+                                                               worker, fault):
+    """One bad gateway or one dropped connection while the bot fetches the user's photo is
+    repeated: the user gets the picture and is never asked to send the photo again."""
+    content = content_photo()
+    async with run_bot(fake, tmp_path, worker):
+        for method, failure in DOWNLOAD_FAULTS[fault]:
+            fake.fail_next(method, **failure)
+        photo = fake.user_sends_photo(private_chat(ALICE), ALICE, content, caption="mosaic")
+        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
+    assert_stylised(result.upload(), content, (64, 48))
+    failed = [c.method for c in fake.find() if c.error is not None]
+    assert failed == [method for method, _ in DOWNLOAD_FAULTS[fault]]  # the fault did happen
+    assert not fake.find("sendMessage", lambda c: c.text == texts.DOWNLOAD_FAILED)
+
+
+@in_module_loop
+async def test_a_refused_download_is_not_repeated(fake: FakeTelegram, tmp_path, worker):
+    """A 400 from getFile will not change on a second try: the user hears at once."""
+    async with run_bot(fake, tmp_path, worker):
+        fake.fail_next("getFile", error_code=400, description="Bad Request: invalid file_id")
+        photo = fake.user_sends_photo(private_chat(ALICE), ALICE, content_photo(), caption="wave")
+        answer = await fake.wait_for("sendMessage", replies_to(photo))
+    assert answer.text == texts.DOWNLOAD_FAILED
+    assert len(fake.find("getFile")) == 1
+
+
 @in_module_loop
 async def test_results_under_the_upload_minimum_are_still_delivered(fake: FakeTelegram,
                                                                     tmp_path, worker):

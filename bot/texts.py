@@ -77,6 +77,9 @@ NOTHING_TO_CANCEL = "There's nothing to cancel."
 TOO_BIG = "That file is too big: I can take images up to {limit} MB."
 NO_STILLS = "I can only work with still images; please send a photo."
 DOWNLOAD_FAILED = "I couldn't download that file from Telegram; please send it again."
+RESTARTED_WHILE_RECEIVING = (
+    "Sorry, I restarted while receiving your photo — please send it again."
+)
 
 # --- buttons
 BTN_STRONGER = "Stronger style"

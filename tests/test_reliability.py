@@ -96,6 +96,36 @@ def test_bot_killed_mid_job_and_mid_delivery_sends_exactly_one_result(tmp_path):
     assert fake.token.split(":")[1] not in log
 
 
+def test_bot_killed_while_downloading_a_photo_asks_for_it_again_after_the_restart(tmp_path):
+    """SIGKILL while the photo downloads, its update already confirmed to Telegram (which will
+    not send it again): the restarted bot asks the user, in reply to the photo, to send it
+    again, once."""
+    chat = private_chat(ALICE)
+    with FakeTelegram() as fake:
+        download = fake.hold_next("download")
+        with bot_process(fake, tmp_path) as bot:
+            photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
+            download.wait_arrived(timeout=60)
+            _until_blocking(lambda: fake.pending_updates() == 0)
+            _kill(bot)
+        download.release()
+        assert not fake.find("sendMessage", replies_to(photo))
+
+        with bot_process(fake, tmp_path):
+            apology = fake.wait_for_blocking("sendMessage", replies_to(photo), timeout=60)
+            help_request = fake.user_sends_text(chat, ALICE, "/help")
+            fake.wait_for_blocking("sendMessage", replies_to(help_request), timeout=60)
+        assert apology.text == texts.RESTARTED_WHILE_RECEIVING
+        assert len(fake.find("sendMessage", replies_to(photo))) == 1
+
+
+def _until_blocking(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
 def _kill(process: subprocess.Popen) -> None:
     process.kill()
     process.wait(30)

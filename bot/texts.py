@@ -76,6 +76,10 @@ NOTHING_TO_CANCEL = "There's nothing to cancel."
 # --- input problems
 TOO_BIG = "That file is too big: I can take images up to {limit} MB."
 NO_STILLS = "I can only work with still images; please send a photo."
+ONLY_PICTURES = (
+    "I turn photos into paintings, so I can't do anything with that. Send me a photo "
+    "(/help shows how)."
+)
 DOWNLOAD_FAILED = "I couldn't download that file from Telegram; please send it again."
 RESTARTED_WHILE_RECEIVING = (
     "Sorry, I restarted while receiving your photo — please send it again."

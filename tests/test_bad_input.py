@@ -22,6 +22,7 @@ from tests.fake_telegram import (
     User,
     assert_stylised,
     content_photo,
+    group_chat,
     private_chat,
     replies_to,
     result_for,
@@ -313,3 +314,42 @@ async def test_a_forged_button_on_the_welcome_message_changes_nothing(fake: Fake
     assert not fake.find("editMessageText", lambda c: c.message_id == welcome.message_id)
     assert not fake.find("sendMessage", lambda c: c.text.startswith("Queued"))
 
+
+# ---------------------------------------------------------------------- other messages
+
+OTHER_MESSAGES = {
+    "audio": {"audio": {"file_id": "AUDIO1", "file_unique_id": "A1", "duration": 3,
+                        "title": "Song"}},
+    "voice": {"voice": {"file_id": "VOICE1", "file_unique_id": "V1", "duration": 2}},
+    "contact": {"contact": {"phone_number": "+100200300", "first_name": "Carol"}},
+    "location": {"location": {"latitude": 48.85, "longitude": 2.35}},
+    "venue": {"venue": {"location": {"latitude": 48.85, "longitude": 2.35},
+                        "title": "Louvre", "address": "Rue de Rivoli"}},
+    "poll": {"poll": {"id": "P1", "question": "Which style?", "total_voter_count": 0,
+                      "is_closed": False, "is_anonymous": True, "type": "regular",
+                      "allows_multiple_answers": False, "allows_revoting": True,
+                      "members_only": False,
+                      "options": [{"text": "wave", "voter_count": 0, "persistent_id": "1"},
+                                  {"text": "mosaic", "voter_count": 0,
+                                   "persistent_id": "2"}]}},
+    "dice": {"dice": {"emoji": "🎲", "value": 4}},
+}
+
+
+@pytest.mark.parametrize("kind", list(OTHER_MESSAGES))
+async def test_every_other_kind_of_message_gets_a_short_answer_in_private(
+        fake: FakeTelegram, tmp_path, worker, kind):
+    """Nothing to paint, but not silence: one short pointer to sending a photo. In a group the
+    same message, not addressed to the bot, gets nothing."""
+    chat = private_chat(ALICE)
+    group = group_chat()
+    async with run_bot(fake, tmp_path, worker):
+        message = fake.user_sends(chat, ALICE, **OTHER_MESSAGES[kind])
+        await fake.wait_for("sendMessage", replies_to(message))
+        in_group = fake.user_sends(group, ALICE, **OTHER_MESSAGES[kind])
+        probe = fake.user_sends_text(group, ALICE, "/help")
+        await fake.wait_for("sendMessage", replies_to(probe))
+        await can_carry_on(fake, chat, ALICE)
+    answer = only_answer(fake, message)
+    assert answer.text == texts.ONLY_PICTURES and len(answer.text) < SHORT
+    assert not fake.find(None, replies_to(in_group))

@@ -1,7 +1,8 @@
 """Builds and runs the python-telegram-bot Application, the same way in production and tests.
 
 `build_application(config)` wires the handlers; its `post_init` checks the work folder, opens
-the database (migrating it), recovers the job queue, registers the commands and starts the
+the database (migrating it), recovers the job queue, asks whoever sent a picture that a killed
+process never answered to send it again (`bot.inbox`), registers the commands and starts the
 workers (one per GPU, or `STYLEBOT_WORKERS`) with a job runner each. `running(app)` is the whole
 lifecycle as an async context manager (what `run_polling` / `run_webhook` do, minus the event
 loop and signal handling), used by `serve` in production and by the tests. Updates come by long
@@ -33,9 +34,11 @@ from bot.config import Config
 from bot.gpus import visible_gpus, worker_environments
 from bot.handlers import Services, register
 from bot.health import StatusServer
+from bot.inbox import Inbox
 from bot.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
 from bot.pool import RunnerPool
-from bot.runner import JobRunner, with_retries
+from bot.retries import with_retries
+from bot.runner import JobRunner
 from bot.store import SchemaTooNew, Store
 from bot.telegram_files import WorkArea
 from bot.worker import StyleWorker
@@ -101,8 +104,16 @@ async def _post_init(app: Application) -> None:
                   primary=index == 0, in_flight=in_flight)
         for index, worker in enumerate(workers)
     ])
+    inbox = Inbox(store)
     app.bot_data["services"] = Services(config=config, store=store, queue=queue, work=work,
-                                        runner=runner, enqueue_lock=claim_lock)
+                                        runner=runner, inbox=inbox, enqueue_lock=claim_lock)
+    # Read before any update arrives: later rows are this process' own.
+    unanswered = await inbox.left_over()
+    if unanswered:
+        log.info("%d picture(s) received before a restart were never answered",
+                 len(unanswered))
+        app.bot_data["inbox_answers"] = asyncio.create_task(
+            inbox.ask_to_send_again(app.bot, unanswered))
     try:
         await with_retries(lambda: app.bot.set_my_commands(
             [BotCommand(name, description) for name, description in texts.COMMANDS]))
@@ -167,9 +178,10 @@ async def _post_shutdown(app: Application) -> None:
     svc: Services | None = app.bot_data.pop("services", None)
     if svc is not None:
         await svc.runner.stop()
-    start = app.bot_data.pop("worker_start", None)
-    if start is not None and not start.done():
-        start.cancel()
+    for name in ("worker_start", "inbox_answers"):
+        task = app.bot_data.pop(name, None)
+        if task is not None and not task.done():
+            task.cancel()
     workers: list[StyleWorker] = app.bot_data.pop("owned_workers", [])
     await asyncio.gather(*(worker.stop() for worker in workers))
     store: Store | None = app.bot_data.pop("store", None)

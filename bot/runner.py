@@ -26,12 +26,10 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 from telegram import Bot, InputFile, Message, ReplyParameters
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import texts
 from bot.config import Config
@@ -40,6 +38,7 @@ from bot.jobs import Job, JobStatus, SqliteJobQueue
 from bot.keyboards import result_keyboard
 from bot.logs import log_context
 from bot.metrics import JOB_SECONDS
+from bot.retries import with_retries
 from bot.status import StatusMessage, chat_action, progress_text
 from bot.store import Store
 from bot.telegram_files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable, WorkArea
@@ -59,8 +58,6 @@ from stylecore.presets import PresetUnavailable, UnknownPreset, load_preset
 
 log = logging.getLogger("stylebot.runner")
 
-T = TypeVar("T")
-
 OOM_SCALE = 0.7
 PREVIEW_EVERY = 0.25
 IDLE_POLL_S = 5.0
@@ -68,7 +65,6 @@ IDLE_POLL_S = 5.0
 REDELIVER_EVERY_S = 30.0
 HOUSEKEEPING_EVERY_S = 3600.0
 WORK_FILE_MAX_AGE_S = 86_400.0
-SEND_ATTEMPTS = 5
 
 
 def build_params(settings: dict, config: Config) -> StyleParams:
@@ -84,29 +80,6 @@ def build_params(settings: dict, config: Config) -> StyleParams:
         style_strength=STYLE_STRENGTHS.get(settings.get("strength"), 1.0),
         preserve_colors="luminance" if settings.get("preserve_colors") else None,
     )
-
-
-async def with_retries(call: Callable[[], Awaitable[T]], *, attempts: int = SEND_ATTEMPTS) -> T:
-    """Runs a Telegram call, waiting out flood control and retrying network errors with backoff.
-    `BadRequest` and `Forbidden` are raised at once: repeating them cannot help."""
-    delay = 1.0
-    for attempt in range(1, attempts + 1):
-        try:
-            return await call()
-        except RetryAfter as exc:
-            if attempt == attempts:
-                raise
-            wait = exc.retry_after
-            await asyncio.sleep(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
-        except BadRequest:
-            raise
-        except NetworkError as exc:  # includes TimedOut
-            if attempt == attempts:
-                raise
-            log.info("Telegram call failed (%s); retrying in %.0f s", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
-    raise AssertionError("unreachable")
 
 
 class JobRunner:

@@ -76,6 +76,17 @@ MIGRATIONS: list[str] = [
         served_at INTEGER NOT NULL
     );
     """,
+    # 2: pictures being received (downloaded, checked) whose sender has not been answered yet.
+    """
+    CREATE TABLE inbox (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id     INTEGER NOT NULL,
+        user_id     INTEGER NOT NULL,
+        message_id  INTEGER NOT NULL,
+        received_at REAL NOT NULL
+    );
+    CREATE INDEX inbox_by_user ON inbox (user_id);
+    """,
 ]
 """Schema versions, applied in order; `PRAGMA user_version` says how many a database has.
 Never edit a released entry: append a new one."""
@@ -289,7 +300,8 @@ class Store:
 
     async def forget_user(self, user_id: int) -> dict[str, int]:
         """Deletes everything stored about a user, in every chat: sessions, jobs (whatever
-        their state) and queue bookkeeping. Returns how many sessions and jobs went.
+        their state), queue bookkeeping and pictures being received. Returns how many sessions
+        and jobs went.
 
         Files on disk (downloads, results) are the caller's: read the user's jobs first if
         their `result_path`s need deleting."""
@@ -297,6 +309,7 @@ class Store:
             sessions = await db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
             jobs = await db.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM turns WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM inbox WHERE user_id = ?", (user_id,))
             return {"sessions": sessions.rowcount, "jobs": jobs.rowcount}
 
     async def expire_file_ids(self, older_than_days: float) -> int:

@@ -20,11 +20,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from telegram import Bot, Message
+from telegram import Bot, File, Message
 from telegram.error import BadRequest
+
+from bot.retries import with_retries
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 """The Bot API's getFile limit; bigger files are refused before anything is downloaded."""
+DOWNLOAD_ATTEMPTS = 4
+"""Tries of getFile and of the download each, 1, 2 and 4 s apart, while the network fails."""
 
 
 class FileTooBig(Exception):
@@ -77,11 +81,13 @@ def image_in(message: Message | None) -> ImageRef | None:
 
 async def download(bot: Bot, file_id: str, known_size: int | None = None,
                    limit: int = MAX_DOWNLOAD_BYTES) -> bytes:
-    """The file's bytes via getFile; `FileTooBig` before downloading anything over `limit`."""
+    """The file's bytes via getFile; `FileTooBig` before downloading anything over `limit`.
+    A dropped connection, a timeout or a 5xx is repeated (`DOWNLOAD_ATTEMPTS`); a refusal
+    (400: too big, unknown file id) is not."""
     if known_size is not None and known_size > limit:
         raise FileTooBig(known_size)
     try:
-        tg_file = await bot.get_file(file_id)
+        tg_file = await with_retries(lambda: bot.get_file(file_id), attempts=DOWNLOAD_ATTEMPTS)
     except BadRequest as exc:
         text = str(exc).lower()
         if "too big" in text:
@@ -91,12 +97,16 @@ async def download(bot: Bot, file_id: str, known_size: int | None = None,
         raise
     if tg_file.file_size is not None and tg_file.file_size > limit:
         raise FileTooBig(tg_file.file_size)
-    buffer = io.BytesIO()
-    await tg_file.download_to_memory(buffer)
-    data = buffer.getvalue()
+    data = await with_retries(lambda: _download_bytes(tg_file), attempts=DOWNLOAD_ATTEMPTS)
     if len(data) > limit:
         raise FileTooBig(len(data))
     return data
+
+
+async def _download_bytes(tg_file: File) -> bytes:
+    buffer = io.BytesIO()  # a fresh one per try: a dropped connection leaves a partial file
+    await tg_file.download_to_memory(buffer)
+    return buffer.getvalue()
 
 
 class WorkArea:

@@ -76,7 +76,14 @@ NOTHING_TO_CANCEL = "There's nothing to cancel."
 # --- input problems
 TOO_BIG = "That file is too big: I can take images up to {limit} MB."
 NO_STILLS = "I can only work with still images; please send a photo."
+ONLY_PICTURES = (
+    "I turn photos into paintings, so I can't do anything with that. Send me a photo "
+    "(/help shows how)."
+)
 DOWNLOAD_FAILED = "I couldn't download that file from Telegram; please send it again."
+RESTARTED_WHILE_RECEIVING = (
+    "Sorry, I restarted while receiving your photo — please send it again."
+)
 
 # --- buttons
 BTN_STRONGER = "Stronger style"
@@ -86,6 +93,7 @@ BTN_AS_FILE = "Full size as file"
 BTN_PREV = "◀"
 BTN_NEXT = "▶"
 STALE_BUTTON = "This button has expired. Send a photo to start again."
+OUT_OF_DATE_BUTTON = "This button is out of date."
 NOT_YOUR_BUTTON = "These buttons belong to whoever asked for this picture."
 ALREADY_STRONGEST = "That's already the strongest style."
 ALREADY_WEAKEST = "That's already the weakest style."

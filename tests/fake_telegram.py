@@ -14,6 +14,10 @@ Every API call is recorded as a `Call` with its parsed parameters (JSON-decoded 
 expects JSON) and uploaded files. For reliability tests, `fail_next` injects Telegram errors (429
 with `retry_after`, 400 "message is not modified", 403 "bot was blocked", 502, ...) or drops the
 connection without an answer, and `hold_next` keeps a request unanswered until released.
+
+File downloads (`GET /file/bot<token>/<path>`) are recorded too, as calls of the pseudo-method
+`download` with params {"file_path": ...}; `fail_next("download", ...)` and
+`hold_next("download")` work on them like on API methods.
 """
 
 from __future__ import annotations
@@ -568,10 +572,17 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return web.Response(status=401, text="Unauthorized")
         path = request.match_info["path"]
+        call = Call(method="download", params={"file_path": path})
+        injected = await self._injected(request, call)
+        if injected is not None:
+            return injected
         with self._lock:
             entry = next((f for f in self._files.values() if f["path"] == path), None)
         if entry is None:
+            call.error = "Not Found"
+            self._record(call)
             return web.Response(status=404, text="Not Found")
+        self._record(call)
         return web.Response(body=entry["data"], content_type="application/octet-stream")
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -580,17 +591,9 @@ class FakeTelegram:
         method = request.match_info["method"]
         params, files, filenames = await _read_params(request)
         call = Call(method=method, params=params, files=files, filenames=filenames)
-        held = self._take_hold(method, params)
-        if held is not None:
-            return await self._answer_held(held, call)
-        failure = self._take_failure(method, params)
-        if failure is not None:
-            call.error = "dropped" if failure.drop else failure.description
-            self._record(call)
-            if failure.drop:
-                request.transport.close()
-                return web.Response(status=502)  # never reaches the bot
-            return _error(failure.error_code, failure.description, failure.retry_after)
+        injected = await self._injected(request, call)
+        if injected is not None:
+            return injected
         if method == "getUpdates":
             result = await self._get_updates(params)
             # Polls are not recorded: there are too many and they say nothing about behaviour.
@@ -610,6 +613,21 @@ class FakeTelegram:
         call.result = result
         self._record(call)
         return web.json_response({"ok": True, "result": result})
+
+    async def _injected(self, request: web.Request, call: Call) -> web.Response | None:
+        """The answer `hold_next` or `fail_next` arranged for this call, if any."""
+        held = self._take_hold(call.method, call.params)
+        if held is not None:
+            return await self._answer_held(held, call)
+        failure = self._take_failure(call.method, call.params)
+        if failure is None:
+            return None
+        call.error = "dropped" if failure.drop else failure.description
+        self._record(call)
+        if failure.drop:
+            request.transport.close()
+            return web.Response(status=502)  # never reaches the bot
+        return _error(failure.error_code, failure.description, failure.retry_after)
 
     def _record(self, call: Call) -> None:
         with self._lock:

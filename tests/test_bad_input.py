@@ -23,6 +23,7 @@ from tests.fake_telegram import (
     User,
     assert_stylised,
     content_photo,
+    group_chat,
     private_chat,
     replies_to,
     result_for,
@@ -270,18 +271,12 @@ async def test_addstyle_with_a_hostile_name_writes_nothing(fake: FakeTelegram, t
 
 # ---------------------------------------------------------------------- buttons
 
-FORGED_BUTTONS = {
-    "": texts.STALE_BUTTON,
-    "x" * 64: texts.STALE_BUTTON,
-    "p:1:mosaic": texts.STALE_BUTTON,  # no photo is waiting
-    "g:1:999": texts.STALE_BUTTON,
-    "s:q:ultra": texts.STALE_BUTTON,
-    "s:c:2": texts.STALE_BUTTON,
-    "r:424242:up": texts.STALE_BUTTON,
-    "r:-1:up": texts.STALE_BUTTON,
-    "d:nosuchstyle": "I don't know a style called",
-    "n": "",
-}
+FORGED_BUTTONS = [
+    "", "x" * 64, "p:1:mosaic", "g:1:999", "s:q:ultra", "s:c:2", "s:q:fast", "r:424242:up",
+    "r:-1:up", "d:nosuchstyle", "d:mosaic", "n",
+]
+"""Data a modified client may send with any of the bot's messages; none is a button of the
+/help answer they are sent with."""
 
 
 async def test_stale_and_forged_buttons_are_answered_once_and_change_nothing(
@@ -298,9 +293,80 @@ async def test_stale_and_forged_buttons_are_answered_once_and_change_nothing(
         for data, query_id in queries.items():
             toast = await fake.wait_for("answerCallbackQuery",
                                         lambda c, q=query_id: c.params["callback_query_id"] == q)
-            expected = FORGED_BUTTONS.get(data, texts.SETTINGS_SAVED)
-            assert toast.text.startswith(expected), (data, toast.text)
+            assert toast.text == texts.OUT_OF_DATE_BUTTON, (data, toast.text)
         await can_carry_on(fake, chat, ALICE)
         answered = [c.params["callback_query_id"] for c in fake.find("answerCallbackQuery")]
         assert sorted(answered) == sorted(queries.values())  # each exactly once
+        settings = fake.user_sends_text(chat, ALICE, "/settings")
+        panel = await fake.wait_for("sendMessage", replies_to(settings))
+    assert "Quality: Balanced" in panel.text  # "s:q:fast" changed nothing
     assert not fake.find("sendPhoto") and not fake.find("sendDocument")
+    assert not fake.find("editMessageText") and not fake.find("editMessageReplyMarkup")
+
+
+async def test_a_forged_button_on_the_welcome_message_changes_nothing(fake: FakeTelegram,
+                                                                      tmp_path, worker):
+    """The settings panel's buttons, and the style keyboard's button for the waiting photo,
+    "pressed" on the /start message: the welcome text stays, no setting changes, no job."""
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker):
+        start = fake.user_sends_text(chat, ALICE, "/start")
+        welcome = await fake.wait_for("sendMessage", replies_to(start))
+        photo = fake.user_sends_photo(chat, ALICE, content_photo())
+        await fake.wait_for("sendMessage", replies_to(photo))
+        message = fake.message(chat.id, welcome.message_id)
+        for data in ("s:q:fast", "s:f:1", f"p:{photo['message_id']}:mosaic"):
+            query_id = fake.user_taps(data, message)
+            toast = await fake.wait_for(
+                "answerCallbackQuery", lambda c, q=query_id: c.params["callback_query_id"] == q)
+            assert toast.text == texts.OUT_OF_DATE_BUTTON
+        settings = fake.user_sends_text(chat, ALICE, "/settings")
+        panel = await fake.wait_for("sendMessage", replies_to(settings))
+        # The real panel's buttons still work, on the panel.
+        fake.user_taps("s:q:fast", fake.message(chat.id, panel.message_id))
+        edited = await fake.wait_for("editMessageText", lambda c: c.message_id == panel.message_id)
+    assert fake.message(chat.id, welcome.message_id)["text"] == texts.START
+    assert "Quality: Balanced" in panel.text and "Result as: photo" in panel.text
+    assert "Quality: Fast" in edited.text
+    assert not fake.find("editMessageText", lambda c: c.message_id == welcome.message_id)
+    assert not fake.find("sendMessage", lambda c: c.text.startswith("Queued"))
+
+
+# ---------------------------------------------------------------------- other messages
+
+OTHER_MESSAGES = {
+    "audio": {"audio": {"file_id": "AUDIO1", "file_unique_id": "A1", "duration": 3,
+                        "title": "Song"}},
+    "voice": {"voice": {"file_id": "VOICE1", "file_unique_id": "V1", "duration": 2}},
+    "contact": {"contact": {"phone_number": "+100200300", "first_name": "Carol"}},
+    "location": {"location": {"latitude": 48.85, "longitude": 2.35}},
+    "venue": {"venue": {"location": {"latitude": 48.85, "longitude": 2.35},
+                        "title": "Louvre", "address": "Rue de Rivoli"}},
+    "poll": {"poll": {"id": "P1", "question": "Which style?", "total_voter_count": 0,
+                      "is_closed": False, "is_anonymous": True, "type": "regular",
+                      "allows_multiple_answers": False, "allows_revoting": True,
+                      "members_only": False,
+                      "options": [{"text": "wave", "voter_count": 0, "persistent_id": "1"},
+                                  {"text": "mosaic", "voter_count": 0,
+                                   "persistent_id": "2"}]}},
+    "dice": {"dice": {"emoji": "🎲", "value": 4}},
+}
+
+
+@pytest.mark.parametrize("kind", list(OTHER_MESSAGES))
+async def test_every_other_kind_of_message_gets_a_short_answer_in_private(
+        fake: FakeTelegram, tmp_path, worker, kind):
+    """Nothing to paint, but not silence: one short pointer to sending a photo. In a group the
+    same message, not addressed to the bot, gets nothing."""
+    chat = private_chat(ALICE)
+    group = group_chat()
+    async with run_bot(fake, tmp_path, worker):
+        message = fake.user_sends(chat, ALICE, **OTHER_MESSAGES[kind])
+        await fake.wait_for("sendMessage", replies_to(message))
+        in_group = fake.user_sends(group, ALICE, **OTHER_MESSAGES[kind])
+        probe = fake.user_sends_text(group, ALICE, "/help")
+        await fake.wait_for("sendMessage", replies_to(probe))
+        await can_carry_on(fake, chat, ALICE)
+    answer = only_answer(fake, message)
+    assert answer.text == texts.ONLY_PICTURES and len(answer.text) < SHORT
+    assert not fake.find(None, replies_to(in_group))

@@ -10,6 +10,7 @@ import asyncio
 import numpy as np
 import pytest
 
+from bot import texts
 from tests.fake_telegram import (
     ADMIN_ID,
     FakeTelegram,
@@ -85,7 +86,7 @@ async def test_preset_by_button(fake: FakeTelegram, tmp_path, worker):
         stale = fake.user_taps(f"p:{photo['message_id']}:mosaic", keyboard)
         answer = await fake.wait_for("answerCallbackQuery", after=mark,
                                      predicate=lambda c: c.params["callback_query_id"] == stale)
-        assert "expired" in answer.text
+        assert answer.text == texts.OUT_OF_DATE_BUTTON
 
 
 async def test_caption_names_a_preset(fake: FakeTelegram, tmp_path, worker):
@@ -269,11 +270,11 @@ async def test_bad_input_is_answered_politely(fake: FakeTelegram, tmp_path, work
         mark = fake.mark()
         fake.user_taps("r:99999999:up'; DROP TABLE jobs", fake.user_sends_text(chat, ALICE, "hi"))
         answer = await fake.wait_for("answerCallbackQuery", after=mark)
-        assert "expired" in answer.text
+        assert answer.text == texts.OUT_OF_DATE_BUTTON
         mark = fake.mark()
         fake.user_taps("r:424242:up", fake.user_sends_text(chat, ALICE, "hi"))
         answer = await fake.wait_for("answerCallbackQuery", after=mark)
-        assert "expired" in answer.text
+        assert answer.text == texts.OUT_OF_DATE_BUTTON
         assert not fake.find("sendPhoto")
 
 

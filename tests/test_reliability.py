@@ -96,6 +96,36 @@ def test_bot_killed_mid_job_and_mid_delivery_sends_exactly_one_result(tmp_path):
     assert fake.token.split(":")[1] not in log
 
 
+def test_bot_killed_while_downloading_a_photo_asks_for_it_again_after_the_restart(tmp_path):
+    """SIGKILL while the photo downloads, its update already confirmed to Telegram (which will
+    not send it again): the restarted bot asks the user, in reply to the photo, to send it
+    again, once."""
+    chat = private_chat(ALICE)
+    with FakeTelegram() as fake:
+        download = fake.hold_next("download")
+        with bot_process(fake, tmp_path) as bot:
+            photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
+            download.wait_arrived(timeout=60)
+            _until_blocking(lambda: fake.pending_updates() == 0)
+            _kill(bot)
+        download.release()
+        assert not fake.find("sendMessage", replies_to(photo))
+
+        with bot_process(fake, tmp_path):
+            apology = fake.wait_for_blocking("sendMessage", replies_to(photo), timeout=60)
+            help_request = fake.user_sends_text(chat, ALICE, "/help")
+            fake.wait_for_blocking("sendMessage", replies_to(help_request), timeout=60)
+        assert apology.text == texts.RESTARTED_WHILE_RECEIVING
+        assert len(fake.find("sendMessage", replies_to(photo))) == 1
+
+
+def _until_blocking(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
 def _kill(process: subprocess.Popen) -> None:
     process.kill()
     process.wait(30)
@@ -220,6 +250,44 @@ async def test_network_errors_and_flood_control_are_retried_and_nothing_is_lost(
         answer = await fake.wait_for("sendMessage", replies_to(help_request))
         assert "/styles" in answer.text
     assert len(delivered(fake, photo)) == 1
+
+
+DOWNLOAD_FAULTS = {
+    "502 on getFile and on the download": [
+        ("getFile", {"error_code": 502, "description": "Bad Gateway"}),
+        ("download", {"error_code": 502, "description": "Bad Gateway"}),
+    ],
+    "dropped connection on the download": [("download", {"drop": True})],
+}
+
+
+@in_module_loop
+@pytest.mark.parametrize("fault", list(DOWNLOAD_FAULTS))
+async def test_a_failed_download_of_the_users_photo_is_retried(fake: FakeTelegram, tmp_path,
+                                                               worker, fault):
+    """One bad gateway or one dropped connection while the bot fetches the user's photo is
+    repeated: the user gets the picture and is never asked to send the photo again."""
+    content = content_photo()
+    async with run_bot(fake, tmp_path, worker):
+        for method, failure in DOWNLOAD_FAULTS[fault]:
+            fake.fail_next(method, **failure)
+        photo = fake.user_sends_photo(private_chat(ALICE), ALICE, content, caption="mosaic")
+        result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
+    assert_stylised(result.upload(), content, (64, 48))
+    failed = [c.method for c in fake.find() if c.error is not None]
+    assert failed == [method for method, _ in DOWNLOAD_FAULTS[fault]]  # the fault did happen
+    assert not fake.find("sendMessage", lambda c: c.text == texts.DOWNLOAD_FAILED)
+
+
+@in_module_loop
+async def test_a_refused_download_is_not_repeated(fake: FakeTelegram, tmp_path, worker):
+    """A 400 from getFile will not change on a second try: the user hears at once."""
+    async with run_bot(fake, tmp_path, worker):
+        fake.fail_next("getFile", error_code=400, description="Bad Request: invalid file_id")
+        photo = fake.user_sends_photo(private_chat(ALICE), ALICE, content_photo(), caption="wave")
+        answer = await fake.wait_for("sendMessage", replies_to(photo))
+    assert answer.text == texts.DOWNLOAD_FAILED
+    assert len(fake.find("getFile")) == 1
 
 
 @in_module_loop

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import time
 
 import pytest
+from telegram import Chat, Message
 
+from bot.inbox import Inbox
 from bot.store import MIGRATIONS, Session, Settings, Store
 
 
@@ -222,3 +226,48 @@ async def test_expire_file_ids_clears_only_old_ones(db_path):
         assert await store.expire_file_ids(older_than_days=7) == 0
     finally:
         await store.close()
+
+
+@pytest.mark.asyncio
+async def test_inbox_keeps_a_picture_until_its_sender_is_answered(db_path):
+    """Records survive a reopen unless the handler finished (or failed); a cancelled handler
+    (the bot stopping mid-download) leaves its record for the next start; /forget removes it."""
+    store = await Store.open(db_path)
+    inbox = Inbox(store)
+    try:
+        async with inbox.receiving(_message(chat_id=1, message_id=10), user_id=42):
+            assert [p.message_id for p in await inbox.left_over()] == [10]
+        with pytest.raises(RuntimeError):
+            async with inbox.receiving(_message(chat_id=1, message_id=11), user_id=42):
+                raise RuntimeError("a bug in a handler")
+        assert await inbox.left_over() == []
+
+        entered = asyncio.Event()
+
+        async def interrupted(message_id: int, user_id: int) -> None:
+            async with inbox.receiving(_message(chat_id=1, message_id=message_id), user_id):
+                entered.set()
+                await asyncio.sleep(3600)
+
+        for message_id, user_id in ((12, 42), (13, 7)):
+            entered.clear()
+            task = asyncio.create_task(interrupted(message_id, user_id))
+            await entered.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    finally:
+        await store.close()
+    store = await Store.open(db_path)
+    try:
+        inbox = Inbox(store)
+        assert [(p.message_id, p.user_id) for p in await inbox.left_over()] == [(12, 42), (13, 7)]
+        await store.forget_user(42)
+        assert [p.message_id for p in await inbox.left_over()] == [13]
+    finally:
+        await store.close()
+
+
+def _message(chat_id: int, message_id: int) -> Message:
+    chat = Chat(chat_id, "private")
+    return Message(message_id, dt.datetime.now(dt.UTC), chat)

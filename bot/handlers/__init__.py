@@ -69,6 +69,13 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await reply(update.effective_message, texts.HELP)
 
 
+async def anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Audio, voice, a contact, a location, a poll, dice...: nothing to paint, but a private
+    chat deserves an answer rather than silence."""
+    if update.effective_message:
+        await reply(update.effective_message, texts.ONLY_PICTURES)
+
+
 def register(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
@@ -103,4 +110,8 @@ def register(application: Application) -> None:
                        photos.private_text)
     )
     application.add_handler(MessageHandler(private & filters.COMMAND, unknown_command))
+    application.add_handler(
+        MessageHandler(private & ~filters.StatusUpdate.ALL & ~filters.UpdateType.EDITED,
+                       anything_else)
+    )
     application.add_handler(CallbackQueryHandler(callbacks.button))

@@ -1,4 +1,8 @@
-"""Inline button presses. Every query is answered exactly once; bad data gets a polite toast."""
+"""Inline button presses. Every query is answered exactly once; bad data gets a polite toast.
+
+A press acts only if its data is one of the buttons of the message it was pressed on: a client
+can send any data with any of the bot's messages (a settings button "pressed" on the welcome
+text would otherwise turn it into the settings panel)."""
 
 from __future__ import annotations
 
@@ -44,6 +48,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ids = sender_ids(update)
     if query is None or ids is None:
         return
+    if not _is_a_button_of_its_message(query):
+        log.info("callback data %r is not a button of its message (user %s)", query.data, ids[1])
+        await _answer(query, texts.OUT_OF_DATE_BUTTON)
+        return
     action = parse_callback(query.data)
     if action is None or query.message is None:
         log.info("unusable callback data %r from user %s", query.data, ids[1])
@@ -69,6 +77,16 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _change_setting(svc, query, action)
         elif isinstance(action, Rerun):
             await _rerun(svc, context, query, action)
+
+
+def _is_a_button_of_its_message(query: CallbackQuery) -> bool:
+    """The message as Telegram has it now (its current keyboard) carries this data. An
+    inaccessible message (too old, or deleted) carries none."""
+    markup = getattr(query.message, "reply_markup", None)
+    if markup is None or not query.data:
+        return False
+    return any(button.callback_data == query.data
+               for row in markup.inline_keyboard for button in row)
 
 
 def _belongs_to_someone_else(query: CallbackQuery, user_id: int) -> bool:

@@ -16,9 +16,10 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.config import Config
 from bot.decoding import on_decoding_thread
+from bot.inbox import Inbox
 from bot.jobs import Job, JobRequest, QueueFull, SqliteJobQueue, UserLimitReached
 from bot.pool import RunnerPool
-from bot.runner import with_retries
+from bot.retries import with_retries
 from bot.store import Session, Settings, Store
 from bot.telegram_files import (
     MAX_DOWNLOAD_BYTES,
@@ -50,6 +51,7 @@ class Services:
     queue: SqliteJobQueue
     work: WorkArea
     runner: RunnerPool
+    inbox: Inbox
     enqueue_lock: asyncio.Lock
     """Held while a job is enqueued and its status message sent, and by the runner's claim,
     so the runner never starts a job before the handler recorded its status message."""

@@ -1,4 +1,8 @@
-"""Pictures arriving: content and style photos in private chats, /stylize in groups."""
+"""Pictures arriving: content and style photos in private chats, /stylize in groups.
+
+Each handler that may download a picture keeps it on record in the inbox (`bot.inbox`) until
+the sender has been answered, so a crash in between still gets them an answer after the
+restart."""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ async def private_image(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     chat_id, user_id, chat_type = ids
     svc = services(context)
-    async with svc.user_lock(chat_id, user_id):
+    async with svc.inbox.receiving(message, user_id), svc.user_lock(chat_id, user_id):
         ref = await _image_or_refuse(message)
         if ref is None:
             return
@@ -91,7 +95,7 @@ async def stylize_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     chat_id, user_id, chat_type = ids
     svc = services(context)
-    async with svc.user_lock(chat_id, user_id):
+    async with svc.inbox.receiving(message, user_id), svc.user_lock(chat_id, user_id):
         preset = None
         if context.args:
             preset = await _preset_or_refuse(message, context.args[0])
@@ -147,7 +151,7 @@ async def group_captioned_image(update: Update, context: ContextTypes.DEFAULT_TY
         return
     chat_id, user_id, chat_type = ids
     svc = services(context)
-    async with svc.user_lock(chat_id, user_id):
+    async with svc.inbox.receiving(message, user_id), svc.user_lock(chat_id, user_id):
         ref = await _image_or_refuse(message)
         if ref is None:
             return
@@ -191,7 +195,7 @@ async def group_style_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     chat_id, user_id, chat_type = ids
     svc = services(context)
-    async with svc.user_lock(chat_id, user_id):
+    async with svc.inbox.receiving(message, user_id), svc.user_lock(chat_id, user_id):
         session = await get_session(svc, chat_id, user_id)
         if session.pending != AWAIT_STYLE or not session.content_file_id:
             return  # someone else's conversation, or nothing waiting: stay quiet in groups

@@ -49,6 +49,8 @@ class Scored:
     seconds: float | None
     measures: object  # stylecore.measures.Measures
     seed_loss: float | None = None
+    first_look: float | None = None
+    """Share of the run's time before its first stage ended (the bot's first preview)."""
 
 
 def main() -> int:
@@ -144,12 +146,24 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
 
     pictures: dict[str, np.ndarray] = {}
     scored: list[Scored] = []
+    first_look: dict[str, float] = {}
     for label, params in (("classic", classic), ("default", default)):
-        result = stylize(content, style, params)
+        started = time.perf_counter()
+
+        def note_first_look(progress, label=label, started=started):
+            if progress.stage > 0 and label not in first_look:  # the first stage just ended
+                first_look[label] = time.perf_counter() - started
+
+        result = stylize(content, style, params, on_progress=note_first_look)
         pictures[label] = result.image
         scored.append(Scored(label, result.seconds, measure(result.image, content, style),
                              seed_loss(result.image, content, style, classic)))
         print(f"{name}: {label} {result.seconds:.1f} s, {fmt(scored[-1].measures)}", flush=True)
+        if label in first_look:
+            share = first_look[label] / result.seconds
+            print(f"{name}: {label}'s first look (end of its coarsest stage) after "
+                  f"{first_look[label]:.1f} s, {share:.0%} of the run", flush=True)
+            scored[-1].first_look = share
     if peer is not None:
         peer.stylize_with(str(content_path), str(style_path), max_size=64)  # loads its models
         started = time.perf_counter()
@@ -293,7 +307,9 @@ def render(sections, extra, machine: str, classic, default, with_peer: bool) -> 
                 f"{m.style_512:.3g} | {m.content_512:.4g} | {m.colour:.4f} | {m.tv:.3g} | "
                 f"{s.seed_loss:.3e} |"
             )
-        verdicts.append(f"- {name}: {targets_met(scored)}")
+        look = next((s.first_look for s in scored if s.first_look is not None), None)
+        look_note = f"; first preview after {look:.0%} of the run" if look is not None else ""
+        verdicts.append(f"- {name}: {targets_met(scored)}{look_note}")
     lines += ["", "Targets of the default (issue #14), against the same run:", *verdicts]
     if not with_peer:
         lines.append("(no peer: its three targets were not checked)")

@@ -44,7 +44,8 @@ class StyleParams:
     optimizer: Optimizer = "lbfgs"
     init_style_colors: float = 0.5
     """Start from the photo recoloured this far towards the style's palette (0: the photo
-    itself, as the seed does). The optimiser then spends no iterations on the colours."""
+    itself, as the seed does). The optimiser then spends no iterations on the colours. A
+    `style_strength` under 1 scales it down too."""
     style_strength: float = 1.0
     content_weight: float = 1e4
     style_weight: float = 1e-2
@@ -90,7 +91,7 @@ DEFAULT = StyleParams(
     steps=8,
     init_style_colors=1.0,
     style_normalisation="total",
-    style_weight=1.5e9,
+    style_weight=1e9,
 )
 """What users get: the seed's loss terms and layers, matched coarse to fine. At a quarter of the
 size (60 iterations, about 4 full-size evaluations' worth) the painting's colour fields and

@@ -302,8 +302,10 @@ def _starting_image(
     content: np.ndarray, styles: list[tuple[np.ndarray, float]], params: StyleParams
 ) -> np.ndarray:
     """The photo, moved `init_style_colors` of the way to the styles' colour statistics (each
-    style's recolouring blended by its weight; not when the user keeps the photo's colours)."""
-    blend = params.init_style_colors
+    style's recolouring blended by its weight; not when the user keeps the photo's colours).
+    A style strength under 1 moves it that much less: a weaker style keeps more of the photo's
+    palette, which is most of what a weaker style looks like at a glance."""
+    blend = params.init_style_colors * min(1.0, params.style_strength)
     if not blend or params.preserve_colors:
         return content
     recoloured = sum(weight * match_color_histogram(content, style) for style, weight in styles)

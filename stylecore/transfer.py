@@ -39,7 +39,8 @@ class Progress:
     """Index of the stage running: 0 is the coarsest, `stages - 1` the full size."""
     stages: int
     preview: Callable[[], np.ndarray]
-    """The current image (float32 (H, W, 3) in [0, 1], the stage's size), computed on call."""
+    """The current image (float32 (H, W, 3) in [0, 1]) at the result's size (a coarse stage's
+    scaled up), computed on call."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -153,6 +154,8 @@ def stylize(
 @dataclass(frozen=True)
 class Stage:
     long_side: int
+    shape: tuple[int, int]
+    """(height, width) of the image this stage optimises."""
     iterations: int
     cost: float
     """Pixels relative to the full-size image: what one of its evaluations costs."""
@@ -166,8 +169,9 @@ def stage_plan(params: StyleParams, full_shape: tuple[int, int]) -> list[Stage]:
         long_side = round(params.size * fraction)
         height, width = working_size(full_shape, long_side)
         if min(height, width) >= 32 and iterations > 0 and long_side < params.size:
-            stages.append(Stage(long_side, iterations, height * width / full_pixels))
-    return [*stages, Stage(params.size, params.steps, 1.0)]
+            cost = height * width / full_pixels
+            stages.append(Stage(long_side, (height, width), iterations, cost))
+    return [*stages, Stage(params.size, full_shape, params.steps, 1.0)]
 
 
 def scale_image(image: np.ndarray, long_side: int, antialias: bool = True) -> np.ndarray:
@@ -228,6 +232,9 @@ class _Run:
             raise Cancelled()
 
     def _report(self, preview: Callable[[], np.ndarray]) -> None:
+        full_shape = self.plan[-1].shape
+        if self.plan[self.stage].shape != full_shape:
+            preview = _scaled_up(preview, full_shape)
         self.step += 1
         self.work_done += self.plan[self.stage].cost
         if self.on_progress is not None:
@@ -296,6 +303,10 @@ class _Run:
         self.work_done += skipped * self.plan[self.stage].cost
         self.total_steps -= skipped
         return minimum.x, accepted["terms"]
+
+
+def _scaled_up(preview: Callable[[], np.ndarray], shape: tuple[int, int]):
+    return lambda: resize_to(preview(), *shape)
 
 
 def _starting_image(

@@ -2,12 +2,12 @@
 
 `build_application(config)` wires the handlers; its `post_init` checks the work folder, opens
 the database (migrating it), recovers the job queue, asks whoever sent a picture that a killed
-process never answered to send it again (`bot.inbox`), registers the commands and starts the
-workers (one per GPU, or `STYLEBOT_WORKERS`) with a job runner each. `running(app)` is the whole
+process never answered to send it again (`bot.telegram.inbox`), registers the commands and starts
+the workers (one per GPU, or `STYLEBOT_WORKERS`) with a job runner each. `running(app)` is the whole
 lifecycle as an async context manager (what `run_polling` / `run_webhook` do, minus the event
 loop and signal handling), used by `serve` in production and by the tests. Updates come by long
 polling, or by webhook when `STYLEBOT_WEBHOOK_URL` is set; `STYLEBOT_METRICS_LISTEN` adds the
-health and metrics endpoint (`bot.health`).
+health and metrics endpoint (`bot.ops.health`).
 
 Whatever fails at start-up, everything opened so far is closed again: an open database alone,
 with its non-daemon thread, would keep the process from ever exiting. An unusable work folder,
@@ -29,19 +29,20 @@ from telegram import BotCommand, Update
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot import logs, texts
 from bot.config import Config
-from bot.gpus import visible_gpus, worker_environments
-from bot.handlers import Services, register
-from bot.health import StatusServer
-from bot.inbox import Inbox
-from bot.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
-from bot.pool import RunnerPool
-from bot.retries import with_retries
-from bot.runner import JobRunner
+from bot.jobs.gpus import visible_gpus, worker_environments
+from bot.jobs.pool import RunnerPool
+from bot.jobs.runner import JobRunner
+from bot.jobs.worker import StyleWorker
+from bot.ops import logs
+from bot.ops.health import StatusServer
+from bot.ops.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
 from bot.store import SchemaTooNew, Store
-from bot.telegram_files import WorkArea
-from bot.worker import StyleWorker
+from bot.telegram import texts
+from bot.telegram.files import WorkArea
+from bot.telegram.handlers import Services, register
+from bot.telegram.inbox import Inbox
+from bot.telegram.retries import with_retries
 
 log = logging.getLogger("stylebot.app")
 

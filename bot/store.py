@@ -1,7 +1,7 @@
 """The bot's SQLite database: schema, migrations, and per-(chat, user) conversation sessions.
 
 One `aiosqlite` connection serves the whole bot (the sessions here and the job queue in
-`bot.jobs`); an asyncio lock around it keeps one coroutine's transaction from swallowing
+`bot.jobs.queue`); an asyncio lock around it keeps one coroutine's transaction from swallowing
 another's statements, since a SQLite transaction belongs to the connection, not the coroutine.
 """
 
@@ -156,8 +156,9 @@ class Session:
 
 
 class Store:
-    """The database connection, migrated at open. `db` is shared with `bot.jobs.SqliteJobQueue`;
-    everything that touches it goes through `transaction()` or `read()`."""
+    """The database connection, migrated at open. `db` is shared with
+    `bot.jobs.queue.SqliteJobQueue`; everything that touches it goes through `transaction()` or
+    `read()`."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path):
         self.db = db

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, ConfigError, MissingToken
-from bot.handlers.common import parse_stylize, queued_text
-from bot.keyboards import (
+from bot.jobs.runner import build_params
+from bot.store import Settings
+from bot.telegram.handlers.common import parse_stylize, queued_text
+from bot.telegram.keyboards import (
     MAX_CALLBACK_BYTES,
     ChangeSetting,
     ChoosePreset,
@@ -26,8 +28,6 @@ from bot.keyboards import (
     settings_keyboard,
     styles_keyboard,
 )
-from bot.runner import build_params
-from bot.store import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 

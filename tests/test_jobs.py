@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from bot.jobs import (
+from bot.jobs.queue import (
     Job,
     JobRequest,
     JobStatus,

@@ -10,8 +10,8 @@ import time
 import pytest
 from telegram import Chat, Message
 
-from bot.inbox import Inbox
 from bot.store import MIGRATIONS, Session, Settings, Store
+from bot.telegram.inbox import Inbox
 
 
 @pytest.fixture

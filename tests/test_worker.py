@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.worker import (
+from bot.jobs.worker import (
     BadInput,
     JobCancelled,
     OutOfMemory,

@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import build_application, running
 from bot.config import Config
-from bot.gpus import visible_gpus, worker_environments
+from bot.jobs.gpus import visible_gpus, worker_environments
 from tests.fake_telegram import FakeTelegram, User, bot_env, content_photo, private_chat
 
 

@@ -9,10 +9,9 @@ import time
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.decoding import on_decoding_thread
-from bot.handlers.common import reply, services
-from bot.telegram_files import (
+from bot.telegram import texts
+from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.files import (
     MAX_DOWNLOAD_BYTES,
     FileTooBig,
     FileUnavailable,
@@ -20,6 +19,7 @@ from bot.telegram_files import (
     download,
     image_in,
 )
+from bot.telegram.handlers.common import reply, services
 from stylecore.images import ImageError
 from stylecore.presets import PresetNameError, add_preset
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
 from bot.store import Settings
+from bot.telegram import texts
 
 PRESETS_PER_PAGE = 8
 PRESET_COLUMNS = 2

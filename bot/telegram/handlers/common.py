@@ -13,15 +13,13 @@ from telegram import Bot, Message, ReplyParameters, Update
 from telegram.error import Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.config import Config
-from bot.decoding import on_decoding_thread
-from bot.inbox import Inbox
-from bot.jobs import Job, JobRequest, QueueFull, SqliteJobQueue, UserLimitReached
-from bot.pool import RunnerPool
-from bot.retries import with_retries
+from bot.jobs.pool import RunnerPool
+from bot.jobs.queue import Job, JobRequest, QueueFull, SqliteJobQueue, UserLimitReached
 from bot.store import Session, Settings, Store
-from bot.telegram_files import (
+from bot.telegram import texts
+from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.files import (
     MAX_DOWNLOAD_BYTES,
     FileTooBig,
     FileUnavailable,
@@ -29,6 +27,8 @@ from bot.telegram_files import (
     WorkArea,
     download,
 )
+from bot.telegram.inbox import Inbox
+from bot.telegram.retries import with_retries
 from stylecore.images import ImageError, decode_image
 from stylecore.presets import UnknownPreset, get_preset
 

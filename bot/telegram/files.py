@@ -23,7 +23,7 @@ from pathlib import Path
 from telegram import Bot, File, Message
 from telegram.error import BadRequest
 
-from bot.retries import with_retries
+from bot.telegram.retries import with_retries
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 """The Bot API's getFile limit; bigger files are refused before anything is downloaded."""

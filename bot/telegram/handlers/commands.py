@@ -9,11 +9,11 @@ from telegram import ReplyParameters, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.handlers.common import get_session, preset_name, reply, sender_ids, services
-from bot.handlers.photos import preset_names
-from bot.jobs import JobStatus
-from bot.keyboards import settings_keyboard, settings_text, styles_keyboard
+from bot.jobs.queue import JobStatus
+from bot.telegram import texts
+from bot.telegram.handlers.common import get_session, preset_name, reply, sender_ids, services
+from bot.telegram.handlers.photos import preset_names
+from bot.telegram.keyboards import settings_keyboard, settings_text, styles_keyboard
 from stylecore.presets import UnknownPreset, render_gallery
 
 log = logging.getLogger("stylebot.handlers")

@@ -1,6 +1,6 @@
 """The job loop: claim a job, fetch its inputs, run it on the worker with live status, deliver.
 
-One job at a time per runner, each runner with its own worker (`bot.pool.RunnerPool` runs one
+One job at a time per runner, each runner with its own worker (`bot.jobs.pool.RunnerPool` runs one
 per worker; only the primary recovers, redelivers and keeps house). Faults and what becomes of
 the job:
 
@@ -31,18 +31,9 @@ from pathlib import Path
 from telegram import Bot, InputFile, Message, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import texts
 from bot.config import Config
-from bot.decoding import on_decoding_thread
-from bot.jobs import Job, JobStatus, SqliteJobQueue
-from bot.keyboards import result_keyboard
-from bot.logs import log_context
-from bot.metrics import JOB_SECONDS
-from bot.retries import with_retries
-from bot.status import StatusMessage, chat_action, progress_text
-from bot.store import Store
-from bot.telegram_files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable, WorkArea
-from bot.worker import (
+from bot.jobs.queue import Job, JobStatus, SqliteJobQueue
+from bot.jobs.worker import (
     BadInput,
     JobCancelled,
     OutOfMemory,
@@ -52,6 +43,15 @@ from bot.worker import (
     WorkerError,
     WorkRequest,
 )
+from bot.ops.logs import log_context
+from bot.ops.metrics import JOB_SECONDS
+from bot.store import Store
+from bot.telegram import texts
+from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable, WorkArea
+from bot.telegram.keyboards import result_keyboard
+from bot.telegram.retries import with_retries
+from bot.telegram.status import StatusMessage, chat_action, progress_text
 from stylecore.images import ImageError, decode_image, fit_for_telegram_photo, save_image
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
 from stylecore.presets import PresetUnavailable, UnknownPreset, load_preset

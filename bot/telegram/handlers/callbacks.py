@@ -12,8 +12,8 @@ from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.handlers.common import (
+from bot.telegram import texts
+from bot.telegram.handlers.common import (
     Services,
     get_session,
     preset_name,
@@ -21,8 +21,8 @@ from bot.handlers.common import (
     services,
     start_job,
 )
-from bot.handlers.photos import AWAIT_STYLE, preset_names
-from bot.keyboards import (
+from bot.telegram.handlers.photos import AWAIT_STYLE, preset_names
+from bot.telegram.keyboards import (
     ChangeSetting,
     ChoosePreset,
     Noop,

@@ -1,16 +1,18 @@
 """Pictures arriving: content and style photos in private chats, /stylize in groups.
 
-Each handler that may download a picture keeps it on record in the inbox (`bot.inbox`) until
-the sender has been answered, so a crash in between still gets them an answer after the
-restart."""
+Each handler that may download a picture keeps it on record in the inbox
+(`bot.telegram.inbox`) until the sender has been answered, so a crash in between still gets
+them an answer after the restart."""
 
 from __future__ import annotations
 
 from telegram import Bot, Message, Update
 from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.handlers.common import (
+from bot.store import Session
+from bot.telegram import texts
+from bot.telegram.files import ImageRef, NotAStillImage, image_in
+from bot.telegram.handlers.common import (
     Services,
     caption_preset,
     get_session,
@@ -22,9 +24,7 @@ from bot.handlers.common import (
     services,
     start_job,
 )
-from bot.keyboards import preset_keyboard
-from bot.store import Session
-from bot.telegram_files import ImageRef, NotAStillImage, image_in
+from bot.telegram.keyboards import preset_keyboard
 from stylecore.presets import UnknownPreset, list_presets
 
 AWAIT_STYLE = "await_style"

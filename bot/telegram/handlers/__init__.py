@@ -19,9 +19,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
-from bot.handlers import admin, callbacks, commands, photos
-from bot.handlers.common import Services, reply
+from bot.telegram import texts
+from bot.telegram.handlers import admin, callbacks, commands, photos
+from bot.telegram.handlers.common import Services, reply
 
 __all__ = ["Services", "register"]
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics, and the hooks that count them (served by `bot.health` at `/metrics`).
+"""Prometheus metrics, and the hooks that count them (served by `bot.ops.health` at `/metrics`).
 
 - `stylebot_jobs_total{status}`: jobs entering a state, counted by `MeteredJobQueue`: `queued`,
   `running` (claimed), `retried`, `done` (delivered), `failed`, `cancelled`.
@@ -29,10 +29,10 @@ from prometheus_client.registry import Collector
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter
 
-from bot.jobs import Job, JobRequest, JobStatus, SqliteJobQueue
+from bot.jobs.queue import Job, JobRequest, JobStatus, SqliteJobQueue
 
 if TYPE_CHECKING:
-    from bot.worker import StyleWorker
+    from bot.jobs.worker import StyleWorker
 
 RETRIED = "retried"
 

@@ -8,19 +8,17 @@ another's statements, since a SQLite transaction belongs to the connection, not 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
-from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS
+from bot.settings import Settings
 
 log = logging.getLogger("stylebot.store")
 
@@ -94,51 +92,6 @@ Never edit a released entry: append a new one."""
 
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer version of the bot than this one."""
-
-
-@dataclass
-class Settings:
-    """A user's choices from /settings. Stored as JSON so adding a setting needs no migration."""
-
-    quality: str = "balanced"
-    strength: str = "normal"
-    preserve_colors: bool = False
-    as_file: bool = False
-    previews: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, data: str | bytes | dict | None) -> Settings:
-        """Reads what `to_json` wrote, ignoring unknown keys and replacing missing, mistyped or
-        out-of-range values with defaults: an old row or a hand-edited one never breaks a user."""
-        if isinstance(data, str | bytes):
-            try:
-                data = json.loads(data)
-            except ValueError:
-                data = None
-        if not isinstance(data, dict):
-            return cls()
-        settings = cls()
-        for f in fields(cls):
-            value = data.get(f.name)
-            if _valid_setting(f.name, value, getattr(settings, f.name)):
-                setattr(settings, f.name, value)
-        return settings
-
-    from_dict = from_json
-
-
-def _valid_setting(name: str, value: Any, default: Any) -> bool:
-    if name == "quality":
-        return value in QUALITY_PRESETS
-    if name == "strength":
-        return value in STYLE_STRENGTHS
-    return type(value) is type(default)
 
 
 @dataclass

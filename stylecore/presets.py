@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from stylecore.errors import PresetNameError, PresetUnavailable, UnknownPreset
 from stylecore.images import decode_image, encode_image, resize_long_side, to_uint8
 
 log = logging.getLogger(__name__)
@@ -67,35 +68,6 @@ class Preset:
     name: str  # id used in commands and buttons, e.g. "starry_night"
     title: str  # human-readable, e.g. "The Starry Night — Vincent van Gogh, 1889"
     kind: str  # "procedural" | "painting" | "folder"
-
-
-class PresetUnavailable(Exception):
-    """The preset exists but its image can't be had right now (download failed, bad file)."""
-
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.detail = detail  # technical reason, for logs and admins
-
-
-class UnknownPreset(KeyError):
-    """No preset has that name; ``suggestions`` holds the closest names."""
-
-    def __init__(self, message: str, suggestions: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.suggestions = list(suggestions)
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return self.message
-
-
-class PresetNameError(ValueError):
-    """:func:`add_preset` refused the name."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -475,23 +447,13 @@ def suggest(name: str, n: int = 3) -> list[str]:
     return hits[:n] or difflib.get_close_matches(query, names, n=n, cutoff=0.6)
 
 
-def _shortened(text: str, limit: int = 40) -> str:
-    """`text` cut to `limit` characters: a name echoed back must not make the answer too long
-    to send."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def get_preset(name: str) -> Preset:
     """The preset called ``name`` (case-insensitive); raises :class:`UnknownPreset`."""
     key = _normalise(name)
     for preset in list_presets():
         if preset.name == key:
             return preset
-    suggestions = suggest(name)
-    message = f"I don't know a style called “{_shortened(name.strip())}”."
-    if suggestions:
-        message += " Did you mean " + " or ".join(suggestions) + "?"
-    raise UnknownPreset(message, suggestions)
+    raise UnknownPreset(name=name, suggestions=suggest(name))
 
 
 # --------------------------------------------------------------------------- loading
@@ -567,11 +529,9 @@ def _load_file(preset: Preset, path: Path) -> np.ndarray:
     try:
         return _fit(decode_image(path))
     except ValueError as exc:  # ImageError: damaged or unsuitable file
-        detail = getattr(exc, "message", str(exc))
-        log.warning("preset %s (%s) can't be used: %s", preset.name, path, detail)
-        raise PresetUnavailable(
-            f"The style “{preset.name}” can't be read right now; try another style.", detail
-        ) from exc
+        log.warning("preset %s (%s) can't be used: %s", preset.name, path, exc)
+        raise PresetUnavailable("preset_unreadable", name=preset.name, title=preset.title,
+                                detail=str(exc)) from exc
 
 
 def _fetch(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> bytes:
@@ -594,10 +554,13 @@ def _painting_bytes(name: str, painting: Painting) -> bytes:
         log.warning("cached %s does not match its sha256; downloading it again", path)
     except OSError:
         pass
-    unavailable = f"{painting.title} can't be downloaded right now; try another style."
+    def unavailable(reason: str) -> PresetUnavailable:
+        return PresetUnavailable("download_failed", name=name, title=painting.title,
+                                 detail=reason)
+
     reason = _recent_failure(name, painting)
     if reason:
-        raise PresetUnavailable(unavailable, reason)
+        raise unavailable(reason)
     try:
         data = _fetch(painting.url)
         digest = hashlib.sha256(data).hexdigest()
@@ -608,7 +571,7 @@ def _painting_bytes(name: str, painting: Painting) -> bytes:
         log.warning("download of preset %s failed: %s", name, reason)
         with _state_lock:
             _failures[(name, painting.url)] = (time.monotonic(), reason)
-        raise PresetUnavailable(unavailable, reason) from exc
+        raise unavailable(reason) from exc
     try:
         _write_atomic(path, data)
     except OSError as exc:
@@ -621,8 +584,8 @@ def _load_painting(name: str, painting: Painting) -> np.ndarray:
     try:
         return _fit(decode_image(data))
     except ValueError as exc:  # the pinned file itself is unusable: a bug, but don't crash
-        raise PresetUnavailable(f"{painting.title} can't be used right now; try another style.",
-                                str(exc)) from exc
+        raise PresetUnavailable("preset_unusable", name=name, title=painting.title,
+                                detail=str(exc)) from exc
 
 
 def _plan(preset: Preset) -> tuple[Hashable, Callable[[], np.ndarray]]:
@@ -643,7 +606,7 @@ def _plan(preset: Preset) -> tuple[Hashable, Callable[[], np.ndarray]]:
         painting = PAINTINGS[name]
         return ("painting", name, painting.sha256), lambda: _load_painting(name, painting)
     # A folder preset whose file vanished between listing and loading.
-    raise PresetUnavailable(f"The style “{name}” is gone; try another style.", "file removed")
+    raise PresetUnavailable("preset_gone", name=name, title=preset.title, detail="file removed")
 
 
 def load_preset(name: str) -> np.ndarray:
@@ -687,12 +650,9 @@ def add_preset(name: str, image_bytes: bytes) -> Preset:
     """
     key = name.strip().lower()
     if not _NAME_RE.fullmatch(key):
-        raise PresetNameError(
-            "A style name must be 2–32 characters: lowercase letters, digits or _ "
-            "(for example my_style)."
-        )
+        raise PresetNameError("bad_name", name=key)
     if key in PROCEDURAL or key in PAINTINGS:
-        raise PresetNameError(f"“{key}” is a built-in style; please pick another name.")
+        raise PresetNameError("builtin_name", name=key)
     img = _fit(decode_image(image_bytes, needed_side=MAX_SIDE))
     is_png = bytes(image_bytes[:4]) == b"\x89PNG"
     data = encode_image(img, "png" if is_png else "jpeg", quality=95)
@@ -816,7 +776,7 @@ def fetch_all() -> dict[str, str | None]:
         try:
             _painting_bytes(name, painting)
         except PresetUnavailable as exc:
-            outcome[name] = exc.detail or exc.message
+            outcome[name] = exc.detail or str(exc)
             continue
         path = _painting_cache_path(name, painting)
         outcome[name] = None if path.is_file() else f"could not write {path}"

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bot.telegram.texts import error_text
 from stylecore import presets
 from stylecore.images import ImageError, decode_image, encode_image
 
@@ -180,7 +181,7 @@ def test_folder_presets_listed_by_stem_and_loadable(tmp_path, monkeypatch):
     assert presets.is_available_offline("dark_one")
     with pytest.raises(presets.PresetUnavailable) as info:
         presets.load_preset("broken")
-    assert "broken" in info.value.message
+    assert "broken" in error_text(info.value)
 
 
 def test_folder_image_provides_painting_offline(tmp_path, monkeypatch):
@@ -257,7 +258,7 @@ def test_wrong_sha256_is_unavailable_and_remembered(env, server, monkeypatch):
     _serve_painting(monkeypatch, server, "the_scream", _image_bytes(7), sha256="0" * 64)
     with pytest.raises(presets.PresetUnavailable) as info:
         presets.load_preset("the_scream")
-    assert info.value.message == "The Scream can't be downloaded right now; try another style."
+    assert error_text(info.value) == "The Scream can't be downloaded right now; try another style."
     assert "sha256" in info.value.detail
     assert not list((env / "presets").glob("the_scream*"))
     assert not presets.is_available_offline("the_scream")
@@ -277,7 +278,7 @@ def test_unreachable_host_is_unavailable_quickly():
     with pytest.raises(presets.PresetUnavailable) as info:
         presets.load_preset("starry_night")
     assert time.monotonic() - start < 5
-    assert info.value.message == (
+    assert error_text(info.value) == (
         "The Starry Night can't be downloaded right now; try another style.")
     assert presets.get_preset("starry_night").kind == "painting"  # still listed
 

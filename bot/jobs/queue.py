@@ -13,7 +13,6 @@ replace `SqliteJobQueue` without touching them.
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 import time
 from collections import deque
@@ -24,6 +23,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 
+from bot.settings import JobSettings
 from bot.store import Store
 
 log = logging.getLogger("stylebot.jobs")
@@ -51,8 +51,7 @@ class JobRequest:
     content_file_id: str
     style_file_id: str | None
     preset: str | None
-    settings: dict
-    """`Settings.to_dict()`, plus optional overrides such as {"size_scale": 0.7}."""
+    settings: JobSettings
 
 
 @dataclass
@@ -76,26 +75,20 @@ class Job(JobRequest):
 
 
 class QueueFull(Exception):
-    """The global cap on waiting jobs is reached. `message` is for the user."""
+    """The global cap on waiting jobs is reached."""
 
     def __init__(self, limit: int):
         self.limit = limit
-        self.message = "I'm busy right now; please try again in a few minutes."
-        super().__init__(self.message)
+        super().__init__(f"{limit} jobs are waiting already")
 
 
 class UserLimitReached(Exception):
-    """This user already has the most waiting jobs allowed. `message` is for the user."""
+    """This user already has the most waiting jobs allowed."""
 
     def __init__(self, waiting: int, limit: int):
         self.waiting = waiting
         self.limit = limit
-        pictures = "picture" if waiting == 1 else "pictures"
-        self.message = (
-            f"You already have {waiting} {pictures} waiting; please send more once they are "
-            "done (or /cancel them)."
-        )
-        super().__init__(self.message)
+        super().__init__(f"the user has {waiting} jobs waiting (at most {limit})")
 
 
 class JobQueue(Protocol):
@@ -108,7 +101,7 @@ class JobQueue(Protocol):
     async def mark_delivered(self, job_id: int, message_id: int) -> None: ...
     async def fail(self, job_id: int, error: str) -> None: ...
     async def retry_later(
-        self, job_id: int, note: str | None = None, settings_update: dict | None = None
+        self, job_id: int, note: str | None = None, settings: JobSettings | None = None
     ) -> None: ...
     async def cancel(self, chat_id: int, user_id: int) -> list[Job]: ...
     async def get(self, job_id: int) -> Job | None: ...
@@ -184,7 +177,7 @@ class SqliteJobQueue(JobQueue):
                     request.content_file_id,
                     request.style_file_id,
                     request.preset,
-                    json.dumps(request.settings),
+                    request.settings.to_json(),
                     self._clock(),
                 ),
             )
@@ -265,23 +258,19 @@ class SqliteJobQueue(JobQueue):
             )
 
     async def retry_later(
-        self, job_id: int, note: str | None = None, settings_update: dict | None = None
+        self, job_id: int, note: str | None = None, settings: JobSettings | None = None
     ) -> None:
         """Back to QUEUED (after a worker crash or out-of-memory), ahead of first attempts:
-        its user already waited for their turn. `settings_update` is merged into the job's
-        settings (e.g. {"size_scale": 0.7}); `note` replaces the note when given."""
+        its user already waited for their turn. `settings`, when given, replaces the job's
+        (e.g. with a smaller `size_scale`); `note` replaces the note when given."""
         async with self.store.transaction() as db:
-            row = await _one(db, "SELECT settings FROM jobs WHERE id = ?", (job_id,))
-            if row is None:
-                return
-            settings = {**_settings(row["settings"]), **(settings_update or {})}
             await db.execute(
                 """
                 UPDATE jobs SET status = 'queued', started_at = NULL, computed_at = NULL,
-                    result_path = NULL, settings = ?, note = COALESCE(?, note)
+                    result_path = NULL, settings = COALESCE(?, settings), note = COALESCE(?, note)
                 WHERE id = ? AND status IN ('queued', 'running')
                 """,
-                (json.dumps(settings), note, job_id),
+                (settings.to_json() if settings is not None else None, note, job_id),
             )
 
     async def cancel(self, chat_id: int, user_id: int) -> list[Job]:
@@ -497,14 +486,6 @@ async def _one(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()):
     return await cursor.fetchone()
 
 
-def _settings(text: str | None) -> dict:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _by_id(item: Job | _Waiting) -> int:
     return item.id
 
@@ -518,7 +499,7 @@ def _job(row: aiosqlite.Row) -> Job:
         content_file_id=row["content_file_id"],
         style_file_id=row["style_file_id"],
         preset=row["preset"],
-        settings=_settings(row["settings"]),
+        settings=JobSettings.from_json(row["settings"]),
         id=row["id"],
         status=JobStatus(row["status"]),
         attempts=row["attempts"],

@@ -45,16 +45,19 @@ from bot.jobs.worker import (
 )
 from bot.ops.logs import log_context
 from bot.ops.metrics import JOB_SECONDS
+from bot.settings import JobSettings
 from bot.store import Store
 from bot.telegram import texts
 from bot.telegram.decoding import on_decoding_thread
 from bot.telegram.files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable, WorkArea
 from bot.telegram.keyboards import result_keyboard
+from bot.telegram.photos import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
 from bot.telegram.status import StatusMessage, chat_action, progress_text
-from stylecore.images import ImageError, decode_image, fit_for_telegram_photo, save_image
+from stylecore.errors import ImageError, StyleError
+from stylecore.images import decode_image, save_image
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
-from stylecore.presets import PresetUnavailable, UnknownPreset, load_preset
+from stylecore.presets import load_preset
 
 log = logging.getLogger("stylebot.runner")
 
@@ -67,18 +70,15 @@ HOUSEKEEPING_EVERY_S = 3600.0
 WORK_FILE_MAX_AGE_S = 86_400.0
 
 
-def build_params(settings: dict, config: Config) -> StyleParams:
+def build_params(settings: JobSettings, config: Config) -> StyleParams:
     """The engine parameters for a job's settings (with the operator's size/steps overrides)."""
-    quality = settings.get("quality")
-    params = QUALITY_PRESETS.get(quality) or QUALITY_PRESETS[config.default_quality]
+    params = QUALITY_PRESETS[settings.quality]
     size = config.size_override or params.size
-    scale = settings.get("size_scale") or 1.0
-    size = max(32, round(size * float(scale)))
     return params.with_(
-        size=size,
+        size=max(32, round(size * settings.size_scale)),
         steps=config.steps_override or params.steps,
-        style_strength=STYLE_STRENGTHS.get(settings.get("strength"), 1.0),
-        preserve_colors="luminance" if settings.get("preserve_colors") else None,
+        style_strength=STYLE_STRENGTHS[settings.strength],
+        preserve_colors="luminance" if settings.preserve_colors else None,
     )
 
 
@@ -245,14 +245,17 @@ class JobRunner:
             await self._retry(job, status, error=f"worker crashed: {exc}")
             return None
         except OutOfMemory:
-            if job.settings.get("size_scale"):
+            if job.settings.shrunk:
                 await self._give_up(job, status, texts.JOB_FAILED_MEMORY, "out of memory")
             else:
                 await self._retry(job, status, error="out of memory", note=texts.NOTE_SMALLER,
-                                  settings_update={"size_scale": OOM_SCALE})
+                                  settings=job.settings.with_(size_scale=OOM_SCALE))
             return None
-        except (BadInput, ImageError, PresetUnavailable, UnknownPreset) as exc:
-            await self._give_up(job, status, exc.message, exc.message)
+        except BadInput as exc:
+            await self._give_up(job, status, texts.error_text(exc.error), str(exc.error))
+            return None
+        except StyleError as exc:  # a preset that can't be had
+            await self._give_up(job, status, texts.error_text(exc), str(exc))
             return None
         except WorkerError as exc:  # a bug in the engine; the worker itself is fine
             log.error("job %d failed in the worker: %s\n%s", job.id, exc, exc.details)
@@ -295,14 +298,13 @@ class JobRunner:
             await asyncio.to_thread(save_image, image, style)
         else:
             raise FileUnavailable("job has no style")
-        previews = self.config.previews and job.settings.get("previews", True)
         return WorkRequest(
             job_id=job.id,
             content_path=str(content),
             styles=[(str(style), 1.0)],
             params=build_params(job.settings, self.config),
             output_path=str(self.work.result_path(job.id)),
-            preview_every=PREVIEW_EVERY if previews else 0,
+            preview_every=PREVIEW_EVERY if self._previews(job) else 0,
         )
 
     def _status_message(self, job: Job) -> StatusMessage:
@@ -315,16 +317,19 @@ class JobRunner:
             message_id=job.status_message_id,
             reply_to=job.reply_to_message_id,
             private=job.chat_type == "private",
-            previews=self.config.previews and bool(job.settings.get("previews", True)),
+            previews=self._previews(job),
             on_new_message=remember,
         )
 
+    def _previews(self, job: Job) -> bool:
+        return self.config.previews and job.settings.previews
+
     async def _retry(self, job: Job, status: StatusMessage, *, error: str,
-                     note: str | None = None, settings_update: dict | None = None) -> None:
+                     note: str | None = None, settings: JobSettings | None = None) -> None:
         if job.attempts >= self.config.max_attempts:
             await self._give_up(job, status, texts.JOB_FAILED_RETRIES, error)
             return
-        await self.queue.retry_later(job.id, note=note, settings_update=settings_update)
+        await self.queue.retry_later(job.id, note=note, settings=settings)
         await status.set_text(texts.RETRYING)
 
     async def _give_up(self, job: Job, status: StatusMessage, text: str, error: str) -> None:
@@ -393,7 +398,7 @@ class JobRunner:
                                  if job.reply_to_message_id else None),
             "reply_markup": result_keyboard(job.id),
         }
-        if job.settings.get("as_file"):
+        if job.settings.as_file:
             data = path.read_bytes()
             filename = f"stylized-{job.id}{path.suffix}"
             return await with_retries(lambda: self.bot.send_document(

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stylecore.errors import ImageError
 from stylecore.params import StyleParams
 
 log = logging.getLogger("stylebot.worker")
@@ -99,11 +100,12 @@ class OutOfMemory(Exception):
 
 
 class BadInput(Exception):
-    """An input image the engine refuses. `message` is short and meant for the user."""
+    """An input image the engine refuses: `error` is the engine's `ImageError` (its code and
+    data), for the bot to word."""
 
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, error: ImageError):
+        super().__init__(str(error))
+        self.error = error
 
 
 class WorkerError(Exception):
@@ -418,7 +420,7 @@ async def _report(on_progress: ProgressCallback | None, progress: Progress) -> N
         log.exception("progress callback failed for job %d", progress.job_id)
 
 
-def _job_error(kind: str, message: str, details: str = "") -> Exception:
+def _job_error(kind: str, message: Any, details: str = "") -> Exception:
     if kind == "cancelled":
         return JobCancelled(message)
     if kind == "bad_input":
@@ -533,7 +535,7 @@ def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any,
     except Cancelled:
         return ("failed", seq, "cancelled", f"job {request.job_id} was cancelled")
     except ImageError as error:
-        return ("failed", seq, "bad_input", error.message)
+        return ("failed", seq, "bad_input", error)
     except (MemoryError, tf.errors.ResourceExhaustedError) as error:
         return ("failed", seq, "oom", f"{type(error).__name__}: {str(error)[:300]}")
     except Exception as error:

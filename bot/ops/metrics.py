@@ -30,6 +30,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter
 
 from bot.jobs.queue import Job, JobRequest, JobStatus, SqliteJobQueue
+from bot.settings import JobSettings
 
 if TYPE_CHECKING:
     from bot.jobs.worker import StyleWorker
@@ -70,8 +71,8 @@ class MeteredJobQueue(SqliteJobQueue):
         return job
 
     async def retry_later(self, job_id: int, note: str | None = None,
-                          settings_update: dict | None = None) -> None:
-        await super().retry_later(job_id, note=note, settings_update=settings_update)
+                          settings: JobSettings | None = None) -> None:
+        await super().retry_later(job_id, note=note, settings=settings)
         JOBS.labels(RETRIED).inc()
 
     async def mark_delivered(self, job_id: int, message_id: int) -> None:

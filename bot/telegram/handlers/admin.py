@@ -96,7 +96,7 @@ async def addstyle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(message, texts.DOWNLOAD_FAILED)
         return
     except (PresetNameError, ImageError) as exc:
-        await reply(message, exc.message)
+        await reply(message, texts.error_text(exc))
         return
     services(context).gallery.clear()
     log.info("admin %s added preset %s", update.effective_user.id, preset.name)

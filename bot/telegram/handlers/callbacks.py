@@ -12,6 +12,7 @@ from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.settings import STRENGTHS
 from bot.telegram import texts
 from bot.telegram.handlers.common import (
     Services,
@@ -34,13 +35,10 @@ from bot.telegram.keyboards import (
     settings_keyboard,
     settings_text,
 )
-from stylecore.params import STYLE_STRENGTHS
 from stylecore.presets import UnknownPreset
 
 log = logging.getLogger("stylebot.handlers")
 
-_STRENGTH_ORDER = list(STYLE_STRENGTHS)  # low, normal, high
-_JOB_ONLY_SETTINGS = ("size_scale",)  # one job's adjustments, not carried into a re-run
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -108,14 +106,14 @@ async def _choose_preset(svc: Services, context: ContextTypes.DEFAULT_TYPE,
     try:
         name = preset_name(action.preset)
     except UnknownPreset as exc:
-        await _answer(query, exc.message)
+        await _answer(query, texts.error_text(exc))
         return
     await _answer(query, texts.PRESET_CHOSEN.format(name=name))
     await _remove_keyboard(query)
     await start_job(
         svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=query.from_user.id,
         content_file_id=session.content_file_id, content_message_id=session.content_message_id,
-        preset=name, settings=session.settings.to_dict(),
+        preset=name, settings=session.settings,
     )
 
 
@@ -141,7 +139,7 @@ async def _pick_style(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: 
     try:
         name = preset_name(action.preset)
     except UnknownPreset as exc:
-        await _answer(query, exc.message)
+        await _answer(query, texts.error_text(exc))
         return
     session = await get_session(svc, chat.id, query.from_user.id)
     if session.pending == AWAIT_STYLE and session.content_file_id:
@@ -150,7 +148,7 @@ async def _pick_style(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: 
             svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=query.from_user.id,
             content_file_id=session.content_file_id,
             content_message_id=session.content_message_id,
-            preset=name, settings=session.settings.to_dict(),
+            preset=name, settings=session.settings,
         )
         return
     session.default_preset = name
@@ -160,7 +158,7 @@ async def _pick_style(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: 
 
 async def _change_setting(svc: Services, query: CallbackQuery, action: ChangeSetting) -> None:
     session = await get_session(svc, query.message.chat.id, query.from_user.id)
-    setattr(session.settings, action.field, action.value)
+    session.settings = session.settings.with_(**{action.field: action.value})
     await svc.store.save_session(session)
     await _answer(query, texts.SETTINGS_SAVED)
     try:
@@ -184,23 +182,22 @@ async def _rerun(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: Callb
     if not job.content_file_id:
         await _answer(query, texts.PHOTO_GONE)
         return
-    settings = {k: v for k, v in job.settings.items() if k not in _JOB_ONLY_SETTINGS}
-    strength = settings.get("strength", "normal")
-    level = _STRENGTH_ORDER.index(strength) if strength in _STRENGTH_ORDER else 1
+    settings = job.settings.user_settings()  # the job's own adjustments are not carried over
+    level = STRENGTHS.index(settings.strength)
     if action.action == "up":
-        if level + 1 >= len(_STRENGTH_ORDER):
+        if level + 1 >= len(STRENGTHS):
             await _answer(query, texts.ALREADY_STRONGEST)
             return
-        settings["strength"] = _STRENGTH_ORDER[level + 1]
+        settings = settings.with_(strength=STRENGTHS[level + 1])
     elif action.action == "down":
         if level == 0:
             await _answer(query, texts.ALREADY_WEAKEST)
             return
-        settings["strength"] = _STRENGTH_ORDER[level - 1]
+        settings = settings.with_(strength=STRENGTHS[level - 1])
     elif action.action == "col":
-        settings["preserve_colors"] = True
+        settings = settings.with_(preserve_colors=True)
     elif action.action == "file":
-        settings["as_file"] = True
+        settings = settings.with_(as_file=True)
     await _answer(query, texts.RERUN_STARTED)
     await start_job(
         svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=job.user_id,

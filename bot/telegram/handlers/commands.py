@@ -91,7 +91,7 @@ async def style(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             name = preset_name(context.args[0])
         except UnknownPreset as exc:
-            await reply(message, exc.message)
+            await reply(message, texts.error_text(exc))
             return
         session.default_preset = name
         await svc.store.save_session(session)

@@ -16,7 +16,8 @@ from telegram.ext import ContextTypes
 from bot.config import Config
 from bot.jobs.pool import RunnerPool
 from bot.jobs.queue import Job, JobRequest, QueueFull, SqliteJobQueue, UserLimitReached
-from bot.store import Session, Settings, Store
+from bot.settings import JobSettings, Settings
+from bot.store import Session, Store
 from bot.telegram import texts
 from bot.telegram.decoding import on_decoding_thread
 from bot.telegram.files import (
@@ -80,7 +81,7 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 async def get_session(svc: Services, chat_id: int, user_id: int) -> Session:
     session = await svc.store.get_session(chat_id, user_id)
     if _is_untouched(session):
-        session.settings.quality = svc.config.default_quality
+        session.settings = session.settings.with_(quality=svc.config.default_quality)
     return session
 
 
@@ -160,7 +161,7 @@ async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
         return False
     except ImageError as exc:
         log.info("image from user %s refused: %s", user_id, exc.reason)
-        await reply(message, exc.message)
+        await reply(message, texts.error_text(exc))
         return False
     except (FileUnavailable, NetworkError) as exc:
         log.warning("download of %s failed: %s", ref.file_id, exc)
@@ -184,7 +185,7 @@ async def start_job(
     content_message_id: int | None,
     style_file_id: str | None = None,
     preset: str | None = None,
-    settings: dict,
+    settings: Settings,
 ) -> Job | None:
     """Enqueues a job, tells the user where it stands and clears the half-finished
     conversation. None if the queue refused it (the user has been told why)."""
@@ -196,7 +197,7 @@ async def start_job(
         content_file_id=content_file_id,
         style_file_id=style_file_id,
         preset=preset,
-        settings=settings,
+        settings=JobSettings.of(settings),
     )
     reply_to = (ReplyParameters(content_message_id, allow_sending_without_reply=True)
                 if content_message_id else None)

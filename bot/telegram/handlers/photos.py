@@ -56,7 +56,7 @@ async def private_image(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
                 content_file_id=session.content_file_id,
                 content_message_id=session.content_message_id,
-                style_file_id=ref.file_id, settings=session.settings.to_dict(),
+                style_file_id=ref.file_id, settings=session.settings,
             )
             return
         await _paint_or_ask(svc, context.bot, message, session, ref.file_id,
@@ -83,7 +83,7 @@ async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
             content_file_id=session.content_file_id,
             content_message_id=session.content_message_id,
-            preset=preset, settings=session.settings.to_dict(),
+            preset=preset, settings=session.settings,
         )
 
 
@@ -116,7 +116,7 @@ async def stylize_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             await start_job(
                 svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
                 content_file_id=ref.file_id, content_message_id=target.message_id,
-                preset=preset, settings=session.settings.to_dict(),
+                preset=preset, settings=session.settings,
             )
             return
         await ask_for_style(svc, message, session, ref.file_id, target.message_id)
@@ -135,7 +135,7 @@ async def _stylize_waiting_photo(svc: Services, bot: Bot, message: Message, sess
     await start_job(
         svc, bot, chat_id=session.chat_id, chat_type=chat_type, user_id=session.user_id,
         content_file_id=session.content_file_id, content_message_id=session.content_message_id,
-        preset=preset, settings=session.settings.to_dict(),
+        preset=preset, settings=session.settings,
     )
 
 
@@ -177,7 +177,7 @@ async def group_captioned_image(update: Update, context: ContextTypes.DEFAULT_TY
             await start_job(
                 svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
                 content_file_id=content_ref.file_id, content_message_id=replied.message_id,
-                style_file_id=ref.file_id, settings=session.settings.to_dict(),
+                style_file_id=ref.file_id, settings=session.settings,
             )
             return
         await _paint_or_ask(svc, context.bot, message, session, ref.file_id,
@@ -206,7 +206,7 @@ async def group_style_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) 
             svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
             content_file_id=session.content_file_id,
             content_message_id=session.content_message_id,
-            style_file_id=ref.file_id, settings=session.settings.to_dict(),
+            style_file_id=ref.file_id, settings=session.settings,
         )
 
 
@@ -220,7 +220,7 @@ async def _paint_or_ask(svc: Services, bot: Bot, message: Message, session: Sess
     await start_job(
         svc, bot, chat_id=session.chat_id, chat_type=chat_type, user_id=session.user_id,
         content_file_id=content_file_id, content_message_id=message.message_id,
-        preset=preset, settings=session.settings.to_dict(),
+        preset=preset, settings=session.settings,
     )
 
 
@@ -259,5 +259,5 @@ async def _preset_or_refuse(message: Message, name: str) -> str | None:
     try:
         return preset_name(name)
     except UnknownPreset as exc:
-        await reply(message, exc.message)
+        await reply(message, texts.error_text(exc))
         return None

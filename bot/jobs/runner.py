@@ -1,22 +1,11 @@
 """The job loop: claim a job, fetch its inputs, run it on the worker with live status, deliver.
 
-One job at a time per runner, each runner with its own worker (`bot.jobs.pool.RunnerPool` runs one
-per worker; only the primary recovers, redelivers and keeps house). Faults and what becomes of
-the job:
-
-| fault | job |
-| --- | --- |
-| worker crashed | queued again (`retry_later`) until `STYLEBOT_MAX_ATTEMPTS` runs, then failed |
-| out of memory | queued again once at 0.7x the size (the caption says so), then failed |
-| bad input, unknown or unavailable preset, file too big or gone | failed, the user told why |
-| Telegram `RetryAfter` | waited out and repeated |
-| Telegram `TimedOut` / `NetworkError` | repeated with backoff; undelivered results are retried |
-| Telegram `Forbidden` (bot blocked) | failed quietly |
-
-A result stays on disk until Telegram accepted it; its message id is recorded right after, and a
-job that has one is never sent again. The only window for a duplicate is a crash between
-Telegram accepting the picture and that record (or a send that timed out after Telegram
-received it).
+One job at a time per runner, each runner with its own worker (`bot.jobs.pool.RunnerPool` runs
+one per worker; only the primary recovers, redelivers and keeps house). A run that produces no
+result ends in one of the outcomes of `bot.jobs.outcomes` (retry, shrink and retry, fail with a
+reason, cancelled), carried out here; a result goes to `bot.jobs.delivery`. Telegram's
+`RetryAfter`, `TimedOut` and `NetworkError` are waited out and repeated (`with_retries`);
+undelivered results are sent again every `REDELIVER_EVERY_S`.
 """
 
 from __future__ import annotations
@@ -24,44 +13,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from pathlib import Path
 
-from telegram import Bot, InputFile, Message, ReplyParameters
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import Bot
 
 from bot.config import Config
-from bot.jobs.queue import Job, JobStatus, SqliteJobQueue
-from bot.jobs.worker import (
-    BadInput,
-    JobCancelled,
-    OutOfMemory,
-    Progress,
-    StyleWorker,
-    WorkerCrashed,
-    WorkerError,
-    WorkRequest,
-)
+from bot.jobs.delivery import Delivery, discard_files
+from bot.jobs.outcomes import Cancelled, Fail, Outcome, Retry, ShrinkAndRetry, outcome_of
+from bot.jobs.queue import Job, JobQueue
+from bot.jobs.worker import JobCancelled, Progress, StyleWorker, WorkRequest
 from bot.ops.logs import log_context
 from bot.ops.metrics import JOB_SECONDS
 from bot.settings import JobSettings
 from bot.store import Store
 from bot.telegram import texts
-from bot.telegram.decoding import on_decoding_thread
-from bot.telegram.files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable, WorkArea
-from bot.telegram.keyboards import result_keyboard
-from bot.telegram.photos import fit_for_telegram_photo
-from bot.telegram.retries import with_retries
+from bot.telegram.files import FileUnavailable, WorkArea
 from bot.telegram.status import StatusMessage, chat_action, progress_text
-from stylecore.errors import ImageError, StyleError
-from stylecore.images import decode_image, save_image
+from stylecore.images import save_image
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
 from stylecore.presets import load_preset
 
 log = logging.getLogger("stylebot.runner")
 
-OOM_SCALE = 0.7
 PREVIEW_EVERY = 0.25
 IDLE_POLL_S = 5.0
 """How often an idle runner looks at the queue without being woken (jobs of other processes)."""
@@ -87,7 +61,7 @@ class JobRunner:
         self,
         bot: Bot,
         store: Store,
-        queue: SqliteJobQueue,
+        queue: JobQueue,
         worker: StyleWorker,
         work: WorkArea,
         config: Config,
@@ -112,6 +86,8 @@ class JobRunner:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._last_redelivery = 0.0
+        self.delivery = Delivery(bot, queue, work, status_for=self._status_message,
+                                 requeued=self.wake)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -182,7 +158,7 @@ class JobRunner:
         self._last_redelivery = time.monotonic()
         for job in await self.queue.pending_delivery():
             if job.id not in self.in_flight:  # another runner is sending it right now
-                await self._deliver(job.id)
+                await self.delivery.deliver(job.id)
 
     async def _housekeeping(self) -> None:
         while True:
@@ -216,74 +192,48 @@ class JobRunner:
             self.current = None
         if result_seconds is not None:
             # The status stays live while the result uploads, so a preview that came due late
-            # in the run still shows; `_deliver` stops it before the message goes.
-            await self._deliver(job.id, status=status, seconds=result_seconds)
+            # in the run still shows; delivery stops it before the message goes.
+            await self.delivery.deliver(job.id, status=status, seconds=result_seconds)
         await status.stop()
 
     async def _compute(self, job: Job, status: StatusMessage) -> float | None:
         """Runs the job on the worker; returns the seconds it took, or None if it did not
-        produce a result (the job was failed, re-queued or cancelled here)."""
+        produce a result (then its outcome has been carried out here)."""
         try:
             request = await self._prepare(job)
             if job.id in self._cancelled:
                 raise JobCancelled(job.id)
 
             def on_progress(progress: Progress) -> None:
-                percent = progress.percent
-                status.show(progress_text(percent, progress.eta), progress.preview_jpeg)
+                status.show(progress_text(progress.percent, progress.eta), progress.preview_jpeg)
 
             async with chat_action(self.bot, job.chat_id, repeat=job.chat_type == "private"):
                 result = await self.worker.run(request, on_progress)
-        except JobCancelled:
-            self._cancelled.discard(job.id)
-            await status.stop()
-            await status.set_text(texts.CANCELLED)
-            self._cleanup(job)
-            return None
-        except WorkerCrashed as exc:
-            log.warning("job %d: worker crashed (%s)", job.id, exc)
-            await self._retry(job, status, error=f"worker crashed: {exc}")
-            return None
-        except OutOfMemory:
-            if job.settings.shrunk:
-                await self._give_up(job, status, texts.JOB_FAILED_MEMORY, "out of memory")
-            else:
-                await self._retry(job, status, error="out of memory", note=texts.NOTE_SMALLER,
-                                  settings=job.settings.with_(size_scale=OOM_SCALE))
-            return None
-        except BadInput as exc:
-            await self._give_up(job, status, texts.error_text(exc.error), str(exc.error))
-            return None
-        except StyleError as exc:  # a preset that can't be had
-            await self._give_up(job, status, texts.error_text(exc), str(exc))
-            return None
-        except WorkerError as exc:  # a bug in the engine; the worker itself is fine
-            log.error("job %d failed in the worker: %s\n%s", job.id, exc, exc.details)
-            await self._give_up(job, status, texts.JOB_FAILED, str(exc))
-            return None
-        except FileTooBig:
-            limit = MAX_DOWNLOAD_BYTES // 2**20
-            await self._give_up(job, status, texts.TOO_BIG.format(limit=limit), "file too big")
-            return None
-        except FileUnavailable as exc:
-            await self._give_up(job, status, texts.PHOTO_GONE, str(exc))
-            return None
-        except Forbidden:
-            await self.queue.fail(job.id, "the user blocked the bot")
-            self._cleanup(job)
-            return None
-        except TelegramError as exc:  # downloading inputs failed: network trouble
-            log.warning("job %d: Telegram error while preparing: %s", job.id, exc)
-            await asyncio.sleep(min(2.0**job.attempts, 30.0))
-            await self._retry(job, status, error=f"Telegram: {exc}")
-            return None
-        except Exception as exc:  # a bug here must not leave the job running forever
-            log.exception("job %d failed unexpectedly", job.id)
-            await self._give_up(job, status, texts.JOB_FAILED, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:
+            await self._carry_out(outcome_of(exc, job), job, status)
             return None
         JOB_SECONDS.observe(result.seconds)
         await self.queue.complete(job.id, str(result.output_path))
         return result.seconds
+
+    async def _carry_out(self, outcome: Outcome, job: Job, status: StatusMessage) -> None:
+        match outcome:
+            case Cancelled():
+                self._cancelled.discard(job.id)
+                await status.stop()
+                await status.set_text(texts.CANCELLED)
+                discard_files(self.work, job)
+            case Retry(error=error, backoff=backoff):
+                await asyncio.sleep(backoff)
+                await self._retry(job, status, error=error)
+            case ShrinkAndRetry(error=error, scale=scale):
+                await self._retry(job, status, error=error, note=texts.NOTE_SMALLER,
+                                  settings=job.settings.with_(size_scale=scale))
+            case Fail(text=None, error=error):  # nobody to tell
+                await self.queue.fail(job.id, error)
+                discard_files(self.work, job)
+            case Fail(text=text, error=error):
+                await self._give_up(job, status, text, error)
 
     async def _prepare(self, job: Job) -> WorkRequest:
         """Downloads the inputs (or takes them from the work area) and builds the request."""
@@ -337,84 +287,9 @@ class JobRunner:
         await self.queue.fail(job.id, error)
         await status.stop()
         await status.set_text(text)
-        self._cleanup(job)
+        discard_files(self.work, job)
 
     async def _tell_failure(self, job: Job, text: str) -> None:
         status = self._status_message(job)
         await status.set_text(text)
-        self._cleanup(job)
-
-    # ------------------------------------------------------------------ delivery
-
-    async def _deliver(self, job_id: int, *, status: StatusMessage | None = None,
-                       seconds: float | None = None) -> None:
-        """Sends a computed result unless it was sent (or cancelled) already."""
-        job = await self.queue.get(job_id)
-        if job is None:  # forgotten (/forget) meanwhile
-            self.work.remove_job(job_id)
-            return
-        if job.status != JobStatus.RUNNING or job.delivered_message_id is not None:
-            self._cleanup(job)
-            return
-        path = Path(job.result_path) if job.result_path else None
-        if path is None or not path.is_file():
-            log.warning("job %d: result file missing; computing it again", job.id)
-            await self.queue.retry_later(job.id)
-            self.wake()
-            return
-        status = status or self._status_message(job)
-        try:
-            message = await self._send_result(job, path, seconds)
-        except Forbidden:
-            await self.queue.fail(job.id, "the user blocked the bot")
-            self._cleanup(job)
-            return
-        except (BadRequest, ImageError, ValueError) as exc:
-            log.warning("job %d: result could not be sent: %s", job.id, exc)
-            await self.queue.fail(job.id, f"delivery failed: {exc}")
-            await status.stop()
-            await status.set_text(texts.JOB_FAILED)
-            self._cleanup(job)
-            return
-        except TelegramError as exc:  # network still down: `_redeliver` tries again later
-            log.warning("job %d: delivery failed for now: %s", job.id, exc)
-            return
-        await self.queue.mark_delivered(job.id, message.message_id)
-        log.info("job %d delivered as message %d", job.id, message.message_id)
-        await status.stop()
-        await status.delete()
-        self._cleanup(job)
-
-    async def _send_result(self, job: Job, path: Path, seconds: float | None) -> Message:
-        # Our own picture: the limits for users' uploads don't apply (a long panorama, or a
-        # small STYLEBOT_SIZE, gives a short side under their minimum).
-        image = await on_decoding_thread(decode_image, path, min_side=1, max_aspect=math.inf)
-        height, width = image.shape[:2]
-        caption = result_caption(job, width, height, seconds)
-        common = {
-            "caption": caption,
-            "reply_parameters": (ReplyParameters(job.reply_to_message_id,
-                                                 allow_sending_without_reply=True)
-                                 if job.reply_to_message_id else None),
-            "reply_markup": result_keyboard(job.id),
-        }
-        if job.settings.as_file:
-            data = path.read_bytes()
-            filename = f"stylized-{job.id}{path.suffix}"
-            return await with_retries(lambda: self.bot.send_document(
-                job.chat_id, InputFile(data, filename=filename), **common))
-        photo = await asyncio.to_thread(fit_for_telegram_photo, image)
-        return await with_retries(lambda: self.bot.send_photo(job.chat_id, photo, **common))
-
-    def _cleanup(self, job: Job) -> None:
-        self.work.remove_job(job.id)
-        self.work.remove_inputs(job.user_id, job.content_file_id, job.style_file_id)
-
-
-def result_caption(job: Job, width: int, height: int, seconds: float | None) -> str:
-    style = job.preset or texts.STYLE_OWN_PHOTO
-    parts = [style, f"{width}×{height}"]
-    if seconds is not None:
-        parts.append(f"{seconds:.0f} s")
-    caption = " · ".join(parts)
-    return f"{caption}\n{job.note}" if job.note else caption
+        discard_files(self.work, job)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from telegram.ext import Application
 
     from bot.jobs.worker import StyleWorker
-    from bot.telegram.handlers import Services
+    from bot.telegram.context import Services
 
 log = logging.getLogger("stylebot.health")
 
@@ -61,7 +61,7 @@ class StatusServer:
         self._server = None
 
     def _services(self) -> Services | None:
-        return self.app.bot_data.get("services")
+        return self.app.bot_data.services
 
     def _workers(self) -> list[StyleWorker]:
         svc = self._services()
@@ -69,7 +69,7 @@ class StatusServer:
 
     async def health(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body) of `/healthz`."""
-        config = self.app.bot_data["config"]
+        config = self.app.bot_data.config
         body: dict[str, Any] = {
             "status": "starting",
             "uptime_s": round(time.monotonic() - self.started_at, 1),

@@ -29,7 +29,7 @@ from prometheus_client.registry import Collector
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter
 
-from bot.jobs.queue import Job, JobRequest, JobStatus, SqliteJobQueue
+from bot.jobs.queue import Job, JobQueue, JobRequest, JobStatus, SqliteJobQueue
 from bot.settings import JobSettings
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ class MeteredJobQueue(SqliteJobQueue):
         return requeued, failed
 
 
-async def refresh(queue: SqliteJobQueue) -> None:
+async def refresh(queue: JobQueue) -> None:
     """Sets the gauges that come from the database (before a scrape)."""
     stats = await queue.stats(since=time.time())
     QUEUE_DEPTH.set(stats["queue_depth"])

@@ -10,18 +10,11 @@ import logging
 
 from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot.settings import STRENGTHS
 from bot.telegram import texts
-from bot.telegram.handlers.common import (
-    Services,
-    get_session,
-    preset_name,
-    sender_ids,
-    services,
-    start_job,
-)
+from bot.telegram.context import Context, Sender, Services, services
+from bot.telegram.handlers.common import JobInputs, get_session, preset_name, start_job
 from bot.telegram.handlers.photos import AWAIT_STYLE, preset_names
 from bot.telegram.keyboards import (
     ChangeSetting,
@@ -41,30 +34,30 @@ log = logging.getLogger("stylebot.handlers")
 
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button(update: Update, context: Context) -> None:
     query = update.callback_query
-    ids = sender_ids(update)
-    if query is None or ids is None:
+    sender = Sender.of(update)
+    if query is None or sender is None:
         return
+    user_id = sender.user_id
     if not _is_a_button_of_its_message(query):
-        log.info("callback data %r is not a button of its message (user %s)", query.data, ids[1])
+        log.info("callback data %r is not a button of its message (user %s)", query.data, user_id)
         await _answer(query, texts.OUT_OF_DATE_BUTTON)
         return
     action = parse_callback(query.data)
     if action is None or query.message is None:
-        log.info("unusable callback data %r from user %s", query.data, ids[1])
+        log.info("unusable callback data %r from user %s", query.data, user_id)
         await _answer(query, texts.STALE_BUTTON)
         return
     if isinstance(action, Noop):
         await _answer(query)
         return
     svc = services(context)
-    chat_id, user_id, _ = ids
     personal = isinstance(action, ChoosePreset | ShowPage | ChangeSetting)
     if personal and _belongs_to_someone_else(query, user_id):
         await _answer(query, texts.NOT_YOUR_BUTTON)
         return
-    async with svc.user_lock(chat_id, user_id):
+    async with svc.user_lock(sender.chat_id, user_id):
         if isinstance(action, ChoosePreset):
             await _choose_preset(svc, context, query, action)
         elif isinstance(action, ShowPage):
@@ -95,7 +88,7 @@ def _belongs_to_someone_else(query: CallbackQuery, user_id: int) -> bool:
     return owner is not None and not owner.is_bot and owner.id != user_id
 
 
-async def _choose_preset(svc: Services, context: ContextTypes.DEFAULT_TYPE,
+async def _choose_preset(svc: Services, context: Context,
                          query: CallbackQuery, action: ChoosePreset) -> None:
     chat = query.message.chat
     session = await get_session(svc, chat.id, query.from_user.id)
@@ -110,11 +103,8 @@ async def _choose_preset(svc: Services, context: ContextTypes.DEFAULT_TYPE,
         return
     await _answer(query, texts.PRESET_CHOSEN.format(name=name))
     await _remove_keyboard(query)
-    await start_job(
-        svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=query.from_user.id,
-        content_file_id=session.content_file_id, content_message_id=session.content_message_id,
-        preset=name, settings=session.settings,
-    )
+    await start_job(svc, context.bot, _sender(query), JobInputs.waiting(session, preset=name),
+                    session.settings)
 
 
 async def _show_page(svc: Services, query: CallbackQuery, action: ShowPage,
@@ -132,7 +122,7 @@ async def _show_page(svc: Services, query: CallbackQuery, action: ShowPage,
         log.debug("page not shown: %s", exc)
 
 
-async def _pick_style(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery,
+async def _pick_style(svc: Services, context: Context, query: CallbackQuery,
                       action: PickStyle) -> None:
     """A /styles button: used on the waiting photo if there is one, else the new default."""
     chat = query.message.chat
@@ -144,12 +134,8 @@ async def _pick_style(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: 
     session = await get_session(svc, chat.id, query.from_user.id)
     if session.pending == AWAIT_STYLE and session.content_file_id:
         await _answer(query, texts.PRESET_CHOSEN.format(name=name))
-        await start_job(
-            svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=query.from_user.id,
-            content_file_id=session.content_file_id,
-            content_message_id=session.content_message_id,
-            preset=name, settings=session.settings,
-        )
+        await start_job(svc, context.bot, _sender(query),
+                        JobInputs.waiting(session, preset=name), session.settings)
         return
     session.default_preset = name
     await svc.store.save_session(session)
@@ -168,7 +154,7 @@ async def _change_setting(svc: Services, query: CallbackQuery, action: ChangeSet
         log.debug("settings message not edited: %s", exc)
 
 
-async def _rerun(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery,
+async def _rerun(svc: Services, context: Context, query: CallbackQuery,
                  action: Rerun) -> None:
     """A result button: the same job again with one thing changed."""
     job = await svc.queue.get(action.job_id)
@@ -199,11 +185,15 @@ async def _rerun(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: Callb
     elif action.action == "file":
         settings = settings.with_(as_file=True)
     await _answer(query, texts.RERUN_STARTED)
-    await start_job(
-        svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=job.user_id,
-        content_file_id=job.content_file_id, content_message_id=job.reply_to_message_id,
-        style_file_id=job.style_file_id, preset=job.preset, settings=settings,
-    )
+    inputs = JobInputs(job.content_file_id, job.reply_to_message_id, job.preset,
+                       job.style_file_id)
+    await start_job(svc, context.bot, Sender(chat.id, job.user_id, chat.type), inputs, settings)
+
+
+def _sender(query: CallbackQuery) -> Sender:
+    """Whoever pressed the button, in the chat of its message."""
+    chat = query.message.chat
+    return Sender(chat.id, query.from_user.id, chat.type)
 
 
 async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:

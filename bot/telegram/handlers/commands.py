@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import ReplyParameters, Update
+from telegram import Bot, ReplyParameters, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
 from bot.jobs.queue import JobStatus
 from bot.telegram import texts
-from bot.telegram.handlers.common import get_session, preset_name, reply, sender_ids, services
+from bot.telegram.context import Context, Request, handler
+from bot.telegram.handlers.common import get_session, preset_name, reply
 from bot.telegram.handlers.photos import preset_names
 from bot.telegram.keyboards import settings_keyboard, settings_text, styles_keyboard
 from stylecore.presets import UnknownPreset, render_gallery
@@ -21,23 +21,21 @@ log = logging.getLogger("stylebot.handlers")
 _UNSET_WORDS = {"off", "none", "clear", "reset", "-"}
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     if update.effective_message:
         await reply(update.effective_message, texts.START)
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: Context) -> None:
     if update.effective_message:
         await reply(update.effective_message, texts.HELP)
 
 
-async def styles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def styles(req: Request) -> None:
     """The presets as one gallery picture with a button each. The picture is drawn once per set
     of presets; after the first upload Telegram's file id is re-sent instead."""
-    message = update.effective_message
-    if message is None:
-        return
-    svc = services(context)
+    message, svc = req.message, req.svc
     names = tuple(preset_names())
     keyboard = styles_keyboard(names)
     reply_to = ReplyParameters(message.message_id, allow_sending_without_reply=True)
@@ -68,92 +66,74 @@ async def styles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         svc.gallery[names] = sent.photo[-1].file_id
 
 
-async def style(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler(locked=True)
+async def style(req: Request) -> None:
     """/style NAME sets the default preset, /style off clears it, /style shows it."""
-    message = update.effective_message
-    ids = sender_ids(update)
-    if message is None or ids is None:
+    message, svc = req.message, req.svc
+    session = await get_session(svc, req.sender.chat_id, req.sender.user_id)
+    if not req.args:
+        text = (texts.DEFAULT_SHOW.format(name=session.default_preset)
+                if session.default_preset else texts.STYLE_USAGE)
+        await reply(message, text)
         return
-    chat_id, user_id, _ = ids
-    svc = services(context)
-    async with svc.user_lock(chat_id, user_id):
-        session = await get_session(svc, chat_id, user_id)
-        if not context.args:
-            text = (texts.DEFAULT_SHOW.format(name=session.default_preset)
-                    if session.default_preset else texts.STYLE_USAGE)
-            await reply(message, text)
-            return
-        if context.args[0].lower() in _UNSET_WORDS:
-            session.default_preset = None
-            await svc.store.save_session(session)
-            await reply(message, texts.DEFAULT_CLEARED)
-            return
-        try:
-            name = preset_name(context.args[0])
-        except UnknownPreset as exc:
-            await reply(message, texts.error_text(exc))
-            return
-        session.default_preset = name
+    if req.args[0].lower() in _UNSET_WORDS:
+        session.default_preset = None
         await svc.store.save_session(session)
-        await reply(message, texts.DEFAULT_SET.format(name=name))
-
-
-async def settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    ids = sender_ids(update)
-    if message is None or ids is None:
+        await reply(message, texts.DEFAULT_CLEARED)
         return
-    chat_id, user_id, _ = ids
-    session = await get_session(services(context), chat_id, user_id)
-    await reply(message, settings_text(session.settings),
+    try:
+        name = preset_name(req.args[0])
+    except UnknownPreset as exc:
+        await reply(message, texts.error_text(exc))
+        return
+    session.default_preset = name
+    await svc.store.save_session(session)
+    await reply(message, texts.DEFAULT_SET.format(name=name))
+
+
+@handler()
+async def settings(req: Request) -> None:
+    session = await get_session(req.svc, req.sender.chat_id, req.sender.user_id)
+    await reply(req.message, settings_text(session.settings),
                 reply_markup=settings_keyboard(session.settings))
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def cancel(req: Request) -> None:
     """Cancels the user's queued and running jobs in this chat and the waiting photo."""
-    message = update.effective_message
-    ids = sender_ids(update)
-    if message is None or ids is None:
-        return
-    chat_id, user_id, _ = ids
-    svc = services(context)
-    async with svc.user_lock(chat_id, user_id):
+    svc, chat_id, user_id = req.svc, req.sender.chat_id, req.sender.user_id
+    async with req.locked():
         jobs = await svc.queue.cancel(chat_id, user_id)
         for job in jobs:
             if job.status == JobStatus.RUNNING:
                 svc.runner.cancel(job.id)  # the runner updates its status message
             elif job.status_message_id:
-                await _edit_quietly(context, chat_id, job.status_message_id, texts.CANCELLED)
+                await _edit_quietly(req.bot, chat_id, job.status_message_id, texts.CANCELLED)
         session = await get_session(svc, chat_id, user_id)
         had_photo = session.pending is not None
         await svc.store.clear_pending(chat_id, user_id)
     if jobs:
-        await reply(message, texts.CANCELLED_JOBS.format(count=len(jobs)))
+        await reply(req.message, texts.CANCELLED_JOBS.format(count=len(jobs)))
     elif had_photo:
-        await reply(message, texts.CANCELLED)
+        await reply(req.message, texts.CANCELLED)
     else:
-        await reply(message, texts.NOTHING_TO_CANCEL)
+        await reply(req.message, texts.NOTHING_TO_CANCEL)
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def forget(req: Request) -> None:
     """Deletes everything stored about the user: sessions, jobs, downloaded files."""
-    message = update.effective_message
-    ids = sender_ids(update)
-    if message is None or ids is None:
-        return
-    chat_id, user_id, _ = ids
-    svc = services(context)
-    async with svc.user_lock(chat_id, user_id):
+    svc, user_id = req.svc, req.sender.user_id
+    async with req.locked():
         svc.runner.cancel_user(user_id)
         removed = await svc.store.forget_user(user_id)
         svc.work.forget_user(user_id)
     log.info("user data deleted on request: %s", removed)
-    await reply(message, texts.FORGOTTEN.format(jobs=removed.get("jobs", 0)))
+    await reply(req.message, texts.FORGOTTEN.format(jobs=removed.get("jobs", 0)))
 
 
-async def _edit_quietly(context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int,
-                        text: str) -> None:
+async def _edit_quietly(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
     try:
-        await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
     except TelegramError as exc:
         log.debug("status message %s not edited: %s", message_id, exc)

@@ -6,22 +6,20 @@ them an answer after the restart."""
 
 from __future__ import annotations
 
-from telegram import Bot, Message, Update
-from telegram.ext import ContextTypes
+from telegram import Message
 
 from bot.store import Session
 from bot.telegram import texts
+from bot.telegram.context import Request, Services, handler
 from bot.telegram.files import ImageRef, NotAStillImage, image_in
 from bot.telegram.handlers.common import (
-    Services,
+    JobInputs,
     caption_preset,
     get_session,
     parse_stylize,
     preset_name,
     receive_image,
     reply,
-    sender_ids,
-    services,
     start_job,
 )
 from bot.telegram.keyboards import preset_keyboard
@@ -30,128 +28,96 @@ from stylecore.presets import UnknownPreset, list_presets
 AWAIT_STYLE = "await_style"
 
 
-async def private_image(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def private_image(req: Request) -> None:
     """A picture in a private chat: content, style, or content plus a preset in the caption."""
-    message = update.effective_message
-    ids = sender_ids(update)
-    if message is None or ids is None:
-        return
-    chat_id, user_id, chat_type = ids
-    svc = services(context)
-    async with svc.inbox.receiving(message, user_id), svc.user_lock(chat_id, user_id):
+    message = req.message
+    async with req.receiving():
         ref = await _image_or_refuse(message)
         if ref is None:
             return
-        is_command, argument = parse_stylize(message.caption, context.bot.username)
+        is_command, argument = parse_stylize(message.caption, req.bot.username)
         preset = caption_preset(message.caption) if not is_command else None
         if argument:
             preset = await _preset_or_refuse(message, argument)
             if preset is None:
                 return
-        if not await receive_image(svc, context.bot, message, user_id, ref):
+        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref):
             return
-        session = await get_session(svc, chat_id, user_id)
-        if preset is None and session.pending == AWAIT_STYLE and session.content_file_id:
-            await start_job(
-                svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
-                content_file_id=session.content_file_id,
-                content_message_id=session.content_message_id,
-                style_file_id=ref.file_id, settings=session.settings,
-            )
+        session = await _session(req)
+        if preset is None and _waiting(session):
+            inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
+            await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
             return
-        await _paint_or_ask(svc, context.bot, message, session, ref.file_id,
-                            preset or session.default_preset, chat_type)
+        await _paint_or_ask(req, session, ref.file_id, preset or session.default_preset)
 
 
-async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler(locked=True)
+async def private_text(req: Request) -> None:
     """Plain text in a private chat: a preset name for the waiting photo, or a hint."""
-    message = update.effective_message
-    ids = sender_ids(update)
-    if message is None or ids is None or not message.text:
+    if not req.message.text:
         return
-    chat_id, user_id, chat_type = ids
-    svc = services(context)
-    async with svc.user_lock(chat_id, user_id):
-        session = await get_session(svc, chat_id, user_id)
-        if session.pending != AWAIT_STYLE or not session.content_file_id:
-            await reply(message, texts.NO_CONTENT)
-            return
-        preset = await _preset_or_refuse(message, message.text.strip())
-        if preset is None:
-            return
-        await start_job(
-            svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
-            content_file_id=session.content_file_id,
-            content_message_id=session.content_message_id,
-            preset=preset, settings=session.settings,
-        )
+    session = await _session(req)
+    if not _waiting(session):
+        await reply(req.message, texts.NO_CONTENT)
+        return
+    preset = await _preset_or_refuse(req.message, req.message.text.strip())
+    if preset is None:
+        return
+    await start_job(req.svc, req.bot, req.sender, JobInputs.waiting(session, preset=preset),
+                    session.settings)
 
 
-async def stylize_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def stylize_command(req: Request) -> None:
     """/stylize [NAME] as text: on the photo it replies to, or (private) on the waiting photo."""
-    message = update.effective_message
-    ids = sender_ids(update)
-    if message is None or ids is None:
-        return
-    chat_id, user_id, chat_type = ids
-    svc = services(context)
-    async with svc.inbox.receiving(message, user_id), svc.user_lock(chat_id, user_id):
+    message = req.message
+    async with req.receiving():
         preset = None
-        if context.args:
-            preset = await _preset_or_refuse(message, context.args[0])
+        if req.args:
+            preset = await _preset_or_refuse(message, req.args[0])
             if preset is None:
                 return
-        session = await get_session(svc, chat_id, user_id)
+        session = await _session(req)
         target = message.reply_to_message
         ref = await _image_or_refuse(message, target) if target is not None else None
         if target is not None and ref is None:
             return
         if ref is None:
-            await _stylize_waiting_photo(svc, context.bot, message, session, chat_type, preset)
+            await _stylize_waiting_photo(req, session, preset)
             return
-        if not await receive_image(svc, context.bot, message, user_id, ref):
+        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref):
             return
         preset = preset or session.default_preset
         if preset:
-            await start_job(
-                svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
-                content_file_id=ref.file_id, content_message_id=target.message_id,
-                preset=preset, settings=session.settings,
-            )
+            inputs = JobInputs(ref.file_id, target.message_id, preset=preset)
+            await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
             return
-        await ask_for_style(svc, message, session, ref.file_id, target.message_id)
+        await ask_for_style(req.svc, message, session, ref.file_id, target.message_id)
 
 
-async def _stylize_waiting_photo(svc: Services, bot: Bot, message: Message, session: Session,
-                                 chat_type: str, preset: str | None) -> None:
-    if session.pending != AWAIT_STYLE or not session.content_file_id:
-        await reply(message, texts.STYLIZE_NEEDS_PHOTO)
+async def _stylize_waiting_photo(req: Request, session: Session, preset: str | None) -> None:
+    if not _waiting(session):
+        await reply(req.message, texts.STYLIZE_NEEDS_PHOTO)
         return
     preset = preset or session.default_preset
     if preset is None:
-        await ask_for_style(svc, message, session, session.content_file_id,
-                            session.content_message_id or message.message_id)
+        await ask_for_style(req.svc, req.message, session, session.content_file_id,
+                            session.content_message_id or req.message.message_id)
         return
-    await start_job(
-        svc, bot, chat_id=session.chat_id, chat_type=chat_type, user_id=session.user_id,
-        content_file_id=session.content_file_id, content_message_id=session.content_message_id,
-        preset=preset, settings=session.settings,
-    )
+    await start_job(req.svc, req.bot, req.sender, JobInputs.waiting(session, preset=preset),
+                    session.settings)
 
 
-async def group_captioned_image(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def group_captioned_image(req: Request) -> None:
     """A picture captioned /stylize in a group: "/stylize NAME" stylises it; plain "/stylize"
     in reply to a photo uses the replied photo as content and this one as the style."""
-    message = update.effective_message
-    ids = sender_ids(update)
-    if message is None or ids is None:
-        return
-    is_command, argument = parse_stylize(message.caption, context.bot.username)
+    message = req.message
+    is_command, argument = parse_stylize(message.caption, req.bot.username)
     if not is_command:
         return
-    chat_id, user_id, chat_type = ids
-    svc = services(context)
-    async with svc.inbox.receiving(message, user_id), svc.user_lock(chat_id, user_id):
+    async with req.receiving():
         ref = await _image_or_refuse(message)
         if ref is None:
             return
@@ -160,7 +126,7 @@ async def group_captioned_image(update: Update, context: ContextTypes.DEFAULT_TY
             preset = await _preset_or_refuse(message, argument)
             if preset is None:
                 return
-        session = await get_session(svc, chat_id, user_id)
+        session = await _session(req)
         replied = message.reply_to_message
         content_ref = None
         if preset is None and replied is not None:
@@ -169,59 +135,55 @@ async def group_captioned_image(update: Update, context: ContextTypes.DEFAULT_TY
             except NotAStillImage:
                 await reply(message, texts.NO_STILLS)
                 return
-        if not await receive_image(svc, context.bot, message, user_id, ref):
+        user_id = req.sender.user_id
+        if not await receive_image(req.svc, req.bot, message, user_id, ref):
             return
         if content_ref is not None:
-            if not await receive_image(svc, context.bot, message, user_id, content_ref):
+            if not await receive_image(req.svc, req.bot, message, user_id, content_ref):
                 return
-            await start_job(
-                svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
-                content_file_id=content_ref.file_id, content_message_id=replied.message_id,
-                style_file_id=ref.file_id, settings=session.settings,
-            )
+            inputs = JobInputs(content_ref.file_id, replied.message_id, style_file_id=ref.file_id)
+            await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
             return
-        await _paint_or_ask(svc, context.bot, message, session, ref.file_id,
-                            preset or session.default_preset, chat_type)
+        await _paint_or_ask(req, session, ref.file_id, preset or session.default_preset)
 
 
-async def group_style_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@handler()
+async def group_style_reply(req: Request) -> None:
     """In a group, a picture replying to the bot's "pick a style" message is the style."""
-    message = update.effective_message
-    ids = sender_ids(update)
-    if message is None or ids is None:
+    replied = req.message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != req.bot.id:
         return
-    replied = message.reply_to_message
-    if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
-        return
-    chat_id, user_id, chat_type = ids
-    svc = services(context)
-    async with svc.inbox.receiving(message, user_id), svc.user_lock(chat_id, user_id):
-        session = await get_session(svc, chat_id, user_id)
-        if session.pending != AWAIT_STYLE or not session.content_file_id:
+    async with req.receiving():
+        session = await _session(req)
+        if not _waiting(session):
             return  # someone else's conversation, or nothing waiting: stay quiet in groups
-        ref = await _image_or_refuse(message)
-        if ref is None or not await receive_image(svc, context.bot, message, user_id, ref):
+        ref = await _image_or_refuse(req.message)
+        if ref is None or not await receive_image(req.svc, req.bot, req.message,
+                                                  req.sender.user_id, ref):
             return
-        await start_job(
-            svc, context.bot, chat_id=chat_id, chat_type=chat_type, user_id=user_id,
-            content_file_id=session.content_file_id,
-            content_message_id=session.content_message_id,
-            style_file_id=ref.file_id, settings=session.settings,
-        )
+        inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
+        await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
 
 
-async def _paint_or_ask(svc: Services, bot: Bot, message: Message, session: Session,
-                        content_file_id: str, preset: str | None, chat_type: str) -> None:
+async def _session(req: Request) -> Session:
+    return await get_session(req.svc, req.sender.chat_id, req.sender.user_id)
+
+
+def _waiting(session: Session) -> bool:
+    """A content photo waits in the session for its style."""
+    return session.pending == AWAIT_STYLE and bool(session.content_file_id)
+
+
+async def _paint_or_ask(req: Request, session: Session, content_file_id: str,
+                        preset: str | None) -> None:
     """A new content photo: start at once with the named (or default) preset, else offer the
     style keyboard."""
     if not preset:
-        await ask_for_style(svc, message, session, content_file_id, message.message_id)
+        await ask_for_style(req.svc, req.message, session, content_file_id,
+                            req.message.message_id)
         return
-    await start_job(
-        svc, bot, chat_id=session.chat_id, chat_type=chat_type, user_id=session.user_id,
-        content_file_id=content_file_id, content_message_id=message.message_id,
-        preset=preset, settings=session.settings,
-    )
+    inputs = JobInputs(content_file_id, req.message.message_id, preset=preset)
+    await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
 
 
 async def ask_for_style(svc: Services, message: Message, session: Session, content_file_id: str,

@@ -357,14 +357,22 @@ def save_image(image: np.ndarray, path: str | os.PathLike) -> Path:
         raise ValueError(
             f"cannot tell the image format from {path.name!r}; use .jpg, .png or .webp"
         )
-    data = encode_image(image, fmt)
+    write_atomic(path, encode_image(image, fmt))
+    return path
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, mode: int | None = None) -> None:
+    """Writes `data` to `path` so that it appears whole or not at all (parent folders are
+    created). `mode`: the file's permissions (it is created private)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path

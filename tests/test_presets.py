@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bot.telegram import gallery
 from bot.telegram.texts import error_text
 from stylecore import presets
 from stylecore.images import ImageError, decode_image, encode_image
@@ -347,17 +348,17 @@ def test_gallery_grid_without_downloads(env, server, procedural_pngs, tmp_path, 
         presets.load_preset("minotaur")  # a remembered failure: drawn as "unavailable"
 
     everything = presets.list_presets()
-    data = presets.render_gallery()
+    data = gallery.render_gallery()
     assert server.requests == []  # the gallery never downloads
     with Image.open(io.BytesIO(data)) as img:
         assert img.format == "JPEG"
-        assert img.size == presets.gallery_size(len(everything), 160, 4)
+        assert img.size == gallery.gallery_size(len(everything), 160, 4)
         cols, rows = 4, -(-len(everything) // 4)
         assert img.size == (cols * 176, rows * 200)  # 8 px padding, 24 px label
 
     few = presets.list_presets()[:2]
-    with Image.open(io.BytesIO(presets.render_gallery(few, thumb=64, columns=5))) as img:
-        assert img.size == presets.gallery_size(2, 64, 5)
+    with Image.open(io.BytesIO(gallery.render_gallery(few, thumb=64, columns=5))) as img:
+        assert img.size == gallery.gallery_size(2, 64, 5)
         assert img.size[0] < img.size[1] * 3  # two columns, not five
     with pytest.raises(ValueError):
-        presets.render_gallery([])
+        gallery.render_gallery([])

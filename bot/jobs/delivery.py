@@ -18,7 +18,7 @@ from pathlib import Path
 from telegram import Bot, InputFile, Message, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.jobs.queue import Job, JobQueue, JobStatus
+from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.telegram import texts
 from bot.telegram.decoding import on_decoding_thread
 from bot.telegram.files import WorkArea

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from telegram.error import Forbidden, TelegramError
 
-from bot.jobs.queue import Job
+from bot.jobs.model import Job
 from bot.jobs.worker import BadInput, JobCancelled, OutOfMemory, WorkerCrashed, WorkerError
 from bot.telegram import texts
 from bot.telegram.files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from bot.jobs.queue import Job
+from bot.jobs.model import Job
 from bot.jobs.runner import JobRunner
 from bot.jobs.worker import StyleWorker
 

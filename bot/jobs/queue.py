@@ -6,8 +6,9 @@ FAILED / CANCELLED. A result that exists but is not delivered is re-sent after a
 (`pending_delivery`), never recomputed; a job with a `delivered_message_id` is never sent again.
 
 Order is fair: round-robin across users, FIFO within a user, so one user's ten jobs do not push
-everyone else back. The handlers see only the `JobQueue` protocol, so a distributed backend can
-replace `SqliteJobQueue` without touching them.
+everyone else back. The handlers and the runner see only the `JobQueue` protocol
+(`bot.jobs.model`, with the job itself), so a distributed backend can replace `SqliteJobQueue`
+without touching them.
 """
 
 from __future__ import annotations
@@ -17,12 +18,19 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from dataclasses import dataclass, fields
+from typing import Any
 
 import aiosqlite
 
+from bot.jobs.model import (
+    Job,
+    JobQueue,
+    JobRequest,
+    JobStatus,
+    QueueFull,
+    UserLimitReached,
+)
 from bot.settings import JobSettings
 from bot.store import Store
 
@@ -30,86 +38,6 @@ log = logging.getLogger("stylebot.jobs")
 
 ETA_HISTORY = 20
 """How many recent job durations the ETA averages."""
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-@dataclass
-class JobRequest:
-    """What a user asked for, as the handlers hand it to the queue."""
-
-    chat_id: int
-    user_id: int
-    chat_type: str
-    reply_to_message_id: int | None
-    content_file_id: str
-    style_file_id: str | None
-    preset: str | None
-    settings: JobSettings
-
-
-@dataclass
-class Job(JobRequest):
-    id: int
-    status: JobStatus
-    attempts: int
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    error: str | None
-    status_message_id: int | None
-    result_path: str | None
-    delivered_message_id: int | None
-    note: str | None
-
-    @property
-    def active(self) -> bool:
-        """Queued or running (a computed but undelivered job is still running)."""
-        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-class QueueFull(Exception):
-    """The global cap on waiting jobs is reached."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        super().__init__(f"{limit} jobs are waiting already")
-
-
-class UserLimitReached(Exception):
-    """This user already has the most waiting jobs allowed."""
-
-    def __init__(self, waiting: int, limit: int):
-        self.waiting = waiting
-        self.limit = limit
-        super().__init__(f"the user has {waiting} jobs waiting (at most {limit})")
-
-
-class JobQueue(Protocol):
-    """The queue as the handlers and the runner use it."""
-
-    async def enqueue(self, request: JobRequest) -> Job: ...
-    async def claim(self) -> Job | None: ...
-    async def set_status_message(self, job_id: int, message_id: int) -> None: ...
-    async def complete(self, job_id: int, result_path: str) -> None: ...
-    async def mark_delivered(self, job_id: int, message_id: int) -> None: ...
-    async def fail(self, job_id: int, error: str) -> None: ...
-    async def retry_later(
-        self, job_id: int, note: str | None = None, settings: JobSettings | None = None
-    ) -> None: ...
-    async def cancel(self, chat_id: int, user_id: int) -> list[Job]: ...
-    async def get(self, job_id: int) -> Job | None: ...
-    async def position(self, job_id: int) -> tuple[int, float | None]: ...
-    async def recover(self, max_attempts: int) -> tuple[list[Job], list[Job]]: ...
-    async def pending_delivery(self) -> list[Job]: ...
-    async def stats(self, since: float) -> dict: ...
-    async def queue_snapshot(self) -> list[Job]: ...
 
 
 @dataclass(frozen=True)
@@ -491,24 +419,6 @@ def _by_id(item: Job | _Waiting) -> int:
 
 
 def _job(row: aiosqlite.Row) -> Job:
-    return Job(
-        chat_id=row["chat_id"],
-        user_id=row["user_id"],
-        chat_type=row["chat_type"],
-        reply_to_message_id=row["reply_to_message_id"],
-        content_file_id=row["content_file_id"],
-        style_file_id=row["style_file_id"],
-        preset=row["preset"],
-        settings=JobSettings.from_json(row["settings"]),
-        id=row["id"],
-        status=JobStatus(row["status"]),
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        error=row["error"],
-        status_message_id=row["status_message_id"],
-        result_path=row["result_path"],
-        delivered_message_id=row["delivered_message_id"],
-        note=row["note"],
-    )
+    values = {f.name: row[f.name] for f in fields(Job)}
+    return Job(**values | {"settings": JobSettings.from_json(row["settings"]),
+                           "status": JobStatus(row["status"])})

@@ -20,8 +20,8 @@ from telegram import Bot
 
 from bot.config import Config
 from bot.jobs.delivery import Delivery, discard_files
+from bot.jobs.model import Job, JobQueue
 from bot.jobs.outcomes import Cancelled, Fail, Outcome, Retry, ShrinkAndRetry, outcome_of
-from bot.jobs.queue import Job, JobQueue
 from bot.jobs.worker import JobCancelled, Progress, StyleWorker, WorkRequest
 from bot.ops.logs import log_context
 from bot.ops.metrics import JOB_SECONDS

@@ -29,7 +29,8 @@ from prometheus_client.registry import Collector
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter
 
-from bot.jobs.queue import Job, JobQueue, JobRequest, JobStatus, SqliteJobQueue
+from bot.jobs.model import Job, JobQueue, JobRequest, JobStatus
+from bot.jobs.queue import SqliteJobQueue
 from bot.settings import JobSettings
 
 if TYPE_CHECKING:

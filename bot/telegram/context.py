@@ -22,8 +22,8 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.jobs.model import JobQueue
     from bot.jobs.pool import RunnerPool
-    from bot.jobs.queue import JobQueue
     from bot.jobs.worker import StyleWorker
     from bot.store import Store
     from bot.telegram.files import WorkArea

@@ -8,13 +8,14 @@ import logging
 from telegram import Bot, ReplyParameters, Update
 from telegram.error import BadRequest, TelegramError
 
-from bot.jobs.queue import JobStatus
+from bot.jobs.model import JobStatus
 from bot.telegram import texts
 from bot.telegram.context import Context, Request, handler
+from bot.telegram.gallery import render_gallery
 from bot.telegram.handlers.common import get_session, preset_name, reply
 from bot.telegram.handlers.photos import preset_names
 from bot.telegram.keyboards import settings_keyboard, settings_text, styles_keyboard
-from stylecore.presets import UnknownPreset, render_gallery
+from stylecore.presets import UnknownPreset
 
 log = logging.getLogger("stylebot.handlers")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from telegram import Bot, Message, ReplyParameters
 from telegram.error import Forbidden, NetworkError, TelegramError
 
-from bot.jobs.queue import Job, JobRequest, QueueFull, UserLimitReached
+from bot.jobs.model import Job, JobRequest, QueueFull, UserLimitReached
 from bot.settings import JobSettings, Settings
 from bot.store import Session
 from bot.telegram import texts

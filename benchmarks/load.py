@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot import texts  # noqa: E402  (after the path set-up above)
+from bot.telegram import texts  # noqa: E402  (after the path set-up above)
 from tests.fake_telegram import (  # noqa: E402
     Chat,
     FakeTelegram,

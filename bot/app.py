@@ -2,12 +2,12 @@
 
 `build_application(config)` wires the handlers; its `post_init` checks the work folder, opens
 the database (migrating it), recovers the job queue, asks whoever sent a picture that a killed
-process never answered to send it again (`bot.inbox`), registers the commands and starts the
-workers (one per GPU, or `STYLEBOT_WORKERS`) with a job runner each. `running(app)` is the whole
+process never answered to send it again (`bot.telegram.inbox`), registers the commands and starts
+the workers (one per GPU, or `STYLEBOT_WORKERS`) with a job runner each. `running(app)` is the whole
 lifecycle as an async context manager (what `run_polling` / `run_webhook` do, minus the event
 loop and signal handling), used by `serve` in production and by the tests. Updates come by long
 polling, or by webhook when `STYLEBOT_WEBHOOK_URL` is set; `STYLEBOT_METRICS_LISTEN` adds the
-health and metrics endpoint (`bot.health`).
+health and metrics endpoint (`bot.ops.health`).
 
 Whatever fails at start-up, everything opened so far is closed again: an open database alone,
 with its non-daemon thread, would keep the process from ever exiting. An unusable work folder,
@@ -27,21 +27,23 @@ from pathlib import Path
 
 from telegram import BotCommand, Update
 from telegram.error import NetworkError, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
-from bot import logs, texts
 from bot.config import Config
-from bot.gpus import visible_gpus, worker_environments
-from bot.handlers import Services, register
-from bot.health import StatusServer
-from bot.inbox import Inbox
-from bot.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
-from bot.pool import RunnerPool
-from bot.retries import with_retries
-from bot.runner import JobRunner
+from bot.jobs.gpus import visible_gpus, worker_environments
+from bot.jobs.pool import RunnerPool
+from bot.jobs.runner import JobRunner
+from bot.jobs.worker import StyleWorker
+from bot.ops import logs
+from bot.ops.health import StatusServer
+from bot.ops.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
 from bot.store import SchemaTooNew, Store
-from bot.telegram_files import WorkArea
-from bot.worker import StyleWorker
+from bot.telegram import texts
+from bot.telegram.context import CONTEXT_TYPES, BotData, Context, Services
+from bot.telegram.files import WorkArea
+from bot.telegram.handlers import register
+from bot.telegram.inbox import Inbox
+from bot.telegram.retries import with_retries
 
 log = logging.getLogger("stylebot.app")
 
@@ -68,14 +70,15 @@ def build_application(config: Config, *, worker: StyleWorker | None = None) -> A
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
+        .context_types(CONTEXT_TYPES)
     )
     if config.api_base_url:
         builder = builder.base_url(config.api_base_url)
     if config.api_file_url:
         builder = builder.base_file_url(config.api_file_url)
     app = builder.build()
-    app.bot_data["config"] = config
-    app.bot_data["shared_worker"] = worker
+    app.bot_data.config = config
+    app.bot_data.shared_worker = worker
     register(app)
     app.add_handler(TypeHandler(Update, _bind_log_fields), group=-2)  # before everything
     app.add_error_handler(_log_error)
@@ -83,20 +86,22 @@ def build_application(config: Config, *, worker: StyleWorker | None = None) -> A
 
 
 async def _post_init(app: Application) -> None:
-    config: Config = app.bot_data["config"]
+    data: BotData = app.bot_data
+    config = _config(app)
     work = _open_work_area(config.work_dir)
     store = await _open_store(config.db_path)
-    app.bot_data["store"] = store  # from here on, `_post_shutdown` closes it whatever fails
+    data.store = store  # from here on, `_post_shutdown` closes it whatever fails
     queue = MeteredJobQueue(store, max_queued_per_user=config.max_queued_per_user,
                             max_queue=config.max_queue)
-    workers = [app.bot_data["shared_worker"]]
-    if workers[0] is None:
+    if data.shared_worker is not None:
+        workers = [data.shared_worker]
+    else:
         gpus = await asyncio.to_thread(visible_gpus)
         workers = [StyleWorker(warm_up=True, env=env)
                    for env in worker_environments(config.workers, gpus)]
-        app.bot_data["owned_workers"] = workers
+        data.owned_workers = workers
         # Loading TensorFlow takes a while: answer users meanwhile; the first job waits for it.
-        app.bot_data["worker_start"] = asyncio.create_task(_start_workers(workers))
+        data.worker_start = asyncio.create_task(_start_workers(workers))
     claim_lock = asyncio.Lock()
     in_flight: set[int] = set()
     runner = RunnerPool([
@@ -105,14 +110,14 @@ async def _post_init(app: Application) -> None:
         for index, worker in enumerate(workers)
     ])
     inbox = Inbox(store)
-    app.bot_data["services"] = Services(config=config, store=store, queue=queue, work=work,
+    data.services = Services(config=config, store=store, queue=queue, work=work,
                                         runner=runner, inbox=inbox, enqueue_lock=claim_lock)
     # Read before any update arrives: later rows are this process' own.
     unanswered = await inbox.left_over()
     if unanswered:
         log.info("%d picture(s) received before a restart were never answered",
                  len(unanswered))
-        app.bot_data["inbox_answers"] = asyncio.create_task(
+        data.inbox_answers = asyncio.create_task(
             inbox.ask_to_send_again(app.bot, unanswered))
     try:
         await with_retries(lambda: app.bot.set_my_commands(
@@ -169,33 +174,41 @@ async def _start_workers(workers: list[StyleWorker]) -> None:
 
 
 async def _post_stop(app: Application) -> None:
-    svc: Services | None = app.bot_data.get("services")
+    svc = app.bot_data.services
     if svc is not None:
         await svc.runner.stop()
 
 
 async def _post_shutdown(app: Application) -> None:
-    svc: Services | None = app.bot_data.pop("services", None)
+    data: BotData = app.bot_data
+    svc, data.services = data.services, None
     if svc is not None:
         await svc.runner.stop()
-    for name in ("worker_start", "inbox_answers"):
-        task = app.bot_data.pop(name, None)
+    for task in (data.worker_start, data.inbox_answers):
         if task is not None and not task.done():
             task.cancel()
-    workers: list[StyleWorker] = app.bot_data.pop("owned_workers", [])
+    data.worker_start = data.inbox_answers = None
+    workers, data.owned_workers = data.owned_workers, []
     await asyncio.gather(*(worker.stop() for worker in workers))
-    store: Store | None = app.bot_data.pop("store", None)
+    store, data.store = data.store, None
     if store is not None:
         await store.close()
 
 
-async def _bind_log_fields(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+def _config(app: Application) -> Config:
+    config = app.bot_data.config
+    if config is None:
+        raise RuntimeError("the application was not made by build_application")
+    return config
+
+
+async def _bind_log_fields(update: Update, context: Context) -> None:
     """Every line logged while handling this update names its chat and user."""
     chat, user = update.effective_chat, update.effective_user
     logs.bind(chat_id=chat.id if chat else None, user_id=user.id if user else None)
 
 
-async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _log_error(update: object, context: Context) -> None:
     log.error("error while handling an update", exc_info=context.error)
 
 
@@ -203,7 +216,7 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
 async def running(app: Application) -> AsyncIterator[Application]:
     """Initialises, receives and handles updates inside the block; stops and cleans up after.
     The health endpoint (if configured) answers from the start, while Telegram is reached."""
-    config: Config = app.bot_data["config"]
+    config = _config(app)
     async with contextlib.AsyncExitStack() as stack:
         if config.metrics_listen:
             status = StatusServer(app, config.metrics_listen)

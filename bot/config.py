@@ -39,7 +39,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-QUALITIES = ("fast", "balanced", "high")
+from bot.settings import QUALITIES, Quality
+
 LOG_FORMATS = ("text", "json")
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 """What Telegram accepts as a webhook's secret token."""
@@ -66,7 +67,7 @@ class Config:
     api_base_url: str | None = None
     api_file_url: str | None = None
     admins: frozenset[int] = frozenset()
-    default_quality: str = "balanced"
+    default_quality: Quality = "balanced"
     size_override: int | None = None
     steps_override: int | None = None
     max_queued_per_user: int = 3

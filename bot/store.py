@@ -1,26 +1,24 @@
 """The bot's SQLite database: schema, migrations, and per-(chat, user) conversation sessions.
 
 One `aiosqlite` connection serves the whole bot (the sessions here and the job queue in
-`bot.jobs`); an asyncio lock around it keeps one coroutine's transaction from swallowing
+`bot.jobs.queue`); an asyncio lock around it keeps one coroutine's transaction from swallowing
 another's statements, since a SQLite transaction belongs to the connection, not the coroutine.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
-from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS
+from bot.settings import Settings
 
 log = logging.getLogger("stylebot.store")
 
@@ -97,51 +95,6 @@ class SchemaTooNew(RuntimeError):
 
 
 @dataclass
-class Settings:
-    """A user's choices from /settings. Stored as JSON so adding a setting needs no migration."""
-
-    quality: str = "balanced"
-    strength: str = "normal"
-    preserve_colors: bool = False
-    as_file: bool = False
-    previews: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, data: str | bytes | dict | None) -> Settings:
-        """Reads what `to_json` wrote, ignoring unknown keys and replacing missing, mistyped or
-        out-of-range values with defaults: an old row or a hand-edited one never breaks a user."""
-        if isinstance(data, str | bytes):
-            try:
-                data = json.loads(data)
-            except ValueError:
-                data = None
-        if not isinstance(data, dict):
-            return cls()
-        settings = cls()
-        for f in fields(cls):
-            value = data.get(f.name)
-            if _valid_setting(f.name, value, getattr(settings, f.name)):
-                setattr(settings, f.name, value)
-        return settings
-
-    from_dict = from_json
-
-
-def _valid_setting(name: str, value: Any, default: Any) -> bool:
-    if name == "quality":
-        return value in QUALITY_PRESETS
-    if name == "strength":
-        return value in STYLE_STRENGTHS
-    return type(value) is type(default)
-
-
-@dataclass
 class Session:
     """Where one user stands in one chat. `pending` is None or "await_style" (a content photo
     arrived; waiting for a style photo or a preset)."""
@@ -156,8 +109,9 @@ class Session:
 
 
 class Store:
-    """The database connection, migrated at open. `db` is shared with `bot.jobs.SqliteJobQueue`;
-    everything that touches it goes through `transaction()` or `read()`."""
+    """The database connection, migrated at open. `db` is shared with
+    `bot.jobs.queue.SqliteJobQueue`; everything that touches it goes through `transaction()` or
+    `read()`."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path):
         self.db = db

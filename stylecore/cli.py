@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stylecore.errors import StyleError
 from stylecore.params import (
     CLASSIC,
     DEFAULT,
@@ -116,15 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
-    from stylecore.images import ImageError, decode_image, save_image
+    from stylecore.images import decode_image, save_image
 
     try:
         content = decode_image(args.content)
         styles = [_load_style(s) for s in args.styles]
-    except ImageError as error:
-        return _fail(error.message)
-    except LookupError as error:
-        return _fail(str(error.args[0]) if error.args else str(error))
+    except StyleError as error:
+        return _fail(_describe(error))
     weights = args.style_weights or [1.0] * len(styles)
 
     from stylecore.transfer import WorkingImageTooLarge, pixel_budget, stylize
@@ -152,12 +151,9 @@ def _load_style(source: str):
 
     if Path(source).exists() or any(sep in source for sep in "/\\."):
         return decode_image(source)
-    from stylecore.presets import PresetUnavailable, UnknownPreset, load_preset
+    from stylecore.presets import load_preset
 
-    try:
-        return load_preset(source)
-    except (UnknownPreset, PresetUnavailable) as error:
-        raise LookupError(getattr(error, "message", str(error))) from error
+    return load_preset(source)
 
 
 class _progress_bar:
@@ -187,6 +183,41 @@ class _progress_bar:
 
 def _default_output(content: str) -> str:
     return str(Path("out") / f"{Path(content).stem}-styled.jpg")
+
+
+_MESSAGES = {
+    "empty": "That file is empty.",
+    "not_image": "That file is not an image I can read.",
+    "corrupt": "That image seems to be damaged or incomplete; please send it again.",
+    "unsupported": "That image uses a colour format I can't handle; try a normal JPEG or PNG.",
+    "missing": "I couldn't find that image file.",
+    "unreadable": "I couldn't read that image file.",
+    "too_large": "This image is too large{size}; send one of at most {megapixels:g} megapixels.",
+    "too_small": "This image is too small{size}; send one at least {min_side} px on each side.",
+    "aspect": "This image is too long and narrow{size}; its long side may be at most "
+              "{max_aspect:g} times its short side.",
+    "unknown_preset": "I don't know a style called “{name}”.{did_you_mean}",
+    "download_failed": "{title} can't be downloaded right now; try another style.",
+    "preset_unusable": "{title} can't be used right now; try another style.",
+    "preset_unreadable": "The style “{name}” can't be read right now; try another style.",
+    "preset_gone": "The style “{name}” is gone; try another style.",
+}
+"""The command line's own words for the engine's error codes (`stylecore.errors`), the same
+sentences it has always printed."""
+
+
+def _describe(error: StyleError) -> str:
+    data = dict(error.data)
+    size = f" ({data['width']}×{data['height']} px)" if "width" in data else ""
+    megapixels = data.get("max_pixels", 0) / 1e6
+    suggestions = data.get("suggestions") or []
+    did_you_mean = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
+    data["name"] = str(data.get("name", "")).strip()
+    try:
+        return _MESSAGES[error.code].format(size=size, megapixels=megapixels,
+                                            did_you_mean=did_you_mean, **data)
+    except (KeyError, ValueError):
+        return str(error)
 
 
 def _fail(message: str) -> int:

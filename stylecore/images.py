@@ -2,7 +2,8 @@
 
 Everything inside the package works on float32 RGB arrays of shape (H, W, 3) in [0, 1].
 `decode_image` is the only way in: any file it cannot turn into such an array safely is
-refused with an `ImageError` whose `message` can be shown to the user as is.
+refused with an `ImageError` (`stylecore.errors`): a reason code and its data, which the bot
+and the command line word for their users.
 
 Memory: a tiny PNG can promise 50 megapixels, 600 MB as float32. A caller that needs only a
 few megapixels says so (`needed_side`), and the image is decoded reduced: JPEGs at 1/2 to 1/8
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
 import os
 import tempfile
 import warnings
@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
+
+from stylecore.errors import ImageError
 
 MIN_SIDE = 32
 MAX_ASPECT = 20.0
@@ -39,28 +41,10 @@ as Telegram's photos at the bot's sizes, are not reduced at all)."""
 _BAND_PIXELS = 1_000_000
 """Pixels converted and reduced at once when reducing a decoded frame."""
 
-TELEGRAM_MAX_BYTES = 10_000_000
-TELEGRAM_MAX_DIM_SUM = 10_000
-TELEGRAM_MAX_ASPECT = 20.0
-
-_DAMAGED = "That image seems to be damaged or incomplete; please send it again."
 _MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 _LANCZOS = Image.Resampling.LANCZOS
 _SUFFIX_FORMATS = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp"}
 _PIL_FORMATS = {"jpeg": "JPEG", "jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
-
-
-class ImageError(ValueError):
-    """An image the bot cannot use. `message` is short and meant for the user;
-    `reason` is a stable keyword for logs and tests ("empty", "not_image", "corrupt", ...)."""
-
-    def __init__(self, message: str, reason: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.reason = reason
-
-    def __reduce__(self) -> tuple:  # keep `reason` when crossing process boundaries
-        return type(self), (self.message, self.reason)
 
 
 # --------------------------------------------------------------------------- decoding
@@ -85,7 +69,7 @@ def decode_image(
     """
     data = _read_source(source)
     if not data:
-        raise ImageError("That file is empty.", "empty")
+        raise ImageError("empty")
 
     # A global switch: if anything ever turned it on, truncated files would decode silently.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -95,12 +79,12 @@ def decode_image(
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except Image.DecompressionBombError:
-        raise ImageError(_too_large_message(None, max_pixels), "too_large") from None
+        raise ImageError("too_large", max_pixels=max_pixels) from None
     except Exception:
         # UnidentifiedImageError for non-images; corrupt headers raise all sorts of things.
         if _looks_like_image(data):
-            raise ImageError(_DAMAGED, "corrupt") from None
-        raise ImageError("That file is not an image I can read.", "not_image") from None
+            raise ImageError("corrupt") from None
+        raise ImageError("not_image") from None
 
     with img:
         width, height = img.size
@@ -111,17 +95,14 @@ def decode_image(
         try:
             img.load()  # full decode now, so damage shows up here and not later
         except MemoryError:
-            raise ImageError(_too_large_message(None, max_pixels), "too_large") from None
+            raise ImageError("too_large", max_pixels=max_pixels) from None
         except Exception:
-            raise ImageError(_DAMAGED, "corrupt") from None
+            raise ImageError("corrupt") from None
         try:
             small = _reduced(img, _reduction_factor(img.size, needed_side))
             return _to_float_rgb(_to_srgb(_exif_upright(small)))
         except Exception:
-            raise ImageError(
-                "That image uses a colour format I can't handle; try a normal JPEG or PNG.",
-                "unsupported",
-            ) from None
+            raise ImageError("unsupported") from None
 
 
 def _read_source(source: bytes | str | os.PathLike) -> bytes:
@@ -131,11 +112,11 @@ def _read_source(source: bytes | str | os.PathLike) -> bytes:
         raise TypeError(f"expected bytes or a path, got {type(source).__name__}")
     path = Path(source)
     if not path.is_file():
-        raise ImageError("I couldn't find that image file.", "missing")
+        raise ImageError("missing")
     try:
         return path.read_bytes()
     except OSError:
-        raise ImageError("I couldn't read that image file.", "unreadable") from None
+        raise ImageError("unreadable") from None
 
 
 def _looks_like_image(data: bytes) -> bool:
@@ -146,25 +127,12 @@ def _looks_like_image(data: bytes) -> bool:
 def _check_size(
     width: int, height: int, *, max_pixels: int, min_side: int, max_aspect: float
 ) -> None:
-    size = f"{width}×{height} px"
     if width * height > max_pixels:
-        raise ImageError(_too_large_message(size, max_pixels), "too_large")
+        raise ImageError("too_large", width=width, height=height, max_pixels=max_pixels)
     if min(width, height) < min_side:
-        raise ImageError(
-            f"This image is too small ({size}); send one at least {min_side} px on each side.",
-            "too_small",
-        )
+        raise ImageError("too_small", width=width, height=height, min_side=min_side)
     if max(width, height) > max_aspect * min(width, height):
-        raise ImageError(
-            f"This image is too long and narrow ({size}); "
-            f"its long side may be at most {max_aspect:g} times its short side.",
-            "aspect",
-        )
-
-
-def _too_large_message(size: str | None, max_pixels: int) -> str:
-    what = f"This image is too large ({size})" if size else "This image is too large"
-    return f"{what}; send one of at most {max_pixels / 1e6:g} megapixels."
+        raise ImageError("aspect", width=width, height=height, max_aspect=max_aspect)
 
 
 def _reduction_factor(size: tuple[int, int], needed_side: int | None) -> int:
@@ -389,69 +357,22 @@ def save_image(image: np.ndarray, path: str | os.PathLike) -> Path:
         raise ValueError(
             f"cannot tell the image format from {path.name!r}; use .jpg, .png or .webp"
         )
-    data = encode_image(image, fmt)
+    write_atomic(path, encode_image(image, fmt))
+    return path
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, mode: int | None = None) -> None:
+    """Writes `data` to `path` so that it appears whole or not at all (parent folders are
+    created). `mode`: the file's permissions (it is created private)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
-
-
-# --------------------------------------------------------------------------- Telegram
-
-
-def fit_for_telegram_photo(image: np.ndarray, *, max_bytes: int = TELEGRAM_MAX_BYTES) -> bytes:
-    """JPEG bytes that Telegram's sendPhoto accepts.
-
-    Limits: at most `max_bytes`, width + height <= 10000, aspect ratio <= 20. Extreme
-    aspects are padded with white, oversized images are downscaled, and the quality (then,
-    if need be, the size) is stepped down until the file is small enough.
-    """
-    img = _to_pil(image).convert("RGB")
-    img = _pad_to_aspect(img, TELEGRAM_MAX_ASPECT)
-    width, height = img.size
-    if width + height > TELEGRAM_MAX_DIM_SUM:
-        long_side, short_side = max(width, height), min(width, height)
-        # floor for the long side, ceil for the short side: neither limit can be overshot
-        new_long = (TELEGRAM_MAX_DIM_SUM - 1) * long_side // (long_side + short_side)
-        img = _shrink(img, new_long / long_side)
-    while True:
-        for quality in (92, 85, 75, 60, 45):
-            data = _encode_pil(img, "JPEG", quality)
-            if len(data) <= max_bytes:
-                return data
-        smaller = _shrink(img, 0.7)
-        if smaller.size == img.size:
-            raise ValueError(f"cannot fit the image into {max_bytes} bytes")
-        img = smaller
-
-
-def _pad_to_aspect(img: Image.Image, max_aspect: float) -> Image.Image:
-    width, height = img.size
-    long_side = max(width, height)
-    short_needed = math.ceil(long_side / max_aspect)
-    if min(width, height) >= short_needed:
-        return img
-    size = (width, short_needed) if width >= height else (short_needed, height)
-    canvas = Image.new("RGB", size, (255, 255, 255))
-    canvas.paste(img, ((size[0] - width) // 2, (size[1] - height) // 2))
-    return canvas
-
-
-def _shrink(img: Image.Image, factor: float) -> Image.Image:
-    """Scale down by `factor`; the short side rounds up so the aspect ratio never grows."""
-    width, height = img.size
-    if width >= height:
-        new_w = max(1, math.floor(width * factor))
-        new_h = max(1, min(height, math.ceil(height * new_w / width)))
-    else:
-        new_h = max(1, math.floor(height * factor))
-        new_w = max(1, min(width, math.ceil(width * new_h / height)))
-    if (new_w, new_h) == (width, height):
-        return img
-    return img.resize((new_w, new_h), _LANCZOS, reducing_gap=3.0)

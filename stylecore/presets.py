@@ -14,6 +14,9 @@ Three sources, listed in this order by :func:`list_presets`:
 Environment variables are read at call time. Loading is thread-safe; a failed download is
 remembered for :data:`FAILURE_TTL_S` seconds so a dead URL is not retried on every request.
 
+The catalogue of built-in styles is `stylecore.catalogue`, the procedural generators
+`stylecore.patterns`; the bot's /styles picture is drawn in `bot/telegram/gallery.py`.
+
 ``python -m stylecore.presets --fetch`` fills the cache with every built-in style (the Docker
 build does), reporting the paintings it cannot download without failing.
 """
@@ -25,24 +28,22 @@ import difflib
 import hashlib
 import http.client
 import logging
-import math
 import os
 import re
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-from stylecore.images import decode_image, encode_image, resize_long_side, to_uint8
+from stylecore.catalogue import PAINTINGS, PROCEDURAL, Painting, Preset
+from stylecore.errors import PresetNameError, PresetUnavailable, UnknownPreset
+from stylecore.images import decode_image, encode_image, resize_long_side, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -55,322 +56,6 @@ FAILURE_TTL_S = 300.0
 USER_AGENT = "stylebot/0.1 (Telegram style-transfer bot; preset download)"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 _NAME_RE = re.compile(r"[a-z0-9_]{2,32}")
-
-
-# --------------------------------------------------------------------------- public types
-
-
-@dataclass(frozen=True)
-class Preset:
-    """One selectable style."""
-
-    name: str  # id used in commands and buttons, e.g. "starry_night"
-    title: str  # human-readable, e.g. "The Starry Night — Vincent van Gogh, 1889"
-    kind: str  # "procedural" | "painting" | "folder"
-
-
-class PresetUnavailable(Exception):
-    """The preset exists but its image can't be had right now (download failed, bad file)."""
-
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.detail = detail  # technical reason, for logs and admins
-
-
-class UnknownPreset(KeyError):
-    """No preset has that name; ``suggestions`` holds the closest names."""
-
-    def __init__(self, message: str, suggestions: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.suggestions = list(suggestions)
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return self.message
-
-
-class PresetNameError(ValueError):
-    """:func:`add_preset` refused the name."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Painting:
-    """A public-domain painting fetched from a pinned URL."""
-
-    title: str
-    artist: str
-    year: str
-    url: str
-    sha256: str
-
-
-@dataclass(frozen=True)
-class Procedural:
-    """A style drawn by code: ``generate(size, seed)`` returns uint8 (size, size, 3)."""
-
-    title: str
-    generate: Callable[[int, int], np.ndarray]
-    seed: int
-
-
-# --------------------------------------------------------------------------- procedural styles
-
-
-def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
-    """Smooth random field in [0, 1] of shape (size, size): bicubic upsampling of a coarse grid."""
-    coarse = rng.random((cells, cells), dtype=np.float32)
-    field = np.asarray(Image.fromarray(coarse).resize((size, size), Image.Resampling.BICUBIC))
-    lo, hi = field.min(), field.max()
-    return ((field - lo) / max(hi - lo, 1e-6)).astype(np.float32)
-
-
-def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Vectorised HSV -> RGB, all inputs in [0, 1]; returns (..., 3) floats in [0, 1]."""
-    h = np.mod(h, 1.0) * 6.0
-    i = np.floor(h).astype(int) % 6
-    f = h - np.floor(h)
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    r = np.choose(i, [v, q, p, p, t, v])
-    g = np.choose(i, [t, v, v, q, p, p])
-    b = np.choose(i, [p, p, t, v, v, q])
-    return np.stack([r, g, b], axis=-1)
-
-
-def _downsample(canvas: Image.Image, size: int) -> np.ndarray:
-    """Antialias a supersampled drawing down to (size, size, 3) uint8."""
-    return np.asarray(canvas.convert("RGB").resize((size, size), Image.Resampling.LANCZOS))
-
-
-def _mosaic(size: int, seed: int) -> np.ndarray:
-    """Stained glass: Voronoi panes of saturated colour with dark lead lines."""
-    rng = np.random.default_rng(seed)
-    n = 11  # panes per side, on a jittered grid so they are evenly sized
-    cell = size / n
-    gy, gx = np.mgrid[0:n, 0:n]
-    seeds = np.stack([(gy + 0.5 + rng.uniform(-0.42, 0.42, gy.shape)) * cell,
-                      (gx + 0.5 + rng.uniform(-0.42, 0.42, gx.shape)) * cell], -1).reshape(-1, 2)
-    palette = np.array([
-        (178, 18, 38), (200, 30, 60), (22, 52, 168), (16, 34, 110), (14, 124, 70),
-        (232, 168, 22), (245, 200, 60), (104, 28, 140), (0, 140, 160), (226, 92, 14),
-    ], dtype=np.float32) / 255
-    colours = palette[rng.integers(0, len(palette), len(seeds))]
-    colours *= rng.uniform(0.85, 1.1, (len(seeds), 1)).astype(np.float32)
-    sheen = rng.normal(size=(len(seeds), 2)).astype(np.float32)
-    sheen /= np.linalg.norm(sheen, axis=1, keepdims=True)
-
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-    # Running nearest / second-nearest seed distance: one cheap pass per seed.
-    d1 = np.full((size, size), np.inf, np.float32)
-    d2 = np.full((size, size), np.inf, np.float32)
-    nearest = np.zeros((size, size), np.int64)
-    for k, (sy, sx) in enumerate(seeds):
-        d = np.hypot(yy - sy, xx - sx)
-        closer = d < d1
-        d2 = np.where(closer, d1, np.minimum(d2, d))
-        d1 = np.where(closer, d, d1)
-        nearest[closer] = k
-    edge = d2 - d1
-
-    # Each pane gets a linear sheen across it and a mottled glass texture.
-    offset = (np.stack([yy, xx], -1) - seeds[nearest]) / cell
-    light = 0.9 + 0.35 * np.sum(offset * sheen[nearest], axis=-1)
-    mottle = 0.85 + 0.3 * _smooth_noise(rng, size, 48)
-    img = colours[nearest] * (light * mottle)[..., None]
-    lead = np.clip((edge - 4.0) / 2.0, 0.0, 1.0)[..., None]  # 0 on a lead line, 1 inside a pane
-    img = img * lead + np.array([0.09, 0.08, 0.08], np.float32) * (1 - lead)
-    return to_uint8(np.clip(img, 0, 1))
-
-
-def _pointillism(size: int, seed: int) -> np.ndarray:
-    """Seurat-like dots on a light ground: sky, water and grass bands, each dotted with its
-    complementary colour."""
-    rng = np.random.default_rng(seed)
-    ss = 2  # supersampling for round dots
-    canvas = Image.new("RGB", (size * ss, size * ss), (246, 239, 222))
-    draw = ImageDraw.Draw(canvas)
-    wobble = _smooth_noise(rng, size, 5) - 0.5
-    light = _smooth_noise(rng, size, 7)
-    # (hue, saturation, value) of sky, water and grass; band edges at 40% and 62% of the height.
-    bands = np.array([(0.56, 0.45, 0.98), (0.63, 0.8, 0.85), (0.27, 0.75, 0.72)])
-    count = int(size * size / 14)
-    ys, xs = rng.uniform(0, size, count), rng.uniform(0, size, count)
-    iy, ix = ys.astype(int), xs.astype(int)
-    level = ys / size + 0.12 * wobble[iy, ix]
-    band = np.digitize(level, [0.4, 0.62])
-    hue, sat, val = (bands[band, i] for i in range(3))
-    hue = hue + rng.normal(0, 0.035, count)
-    accent = rng.random(count) < 0.28
-    hue = np.where(accent, hue + 0.5, hue)  # orange in blue, rose in green
-    sat = np.clip(np.where(accent, 0.85, sat) + rng.normal(0, 0.08, count), 0.3, 1.0)
-    val = np.clip(val * (0.8 + 0.25 * light[iy, ix]) + rng.normal(0, 0.05, count), 0.3, 1.0)
-    rgb = (_hsv_to_rgb(hue, sat, val) * 255).astype(int)
-    radius = rng.uniform(2.0, 3.6, count) * ss
-    for y, x, r, c in zip(ys * ss, xs * ss, radius, rgb, strict=True):
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=tuple(c))
-    return _downsample(canvas, size)
-
-
-_SPHERES = [(0.3, 0.6, 0.2), (0.66, 0.5, 0.26), (0.86, 0.78, 0.1)]  # (x, y, radius) / size
-
-
-def _still_life_tone(rng: np.random.Generator, size: int) -> np.ndarray:
-    """Tone map (0 = white, 1 = black) of shaded spheres on a table, lit from the top left."""
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    table = yy > 0.68
-    tone = np.where(table, 0.5 + 0.3 * (yy - 0.68), 0.05 + 0.25 * yy)
-    tone += 0.15 * (_smooth_noise(rng, size, 6) - 0.5)
-    lit = np.array([-0.55, -0.6, 0.58], np.float32)
-    lit /= np.linalg.norm(lit)
-    for cx, cy, r in _SPHERES:
-        shadow = ((xx - cx - 0.9 * r) / (1.3 * r)) ** 2 + ((yy - cy - r * 0.85) / (0.35 * r)) ** 2
-        tone = np.where(shadow < 1, np.maximum(tone, 0.9 - 0.3 * shadow), tone)
-        nx, ny = (xx - cx) / r, (yy - cy) / r
-        inside = nx**2 + ny**2 < 1
-        nz = np.sqrt(np.clip(1 - nx**2 - ny**2, 0, 1))
-        shade = np.clip(nx * lit[0] + ny * lit[1] + nz * lit[2], 0, 1)
-        tone = np.where(inside, 1.0 - 0.98 * shade, tone)
-    return np.clip(tone, 0, 1)
-
-
-def _crosshatch(size: int, seed: int) -> np.ndarray:
-    """Ink crosshatching on warm paper: a still life where darker tones get more stroke layers."""
-    rng = np.random.default_rng(seed)
-    ss = 2
-    big = size * ss
-    paper = np.array([243, 235, 215], np.float32)
-    fibre = _smooth_noise(rng, big, big // 6) - 0.5
-    ground = np.clip(paper + fibre[..., None] * 14, 0, 255).astype(np.uint8)
-    canvas = Image.fromarray(ground)
-    draw = ImageDraw.Draw(canvas)
-    tone = _still_life_tone(rng, size)
-    layers = [(45.0, 0.15), (-45.0, 0.4), (10.0, 0.62), (100.0, 0.8)]
-    spacing = 5.0 * ss
-    reach = big * math.sqrt(2) / 2
-    centre = big / 2
-    for angle, threshold in layers:
-        for off in np.arange(-reach, reach, spacing):
-            a = math.radians(angle + rng.normal(0, 2.0))
-            d = np.array([math.cos(a), math.sin(a)])  # along the stroke
-            nrm = np.array([-d[1], d[0]])
-            base = centre + nrm * (off + rng.uniform(-1.5, 1.5))
-            t = -reach + rng.uniform(0, 20)
-            while t < reach:
-                length = rng.uniform(14, 40) * ss
-                p0, p1 = base + d * t, base + d * (t + length)
-                mid = (p0 + p1) / 2
-                t += length + rng.uniform(2, 8) * ss
-                if not (0 <= mid[0] < big and 0 <= mid[1] < big):
-                    continue
-                if tone[int(mid[1] / ss), int(mid[0] / ss)] < threshold + rng.normal(0, 0.05):
-                    continue
-                bend = nrm * rng.uniform(-1.5, 1.5) * ss
-                ink = int(rng.uniform(20, 75))
-                draw.line([tuple(p0), tuple(mid + bend), tuple(p1)],
-                          fill=(ink, ink, ink + 18), width=int(rng.integers(2, 4)))
-    for cx, cy, r in _SPHERES:  # sketchy outlines, drawn twice like a hand going round again
-        for _ in range(2):
-            phase = rng.uniform(0, 2 * math.pi)
-            a = np.linspace(0, 2 * math.pi, 90) + phase
-            rr = (r + rng.normal(0, 0.004, 90).cumsum() * 0.3) * big
-            pts = np.stack([cx * big + rr * np.cos(a), cy * big + rr * np.sin(a)], 1)
-            draw.line([tuple(p) for p in pts], fill=(25, 25, 40), width=3 * ss // 2, joint="curve")
-    return _downsample(canvas, size)
-
-
-def _swirl(size: int, seed: int) -> np.ndarray:
-    """Thick brushstrokes following swirling vortices, in night blues and golden yellows."""
-    rng = np.random.default_rng(seed)
-    ss = 2
-    canvas = Image.new("RGB", (size * ss, size * ss), (18, 36, 92))
-    draw = ImageDraw.Draw(canvas)
-    n_vort = 6
-    centres = rng.uniform(0.1, 0.9, (n_vort, 2)) * size
-    strength = rng.uniform(0.6, 1.0, n_vort) * rng.choice([-1.0, 1.0], n_vort)
-    core = rng.uniform(0.06, 0.12, n_vort) * size
-
-    def flow(p: np.ndarray) -> np.ndarray:
-        v = np.tile(np.array([0.35, 0.05]), (len(p), 1))  # a gentle drift to the right
-        for c, s, r in zip(centres, strength, core, strict=True):
-            rel = p - c
-            dist2 = np.sum(rel**2, axis=1, keepdims=True)
-            v += s * np.stack([-rel[:, 1], rel[:, 0]], 1) * r / (dist2 + r * r)
-        return v / (np.linalg.norm(v, axis=1, keepdims=True) + 1e-6)
-
-    blues = np.array([(24, 52, 140), (40, 86, 176), (74, 128, 204), (120, 170, 222),
-                      (26, 70, 110), (60, 120, 150)], float)
-    golds = np.array([(244, 212, 74), (250, 236, 150), (226, 168, 40), (255, 250, 214)], float)
-    count = int(5200 * (size / 512) ** 2)  # same stroke density at any size
-    pos = rng.uniform(0, size, (count, 2))
-    paths = [pos]
-    for _ in range(12):
-        pos = pos + flow(pos) * 2.2 * size / 512
-        paths.append(pos)
-    track = np.stack(paths, 1) * ss  # (count, steps + 1, 2)
-    near = np.min(np.linalg.norm(track[:, :1, :] / ss - centres[None], axis=-1), axis=1)
-    glow = np.clip(1.3 - near / (core.mean() * 1.6), 0, 1)  # strokes near a vortex turn gold
-    colours = np.where((rng.random(count) < glow)[:, None],
-                       golds[rng.integers(len(golds), size=count)],
-                       blues[rng.integers(len(blues), size=count)])
-    colours = np.clip(colours * rng.uniform(0.85, 1.1, (count, 1)), 0, 255).astype(int)
-    highlights = np.clip(colours * 1.25 + 20, 0, 255).astype(int)
-    widths = np.maximum(1, np.round(rng.integers(4, 8, count) * ss * size / 512)).astype(int)
-    for pts, colour, hi, width in zip(track, colours, highlights, widths, strict=True):
-        line = [tuple(p) for p in pts]
-        draw.line(line, fill=tuple(colour), width=int(width), joint="curve")
-        draw.line([(x + ss, y - ss) for x, y in line], fill=tuple(hi), width=max(ss, width // 4))
-    return _downsample(canvas, size)
-
-
-PROCEDURAL: dict[str, Procedural] = {
-    "mosaic": Procedural("Stained-glass mosaic", _mosaic, 1101),
-    "pointillism": Procedural("Pointillism — dots of complementary colour", _pointillism, 1102),
-    "crosshatch": Procedural("Ink crosshatching on paper", _crosshatch, 1103),
-    "swirl": Procedural("Swirling brushstrokes", _swirl, 1104),
-}
-
-PAINTINGS: dict[str, Painting] = {
-    # Pinned in shared/reference/styles.md; tests point `url` at a local server.
-    "starry_night": Painting(
-        "The Starry Night", "Vincent van Gogh", "1889",
-        "https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/"
-        "starry_night.jpg",
-        "0592ab0f7b51b3ce72608a95e53880bd93971e5b48f93a0ce8dfd3cbccf3d098"),
-    "the_scream": Painting(
-        "The Scream", "Edvard Munch", "1893",
-        "https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/"
-        "the_scream.jpg",
-        "f3075cddeb974a9ee1d6418f7f33fd05185a7ac7dcb4288bd2805d499a9dcaee"),
-    "shipwreck": Painting(
-        "The Shipwreck", "J. M. W. Turner", "1805",
-        "https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/"
-        "shipwreck.jpg",
-        "4f7cf34e3cd4a5daaf3f421f059ca9a01aaa2a3afd7243d6670c9c8bc001a213"),
-    "woman_with_hat": Painting(
-        "Woman with a Hat", "Henri Matisse", "1905",
-        "https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/"
-        "woman-with-hat-matisse.jpg",
-        "6a8b2383d9c110354a97a42c74bdcc5341be879cbb842ddb7ab5843dbdf56d53"),
-    "wave": Painting(
-        "The Great Wave off Kanagawa", "Katsushika Hokusai", "c. 1831",
-        "https://raw.githubusercontent.com/lengstrom/fast-style-transfer/master/examples/style/"
-        "wave.jpg",
-        "54f19686bea5117c0bb68ce4425dbed4efafa3e8d7cafe35f0fae80b8223f4be"),
-    "udnie": Painting(
-        "Udnie", "Francis Picabia", "1913",
-        "https://raw.githubusercontent.com/lengstrom/fast-style-transfer/master/examples/style/"
-        "udnie.jpg",
-        "45e510d2a53b4167a22bae12a191eea3018f82d74a2fa17b1573adc1e9dfc7f6"),
-    "minotaur": Painting(
-        "The Shipwreck of the Minotaur", "J. M. W. Turner", "c. 1810",
-        "https://raw.githubusercontent.com/lengstrom/fast-style-transfer/master/examples/style/"
-        "the_shipwreck_of_the_minotaur.jpg",
-        "05e6d80cee6b2df5c3425f8f59105e62804d8a7ffe688aa69739c1f787a09dd9"),
-}
 
 
 # --------------------------------------------------------------------------- locations
@@ -432,16 +117,7 @@ def _procedural_cache_path(name: str) -> Path:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; presets are not secret
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data, mode=0o644)  # presets are not secret
 
 
 # --------------------------------------------------------------------------- listing
@@ -475,23 +151,13 @@ def suggest(name: str, n: int = 3) -> list[str]:
     return hits[:n] or difflib.get_close_matches(query, names, n=n, cutoff=0.6)
 
 
-def _shortened(text: str, limit: int = 40) -> str:
-    """`text` cut to `limit` characters: a name echoed back must not make the answer too long
-    to send."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def get_preset(name: str) -> Preset:
     """The preset called ``name`` (case-insensitive); raises :class:`UnknownPreset`."""
     key = _normalise(name)
     for preset in list_presets():
         if preset.name == key:
             return preset
-    suggestions = suggest(name)
-    message = f"I don't know a style called “{_shortened(name.strip())}”."
-    if suggestions:
-        message += " Did you mean " + " or ".join(suggestions) + "?"
-    raise UnknownPreset(message, suggestions)
+    raise UnknownPreset(name=name, suggestions=suggest(name))
 
 
 # --------------------------------------------------------------------------- loading
@@ -528,6 +194,13 @@ def clear_memory() -> None:
     with _state_lock:
         _memo.clear()
         _failures.clear()
+
+
+def recent_failure(name: str) -> str | None:
+    """Why the painting `name` could not be downloaded, if that happened in the last
+    :data:`FAILURE_TTL_S` seconds (None otherwise, and for other presets)."""
+    painting = PAINTINGS.get(name)
+    return _recent_failure(name, painting) if painting is not None else None
 
 
 def _recent_failure(name: str, painting: Painting) -> str | None:
@@ -567,11 +240,9 @@ def _load_file(preset: Preset, path: Path) -> np.ndarray:
     try:
         return _fit(decode_image(path))
     except ValueError as exc:  # ImageError: damaged or unsuitable file
-        detail = getattr(exc, "message", str(exc))
-        log.warning("preset %s (%s) can't be used: %s", preset.name, path, detail)
-        raise PresetUnavailable(
-            f"The style “{preset.name}” can't be read right now; try another style.", detail
-        ) from exc
+        log.warning("preset %s (%s) can't be used: %s", preset.name, path, exc)
+        raise PresetUnavailable("preset_unreadable", name=preset.name, title=preset.title,
+                                detail=str(exc)) from exc
 
 
 def _fetch(url: str, timeout: float = DOWNLOAD_TIMEOUT_S) -> bytes:
@@ -594,10 +265,13 @@ def _painting_bytes(name: str, painting: Painting) -> bytes:
         log.warning("cached %s does not match its sha256; downloading it again", path)
     except OSError:
         pass
-    unavailable = f"{painting.title} can't be downloaded right now; try another style."
+    def unavailable(reason: str) -> PresetUnavailable:
+        return PresetUnavailable("download_failed", name=name, title=painting.title,
+                                 detail=reason)
+
     reason = _recent_failure(name, painting)
     if reason:
-        raise PresetUnavailable(unavailable, reason)
+        raise unavailable(reason)
     try:
         data = _fetch(painting.url)
         digest = hashlib.sha256(data).hexdigest()
@@ -608,7 +282,7 @@ def _painting_bytes(name: str, painting: Painting) -> bytes:
         log.warning("download of preset %s failed: %s", name, reason)
         with _state_lock:
             _failures[(name, painting.url)] = (time.monotonic(), reason)
-        raise PresetUnavailable(unavailable, reason) from exc
+        raise unavailable(reason) from exc
     try:
         _write_atomic(path, data)
     except OSError as exc:
@@ -621,8 +295,8 @@ def _load_painting(name: str, painting: Painting) -> np.ndarray:
     try:
         return _fit(decode_image(data))
     except ValueError as exc:  # the pinned file itself is unusable: a bug, but don't crash
-        raise PresetUnavailable(f"{painting.title} can't be used right now; try another style.",
-                                str(exc)) from exc
+        raise PresetUnavailable("preset_unusable", name=name, title=painting.title,
+                                detail=str(exc)) from exc
 
 
 def _plan(preset: Preset) -> tuple[Hashable, Callable[[], np.ndarray]]:
@@ -643,7 +317,7 @@ def _plan(preset: Preset) -> tuple[Hashable, Callable[[], np.ndarray]]:
         painting = PAINTINGS[name]
         return ("painting", name, painting.sha256), lambda: _load_painting(name, painting)
     # A folder preset whose file vanished between listing and loading.
-    raise PresetUnavailable(f"The style “{name}” is gone; try another style.", "file removed")
+    raise PresetUnavailable("preset_gone", name=name, title=preset.title, detail="file removed")
 
 
 def load_preset(name: str) -> np.ndarray:
@@ -687,12 +361,9 @@ def add_preset(name: str, image_bytes: bytes) -> Preset:
     """
     key = name.strip().lower()
     if not _NAME_RE.fullmatch(key):
-        raise PresetNameError(
-            "A style name must be 2–32 characters: lowercase letters, digits or _ "
-            "(for example my_style)."
-        )
+        raise PresetNameError("bad_name", name=key)
     if key in PROCEDURAL or key in PAINTINGS:
-        raise PresetNameError(f"“{key}” is a built-in style; please pick another name.")
+        raise PresetNameError("builtin_name", name=key)
     img = _fit(decode_image(image_bytes, needed_side=MAX_SIDE))
     is_png = bytes(image_bytes[:4]) == b"\x89PNG"
     data = encode_image(img, "png" if is_png else "jpeg", quality=95)
@@ -707,97 +378,6 @@ def add_preset(name: str, image_bytes: bytes) -> Preset:
         _write_atomic(path, data)
     log.info("preset %s saved to %s", key, path)
     return Preset(key, _folder_title(key), "folder")
-
-
-# --------------------------------------------------------------------------- gallery
-
-_GALLERY_BG = (30, 30, 34)
-_LABEL_COLOUR = (236, 236, 236)
-_Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
-
-
-def _font(px: int) -> _Font:
-    try:
-        return ImageFont.load_default(size=px)
-    except (TypeError, OSError, ImportError):  # Pillow without FreeType: small bitmap font
-        return ImageFont.load_default()
-
-
-def _fit_text(draw: ImageDraw.ImageDraw, text: str, font: _Font, width: int) -> str:
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "...", font=font) > width:
-        text = text[:-1]
-    return text + "..."
-
-
-def _placeholder(thumb: int, text: str, font: _Font, colour: tuple) -> Image.Image:
-    tile = Image.new("RGB", (thumb, thumb), colour)
-    draw = ImageDraw.Draw(tile)
-    draw.text((thumb / 2, thumb / 2), _fit_text(draw, text, font, thumb - 8), font=font,
-              fill=(225, 225, 225), anchor="mm")
-    return tile
-
-
-def _thumbnail(preset: Preset, thumb: int, font: _Font) -> Image.Image:
-    """A square crop of the preset, or a grey tile; never downloads anything."""
-    if preset.kind == "painting" and not is_available_offline(preset.name):
-        if _recent_failure(preset.name, PAINTINGS[preset.name]):
-            return _placeholder(thumb, "unavailable", font, (88, 88, 92))
-        return _placeholder(thumb, "tap to download", font, (70, 78, 96))
-    try:
-        img = load_preset(preset.name)
-    except (PresetUnavailable, UnknownPreset):
-        return _placeholder(thumb, "unavailable", font, (88, 88, 92))
-    h, w = img.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    square = Image.fromarray(to_uint8(img[top:top + side, left:left + side]))
-    return square.resize((thumb, thumb), Image.Resampling.LANCZOS)
-
-
-def gallery_size(count: int, thumb: int = 160, columns: int = 4) -> tuple[int, int]:
-    """(width, height) in pixels of the gallery :func:`render_gallery` draws for ``count``."""
-    cols = max(1, min(columns, count))
-    rows = max(1, math.ceil(count / cols))
-    pad, label = _gallery_metrics(thumb)
-    return cols * (thumb + 2 * pad), rows * (thumb + 2 * pad + label)
-
-
-def _gallery_metrics(thumb: int) -> tuple[int, int]:
-    pad = max(4, thumb // 20)
-    font_px = max(10, thumb // 10)
-    return pad, font_px + pad
-
-
-def render_gallery(presets: Sequence[Preset] | None = None, thumb: int = 160,
-                   columns: int = 4) -> bytes:
-    """One JPEG showing each preset as a square thumbnail with its name under it.
-
-    Paintings not cached yet are drawn as "tap to download" tiles (nothing is downloaded here),
-    paintings whose download recently failed and unreadable files as "unavailable" tiles.
-    Procedural styles are drawn (and cached) if they aren't cached yet.
-    """
-    presets = list_presets() if presets is None else list(presets)
-    if not presets:
-        raise ValueError("no presets to draw")
-    if thumb < 32 or columns < 1:
-        raise ValueError("thumb must be at least 32 px and columns at least 1")
-    cols = min(columns, len(presets))
-    pad, label = _gallery_metrics(thumb)
-    canvas = Image.new("RGB", gallery_size(len(presets), thumb, columns), _GALLERY_BG)
-    draw = ImageDraw.Draw(canvas)
-    font = _font(label - pad)
-    small = _font(max(10, (label - pad) * 4 // 5))
-    for i, preset in enumerate(presets):
-        row, col = divmod(i, cols)
-        x = col * (thumb + 2 * pad) + pad
-        y = row * (thumb + 2 * pad + label) + pad
-        canvas.paste(_thumbnail(preset, thumb, small), (x, y))
-        text = _fit_text(draw, preset.name, font, thumb + pad)
-        draw.text((x + thumb / 2, y + thumb + pad / 2 + label / 2), text, font=font,
-                  fill=_LABEL_COLOUR, anchor="mm")
-    return encode_image(np.asarray(canvas), "jpeg", quality=90)
 
 
 # --------------------------------------------------------------------------- pre-fetching
@@ -816,7 +396,7 @@ def fetch_all() -> dict[str, str | None]:
         try:
             _painting_bytes(name, painting)
         except PresetUnavailable as exc:
-            outcome[name] = exc.detail or exc.message
+            outcome[name] = exc.detail or str(exc)
             continue
         path = _painting_cache_path(name, painting)
         outcome[name] = None if path.is_file() else f"could not write {path}"

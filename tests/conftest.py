@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot.worker import StyleWorker
+from bot.jobs.worker import StyleWorker
 from tests.fake_telegram import FakeTelegram
 
 

@@ -45,7 +45,7 @@ from PIL import Image
 
 if TYPE_CHECKING:
     from bot.config import Config
-    from bot.worker import StyleWorker
+    from bot.jobs.worker import StyleWorker
 
 TOKEN = "123456:TEST-fake-token"
 BOT_USER = {

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
-from bot.handlers import FLOOD_LIMIT
+from bot.telegram import texts
+from bot.telegram.handlers import FLOOD_LIMIT
 from tests.fake_telegram import (
     BOT_USER,
     FakeTelegram,

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot import texts
+from bot.telegram import texts
 from tests.fake_telegram import (
     ADMIN_ID,
     TEST_SIZE,

@@ -10,7 +10,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from bot import texts
+from bot.telegram import texts
 from tests.fake_telegram import (
     ADMIN_ID,
     FakeTelegram,

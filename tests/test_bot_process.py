@@ -15,8 +15,8 @@ import pytest
 
 from bot.app import build_application, running
 from bot.config import Config
-from bot.pool import RunnerPool
-from bot.worker import StyleWorker
+from bot.jobs.pool import RunnerPool
+from bot.jobs.worker import StyleWorker
 from tests.fake_telegram import FakeTelegram, User, bot_env, private_chat, start_bot_process
 
 

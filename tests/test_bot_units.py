@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, ConfigError, MissingToken
-from bot.handlers.common import parse_stylize, queued_text
-from bot.keyboards import (
+from bot.jobs.runner import build_params
+from bot.settings import JobSettings, Settings
+from bot.telegram.handlers.common import parse_stylize, queued_text
+from bot.telegram.keyboards import (
     MAX_CALLBACK_BYTES,
     ChangeSetting,
     ChoosePreset,
@@ -26,8 +28,6 @@ from bot.keyboards import (
     settings_keyboard,
     styles_keyboard,
 )
-from bot.runner import build_params
-from bot.store import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -193,15 +193,15 @@ def test_queued_text():
 
 def test_build_params_from_settings_and_overrides():
     config = Config.from_env({"TELEGRAM_BOT_TOKEN": "1:abc"})
-    params = build_params(Settings(quality="high", strength="low").to_dict(), config)
+    params = build_params(JobSettings(quality="high", strength="low"), config)
     assert params.size == 768 and params.style_strength == 0.3 and params.preserve_colors is None
-    params = build_params({"quality": "fast", "preserve_colors": True}, config)
+    params = build_params(JobSettings(quality="fast", preserve_colors=True), config)
     assert params.size == 384 and params.preserve_colors == "luminance"
 
     tiny = Config.from_env({"TELEGRAM_BOT_TOKEN": "1:abc", "STYLEBOT_SIZE": "100",
                             "STYLEBOT_STEPS": "3"})
-    params = build_params({"quality": "high", "size_scale": 0.7}, tiny)
+    params = build_params(JobSettings(quality="high", size_scale=0.7), tiny)
     assert (params.size, params.steps) == (70, 3)
     # Unknown or missing values fall back to the defaults instead of failing the job.
-    params = build_params({"quality": "ultra", "strength": "max"}, config)
+    params = build_params(JobSettings.from_dict({"quality": "ultra", "strength": "max"}), config)
     assert params.size == 512 and params.style_strength == 1.0

@@ -17,8 +17,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Config
-from bot.health import StatusServer
-from bot.logs import LineFormatter
+from bot.ops.health import StatusServer
+from bot.ops.logs import LineFormatter
+from bot.telegram.context import BotData
 from tests.fake_telegram import (
     FakeTelegram,
     User,
@@ -136,7 +137,9 @@ async def test_healthz_and_metrics_follow_a_job(fake: FakeTelegram, tmp_path, wo
 
 async def test_healthz_says_starting_before_the_bot_is_up_and_503_without_a_database():
     config = Config(token="1:x")
-    status = StatusServer(SimpleNamespace(bot_data={"config": config}), ("127.0.0.1", 0))
+    bot_data = BotData()
+    bot_data.config = config
+    status = StatusServer(SimpleNamespace(bot_data=bot_data), ("127.0.0.1", 0))
     code, body = await status.health()
     assert (code, body["status"], body["workers"]) == (200, "starting", [])
 
@@ -145,6 +148,6 @@ async def test_healthz_says_starting_before_the_bot_is_up_and_503_without_a_data
 
     services = SimpleNamespace(queue=SimpleNamespace(stats=broken_stats),
                                runner=SimpleNamespace(workers=[], running=lambda: []))
-    status.app.bot_data["services"] = services
+    status.app.bot_data.services = services
     code, body = await status.health()
     assert (code, body["status"], body["error"]) == (503, "error", "database: OperationalError")

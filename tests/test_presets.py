@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bot.telegram import gallery
+from bot.telegram.texts import error_text
 from stylecore import presets
 from stylecore.images import ImageError, decode_image, encode_image
 
@@ -180,7 +182,7 @@ def test_folder_presets_listed_by_stem_and_loadable(tmp_path, monkeypatch):
     assert presets.is_available_offline("dark_one")
     with pytest.raises(presets.PresetUnavailable) as info:
         presets.load_preset("broken")
-    assert "broken" in info.value.message
+    assert "broken" in error_text(info.value)
 
 
 def test_folder_image_provides_painting_offline(tmp_path, monkeypatch):
@@ -257,7 +259,7 @@ def test_wrong_sha256_is_unavailable_and_remembered(env, server, monkeypatch):
     _serve_painting(monkeypatch, server, "the_scream", _image_bytes(7), sha256="0" * 64)
     with pytest.raises(presets.PresetUnavailable) as info:
         presets.load_preset("the_scream")
-    assert info.value.message == "The Scream can't be downloaded right now; try another style."
+    assert error_text(info.value) == "The Scream can't be downloaded right now; try another style."
     assert "sha256" in info.value.detail
     assert not list((env / "presets").glob("the_scream*"))
     assert not presets.is_available_offline("the_scream")
@@ -277,7 +279,7 @@ def test_unreachable_host_is_unavailable_quickly():
     with pytest.raises(presets.PresetUnavailable) as info:
         presets.load_preset("starry_night")
     assert time.monotonic() - start < 5
-    assert info.value.message == (
+    assert error_text(info.value) == (
         "The Starry Night can't be downloaded right now; try another style.")
     assert presets.get_preset("starry_night").kind == "painting"  # still listed
 
@@ -346,17 +348,17 @@ def test_gallery_grid_without_downloads(env, server, procedural_pngs, tmp_path, 
         presets.load_preset("minotaur")  # a remembered failure: drawn as "unavailable"
 
     everything = presets.list_presets()
-    data = presets.render_gallery()
+    data = gallery.render_gallery()
     assert server.requests == []  # the gallery never downloads
     with Image.open(io.BytesIO(data)) as img:
         assert img.format == "JPEG"
-        assert img.size == presets.gallery_size(len(everything), 160, 4)
+        assert img.size == gallery.gallery_size(len(everything), 160, 4)
         cols, rows = 4, -(-len(everything) // 4)
         assert img.size == (cols * 176, rows * 200)  # 8 px padding, 24 px label
 
     few = presets.list_presets()[:2]
-    with Image.open(io.BytesIO(presets.render_gallery(few, thumb=64, columns=5))) as img:
-        assert img.size == presets.gallery_size(2, 64, 5)
+    with Image.open(io.BytesIO(gallery.render_gallery(few, thumb=64, columns=5))) as img:
+        assert img.size == gallery.gallery_size(2, 64, 5)
         assert img.size[0] < img.size[1] * 3  # two columns, not five
     with pytest.raises(ValueError):
-        presets.render_gallery([])
+        gallery.render_gallery([])

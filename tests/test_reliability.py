@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot import texts
-from bot.worker import StyleWorker
+from bot.jobs.worker import StyleWorker
+from bot.telegram import texts
 from stylecore.transfer import PIXEL_BUDGET_ENV
 from tests.fake_telegram import (
     Call,

@@ -10,8 +10,9 @@ import time
 import pytest
 from telegram import Chat, Message
 
-from bot.inbox import Inbox
-from bot.store import MIGRATIONS, Session, Settings, Store
+from bot.settings import Settings
+from bot.store import MIGRATIONS, Session, Store
+from bot.telegram.inbox import Inbox
 
 
 @pytest.fixture

@@ -15,17 +15,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.worker import (
+from bot.jobs.child import _PreviewSchedule
+from bot.jobs.worker import (
     BadInput,
+    Failed,
     JobCancelled,
     OutOfMemory,
     Progress,
     WorkerCrashed,
     WorkerError,
     WorkRequest,
-    _job_error,
-    _PreviewSchedule,
 )
+from bot.telegram.texts import error_text
+from stylecore.errors import ImageError
 from stylecore.params import DEFAULT
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -233,7 +235,7 @@ async def test_bad_input_raises_bad_input_with_a_human_message(
         request = work(images, tmp_path, 8, styles=[(str(images / "empty.png"), 1.0)])
     with pytest.raises(BadInput) as refused:
         await worker.run(request, lambda p: None)
-    assert words in refused.value.message
+    assert words in error_text(refused.value.error)
     assert worker.pid == pid  # the worker survives bad input
 
 
@@ -248,11 +250,11 @@ async def test_an_engine_error_is_reported_and_the_worker_survives(worker, image
 
 
 def test_errors_from_the_child_map_to_exceptions():
-    assert isinstance(_job_error("cancelled", "x"), JobCancelled)
-    assert isinstance(_job_error("oom", "ResourceExhaustedError: OOM"), OutOfMemory)
-    bad = _job_error("bad_input", "That file is empty.")
-    assert isinstance(bad, BadInput) and bad.message == "That file is empty."
-    assert isinstance(_job_error("error", "KeyError: 1", "tb"), WorkerError)
+    assert isinstance(Failed(1, "cancelled", "x").exception(), JobCancelled)
+    assert isinstance(Failed(1, "oom", "ResourceExhaustedError: OOM").exception(), OutOfMemory)
+    bad = Failed(1, "bad_input", "empty", image_error=ImageError("empty")).exception()
+    assert isinstance(bad, BadInput) and bad.error.code == "empty"
+    assert isinstance(Failed(1, "error", "KeyError: 1", "tb").exception(), WorkerError)
 
 
 def previews_due(every: float, marks: list[tuple[int, float]]) -> list[bool]:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import build_application, running
 from bot.config import Config
-from bot.gpus import visible_gpus, worker_environments
+from bot.jobs.gpus import visible_gpus, worker_environments
 from tests.fake_telegram import FakeTelegram, User, bot_env, content_photo, private_chat
 
 
@@ -45,8 +45,8 @@ async def test_two_workers_run_two_users_jobs_at_once(tmp_path, monkeypatch, cap
                                          STYLEBOT_STEPS="30", STYLEBOT_PREVIEWS="off"))
         app = build_application(config)  # no shared worker: it starts its own, as in production
         async with running(app):
-            pool = app.bot_data["services"].runner
-            await asyncio.wait_for(app.bot_data["worker_start"], 180)
+            pool = app.bot_data.services.runner
+            await asyncio.wait_for(app.bot_data.worker_start, 180)
             pids = [worker.pid for worker in pool.workers]
             assert len(pids) == 2 and None not in pids and pids[0] != pids[1]
             ready = next(r for r in caplog.records if r.getMessage() == "engine ready")
@@ -59,7 +59,7 @@ async def test_two_workers_run_two_users_jobs_at_once(tmp_path, monkeypatch, cap
             running_jobs = pool.running()
             assert both_busy and None not in running_jobs
             assert {job.user_id for job in running_jobs} == {alice.id, bob.id}
-            queue = app.bot_data["services"].queue
+            queue = app.bot_data.services.queue
             snapshot = await queue.queue_snapshot()
             assert [job.status for job in snapshot] == ["running", "running"]
             for photo in photos:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
-from bot.store import Settings
+from bot.settings import QUALITIES, STRENGTHS, Settings
+from bot.telegram import texts
 
 PRESETS_PER_PAGE = 8
 PRESET_COLUMNS = 2
@@ -35,7 +35,7 @@ _PATTERNS = {
     "p": re.compile(rf"p:({_ID}):({_PRESET})"),
     "g": re.compile(rf"g:({_ID}):([0-9]{{1,3}})"),
     "d": re.compile(rf"d:({_PRESET})"),
-    "s": re.compile(r"s:(q:(?:fast|balanced|high)|s:(?:low|normal|high)|[cfv]:[01])"),
+    "s": re.compile(rf"s:(q:(?:{'|'.join(QUALITIES)})|s:(?:{'|'.join(STRENGTHS)})|[cfv]:[01])"),
     "r": re.compile(rf"r:({_ID}):(up|down|col|file)"),
     "n": re.compile(r"n"),
 }
@@ -139,8 +139,8 @@ def settings_keyboard(settings: Settings) -> InlineKeyboardMarkup:
         return _button(template.format(state=on if state else off), f"s:{key}:{0 if state else 1}")
 
     return InlineKeyboardMarkup([
-        [choice("q", q, label, settings.quality) for q, label in texts.QUALITY_LABELS.items()],
-        [choice("s", s, label, settings.strength) for s, label in texts.STRENGTH_LABELS.items()],
+        [choice("q", q, texts.QUALITY_LABELS[q], settings.quality) for q in QUALITIES],
+        [choice("s", s, texts.STRENGTH_LABELS[s], settings.strength) for s in STRENGTHS],
         [toggle("c", texts.BTN_COLORS, settings.preserve_colors, texts.ON, texts.OFF)],
         [toggle("f", texts.BTN_DELIVERY, settings.as_file, texts.AS_FILE, texts.AS_PHOTO)],
         [toggle("v", texts.BTN_PREVIEWS, settings.previews, texts.ON, texts.OFF)],

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
-from telegram import Update
-from telegram.ext import ContextTypes
-
-from bot import texts
-from bot.decoding import on_decoding_thread
-from bot.handlers.common import reply, services
-from bot.telegram_files import (
+from bot.telegram import texts
+from bot.telegram.context import Handler, Request, handler
+from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.files import (
     MAX_DOWNLOAD_BYTES,
     FileTooBig,
     FileUnavailable,
@@ -20,6 +19,7 @@ from bot.telegram_files import (
     download,
     image_in,
 )
+from bot.telegram.handlers.common import reply
 from stylecore.images import ImageError
 from stylecore.presets import PresetNameError, add_preset
 
@@ -28,20 +28,25 @@ log = logging.getLogger("stylebot.handlers")
 MAX_QUEUE_LINES = 30
 
 
-async def _is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    user = update.effective_user
-    if services(context).config.is_admin(user.id if user else None):
-        return True
-    if update.effective_message and update.effective_chat.type == "private":
-        await reply(update.effective_message, texts.ADMIN_ONLY)
-    return False  # in groups: say nothing, the command was not for this user
+def admin_only(func: Callable[[Request], Awaitable[None]]) -> Handler:
+    """A handler only admins may use; others are told so in private chats and ignored in
+    groups (the command was not for them)."""
+
+    @handler()
+    @functools.wraps(func)
+    async def checked(req: Request) -> None:
+        if req.svc.config.is_admin(req.sender.user_id):
+            await func(req)
+        elif req.sender.private:
+            await reply(req.message, texts.ADMIN_ONLY)
+
+    return checked
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _is_admin(update, context) or update.effective_message is None:
-        return
+@admin_only
+async def stats(req: Request) -> None:
     midnight = dt.datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    data = await services(context).queue.stats(since=midnight.timestamp())
+    data = await req.svc.queue.stats(since=midnight.timestamp())
     by_status = data["by_status"]
     mean = data.get("mean_seconds")
     text = texts.STATS.format(
@@ -53,15 +58,14 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         queued=data["queue_depth"],
         running=data["running"],
     )
-    await reply(update.effective_message, text)
+    await reply(req.message, text)
 
 
-async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if not await _is_admin(update, context) or update.effective_message is None:
-        return
-    jobs = await services(context).queue.queue_snapshot()
+@admin_only
+async def queue(req: Request) -> None:
+    jobs = await req.svc.queue.queue_snapshot()
     if not jobs:
-        await reply(update.effective_message, texts.QUEUE_EMPTY)
+        await reply(req.message, texts.QUEUE_EMPTY)
         return
     now = time.time()
     lines = [
@@ -71,24 +75,23 @@ async def queue(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ]
     if len(jobs) > MAX_QUEUE_LINES:
         lines.append(f"… and {len(jobs) - MAX_QUEUE_LINES} more")
-    await reply(update.effective_message, "\n".join(lines))
+    await reply(req.message, "\n".join(lines))
 
 
-async def addstyle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@admin_only
+async def addstyle(req: Request) -> None:
     """/addstyle NAME in reply to a picture stores it as a new preset."""
-    message = update.effective_message
-    if not await _is_admin(update, context) or message is None:
-        return
+    message = req.message
     try:
         ref = image_in(message.reply_to_message)
     except NotAStillImage:
         ref = None
-    if ref is None or not context.args:
+    if ref is None or not req.args:
         await reply(message, texts.ADDSTYLE_USAGE)
         return
     try:
-        data = await download(context.bot, ref.file_id, ref.file_size)
-        preset = await on_decoding_thread(add_preset, context.args[0], data)
+        data = await download(req.bot, ref.file_id, ref.file_size)
+        preset = await on_decoding_thread(add_preset, req.args[0], data)
     except FileTooBig:
         await reply(message, texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20))
         return
@@ -96,8 +99,8 @@ async def addstyle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(message, texts.DOWNLOAD_FAILED)
         return
     except (PresetNameError, ImageError) as exc:
-        await reply(message, exc.message)
+        await reply(message, texts.error_text(exc))
         return
-    services(context).gallery.clear()
-    log.info("admin %s added preset %s", update.effective_user.id, preset.name)
+    req.svc.gallery.clear()
+    log.info("admin %s added preset %s", req.sender.user_id, preset.name)
     await reply(message, texts.ADDSTYLE_DONE.format(name=preset.name))

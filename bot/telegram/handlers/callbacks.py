@@ -10,19 +10,13 @@ import logging
 
 from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.handlers.common import (
-    Services,
-    get_session,
-    preset_name,
-    sender_ids,
-    services,
-    start_job,
-)
-from bot.handlers.photos import AWAIT_STYLE, preset_names
-from bot.keyboards import (
+from bot.settings import STRENGTHS
+from bot.telegram import texts
+from bot.telegram.context import Context, Sender, Services, services
+from bot.telegram.handlers.common import JobInputs, get_session, preset_name, start_job
+from bot.telegram.handlers.photos import AWAIT_STYLE, preset_names
+from bot.telegram.keyboards import (
     ChangeSetting,
     ChoosePreset,
     Noop,
@@ -34,39 +28,36 @@ from bot.keyboards import (
     settings_keyboard,
     settings_text,
 )
-from stylecore.params import STYLE_STRENGTHS
 from stylecore.presets import UnknownPreset
 
 log = logging.getLogger("stylebot.handlers")
 
-_STRENGTH_ORDER = list(STYLE_STRENGTHS)  # low, normal, high
-_JOB_ONLY_SETTINGS = ("size_scale",)  # one job's adjustments, not carried into a re-run
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button(update: Update, context: Context) -> None:
     query = update.callback_query
-    ids = sender_ids(update)
-    if query is None or ids is None:
+    sender = Sender.of(update)
+    if query is None or sender is None:
         return
+    user_id = sender.user_id
     if not _is_a_button_of_its_message(query):
-        log.info("callback data %r is not a button of its message (user %s)", query.data, ids[1])
+        log.info("callback data %r is not a button of its message (user %s)", query.data, user_id)
         await _answer(query, texts.OUT_OF_DATE_BUTTON)
         return
     action = parse_callback(query.data)
     if action is None or query.message is None:
-        log.info("unusable callback data %r from user %s", query.data, ids[1])
+        log.info("unusable callback data %r from user %s", query.data, user_id)
         await _answer(query, texts.STALE_BUTTON)
         return
     if isinstance(action, Noop):
         await _answer(query)
         return
     svc = services(context)
-    chat_id, user_id, _ = ids
     personal = isinstance(action, ChoosePreset | ShowPage | ChangeSetting)
     if personal and _belongs_to_someone_else(query, user_id):
         await _answer(query, texts.NOT_YOUR_BUTTON)
         return
-    async with svc.user_lock(chat_id, user_id):
+    async with svc.user_lock(sender.chat_id, user_id):
         if isinstance(action, ChoosePreset):
             await _choose_preset(svc, context, query, action)
         elif isinstance(action, ShowPage):
@@ -97,7 +88,7 @@ def _belongs_to_someone_else(query: CallbackQuery, user_id: int) -> bool:
     return owner is not None and not owner.is_bot and owner.id != user_id
 
 
-async def _choose_preset(svc: Services, context: ContextTypes.DEFAULT_TYPE,
+async def _choose_preset(svc: Services, context: Context,
                          query: CallbackQuery, action: ChoosePreset) -> None:
     chat = query.message.chat
     session = await get_session(svc, chat.id, query.from_user.id)
@@ -108,15 +99,12 @@ async def _choose_preset(svc: Services, context: ContextTypes.DEFAULT_TYPE,
     try:
         name = preset_name(action.preset)
     except UnknownPreset as exc:
-        await _answer(query, exc.message)
+        await _answer(query, texts.error_text(exc))
         return
     await _answer(query, texts.PRESET_CHOSEN.format(name=name))
     await _remove_keyboard(query)
-    await start_job(
-        svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=query.from_user.id,
-        content_file_id=session.content_file_id, content_message_id=session.content_message_id,
-        preset=name, settings=session.settings.to_dict(),
-    )
+    await start_job(svc, context.bot, _sender(query), JobInputs.waiting(session, preset=name),
+                    session.settings)
 
 
 async def _show_page(svc: Services, query: CallbackQuery, action: ShowPage,
@@ -134,24 +122,20 @@ async def _show_page(svc: Services, query: CallbackQuery, action: ShowPage,
         log.debug("page not shown: %s", exc)
 
 
-async def _pick_style(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery,
+async def _pick_style(svc: Services, context: Context, query: CallbackQuery,
                       action: PickStyle) -> None:
     """A /styles button: used on the waiting photo if there is one, else the new default."""
     chat = query.message.chat
     try:
         name = preset_name(action.preset)
     except UnknownPreset as exc:
-        await _answer(query, exc.message)
+        await _answer(query, texts.error_text(exc))
         return
     session = await get_session(svc, chat.id, query.from_user.id)
     if session.pending == AWAIT_STYLE and session.content_file_id:
         await _answer(query, texts.PRESET_CHOSEN.format(name=name))
-        await start_job(
-            svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=query.from_user.id,
-            content_file_id=session.content_file_id,
-            content_message_id=session.content_message_id,
-            preset=name, settings=session.settings.to_dict(),
-        )
+        await start_job(svc, context.bot, _sender(query),
+                        JobInputs.waiting(session, preset=name), session.settings)
         return
     session.default_preset = name
     await svc.store.save_session(session)
@@ -160,7 +144,7 @@ async def _pick_style(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: 
 
 async def _change_setting(svc: Services, query: CallbackQuery, action: ChangeSetting) -> None:
     session = await get_session(svc, query.message.chat.id, query.from_user.id)
-    setattr(session.settings, action.field, action.value)
+    session.settings = session.settings.with_(**{action.field: action.value})
     await svc.store.save_session(session)
     await _answer(query, texts.SETTINGS_SAVED)
     try:
@@ -170,7 +154,7 @@ async def _change_setting(svc: Services, query: CallbackQuery, action: ChangeSet
         log.debug("settings message not edited: %s", exc)
 
 
-async def _rerun(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery,
+async def _rerun(svc: Services, context: Context, query: CallbackQuery,
                  action: Rerun) -> None:
     """A result button: the same job again with one thing changed."""
     job = await svc.queue.get(action.job_id)
@@ -184,29 +168,32 @@ async def _rerun(svc: Services, context: ContextTypes.DEFAULT_TYPE, query: Callb
     if not job.content_file_id:
         await _answer(query, texts.PHOTO_GONE)
         return
-    settings = {k: v for k, v in job.settings.items() if k not in _JOB_ONLY_SETTINGS}
-    strength = settings.get("strength", "normal")
-    level = _STRENGTH_ORDER.index(strength) if strength in _STRENGTH_ORDER else 1
+    settings = job.settings.user_settings()  # the job's own adjustments are not carried over
+    level = STRENGTHS.index(settings.strength)
     if action.action == "up":
-        if level + 1 >= len(_STRENGTH_ORDER):
+        if level + 1 >= len(STRENGTHS):
             await _answer(query, texts.ALREADY_STRONGEST)
             return
-        settings["strength"] = _STRENGTH_ORDER[level + 1]
+        settings = settings.with_(strength=STRENGTHS[level + 1])
     elif action.action == "down":
         if level == 0:
             await _answer(query, texts.ALREADY_WEAKEST)
             return
-        settings["strength"] = _STRENGTH_ORDER[level - 1]
+        settings = settings.with_(strength=STRENGTHS[level - 1])
     elif action.action == "col":
-        settings["preserve_colors"] = True
+        settings = settings.with_(preserve_colors=True)
     elif action.action == "file":
-        settings["as_file"] = True
+        settings = settings.with_(as_file=True)
     await _answer(query, texts.RERUN_STARTED)
-    await start_job(
-        svc, context.bot, chat_id=chat.id, chat_type=chat.type, user_id=job.user_id,
-        content_file_id=job.content_file_id, content_message_id=job.reply_to_message_id,
-        style_file_id=job.style_file_id, preset=job.preset, settings=settings,
-    )
+    inputs = JobInputs(job.content_file_id, job.reply_to_message_id, job.preset,
+                       job.style_file_id)
+    await start_job(svc, context.bot, Sender(chat.id, job.user_id, chat.type), inputs, settings)
+
+
+def _sender(query: CallbackQuery) -> Sender:
+    """Whoever pressed the button, in the chat of its message."""
+    chat = query.message.chat
+    return Sender(chat.id, query.from_user.id, chat.type)
 
 
 async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:

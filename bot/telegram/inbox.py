@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from telegram import Bot, Message, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import texts
-from bot.retries import with_retries
 from bot.store import Store
+from bot.telegram import texts
+from bot.telegram.retries import with_retries
 
 log = logging.getLogger("stylebot.inbox")
 

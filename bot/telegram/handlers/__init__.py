@@ -13,15 +13,15 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot import texts
-from bot.handlers import admin, callbacks, commands, photos
-from bot.handlers.common import Services, reply
+from bot.telegram import texts
+from bot.telegram.context import Context, Services
+from bot.telegram.handlers import admin, callbacks, commands, photos
+from bot.telegram.handlers.common import reply
 
 __all__ = ["Services", "register"]
 
@@ -43,7 +43,7 @@ class FloodGuard:
         self._seen: dict[int, deque[float]] = {}
         self._warned: dict[int, float] = {}
 
-    async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def __call__(self, update: object, context: Context) -> None:
         if not isinstance(update, Update) or update.effective_user is None:
             return
         user_id = update.effective_user.id
@@ -64,12 +64,12 @@ class FloodGuard:
         raise ApplicationHandlerStop
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: Context) -> None:
     if update.effective_message:
         await reply(update.effective_message, texts.HELP)
 
 
-async def anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def anything_else(update: Update, context: Context) -> None:
     """Audio, voice, a contact, a location, a poll, dice...: nothing to paint, but a private
     chat deserves an answer rather than silence."""
     if update.effective_message:

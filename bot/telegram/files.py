@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import shutil
 import tempfile
 import time
@@ -23,7 +22,8 @@ from pathlib import Path
 from telegram import Bot, File, Message
 from telegram.error import BadRequest
 
-from bot.retries import with_retries
+from bot.telegram.retries import with_retries
+from stylecore.images import write_atomic
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 """The Bot API's getFile limit; bigger files are refused before anything is downloaded."""
@@ -176,15 +176,3 @@ class WorkArea:
                 if folder.is_dir() and not any(folder.iterdir()):
                     folder.rmdir()
         return removed
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -1,4 +1,4 @@
-"""Prometheus metrics, and the hooks that count them (served by `bot.health` at `/metrics`).
+"""Prometheus metrics, and the hooks that count them (served by `bot.ops.health` at `/metrics`).
 
 - `stylebot_jobs_total{status}`: jobs entering a state, counted by `MeteredJobQueue`: `queued`,
   `running` (claimed), `retried`, `done` (delivered), `failed`, `cancelled`.
@@ -29,10 +29,12 @@ from prometheus_client.registry import Collector
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter
 
-from bot.jobs import Job, JobRequest, JobStatus, SqliteJobQueue
+from bot.jobs.model import Job, JobQueue, JobRequest, JobStatus
+from bot.jobs.queue import SqliteJobQueue
+from bot.settings import JobSettings
 
 if TYPE_CHECKING:
-    from bot.worker import StyleWorker
+    from bot.jobs.worker import StyleWorker
 
 RETRIED = "retried"
 
@@ -70,8 +72,8 @@ class MeteredJobQueue(SqliteJobQueue):
         return job
 
     async def retry_later(self, job_id: int, note: str | None = None,
-                          settings_update: dict | None = None) -> None:
-        await super().retry_later(job_id, note=note, settings_update=settings_update)
+                          settings: JobSettings | None = None) -> None:
+        await super().retry_later(job_id, note=note, settings=settings)
         JOBS.labels(RETRIED).inc()
 
     async def mark_delivered(self, job_id: int, message_id: int) -> None:
@@ -94,7 +96,7 @@ class MeteredJobQueue(SqliteJobQueue):
         return requeued, failed
 
 
-async def refresh(queue: SqliteJobQueue) -> None:
+async def refresh(queue: JobQueue) -> None:
     """Sets the gauges that come from the database (before a scrape)."""
     stats = await queue.stats(since=time.time())
     QUEUE_DEPTH.set(stats["queue_depth"])

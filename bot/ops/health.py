@@ -3,7 +3,7 @@
 - `GET /healthz`: liveness. It is answered on the bot's event loop, so any answer proves the loop
   is alive; the JSON says what the workers and the queue are doing. 200 while the bot runs (also
   while it starts: `"status": "starting"`), 503 if the database cannot be read.
-- `GET /metrics`: Prometheus' text format (see `bot.metrics`).
+- `GET /metrics`: Prometheus' text format (see `bot.ops.metrics`).
 
 It runs on tornado, which PTB's webhook server needs anyway. `python -m bot.healthcheck` asks
 `/healthz` from the outside (the image's HEALTHCHECK).
@@ -20,13 +20,13 @@ import tornado.httpserver
 import tornado.web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from bot import metrics
+from bot.ops import metrics
 
 if TYPE_CHECKING:
     from telegram.ext import Application
 
-    from bot.handlers import Services
-    from bot.worker import StyleWorker
+    from bot.jobs.worker import StyleWorker
+    from bot.telegram.context import Services
 
 log = logging.getLogger("stylebot.health")
 
@@ -61,7 +61,7 @@ class StatusServer:
         self._server = None
 
     def _services(self) -> Services | None:
-        return self.app.bot_data.get("services")
+        return self.app.bot_data.services
 
     def _workers(self) -> list[StyleWorker]:
         svc = self._services()
@@ -69,7 +69,7 @@ class StatusServer:
 
     async def health(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body) of `/healthz`."""
-        config = self.app.bot_data["config"]
+        config = self.app.bot_data.config
         body: dict[str, Any] = {
             "status": "starting",
             "uptime_s": round(time.monotonic() - self.started_at, 1),

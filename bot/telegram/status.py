@@ -17,7 +17,7 @@ from telegram import Bot, InputMediaPhoto, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import texts
+from bot.telegram import texts
 
 log = logging.getLogger("stylebot.status")
 

@@ -4,11 +4,9 @@ Why a process rather than a thread: a crash or an out-of-memory kill takes down 
 (the bot answers the user and starts a fresh one), the bot's event loop never competes with
 TensorFlow for the GIL, and the parent never imports TensorFlow at all.
 
-Parent and child talk over a pipe: the parent sends ("run", seq, WorkRequest) or ("stop",);
-the child answers ("progress", seq, Progress)* then ("done", seq, WorkResult) or
-("failed", seq, kind, message, details). A thread in the parent reads the pipe and hands the
-messages to the event loop, so waiting never blocks it. `seq` numbers the runs: a cancel names
-the run it stops, and late messages from an abandoned run are recognised and dropped.
+Parent and child talk over a pipe in the typed messages of `bot.jobs.protocol`; the child's
+side is `bot.jobs.child`. A thread in the parent reads the pipe and hands the messages to the
+event loop, so waiting never blocks it.
 """
 
 from __future__ import annotations
@@ -18,17 +16,38 @@ import contextlib
 import inspect
 import logging
 import multiprocessing
-import os
 import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from stylecore.params import StyleParams
+from bot.jobs.child import child_main
+from bot.jobs.protocol import (
+    BadInput,
+    Done,
+    Exited,
+    Failed,
+    FromChild,
+    JobCancelled,
+    OutOfMemory,
+    Progress,
+    Progressed,
+    Ready,
+    Run,
+    StartFailed,
+    Stop,
+    WorkerCrashed,
+    WorkerError,
+    WorkRequest,
+    WorkResult,
+)
+
+__all__ = [  # what callers import from here
+    "BadInput", "Failed", "JobCancelled", "OutOfMemory", "Progress", "StyleWorker",
+    "WorkRequest", "WorkResult", "WorkerCrashed", "WorkerError",
+]
 
 log = logging.getLogger("stylebot.worker")
 
@@ -37,88 +56,11 @@ CANCEL_GRACE_S = 30.0
 """How long an abandoned run may take to stop (one network evaluation, at most a few seconds)
 before the child is killed as stuck."""
 START_ATTEMPTS = 3
-PREVIEW_JPEG_QUALITY = 80
-
-
-@dataclass
-class WorkRequest:
-    job_id: int
-    content_path: str
-    styles: list[tuple[str, float]]
-    """Style image paths with their blend weights."""
-    params: StyleParams
-    output_path: str
-    """Where the child writes the result; the format follows the suffix (use .png)."""
-    preview_every: float = 0.25
-    """Share of the work between preview images (and one after each coarse stage, the first
-    look); 0 = no previews."""
-
-
-@dataclass
-class Progress:
-    job_id: int
-    step: int
-    """Optimiser iterations done, all stages together."""
-    total: int
-    fraction: float
-    """Share of the job's work done, 0 to 1 (coarse iterations are cheap and count for less)."""
-    elapsed: float
-    eta: float | None
-    preview_jpeg: bytes | None
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.fraction)
-
-
-@dataclass
-class WorkResult:
-    job_id: int
-    output_path: str
-    size: tuple[int, int]
-    """(width, height) of the result."""
-    seconds: float
-    steps: int
-
-
-class WorkerCrashed(Exception):
-    """The worker process died mid-job (killed, OOM-killed, segfault) or could not start.
-    A fresh process is started for the next run."""
-
-    def __init__(self, message: str, exitcode: int | None = None):
-        super().__init__(message)
-        self.exitcode = exitcode
-
-
-class JobCancelled(Exception):
-    """The job was cancelled with `StyleWorker.cancel` (or its `run` task was cancelled)."""
-
-
-class OutOfMemory(Exception):
-    """TensorFlow or NumPy ran out of memory inside the job; a smaller size may work."""
-
-
-class BadInput(Exception):
-    """An input image the engine refuses. `message` is short and meant for the user."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class WorkerError(Exception):
-    """Any other failure of a job inside the worker (a bug): the child's traceback is in
-    `details`. The worker itself is fine and takes the next job."""
-
-    def __init__(self, message: str, details: str = ""):
-        super().__init__(message)
-        self.details = details
 
 
 ProgressCallback = Callable[[Progress], Awaitable[None] | None]
 
-_EXITED = ("exited",)
-"""Posted by the pipe reader when the child's end closes: the process is gone."""
+_EXITED = Exited()
 
 
 class StyleWorker:
@@ -182,7 +124,7 @@ class StyleWorker:
             self._current = (request.job_id, seq)
             try:
                 try:
-                    child.conn.send(("run", seq, request))
+                    child.conn.send(Run(seq, request))
                 except OSError:
                     raise await _crashed(child, request.job_id) from None
                 return await self._follow(child, seq, request.job_id, on_progress)
@@ -258,21 +200,20 @@ class StyleWorker:
         child = _Child(self._ctx, self._cancel_token, self._warm_up, loop, self._child_exited,
                        self._env)
         try:
-            message = await child.messages.get()
-            if message[0] == "ready":
-                child.ready = True
-                child.telegram_loaded = message[2]
-                self.starts += 1
-                self.engine = message[3]
-                log.info(
-                    "worker process %d ready in %.1f s", child.pid, time.perf_counter() - started
-                )
-                return child
-            if message[0] == "start_failed":
-                log.error("worker start-up failed:\n%s", message[2])
-                raise WorkerCrashed(f"the worker process could not start: {message[1]}")
-            error = await _crashed(child, None)
-            raise WorkerCrashed(f"the worker process could not start: {error}", error.exitcode)
+            match await child.messages.get():
+                case Ready(telegram_loaded=telegram_loaded, engine=engine):
+                    child.ready = True
+                    child.telegram_loaded = telegram_loaded
+                    self.starts += 1
+                    self.engine = engine
+                    log.info("worker process %d ready in %.1f s", child.pid,
+                             time.perf_counter() - started)
+                    return child
+                case StartFailed(error=error, traceback=details):
+                    log.error("worker start-up failed:\n%s", details)
+                    raise WorkerCrashed(f"the worker process could not start: {error}")
+            crash = await _crashed(child, None)
+            raise WorkerCrashed(f"the worker process could not start: {crash}", crash.exitcode)
         except BaseException:
             await child.shutdown(STOP_TIMEOUT_S)
             raise
@@ -296,21 +237,21 @@ class StyleWorker:
             while not child.messages.empty():
                 batch.append(child.messages.get_nowait())
             for index, message in enumerate(batch):
-                if message is _EXITED:
-                    raise await _crashed(child, job_id)
-                kind, message_seq = message[0], message[1]
-                if message_seq != seq:
-                    continue  # from a run abandoned earlier
-                if kind == "done":
-                    return message[2]
-                if kind == "failed":
-                    raise _job_error(*message[2:])
-                progress: Progress = message[2]
-                # A bot slower than the steps gets the latest step, but every preview.
-                superseded = any(m[0] == "progress" and m[1] == seq for m in batch[index + 1 :])
-                if progress.preview_jpeg is None and superseded:
-                    continue
-                await _report(on_progress, progress)
+                match message:
+                    case Exited():
+                        raise await _crashed(child, job_id)
+                    case Done(seq=done_seq, result=result) if done_seq == seq:
+                        return result
+                    case Failed() if message.seq == seq:
+                        raise message.exception()
+                    case Progressed(seq=progress_seq, progress=progress) if progress_seq == seq:
+                        # A bot slower than the steps gets the latest step, but every preview.
+                        superseded = any(isinstance(later, Progressed) and later.seq == seq
+                                         for later in batch[index + 1:])
+                        if progress.preview_jpeg is None and superseded:
+                            continue
+                        await _report(on_progress, progress)
+                    # anything else is from a run abandoned earlier
 
 
 class _Child:
@@ -327,7 +268,7 @@ class _Child:
     ):
         here, there = ctx.Pipe()
         self.process = ctx.Process(
-            target=_child_main,
+            target=child_main,
             args=(there, cancel_token, warm_up, env),
             name="stylebot-worker",
             daemon=True,
@@ -337,7 +278,7 @@ class _Child:
         there.close()  # only the child holds its end: its death shows up here as end-of-file
         self.pid: int = self.process.pid
         self.conn = here
-        self.messages: asyncio.Queue[tuple] = asyncio.Queue()
+        self.messages: asyncio.Queue[FromChild] = asyncio.Queue()
         self.ready = False
         self.exited = False
         self.telegram_loaded = False
@@ -369,12 +310,13 @@ class _Child:
             if message is _EXITED:
                 return
 
-    def _deliver(self, message: tuple) -> None:
-        if message is _EXITED:
-            self.exited = True
-            self._on_exit(self)
-        elif message[0] in ("done", "failed"):
-            self.finished_seq = message[1]
+    def _deliver(self, message: FromChild) -> None:
+        match message:
+            case Exited():
+                self.exited = True
+                self._on_exit(self)
+            case Done(seq=seq) | Failed(seq=seq):
+                self.finished_seq = seq
         self.messages.put_nowait(message)
 
     async def wait_exit(self, timeout: float) -> int | None:
@@ -386,7 +328,7 @@ class _Child:
         """Asks the child to exit, kills it if it doesn't, and releases the pipe."""
         if not self.exited:
             with contextlib.suppress(OSError):
-                self.conn.send(("stop",))
+                self.conn.send(Stop())
         if await self.wait_exit(timeout) is None:
             log.warning("worker process %d did not stop in %.0f s; killing it", self.pid, timeout)
             self.process.kill()
@@ -418,16 +360,6 @@ async def _report(on_progress: ProgressCallback | None, progress: Progress) -> N
         log.exception("progress callback failed for job %d", progress.job_id)
 
 
-def _job_error(kind: str, message: str, details: str = "") -> Exception:
-    if kind == "cancelled":
-        return JobCancelled(message)
-    if kind == "bad_input":
-        return BadInput(message)
-    if kind == "oom":
-        return OutOfMemory(message)
-    return WorkerError(message, details)
-
-
 @contextlib.contextmanager
 def _main_module_hidden() -> Iterator[None]:
     """Keeps a spawned child from re-running the parent's main script.
@@ -443,122 +375,3 @@ def _main_module_hidden() -> Iterator[None]:
         yield
     finally:
         main.__dict__.update(saved)
-
-
-# ---------------------------------------------------------------------- the child process
-
-
-def _child_main(conn: Any, cancel_token: Any, warm_up: bool, env: dict[str, str]) -> None:
-    """The worker process: loads the engine once, then runs jobs until told to stop or until
-    the parent goes away (its end of the pipe closes)."""
-    os.environ.update(env)  # before TensorFlow reads CUDA_VISIBLE_DEVICES
-    # Ctrl+C in a terminal reaches the whole process group; the parent stops us in order.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        from stylecore import transfer
-
-        max_pixels = transfer.pixel_budget()  # STYLECORE_MAX_PIXELS_PER_RUN, checked up front
-        if warm_up:
-            transfer.warm_up()
-        from stylecore.device import configure_devices, resolve_precision
-
-        engine = {"device": configure_devices(), "precision": resolve_precision("auto")}
-    except BaseException as error:
-        _send(conn, ("start_failed", f"{type(error).__name__}: {error}", traceback.format_exc()))
-        return
-    if not _send(conn, ("ready", os.getpid(), "telegram" in sys.modules, engine)):
-        return
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message[0] != "run":
-            return
-        _, seq, request = message
-        if not _send(conn, _run_job(conn, seq, request, cancel_token, max_pixels)):
-            return
-
-
-def _send(conn: Any, message: tuple) -> bool:
-    try:
-        conn.send(message)
-    except OSError:  # the parent is gone
-        return False
-    return True
-
-
-def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any,
-             max_pixels: int | None) -> tuple:
-    """Runs one job; returns the message that ends it. A working image over `max_pixels`
-    ends it as out of memory, like a device that ran out."""
-    import tensorflow as tf
-
-    from stylecore.images import ImageError, decode_image, encode_image, save_image
-    from stylecore.transfer import Cancelled, stylize
-    from stylecore.transfer import Progress as EngineProgress
-
-    started = time.perf_counter()
-    previews = _PreviewSchedule(request.preview_every)
-
-    def on_progress(progress: EngineProgress) -> None:
-        elapsed = time.perf_counter() - started
-        fraction = progress.fraction
-        eta = max(elapsed / fraction * (1 - fraction), 0.0) if fraction else None
-        jpeg = None
-        if previews.due(progress):
-            jpeg = encode_image(progress.preview(), "jpeg", quality=PREVIEW_JPEG_QUALITY)
-        # Raises if the parent is gone, which ends the job.
-        update = Progress(
-            request.job_id, progress.step, progress.total, fraction, elapsed, eta, jpeg
-        )
-        conn.send(("progress", seq, update))
-
-    try:
-        # Decoded no bigger than the job needs: the engine scales both to `params.size`.
-        size = request.params.size
-        content = decode_image(request.content_path, needed_side=size)
-        styles = [(decode_image(path, needed_side=size), weight)
-                  for path, weight in request.styles]
-        result = stylize(
-            content,
-            styles,
-            request.params,
-            on_progress=on_progress,
-            should_stop=lambda: cancel_token.value == seq,
-            max_pixels=max_pixels,
-        )
-        save_image(result.image, request.output_path)
-    except Cancelled:
-        return ("failed", seq, "cancelled", f"job {request.job_id} was cancelled")
-    except ImageError as error:
-        return ("failed", seq, "bad_input", error.message)
-    except (MemoryError, tf.errors.ResourceExhaustedError) as error:
-        return ("failed", seq, "oom", f"{type(error).__name__}: {str(error)[:300]}")
-    except Exception as error:
-        return ("failed", seq, "error", f"{type(error).__name__}: {error}", traceback.format_exc())
-    seconds = time.perf_counter() - started
-    done = WorkResult(request.job_id, request.output_path, result.size, seconds, result.steps)
-    return ("done", seq, done)
-
-
-class _PreviewSchedule:
-    """When a job shows a preview: after each coarse stage (a first look, early and cheap) and
-    each time the work crosses another `every` of the whole, never at the end (the result
-    itself follows then)."""
-
-    def __init__(self, every: float) -> None:
-        self.every = every
-        self.shown = 0  # previews so far at the `every` marks
-        self.stage = 0
-
-    def due(self, progress: Any) -> bool:
-        if self.every <= 0 or progress.fraction >= 1.0:
-            return False
-        stage_ended = progress.stage > self.stage
-        self.stage = progress.stage
-        mark = int(progress.fraction / self.every + 1e-9)
-        crossed = mark > self.shown
-        self.shown = max(self.shown, mark)
-        return stage_ended or crossed

@@ -1,34 +1,30 @@
-"""What every handler shares: the services, per-user locks, receiving images, starting jobs."""
+"""What the handlers share: sessions, answering, parsing /stylize, receiving images and
+starting jobs. (What each handler is given, the services and the sender, is in
+`bot.telegram.context`.)"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from telegram import Bot, Message, ReplyParameters, Update
+from telegram import Bot, Message, ReplyParameters
 from telegram.error import Forbidden, NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.config import Config
-from bot.decoding import on_decoding_thread
-from bot.inbox import Inbox
-from bot.jobs import Job, JobRequest, QueueFull, SqliteJobQueue, UserLimitReached
-from bot.pool import RunnerPool
-from bot.retries import with_retries
-from bot.store import Session, Settings, Store
-from bot.telegram_files import (
+from bot.jobs.model import Job, JobRequest, QueueFull, UserLimitReached
+from bot.settings import JobSettings, Settings
+from bot.store import Session
+from bot.telegram import texts
+from bot.telegram.context import Sender, Services
+from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.files import (
     MAX_DOWNLOAD_BYTES,
     FileTooBig,
     FileUnavailable,
     ImageRef,
-    WorkArea,
     download,
 )
+from bot.telegram.retries import with_retries
 from stylecore.images import ImageError, decode_image
 from stylecore.presets import UnknownPreset, get_preset
 
@@ -42,45 +38,10 @@ REPLY_ATTEMPTS = 3
 """Tries of an answer to the user when the network fails (1 s, then 2 s apart)."""
 
 
-@dataclass
-class Services:
-    """Everything the handlers need, kept in `application.bot_data["services"]`."""
-
-    config: Config
-    store: Store
-    queue: SqliteJobQueue
-    work: WorkArea
-    runner: RunnerPool
-    inbox: Inbox
-    enqueue_lock: asyncio.Lock
-    """Held while a job is enqueued and its status message sent, and by the runner's claim,
-    so the runner never starts a job before the handler recorded its status message."""
-    gallery: dict[tuple[str, ...], bytes | str] = field(default_factory=dict)
-    """The /styles picture for a set of preset names: JPEG bytes, or Telegram's file id."""
-    _user_locks: dict[tuple[int, int], asyncio.Lock] = field(default_factory=dict)
-
-    @contextlib.asynccontextmanager
-    async def user_lock(self, chat_id: int, user_id: int) -> AsyncIterator[None]:
-        """Serialises one user's updates in one chat (updates are handled concurrently), so a
-        content photo is always processed before the style photo sent right after it."""
-        key = (chat_id, user_id)
-        lock = self._user_locks.setdefault(key, asyncio.Lock())
-        try:
-            async with lock:
-                yield
-        finally:
-            if not lock.locked() and not getattr(lock, "_waiters", None):
-                self._user_locks.pop(key, None)
-
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
-
-
 async def get_session(svc: Services, chat_id: int, user_id: int) -> Session:
     session = await svc.store.get_session(chat_id, user_id)
     if _is_untouched(session):
-        session.settings.quality = svc.config.default_quality
+        session.settings = session.settings.with_(quality=svc.config.default_quality)
     return session
 
 
@@ -160,7 +121,7 @@ async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
         return False
     except ImageError as exc:
         log.info("image from user %s refused: %s", user_id, exc.reason)
-        await reply(message, exc.message)
+        await reply(message, texts.error_text(exc))
         return False
     except (FileUnavailable, NetworkError) as exc:
         log.warning("download of %s failed: %s", ref.file_id, exc)
@@ -173,33 +134,41 @@ async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
 # ---------------------------------------------------------------------- starting jobs
 
 
-async def start_job(
-    svc: Services,
-    bot: Bot,
-    *,
-    chat_id: int,
-    chat_type: str,
-    user_id: int,
-    content_file_id: str,
-    content_message_id: int | None,
-    style_file_id: str | None = None,
-    preset: str | None = None,
-    settings: dict,
-) -> Job | None:
+@dataclass(frozen=True)
+class JobInputs:
+    """The pictures of a job: the content photo (the message results reply to) and a preset
+    or a style photo."""
+
+    content_file_id: str
+    content_message_id: int | None
+    preset: str | None = None
+    style_file_id: str | None = None
+
+    @classmethod
+    def waiting(cls, session: Session, *, preset: str | None = None,
+                style_file_id: str | None = None) -> JobInputs:
+        """The photo waiting in `session` for a style, with this style."""
+        assert session.content_file_id is not None
+        return cls(session.content_file_id, session.content_message_id, preset, style_file_id)
+
+
+async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
+                    settings: Settings) -> Job | None:
     """Enqueues a job, tells the user where it stands and clears the half-finished
     conversation. None if the queue refused it (the user has been told why)."""
     request = JobRequest(
-        chat_id=chat_id,
-        user_id=user_id,
-        chat_type=chat_type,
-        reply_to_message_id=content_message_id,
-        content_file_id=content_file_id,
-        style_file_id=style_file_id,
-        preset=preset,
-        settings=settings,
+        chat_id=sender.chat_id,
+        user_id=sender.user_id,
+        chat_type=sender.chat_type,
+        reply_to_message_id=inputs.content_message_id,
+        content_file_id=inputs.content_file_id,
+        style_file_id=inputs.style_file_id,
+        preset=inputs.preset,
+        settings=JobSettings.of(settings),
     )
-    reply_to = (ReplyParameters(content_message_id, allow_sending_without_reply=True)
-                if content_message_id else None)
+    chat_id = sender.chat_id
+    reply_to = (ReplyParameters(inputs.content_message_id, allow_sending_without_reply=True)
+                if inputs.content_message_id else None)
     async with svc.enqueue_lock:
         try:
             job = await svc.queue.enqueue(request)
@@ -213,7 +182,7 @@ async def start_job(
         status = await _say(bot, chat_id, queued_text(ahead, eta), reply_to)
         if status is not None:
             await svc.queue.set_status_message(job.id, status.message_id)
-    await svc.store.clear_pending(chat_id, user_id)
+    await svc.store.clear_pending(chat_id, sender.user_id)
     svc.runner.wake()
     return job
 
@@ -233,11 +202,3 @@ async def _say(bot: Bot, chat_id: int, text: str,
     except TelegramError as exc:
         log.warning("message to chat %s failed: %s", chat_id, exc)
         return None
-
-
-def sender_ids(update: Update) -> tuple[int, int, str] | None:
-    """(chat id, user id, chat type) of an update, or None for anonymous/channel posts."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
-        return None
-    return chat.id, user.id, chat.type

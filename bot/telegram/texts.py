@@ -1,6 +1,16 @@
-"""Everything the bot says to users, in one place (plain text, no parse mode)."""
+"""Everything the bot says to users, in one place (plain text, no parse mode).
+
+The engine's errors (`stylecore.errors`) carry a reason code and data, never a sentence; they
+are worded here, by `error_text`.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.settings import Quality, Strength
+from stylecore.errors import StyleError
 
 START = (
     "Hi! I turn photos into paintings.\n\n"
@@ -111,8 +121,8 @@ ON = "on"
 OFF = "off"
 AS_PHOTO = "photo"
 AS_FILE = "file"
-QUALITY_LABELS = {"fast": "Fast", "balanced": "Balanced", "high": "High"}
-STRENGTH_LABELS = {"low": "Low", "normal": "Normal", "high": "High"}
+QUALITY_LABELS: dict[Quality, str] = {"fast": "Fast", "balanced": "Balanced", "high": "High"}
+STRENGTH_LABELS: dict[Strength, str] = {"low": "Low", "normal": "Normal", "high": "High"}
 BTN_COLORS = "Keep colours: {state}"
 BTN_DELIVERY = "Result as: {state}"
 BTN_PREVIEWS = "Previews: {state}"
@@ -134,6 +144,79 @@ ADDSTYLE_DONE = "Added the style {name}."
 
 # --- flood
 SLOW_DOWN = "You're sending a lot at once; please slow down a little."
+
+
+# --- the engine's refusals, by reason code (see `stylecore.errors`)
+IMAGE_EMPTY = "That file is empty."
+IMAGE_NOT_IMAGE = "That file is not an image I can read."
+IMAGE_CORRUPT = "That image seems to be damaged or incomplete; please send it again."
+IMAGE_UNSUPPORTED = "That image uses a colour format I can't handle; try a normal JPEG or PNG."
+IMAGE_MISSING = "I couldn't find that image file."
+IMAGE_UNREADABLE = "I couldn't read that image file."
+IMAGE_TOO_LARGE = "This image is too large{size}; send one of at most {megapixels:g} megapixels."
+IMAGE_TOO_SMALL = "This image is too small{size}; send one at least {min_side} px on each side."
+IMAGE_ASPECT = (
+    "This image is too long and narrow{size}; its long side may be at most {max_aspect:g} "
+    "times its short side."
+)
+UNKNOWN_PRESET = "I don't know a style called “{name}”."
+DID_YOU_MEAN = " Did you mean {names}?"
+PRESET_DOWNLOAD_FAILED = "{title} can't be downloaded right now; try another style."
+PRESET_UNUSABLE = "{title} can't be used right now; try another style."
+PRESET_UNREADABLE = "The style “{name}” can't be read right now; try another style."
+PRESET_GONE = "The style “{name}” is gone; try another style."
+PRESET_BAD_NAME = (
+    "A style name must be 2–32 characters: lowercase letters, digits or _ (for example "
+    "my_style)."
+)
+PRESET_BUILTIN_NAME = "“{name}” is a built-in style; please pick another name."
+ECHOED_NAME_MAX = 40
+"""A name echoed back is cut to this many characters: the answer must stay sendable."""
+
+
+def _size(data: dict[str, Any]) -> str:
+    if "width" in data and "height" in data:
+        return f" ({data['width']}×{data['height']} px)"
+    return ""
+
+
+def _unknown_preset(data: dict[str, Any]) -> str:
+    name = str(data.get("name", "")).strip()
+    if len(name) > ECHOED_NAME_MAX:
+        name = name[: ECHOED_NAME_MAX - 1] + "…"
+    text = UNKNOWN_PRESET.format(name=name)
+    suggestions = data.get("suggestions") or []
+    return text + DID_YOU_MEAN.format(names=" or ".join(suggestions)) if suggestions else text
+
+
+_ERRORS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "empty": lambda d: IMAGE_EMPTY,
+    "not_image": lambda d: IMAGE_NOT_IMAGE,
+    "corrupt": lambda d: IMAGE_CORRUPT,
+    "unsupported": lambda d: IMAGE_UNSUPPORTED,
+    "missing": lambda d: IMAGE_MISSING,
+    "unreadable": lambda d: IMAGE_UNREADABLE,
+    "too_large": lambda d: IMAGE_TOO_LARGE.format(size=_size(d),
+                                                  megapixels=d["max_pixels"] / 1e6),
+    "too_small": lambda d: IMAGE_TOO_SMALL.format(size=_size(d), min_side=d["min_side"]),
+    "aspect": lambda d: IMAGE_ASPECT.format(size=_size(d), max_aspect=d["max_aspect"]),
+    "unknown_preset": _unknown_preset,
+    "download_failed": lambda d: PRESET_DOWNLOAD_FAILED.format(title=d["title"]),
+    "preset_unusable": lambda d: PRESET_UNUSABLE.format(title=d["title"]),
+    "preset_unreadable": lambda d: PRESET_UNREADABLE.format(name=d["name"]),
+    "preset_gone": lambda d: PRESET_GONE.format(name=d["name"]),
+    "bad_name": lambda d: PRESET_BAD_NAME,
+    "builtin_name": lambda d: PRESET_BUILTIN_NAME.format(name=d["name"]),
+}
+
+
+def error_text(error: StyleError) -> str:
+    """What to tell a user about one of the engine's refusals."""
+    word = _ERRORS.get(error.code)
+    try:
+        return word(error.data) if word else JOB_FAILED
+    except (KeyError, ValueError, TypeError):  # data missing: still say something useful
+        return JOB_FAILED
 
 
 def seconds_text(seconds: float | None) -> str:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from bot.jobs import Job
-from bot.runner import JobRunner
-from bot.worker import StyleWorker
+from bot.jobs.model import Job
+from bot.jobs.runner import JobRunner
+from bot.jobs.worker import StyleWorker
 
 
 class RunnerPool:

@@ -6,117 +6,38 @@ FAILED / CANCELLED. A result that exists but is not delivered is re-sent after a
 (`pending_delivery`), never recomputed; a job with a `delivered_message_id` is never sent again.
 
 Order is fair: round-robin across users, FIFO within a user, so one user's ten jobs do not push
-everyone else back. The handlers see only the `JobQueue` protocol, so a distributed backend can
-replace `SqliteJobQueue` without touching them.
+everyone else back. The handlers and the runner see only the `JobQueue` protocol
+(`bot.jobs.model`, with the job itself), so a distributed backend can replace `SqliteJobQueue`
+without touching them.
 """
 
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, Protocol
+from dataclasses import dataclass, fields
+from typing import Any
 
 import aiosqlite
 
+from bot.jobs.model import (
+    Job,
+    JobQueue,
+    JobRequest,
+    JobStatus,
+    QueueFull,
+    UserLimitReached,
+)
+from bot.settings import JobSettings
 from bot.store import Store
 
 log = logging.getLogger("stylebot.jobs")
 
 ETA_HISTORY = 20
 """How many recent job durations the ETA averages."""
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-@dataclass
-class JobRequest:
-    """What a user asked for, as the handlers hand it to the queue."""
-
-    chat_id: int
-    user_id: int
-    chat_type: str
-    reply_to_message_id: int | None
-    content_file_id: str
-    style_file_id: str | None
-    preset: str | None
-    settings: dict
-    """`Settings.to_dict()`, plus optional overrides such as {"size_scale": 0.7}."""
-
-
-@dataclass
-class Job(JobRequest):
-    id: int
-    status: JobStatus
-    attempts: int
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    error: str | None
-    status_message_id: int | None
-    result_path: str | None
-    delivered_message_id: int | None
-    note: str | None
-
-    @property
-    def active(self) -> bool:
-        """Queued or running (a computed but undelivered job is still running)."""
-        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-class QueueFull(Exception):
-    """The global cap on waiting jobs is reached. `message` is for the user."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.message = "I'm busy right now; please try again in a few minutes."
-        super().__init__(self.message)
-
-
-class UserLimitReached(Exception):
-    """This user already has the most waiting jobs allowed. `message` is for the user."""
-
-    def __init__(self, waiting: int, limit: int):
-        self.waiting = waiting
-        self.limit = limit
-        pictures = "picture" if waiting == 1 else "pictures"
-        self.message = (
-            f"You already have {waiting} {pictures} waiting; please send more once they are "
-            "done (or /cancel them)."
-        )
-        super().__init__(self.message)
-
-
-class JobQueue(Protocol):
-    """The queue as the handlers and the runner use it."""
-
-    async def enqueue(self, request: JobRequest) -> Job: ...
-    async def claim(self) -> Job | None: ...
-    async def set_status_message(self, job_id: int, message_id: int) -> None: ...
-    async def complete(self, job_id: int, result_path: str) -> None: ...
-    async def mark_delivered(self, job_id: int, message_id: int) -> None: ...
-    async def fail(self, job_id: int, error: str) -> None: ...
-    async def retry_later(
-        self, job_id: int, note: str | None = None, settings_update: dict | None = None
-    ) -> None: ...
-    async def cancel(self, chat_id: int, user_id: int) -> list[Job]: ...
-    async def get(self, job_id: int) -> Job | None: ...
-    async def position(self, job_id: int) -> tuple[int, float | None]: ...
-    async def recover(self, max_attempts: int) -> tuple[list[Job], list[Job]]: ...
-    async def pending_delivery(self) -> list[Job]: ...
-    async def stats(self, since: float) -> dict: ...
-    async def queue_snapshot(self) -> list[Job]: ...
 
 
 @dataclass(frozen=True)
@@ -184,7 +105,7 @@ class SqliteJobQueue(JobQueue):
                     request.content_file_id,
                     request.style_file_id,
                     request.preset,
-                    json.dumps(request.settings),
+                    request.settings.to_json(),
                     self._clock(),
                 ),
             )
@@ -265,23 +186,19 @@ class SqliteJobQueue(JobQueue):
             )
 
     async def retry_later(
-        self, job_id: int, note: str | None = None, settings_update: dict | None = None
+        self, job_id: int, note: str | None = None, settings: JobSettings | None = None
     ) -> None:
         """Back to QUEUED (after a worker crash or out-of-memory), ahead of first attempts:
-        its user already waited for their turn. `settings_update` is merged into the job's
-        settings (e.g. {"size_scale": 0.7}); `note` replaces the note when given."""
+        its user already waited for their turn. `settings`, when given, replaces the job's
+        (e.g. with a smaller `size_scale`); `note` replaces the note when given."""
         async with self.store.transaction() as db:
-            row = await _one(db, "SELECT settings FROM jobs WHERE id = ?", (job_id,))
-            if row is None:
-                return
-            settings = {**_settings(row["settings"]), **(settings_update or {})}
             await db.execute(
                 """
                 UPDATE jobs SET status = 'queued', started_at = NULL, computed_at = NULL,
-                    result_path = NULL, settings = ?, note = COALESCE(?, note)
+                    result_path = NULL, settings = COALESCE(?, settings), note = COALESCE(?, note)
                 WHERE id = ? AND status IN ('queued', 'running')
                 """,
-                (json.dumps(settings), note, job_id),
+                (settings.to_json() if settings is not None else None, note, job_id),
             )
 
     async def cancel(self, chat_id: int, user_id: int) -> list[Job]:
@@ -497,37 +414,11 @@ async def _one(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()):
     return await cursor.fetchone()
 
 
-def _settings(text: str | None) -> dict:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def _by_id(item: Job | _Waiting) -> int:
     return item.id
 
 
 def _job(row: aiosqlite.Row) -> Job:
-    return Job(
-        chat_id=row["chat_id"],
-        user_id=row["user_id"],
-        chat_type=row["chat_type"],
-        reply_to_message_id=row["reply_to_message_id"],
-        content_file_id=row["content_file_id"],
-        style_file_id=row["style_file_id"],
-        preset=row["preset"],
-        settings=_settings(row["settings"]),
-        id=row["id"],
-        status=JobStatus(row["status"]),
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        error=row["error"],
-        status_message_id=row["status_message_id"],
-        result_path=row["result_path"],
-        delivered_message_id=row["delivered_message_id"],
-        note=row["note"],
-    )
+    values = {f.name: row[f.name] for f in fields(Job)}
+    return Job(**values | {"settings": JobSettings.from_json(row["settings"]),
+                           "status": JobStatus(row["status"])})

@@ -1,0 +1,121 @@
+"""Sending a computed result to its chat, exactly once where Telegram allows.
+
+A result stays on disk until Telegram accepted it; its message id is recorded right after, and
+a job that has one is never sent again. The only window for a duplicate is a crash between
+Telegram accepting the picture and that record (or a send that timed out after Telegram
+received it). A send that fails for a network reason is left for the runner's redelivery; one
+Telegram refuses fails the job with an apology; a user who blocked the bot fails it quietly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.jobs.model import Job, JobQueue, JobStatus
+from bot.telegram import texts
+from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.files import WorkArea
+from bot.telegram.keyboards import result_keyboard
+from bot.telegram.photos import fit_for_telegram_photo
+from bot.telegram.retries import with_retries
+from bot.telegram.status import StatusMessage
+from stylecore.errors import ImageError
+from stylecore.images import decode_image
+
+log = logging.getLogger("stylebot.runner")
+
+
+class Delivery:
+    """Sends results. `status_for(job)` gives a job's status message when the caller has
+    none; `requeued()` is called after a job whose result file vanished went back to the
+    queue."""
+
+    def __init__(self, bot: Bot, queue: JobQueue, work: WorkArea, *,
+                 status_for: Callable[[Job], StatusMessage],
+                 requeued: Callable[[], None]) -> None:
+        self.bot = bot
+        self.queue = queue
+        self.work = work
+        self._status_for = status_for
+        self._requeued = requeued
+
+    async def deliver(self, job_id: int, *, status: StatusMessage | None = None,
+                      seconds: float | None = None) -> None:
+        """Sends a computed result unless it was sent (or cancelled) already."""
+        job = await self.queue.get(job_id)
+        if job is None:  # forgotten (/forget) meanwhile
+            self.work.remove_job(job_id)
+            return
+        if job.status != JobStatus.RUNNING or job.delivered_message_id is not None:
+            discard_files(self.work, job)
+            return
+        path = Path(job.result_path) if job.result_path else None
+        if path is None or not path.is_file():
+            log.warning("job %d: result file missing; computing it again", job.id)
+            await self.queue.retry_later(job.id)
+            self._requeued()
+            return
+        status = status or self._status_for(job)
+        try:
+            message = await self._send_result(job, path, seconds)
+        except Forbidden:
+            await self.queue.fail(job.id, "the user blocked the bot")
+            discard_files(self.work, job)
+            return
+        except (BadRequest, ImageError, ValueError) as exc:
+            log.warning("job %d: result could not be sent: %s", job.id, exc)
+            await self.queue.fail(job.id, f"delivery failed: {exc}")
+            await status.stop()
+            await status.set_text(texts.JOB_FAILED)
+            discard_files(self.work, job)
+            return
+        except TelegramError as exc:  # network still down: redelivery tries again later
+            log.warning("job %d: delivery failed for now: %s", job.id, exc)
+            return
+        await self.queue.mark_delivered(job.id, message.message_id)
+        log.info("job %d delivered as message %d", job.id, message.message_id)
+        await status.stop()
+        await status.delete()
+        discard_files(self.work, job)
+
+    async def _send_result(self, job: Job, path: Path, seconds: float | None) -> Message:
+        # Our own picture: the limits for users' uploads don't apply (a long panorama, or a
+        # small STYLEBOT_SIZE, gives a short side under their minimum).
+        image = await on_decoding_thread(decode_image, path, min_side=1, max_aspect=math.inf)
+        height, width = image.shape[:2]
+        common = {
+            "caption": result_caption(job, width, height, seconds),
+            "reply_parameters": (ReplyParameters(job.reply_to_message_id,
+                                                 allow_sending_without_reply=True)
+                                 if job.reply_to_message_id else None),
+            "reply_markup": result_keyboard(job.id),
+        }
+        if job.settings.as_file:
+            data = path.read_bytes()
+            filename = f"stylized-{job.id}{path.suffix}"
+            return await with_retries(lambda: self.bot.send_document(
+                job.chat_id, InputFile(data, filename=filename), **common))
+        photo = await asyncio.to_thread(fit_for_telegram_photo, image)
+        return await with_retries(lambda: self.bot.send_photo(job.chat_id, photo, **common))
+
+
+def discard_files(work: WorkArea, job: Job) -> None:
+    """Removes a finished job's files: its result and the inputs it downloaded."""
+    work.remove_job(job.id)
+    work.remove_inputs(job.user_id, job.content_file_id, job.style_file_id)
+
+
+def result_caption(job: Job, width: int, height: int, seconds: float | None) -> str:
+    style = job.preset or texts.STYLE_OWN_PHOTO
+    parts = [style, f"{width}×{height}"]
+    if seconds is not None:
+        parts.append(f"{seconds:.0f} s")
+    caption = " · ".join(parts)
+    return f"{caption}\n{job.note}" if job.note else caption

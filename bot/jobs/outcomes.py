@@ -1,0 +1,98 @@
+"""What becomes of a job that did not produce a result: a small family of outcomes, and the one
+function (`outcome_of`) that maps whatever went wrong to one of them.
+
+- `Cancelled`: the user cancelled the job;
+- `Retry`: the worker crashed, or Telegram's network failed while the inputs were fetched (a
+  job is run at most `STYLEBOT_MAX_ATTEMPTS` times);
+- `ShrinkAndRetry`: out of memory, the first time (then at `SHRINK_SCALE` times the size);
+- `Fail` with a text for the user: out of memory again, bad input, a preset that can't be had,
+  a file too big or gone, a bug; `Fail` quietly (no text) when the user blocked the bot.
+
+The runner (`bot.jobs.runner`) carries the outcome out.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram.error import Forbidden, TelegramError
+
+from bot.jobs.model import Job
+from bot.jobs.worker import BadInput, JobCancelled, OutOfMemory, WorkerCrashed, WorkerError
+from bot.telegram import texts
+from bot.telegram.files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable
+from stylecore.errors import StyleError
+
+log = logging.getLogger("stylebot.runner")
+
+SHRINK_SCALE = 0.7
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Queue the job again (a fresh worker, or a network that may be back); it fails once it
+    has had its attempts."""
+
+    error: str
+    backoff: float = 0.0
+    """Seconds to wait before queueing it again."""
+
+
+@dataclass(frozen=True)
+class ShrinkAndRetry:
+    """Queue the job again at a smaller size; the result's caption says so."""
+
+    error: str
+    scale: float = SHRINK_SCALE
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Give up: `text` tells the user why (None: say nothing, e.g. they blocked the bot);
+    `error` is recorded with the job."""
+
+    text: str | None
+    error: str
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """The user cancelled the job."""
+
+
+Outcome = Retry | ShrinkAndRetry | Fail | Cancelled
+
+
+def outcome_of(error: BaseException, job: Job) -> Outcome:
+    """The outcome of a job whose run raised `error`."""
+    match error:
+        case JobCancelled():
+            return Cancelled()
+        case WorkerCrashed():
+            log.warning("job %d: worker crashed (%s)", job.id, error)
+            return Retry(f"worker crashed: {error}")
+        case OutOfMemory() if job.settings.shrunk:
+            return Fail(texts.JOB_FAILED_MEMORY, "out of memory")
+        case OutOfMemory():
+            return ShrinkAndRetry("out of memory")
+        case BadInput():
+            return Fail(texts.error_text(error.error), str(error.error))
+        case StyleError():  # a preset that can't be had
+            return Fail(texts.error_text(error), str(error))
+        case WorkerError():  # a bug in the engine; the worker itself is fine
+            log.error("job %d failed in the worker: %s\n%s", job.id, error, error.details)
+            return Fail(texts.JOB_FAILED, str(error))
+        case FileTooBig():
+            return Fail(texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20), "file too big")
+        case FileUnavailable():
+            return Fail(texts.PHOTO_GONE, str(error))
+        case Forbidden():
+            return Fail(None, "the user blocked the bot")
+        case TelegramError():  # downloading inputs failed: network trouble
+            log.warning("job %d: Telegram error while preparing: %s", job.id, error)
+            return Retry(f"Telegram: {error}", backoff=min(2.0**job.attempts, MAX_BACKOFF_S))
+        case _:  # a bug here must not leave the job running forever
+            log.error("job %d failed unexpectedly", job.id, exc_info=error)
+            return Fail(texts.JOB_FAILED, f"{type(error).__name__}: {error}")

@@ -1,0 +1,295 @@
+"""The job loop: claim a job, fetch its inputs, run it on the worker with live status, deliver.
+
+One job at a time per runner, each runner with its own worker (`bot.jobs.pool.RunnerPool` runs
+one per worker; only the primary recovers, redelivers and keeps house). A run that produces no
+result ends in one of the outcomes of `bot.jobs.outcomes` (retry, shrink and retry, fail with a
+reason, cancelled), carried out here; a result goes to `bot.jobs.delivery`. Telegram's
+`RetryAfter`, `TimedOut` and `NetworkError` are waited out and repeated (`with_retries`);
+undelivered results are sent again every `REDELIVER_EVERY_S`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from telegram import Bot
+
+from bot.config import Config
+from bot.jobs.delivery import Delivery, discard_files
+from bot.jobs.model import Job, JobQueue
+from bot.jobs.outcomes import Cancelled, Fail, Outcome, Retry, ShrinkAndRetry, outcome_of
+from bot.jobs.worker import JobCancelled, Progress, StyleWorker, WorkRequest
+from bot.ops.logs import log_context
+from bot.ops.metrics import JOB_SECONDS
+from bot.settings import JobSettings
+from bot.store import Store
+from bot.telegram import texts
+from bot.telegram.files import FileUnavailable, WorkArea
+from bot.telegram.status import StatusMessage, chat_action, progress_text
+from stylecore.images import save_image
+from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
+from stylecore.presets import load_preset
+
+log = logging.getLogger("stylebot.runner")
+
+PREVIEW_EVERY = 0.25
+IDLE_POLL_S = 5.0
+"""How often an idle runner looks at the queue without being woken (jobs of other processes)."""
+REDELIVER_EVERY_S = 30.0
+HOUSEKEEPING_EVERY_S = 3600.0
+WORK_FILE_MAX_AGE_S = 86_400.0
+
+
+def build_params(settings: JobSettings, config: Config) -> StyleParams:
+    """The engine parameters for a job's settings (with the operator's size/steps overrides)."""
+    params = QUALITY_PRESETS[settings.quality]
+    size = config.size_override or params.size
+    return params.with_(
+        size=max(32, round(size * settings.size_scale)),
+        steps=config.steps_override or params.steps,
+        style_strength=STYLE_STRENGTHS[settings.strength],
+        preserve_colors="luminance" if settings.preserve_colors else None,
+    )
+
+
+class JobRunner:
+    def __init__(
+        self,
+        bot: Bot,
+        store: Store,
+        queue: JobQueue,
+        worker: StyleWorker,
+        work: WorkArea,
+        config: Config,
+        claim_lock: asyncio.Lock,
+        *,
+        primary: bool = True,
+        in_flight: set[int] | None = None,
+    ) -> None:
+        """`primary`: this runner recovers the queue, redelivers and keeps house (one per
+        process). `in_flight`: ids of the jobs being processed, shared by all runners."""
+        self.bot = bot
+        self.store = store
+        self.queue = queue
+        self.worker = worker
+        self.work = work
+        self.config = config
+        self.claim_lock = claim_lock
+        self.primary = primary
+        self.in_flight = set() if in_flight is None else in_flight
+        self.current: Job | None = None
+        self._cancelled: set[int] = set()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._last_redelivery = 0.0
+        self.delivery = Delivery(bot, queue, work, status_for=self._status_message,
+                                 requeued=self.wake)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Recovers what a dead process left behind (if primary), then starts the loop."""
+        if self.primary:
+            requeued, failed = await self.queue.recover(self.config.max_attempts)
+            if requeued or failed:
+                log.info("recovered jobs: %d queued again, %d failed", len(requeued), len(failed))
+            for job in failed:
+                await self._tell_failure(job, texts.JOB_FAILED_RETRIES)
+        self._tasks = [asyncio.create_task(self._loop(), name="job-runner")]
+        if self.primary:
+            self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def wake(self) -> None:
+        """A job was enqueued: look at the queue now."""
+        self._wake.set()
+
+    def cancel(self, job_id: int) -> None:
+        """Stops a running job (its row is already cancelled by the caller)."""
+        self._cancelled.add(job_id)
+        if self.current is not None and self.current.id == job_id:
+            self.worker.cancel(job_id)
+
+    def cancel_user(self, user_id: int) -> None:
+        if self.current is not None and self.current.user_id == user_id:
+            self.cancel(self.current.id)
+
+    # ------------------------------------------------------------------ the loop
+
+    async def _loop(self) -> None:
+        if self.primary:
+            await self._redeliver()
+        while True:
+            try:
+                if self.primary and time.monotonic() - self._last_redelivery > REDELIVER_EVERY_S:
+                    await self._redeliver()
+                async with self.claim_lock:
+                    job = await self.queue.claim()
+                if job is None:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
+                    continue
+                self.in_flight.add(job.id)
+                try:
+                    with log_context(job_id=job.id, chat_id=job.chat_id, user_id=job.user_id):
+                        await self._process(job)
+                finally:
+                    self.in_flight.discard(job.id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job loop error; carrying on")
+                await asyncio.sleep(1.0)
+
+    async def _redeliver(self) -> None:
+        """Sends results computed before a restart (or whose delivery failed) again."""
+        self._last_redelivery = time.monotonic()
+        for job in await self.queue.pending_delivery():
+            if job.id not in self.in_flight:  # another runner is sending it right now
+                await self.delivery.deliver(job.id)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                expired = await self.store.expire_file_ids(self.config.file_ttl_days)
+                keep = {Path(job.result_path) for job in await self.queue.pending_delivery()
+                        if job.result_path}
+                removed = await asyncio.to_thread(self.work.sweep, WORK_FILE_MAX_AGE_S, keep)
+                if expired or removed:
+                    log.info("housekeeping: %d file ids expired, %d files removed",
+                             expired, removed)
+            except Exception:
+                log.exception("housekeeping failed")
+            await asyncio.sleep(HOUSEKEEPING_EVERY_S)
+
+    # ------------------------------------------------------------------ one job
+
+    async def _process(self, job: Job) -> None:
+        self.current = job
+        status = self._status_message(job)
+        # Status updates go through the message's own task: in a busy group the rate limiter
+        # may hold them back, and that must not hold back the jobs of other chats.
+        status.show(texts.STARTING)
+        status.start()
+        try:
+            result_seconds = await self._compute(job, status)
+        except BaseException:
+            await status.stop()
+            raise
+        finally:
+            self.current = None
+        if result_seconds is not None:
+            # The status stays live while the result uploads, so a preview that came due late
+            # in the run still shows; delivery stops it before the message goes.
+            await self.delivery.deliver(job.id, status=status, seconds=result_seconds)
+        await status.stop()
+
+    async def _compute(self, job: Job, status: StatusMessage) -> float | None:
+        """Runs the job on the worker; returns the seconds it took, or None if it did not
+        produce a result (then its outcome has been carried out here)."""
+        try:
+            request = await self._prepare(job)
+            if job.id in self._cancelled:
+                raise JobCancelled(job.id)
+
+            def on_progress(progress: Progress) -> None:
+                status.show(progress_text(progress.percent, progress.eta), progress.preview_jpeg)
+
+            async with chat_action(self.bot, job.chat_id, repeat=job.chat_type == "private"):
+                result = await self.worker.run(request, on_progress)
+        except Exception as exc:
+            await self._carry_out(outcome_of(exc, job), job, status)
+            return None
+        JOB_SECONDS.observe(result.seconds)
+        await self.queue.complete(job.id, str(result.output_path))
+        return result.seconds
+
+    async def _carry_out(self, outcome: Outcome, job: Job, status: StatusMessage) -> None:
+        match outcome:
+            case Cancelled():
+                self._cancelled.discard(job.id)
+                await status.stop()
+                await status.set_text(texts.CANCELLED)
+                discard_files(self.work, job)
+            case Retry(error=error, backoff=backoff):
+                await asyncio.sleep(backoff)
+                await self._retry(job, status, error=error)
+            case ShrinkAndRetry(error=error, scale=scale):
+                await self._retry(job, status, error=error, note=texts.NOTE_SMALLER,
+                                  settings=job.settings.with_(size_scale=scale))
+            case Fail(text=None, error=error):  # nobody to tell
+                await self.queue.fail(job.id, error)
+                discard_files(self.work, job)
+            case Fail(text=text, error=error):
+                await self._give_up(job, status, text, error)
+
+    async def _prepare(self, job: Job) -> WorkRequest:
+        """Downloads the inputs (or takes them from the work area) and builds the request."""
+        if not job.content_file_id:
+            raise FileUnavailable("file id expired")
+        content = await self.work.fetch_input(self.bot, job.user_id, job.content_file_id)
+        if job.style_file_id:
+            style = await self.work.fetch_input(self.bot, job.user_id, job.style_file_id)
+        elif job.preset:
+            image = await asyncio.to_thread(load_preset, job.preset)
+            style = self.work.job_dir(job.id) / "style.png"
+            await asyncio.to_thread(save_image, image, style)
+        else:
+            raise FileUnavailable("job has no style")
+        return WorkRequest(
+            job_id=job.id,
+            content_path=str(content),
+            styles=[(str(style), 1.0)],
+            params=build_params(job.settings, self.config),
+            output_path=str(self.work.result_path(job.id)),
+            preview_every=PREVIEW_EVERY if self._previews(job) else 0,
+        )
+
+    def _status_message(self, job: Job) -> StatusMessage:
+        async def remember(message_id: int) -> None:
+            await self.queue.set_status_message(job.id, message_id)
+
+        return StatusMessage(
+            self.bot,
+            chat_id=job.chat_id,
+            message_id=job.status_message_id,
+            reply_to=job.reply_to_message_id,
+            private=job.chat_type == "private",
+            previews=self._previews(job),
+            on_new_message=remember,
+        )
+
+    def _previews(self, job: Job) -> bool:
+        return self.config.previews and job.settings.previews
+
+    async def _retry(self, job: Job, status: StatusMessage, *, error: str,
+                     note: str | None = None, settings: JobSettings | None = None) -> None:
+        if job.attempts >= self.config.max_attempts:
+            await self._give_up(job, status, texts.JOB_FAILED_RETRIES, error)
+            return
+        await self.queue.retry_later(job.id, note=note, settings=settings)
+        await status.set_text(texts.RETRYING)
+
+    async def _give_up(self, job: Job, status: StatusMessage, text: str, error: str) -> None:
+        log.info("job %d failed: %s", job.id, error)
+        await self.queue.fail(job.id, error)
+        await status.stop()
+        await status.set_text(text)
+        discard_files(self.work, job)
+
+    async def _tell_failure(self, job: Job, text: str) -> None:
+        status = self._status_message(job)
+        await status.set_text(text)
+        discard_files(self.work, job)

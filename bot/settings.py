@@ -1,0 +1,101 @@
+"""What a user chose in /settings, and what one job runs with: the bot's typed job model.
+
+The names of the qualities and style strengths are defined here once (`Quality`, `Strength`);
+the configuration, the keyboards, the texts and the engine parameters all take them from here.
+Both dataclasses are frozen: a change is a new value (`dataclasses.replace`). They are stored as
+JSON (sessions and jobs), so adding a setting needs no migration; reading is tolerant: unknown
+keys are ignored, and missing, mistyped or out-of-range values fall back to the defaults, so an
+old or hand-edited row never breaks a user or a job.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any, Literal, Self, get_args
+
+from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS
+
+Quality = Literal["fast", "balanced", "high"]
+Strength = Literal["low", "normal", "high"]
+QUALITIES: tuple[Quality, ...] = get_args(Quality)
+STRENGTHS: tuple[Strength, ...] = get_args(Strength)
+"""Weakest first: "stronger" and "weaker" re-runs step along this order."""
+
+if set(QUALITIES) != set(QUALITY_PRESETS) or set(STRENGTHS) != set(STYLE_STRENGTHS):
+    raise ImportError(  # caught by any test run: the engine's presets and these names differ
+        f"bot.settings names {QUALITIES} / {STRENGTHS}, stylecore.params has "
+        f"{tuple(QUALITY_PRESETS)} / {tuple(STYLE_STRENGTHS)}"
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A user's choices from /settings, kept per (chat, user) in their session."""
+
+    quality: Quality = "balanced"
+    strength: Strength = "normal"
+    preserve_colors: bool = False
+    as_file: bool = False
+    previews: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, data: str | bytes | dict | None) -> Self:
+        """Reads what `to_json` wrote (or its dict), tolerating anything (see the module)."""
+        if isinstance(data, str | bytes):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                data = None
+        if not isinstance(data, dict):
+            return cls()
+        default = cls()
+        values = {f.name: data[f.name] for f in fields(cls)
+                  if f.name in data and _valid(f.name, data[f.name], getattr(default, f.name))}
+        return cls(**values)
+
+    from_dict = from_json
+
+    def with_(self, **changes: Any) -> Self:
+        """A copy with `changes` (field names as keywords)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class JobSettings(Settings):
+    """The settings one job runs with: the user's at the time, plus the job's own adjustments,
+    which are not carried over into a re-run."""
+
+    size_scale: float = 1.0
+    """The job's size is the quality's times this; below 1 after it ran out of memory."""
+
+    @classmethod
+    def of(cls, settings: Settings) -> JobSettings:
+        """A new job with the user's settings."""
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(Settings)})
+
+    def user_settings(self) -> Settings:
+        """The user's part: what a re-run of this job starts from."""
+        return Settings(**{f.name: getattr(self, f.name) for f in fields(Settings)})
+
+    @property
+    def shrunk(self) -> bool:
+        return self.size_scale < 1.0
+
+
+def _valid(name: str, value: Any, default: Any) -> bool:
+    if name == "quality":
+        return value in QUALITIES
+    if name == "strength":
+        return value in STRENGTHS
+    if name == "size_scale":
+        return (type(value) in (int, float) and math.isfinite(value)
+                and 0.0 < value <= 1.0)
+    return type(value) is type(default)

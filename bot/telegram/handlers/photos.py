@@ -1,0 +1,225 @@
+"""Pictures arriving: content and style photos in private chats, /stylize in groups.
+
+Each handler that may download a picture keeps it on record in the inbox
+(`bot.telegram.inbox`) until the sender has been answered, so a crash in between still gets
+them an answer after the restart."""
+
+from __future__ import annotations
+
+from telegram import Message
+
+from bot.store import Session
+from bot.telegram import texts
+from bot.telegram.context import Request, Services, handler
+from bot.telegram.files import ImageRef, NotAStillImage, image_in
+from bot.telegram.handlers.common import (
+    JobInputs,
+    caption_preset,
+    get_session,
+    parse_stylize,
+    preset_name,
+    receive_image,
+    reply,
+    start_job,
+)
+from bot.telegram.keyboards import preset_keyboard
+from stylecore.presets import UnknownPreset, list_presets
+
+AWAIT_STYLE = "await_style"
+
+
+@handler()
+async def private_image(req: Request) -> None:
+    """A picture in a private chat: content, style, or content plus a preset in the caption."""
+    message = req.message
+    async with req.receiving():
+        ref = await _image_or_refuse(message)
+        if ref is None:
+            return
+        is_command, argument = parse_stylize(message.caption, req.bot.username)
+        preset = caption_preset(message.caption) if not is_command else None
+        if argument:
+            preset = await _preset_or_refuse(message, argument)
+            if preset is None:
+                return
+        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref):
+            return
+        session = await _session(req)
+        if preset is None and _waiting(session):
+            inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
+            await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+            return
+        await _paint_or_ask(req, session, ref.file_id, preset or session.default_preset)
+
+
+@handler(locked=True)
+async def private_text(req: Request) -> None:
+    """Plain text in a private chat: a preset name for the waiting photo, or a hint."""
+    if not req.message.text:
+        return
+    session = await _session(req)
+    if not _waiting(session):
+        await reply(req.message, texts.NO_CONTENT)
+        return
+    preset = await _preset_or_refuse(req.message, req.message.text.strip())
+    if preset is None:
+        return
+    await start_job(req.svc, req.bot, req.sender, JobInputs.waiting(session, preset=preset),
+                    session.settings)
+
+
+@handler()
+async def stylize_command(req: Request) -> None:
+    """/stylize [NAME] as text: on the photo it replies to, or (private) on the waiting photo."""
+    message = req.message
+    async with req.receiving():
+        preset = None
+        if req.args:
+            preset = await _preset_or_refuse(message, req.args[0])
+            if preset is None:
+                return
+        session = await _session(req)
+        target = message.reply_to_message
+        ref = await _image_or_refuse(message, target) if target is not None else None
+        if target is not None and ref is None:
+            return
+        if ref is None:
+            await _stylize_waiting_photo(req, session, preset)
+            return
+        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref):
+            return
+        preset = preset or session.default_preset
+        if preset:
+            inputs = JobInputs(ref.file_id, target.message_id, preset=preset)
+            await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+            return
+        await ask_for_style(req.svc, message, session, ref.file_id, target.message_id)
+
+
+async def _stylize_waiting_photo(req: Request, session: Session, preset: str | None) -> None:
+    if not _waiting(session):
+        await reply(req.message, texts.STYLIZE_NEEDS_PHOTO)
+        return
+    preset = preset or session.default_preset
+    if preset is None:
+        await ask_for_style(req.svc, req.message, session, session.content_file_id,
+                            session.content_message_id or req.message.message_id)
+        return
+    await start_job(req.svc, req.bot, req.sender, JobInputs.waiting(session, preset=preset),
+                    session.settings)
+
+
+@handler()
+async def group_captioned_image(req: Request) -> None:
+    """A picture captioned /stylize in a group: "/stylize NAME" stylises it; plain "/stylize"
+    in reply to a photo uses the replied photo as content and this one as the style."""
+    message = req.message
+    is_command, argument = parse_stylize(message.caption, req.bot.username)
+    if not is_command:
+        return
+    async with req.receiving():
+        ref = await _image_or_refuse(message)
+        if ref is None:
+            return
+        preset = None
+        if argument:
+            preset = await _preset_or_refuse(message, argument)
+            if preset is None:
+                return
+        session = await _session(req)
+        replied = message.reply_to_message
+        content_ref = None
+        if preset is None and replied is not None:
+            try:
+                content_ref = image_in(replied)
+            except NotAStillImage:
+                await reply(message, texts.NO_STILLS)
+                return
+        user_id = req.sender.user_id
+        if not await receive_image(req.svc, req.bot, message, user_id, ref):
+            return
+        if content_ref is not None:
+            if not await receive_image(req.svc, req.bot, message, user_id, content_ref):
+                return
+            inputs = JobInputs(content_ref.file_id, replied.message_id, style_file_id=ref.file_id)
+            await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+            return
+        await _paint_or_ask(req, session, ref.file_id, preset or session.default_preset)
+
+
+@handler()
+async def group_style_reply(req: Request) -> None:
+    """In a group, a picture replying to the bot's "pick a style" message is the style."""
+    replied = req.message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != req.bot.id:
+        return
+    async with req.receiving():
+        session = await _session(req)
+        if not _waiting(session):
+            return  # someone else's conversation, or nothing waiting: stay quiet in groups
+        ref = await _image_or_refuse(req.message)
+        if ref is None or not await receive_image(req.svc, req.bot, req.message,
+                                                  req.sender.user_id, ref):
+            return
+        inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
+        await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+
+
+async def _session(req: Request) -> Session:
+    return await get_session(req.svc, req.sender.chat_id, req.sender.user_id)
+
+
+def _waiting(session: Session) -> bool:
+    """A content photo waits in the session for its style."""
+    return session.pending == AWAIT_STYLE and bool(session.content_file_id)
+
+
+async def _paint_or_ask(req: Request, session: Session, content_file_id: str,
+                        preset: str | None) -> None:
+    """A new content photo: start at once with the named (or default) preset, else offer the
+    style keyboard."""
+    if not preset:
+        await ask_for_style(req.svc, req.message, session, content_file_id,
+                            req.message.message_id)
+        return
+    inputs = JobInputs(content_file_id, req.message.message_id, preset=preset)
+    await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+
+
+async def ask_for_style(svc: Services, message: Message, session: Session, content_file_id: str,
+                        content_message_id: int) -> None:
+    """Remembers the content photo and offers the presets (or a style photo)."""
+    session.pending = AWAIT_STYLE
+    session.content_file_id = content_file_id
+    session.content_message_id = content_message_id
+    await svc.store.save_session(session)
+    private = message.chat.type == "private"
+    await reply(
+        message,
+        texts.CHOOSE_STYLE if private else texts.CHOOSE_STYLE_GROUP,
+        reply_markup=preset_keyboard(preset_names(), content_message_id),
+    )
+
+
+def preset_names() -> list[str]:
+    return [preset.name for preset in list_presets()]
+
+
+async def _image_or_refuse(message: Message, source: Message | None = None) -> ImageRef | None:
+    """The picture in `source` (default: `message`), telling the user if it can't be one."""
+    try:
+        ref = image_in(source or message)
+    except NotAStillImage:
+        await reply(message, texts.NO_STILLS)
+        return None
+    if ref is None and source is not None:
+        await reply(message, texts.STYLIZE_NEEDS_PHOTO)
+    return ref
+
+
+async def _preset_or_refuse(message: Message, name: str) -> str | None:
+    try:
+        return preset_name(name)
+    except UnknownPreset as exc:
+        await reply(message, texts.error_text(exc))
+        return None

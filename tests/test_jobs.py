@@ -153,6 +153,21 @@ async def test_global_cap(store, clock):
     await queue.enqueue(request(D))
 
 
+async def test_enqueue_many_takes_all_or_nothing(store, clock):
+    """A style battle's jobs: queued together only if the caps leave room for all."""
+    queue = SqliteJobQueue(store, max_queued_per_user=3, max_queue=5, clock=clock)
+    await queue.enqueue(request(A))
+    with pytest.raises(UserLimitReached) as refused:
+        await queue.enqueue_many([request(A, tag=str(i)) for i in range(3)])
+    assert (refused.value.waiting, refused.value.limit) == (1, 3)
+    jobs = await queue.enqueue_many([request(A, tag=str(i)) for i in range(2)])
+    assert [job.content_file_id for job in jobs] == ["content-1010", "content-1011"]
+    assert all(job.status == JobStatus.QUEUED for job in jobs)
+    with pytest.raises(QueueFull):
+        await queue.enqueue_many([request(B, tag=str(i)) for i in range(3)])
+    assert len(await queue.queue_snapshot()) == 3  # nothing of the refused ones stayed
+
+
 async def test_position_matches_claim_order_and_eta_uses_recent_durations(queue, clock):
     first = await queue.enqueue(request(D))
     assert await queue.position(first.id) == (0, None)  # no history yet: no ETA

@@ -80,36 +80,49 @@ class SqliteJobQueue(JobQueue):
 
     async def enqueue(self, request: JobRequest) -> Job:
         """Stores the request as a QUEUED job, or raises `UserLimitReached` / `QueueFull`."""
+        (job,) = await self.enqueue_many([request])
+        return job
+
+    async def enqueue_many(self, requests: list[JobRequest]) -> list[Job]:
+        """Stores all the requests (one user's) as QUEUED jobs in one transaction, or none of
+        them: `UserLimitReached` / `QueueFull` if the caps leave no room for all."""
+        if not requests:
+            return []
+        user_id = requests[0].user_id
         async with self.store.transaction() as db:
             cursor = await db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(user_id = ?), 0) FROM jobs WHERE status = 'queued'",
-                (request.user_id,),
+                (user_id,),
             )
             total, mine = await cursor.fetchone()
-            if mine >= self.max_queued_per_user:
+            if mine + len(requests) > self.max_queued_per_user:
                 raise UserLimitReached(mine, self.max_queued_per_user)
-            if total >= self.max_queue:
+            if total + len(requests) > self.max_queue:
                 raise QueueFull(self.max_queue)
-            cursor = await db.execute(
-                """
-                INSERT INTO jobs (chat_id, user_id, chat_type, reply_to_message_id,
-                    content_file_id, style_file_id, preset, settings, status, attempts, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)
-                RETURNING *
-                """,
-                (
-                    request.chat_id,
-                    request.user_id,
-                    request.chat_type,
-                    request.reply_to_message_id,
-                    request.content_file_id,
-                    request.style_file_id,
-                    request.preset,
-                    request.settings.to_json(),
-                    self._clock(),
-                ),
-            )
-            return _job(await cursor.fetchone())
+            jobs = []
+            for request in requests:
+                cursor = await db.execute(
+                    """
+                    INSERT INTO jobs (chat_id, user_id, chat_type, reply_to_message_id,
+                        content_file_id, style_file_id, preset, settings, status, attempts,
+                        created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)
+                    RETURNING *
+                    """,
+                    (
+                        request.chat_id,
+                        request.user_id,
+                        request.chat_type,
+                        request.reply_to_message_id,
+                        request.content_file_id,
+                        request.style_file_id,
+                        request.preset,
+                        request.settings.to_json(),
+                        self._clock(),
+                    ),
+                )
+                jobs.append(_job(await cursor.fetchone()))
+            return jobs
 
     async def claim(self) -> Job | None:
         """The next job in fair order, now RUNNING (attempts + 1), or None if nothing can run:

@@ -60,10 +60,10 @@ class MeteredJobQueue(SqliteJobQueue):
     """The SQLite queue, counting the state transitions its callers ask for. (A transition the
     queue ignores, such as failing a job that was cancelled meanwhile, is counted too.)"""
 
-    async def enqueue(self, request: JobRequest) -> Job:
-        job = await super().enqueue(request)
-        JOBS.labels(JobStatus.QUEUED).inc()
-        return job
+    async def enqueue_many(self, requests: list[JobRequest]) -> list[Job]:
+        jobs = await super().enqueue_many(requests)  # enqueue() comes here too
+        JOBS.labels(JobStatus.QUEUED).inc(len(jobs))
+        return jobs
 
     async def claim(self) -> Job | None:
         job = await super().claim()

@@ -235,6 +235,8 @@ class FakeTelegram:
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
+        self._media_groups = itertools.count(1000)
+        self._profile_photos: dict[int, list[dict]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._new_update: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -320,16 +322,49 @@ class FakeTelegram:
         file_size: int | None = None,
     ) -> dict:
         """A photo message (a thumbnail plus the full size, as Telegram sends them)."""
+        photo = self.photo_sizes(image_bytes, file_size=file_size)
+        return self.user_sends(chat, user, reply_to=reply_to, caption=caption, photo=photo)
+
+    def photo_sizes(self, image_bytes: bytes, *, file_size: int | None = None) -> list[dict]:
+        """A message's `photo` field: a thumbnail, then the full size."""
         width, height = _image_size(image_bytes)
         full = self.add_file(image_bytes, "photos", file_size=file_size)
         thumb_bytes = _thumbnail(image_bytes)
         tw, th = _image_size(thumb_bytes)
         thumb = self.add_file(thumb_bytes, "thumbnails")
-        photo = [
-            {**thumb, "width": tw, "height": th},
-            {**full, "width": width, "height": height},
-        ]
-        return self.user_sends(chat, user, reply_to=reply_to, caption=caption, photo=photo)
+        return [{**thumb, "width": tw, "height": th}, {**full, "width": width, "height": height}]
+
+    def user_sends_album(self, chat: Chat, user: User, images: list[bytes], *,
+                         captions: dict[int, str] | None = None,
+                         order: list[int] | None = None) -> list[dict]:
+        """An album (a media group): one message per image sharing a `media_group_id`, in
+        message-id order; their updates arrive in `order` (indexes; default: as sent).
+        `captions` maps an index to its caption."""
+        captions = captions or {}
+        with self._lock:
+            group_id = str(next(self._media_groups))
+            messages = []
+            for index, data in enumerate(images):
+                message = self._new_message(chat.as_dict(), user.as_dict())
+                message["media_group_id"] = group_id
+                message["photo"] = self.photo_sizes(data)
+                if index in captions:
+                    message["caption"] = captions[index]
+                    if entities := _command_entities(captions[index]):
+                        message["caption_entities"] = entities
+                self._store(message)
+                messages.append(message)
+            for index in order or range(len(images)):
+                self._push_update({"message": messages[index]})
+            return messages
+
+    def set_profile_photo(self, user: User, image_bytes: bytes | None) -> None:
+        """What getUserProfilePhotos answers for `user` (None: no photo, or hidden)."""
+        with self._lock:
+            if image_bytes is None:
+                self._profile_photos.pop(user.id, None)
+            else:
+                self._profile_photos[user.id] = self.photo_sizes(image_bytes)
 
     def user_sends_document(
         self,
@@ -712,6 +747,32 @@ class FakeTelegram:
         width, height = _image_size(data)
         sizes = [{**self.add_file(data, "photos"), "width": width, "height": height}]
         return self._bot_message(params, photo=sizes, **self._caption(params))
+
+    def _api_sendMediaGroup(self, params: dict, files: dict) -> list[dict]:
+        """An album: 2-10 photos, each its own message sharing a media_group_id."""
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise _ApiError(400, "Bad Request: media group must include 2-10 items")
+        group_id = str(next(self._media_groups))
+        messages = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") != "photo":
+                raise _ApiError(400, "Bad Request: can't parse InputMedia")
+            _check_lengths({"caption": item.get("caption")})
+            data = self._upload({"photo": item.get("media")}, files, "photo")
+            width, height = _image_size(data)
+            sizes = [{**self.add_file(data, "photos"), "width": width, "height": height}]
+            content: dict[str, Any] = {"photo": sizes, "media_group_id": group_id}
+            if item.get("caption"):
+                content["caption"] = item["caption"]
+            messages.append(self._bot_message(
+                {k: v for k, v in params.items() if k != "reply_markup"}, **content))
+        return messages
+
+    def _api_getUserProfilePhotos(self, params: dict, files: dict) -> dict:
+        user_id = int(params.get("user_id") or 0)
+        sizes = self._profile_photos.get(user_id)
+        return {"total_count": 1 if sizes else 0, "photos": [sizes] if sizes else []}
 
     def _api_sendDocument(self, params: dict, files: dict) -> dict:
         data = self._upload(params, files, "document")

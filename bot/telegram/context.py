@@ -15,7 +15,7 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, Message, Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
@@ -63,6 +63,8 @@ class Services:
     enqueue_lock: asyncio.Lock
     """Held while a job is enqueued and its status message sent, and by the runner's claim,
     so the runner never starts a job before the handler recorded its status message."""
+    albums: Any = None
+    """Albums being collected (`bot.telegram.handlers.fun.Albums`), made on first use."""
     gallery: dict[tuple[str, ...], bytes | str] = field(default_factory=dict)
     """The /styles picture for a set of preset names: JPEG bytes, or Telegram's file id."""
     _user_locks: dict[tuple[int, int], asyncio.Lock] = field(default_factory=dict)

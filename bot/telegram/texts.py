@@ -28,6 +28,9 @@ HELP = (
     "captioned /stylize.\n\n"
     "/styles – all styles\n"
     "/style NAME – your default style (/style off to unset)\n"
+    "/surprise – a random style for the photo you reply to\n"
+    "/me [NAME] – your profile photo as a painting\n"
+    "An album of two photos: the first in the style of the second.\n"
     "/settings – quality, strength, colours, photo or file, previews\n"
     "/cancel – stop your job and start over\n"
     "/forget – delete everything I stored about you"
@@ -39,6 +42,8 @@ COMMANDS = [
     ("styles", "Show the preset styles"),
     ("style", "Set your default style: /style NAME"),
     ("stylize", "Stylise a photo: reply to it with /stylize NAME"),
+    ("surprise", "A random style: reply to a photo with /surprise"),
+    ("me", "Stylise your profile photo: /me [NAME]"),
     ("settings", "Quality, strength, colours, previews"),
     ("cancel", "Cancel your job"),
     ("forget", "Delete your data"),
@@ -93,6 +98,17 @@ ONLY_PICTURES = (
 DOWNLOAD_FAILED = "I couldn't download that file from Telegram; please send it again."
 RESTARTED_WHILE_RECEIVING = (
     "Sorry, I restarted while receiving your photo — please send it again."
+)
+
+# --- group fun: albums, /surprise, /me, /battle
+ALBUM_NEEDS_TWO = (
+    "Send an album of exactly two photos: the first is painted in the style of the second."
+)
+SURPRISE_USAGE = "Reply to a photo with /surprise, or send a photo captioned /surprise."
+ME_NEEDS_STYLE = "Name a style, e.g. /me mosaic, or set your default with /style NAME."
+ME_NO_PHOTO = (
+    "I can't see a profile photo of yours: you have none, or your privacy settings hide it "
+    "from me."
 )
 
 # --- buttons

@@ -20,7 +20,7 @@ from telegram.ext import (
 
 from bot.telegram import texts
 from bot.telegram.context import Context, Services
-from bot.telegram.handlers import admin, callbacks, commands, photos
+from bot.telegram.handlers import admin, callbacks, commands, fun, photos
 from bot.telegram.handlers.common import reply
 
 __all__ = ["Services", "register"]
@@ -89,11 +89,20 @@ def register(application: Application) -> None:
         ("cancel", commands.cancel),
         ("forget", commands.forget),
         ("stylize", photos.stylize_command),
+        ("surprise", fun.surprise),
+        ("me", fun.me),
         ("stats", admin.stats),
         ("queue", admin.queue),
         ("addstyle", admin.addstyle),
     ):
         application.add_handler(CommandHandler(name, callback, filters=~filters.UpdateType.EDITED))
+    application.add_handler(
+        MessageHandler(filters.PHOTO & fun.IN_ALBUM & ~filters.UpdateType.EDITED, fun.album_part)
+    )
+    application.add_handler(
+        MessageHandler((PICTURES | MOVING) & fun.SURPRISE_CAPTION & ~filters.UpdateType.EDITED,
+                       fun.surprise)
+    )
     application.add_handler(
         MessageHandler(groups & (PICTURES | MOVING) & STYLIZE_CAPTION,
                        photos.group_captioned_image)

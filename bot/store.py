@@ -85,6 +85,38 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbox_by_user ON inbox (user_id);
     """,
+    # 3: style battles (/battle): the battle, its jobs (one per style) and the votes.
+    """
+    CREATE TABLE battles (
+        id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id             INTEGER NOT NULL,
+        caller_id           INTEGER NOT NULL,
+        reply_to_message_id INTEGER,
+        status_message_id   INTEGER,
+        album_message_id    INTEGER,
+        vote_message_id     INTEGER,
+        deadline            REAL,
+        state               TEXT NOT NULL
+            CHECK (state IN ('painting', 'posted', 'voting', 'over')),
+        created_at          REAL NOT NULL
+    );
+    CREATE INDEX battles_by_state ON battles (state);
+
+    CREATE TABLE battle_jobs (
+        job_id    INTEGER PRIMARY KEY,
+        battle_id INTEGER NOT NULL REFERENCES battles (id) ON DELETE CASCADE,
+        position  INTEGER NOT NULL,
+        style     TEXT NOT NULL
+    );
+    CREATE INDEX battle_jobs_by_battle ON battle_jobs (battle_id);
+
+    CREATE TABLE battle_votes (
+        battle_id INTEGER NOT NULL REFERENCES battles (id) ON DELETE CASCADE,
+        user_id   INTEGER NOT NULL,
+        style     TEXT NOT NULL,
+        PRIMARY KEY (battle_id, user_id)
+    );
+    """,
 ]
 """Schema versions, applied in order; `PRAGMA user_version` says how many a database has.
 Never edit a released entry: append a new one."""
@@ -255,7 +287,7 @@ class Store:
     async def forget_user(self, user_id: int) -> dict[str, int]:
         """Deletes everything stored about a user, in every chat: sessions, jobs (whatever
         their state), queue bookkeeping and pictures being received. Returns how many sessions
-        and jobs went.
+        and jobs went. (Their votes and the battles they started go too.)
 
         Files on disk (downloads, results) are the caller's: read the user's jobs first if
         their `result_path`s need deleting."""
@@ -264,6 +296,8 @@ class Store:
             jobs = await db.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM turns WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM inbox WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM battle_votes WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM battles WHERE caller_id = ?", (user_id,))
             return {"sessions": sessions.rowcount, "jobs": jobs.rowcount}
 
     async def expire_file_ids(self, older_than_days: float) -> int:

@@ -187,6 +187,33 @@ async def test_forget_user_deletes_sessions_and_jobs_everywhere(db_path):
 
 
 @pytest.mark.asyncio
+async def test_forget_user_deletes_their_votes_and_battles(db_path):
+    store = await Store.open(db_path)
+    try:
+        async with store.transaction() as db:
+            for battle_id, caller in ((1, 42), (2, 7)):
+                await db.execute(
+                    "INSERT INTO battles (id, chat_id, caller_id, state, created_at) "
+                    "VALUES (?, -100, ?, 'voting', 0)", (battle_id, caller))
+                await db.execute("INSERT INTO battle_jobs (job_id, battle_id, position, style) "
+                                 "VALUES (?, ?, 0, 'mosaic')", (battle_id * 10, battle_id))
+            for battle_id, voter in ((1, 7), (2, 42), (2, 8)):
+                await db.execute("INSERT INTO battle_votes (battle_id, user_id, style) "
+                                 "VALUES (?, ?, 'mosaic')", (battle_id, voter))
+        await store.forget_user(42)
+        async with store.read() as db:
+            battles = await (await db.execute("SELECT id FROM battles")).fetchall()
+            jobs = await (await db.execute("SELECT battle_id FROM battle_jobs")).fetchall()
+            votes = await (await db.execute(
+                "SELECT battle_id, user_id FROM battle_votes")).fetchall()
+        assert [tuple(r) for r in battles] == [(2,)]  # the battle 42 started is gone
+        assert [tuple(r) for r in jobs] == [(2,)]
+        assert [tuple(r) for r in votes] == [(2, 8)]  # 42's vote too; 7's went with battle 1
+    finally:
+        await store.close()
+
+
+@pytest.mark.asyncio
 async def test_expire_file_ids_clears_only_old_ones(db_path):
     store = await Store.open(db_path)
     try:

@@ -30,6 +30,7 @@ from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
 from bot.config import Config
+from bot.jobs.battles import Battles
 from bot.jobs.gpus import visible_gpus, worker_environments
 from bot.jobs.pool import RunnerPool
 from bot.jobs.runner import JobRunner
@@ -104,14 +105,16 @@ async def _post_init(app: Application) -> None:
         data.worker_start = asyncio.create_task(_start_workers(workers))
     claim_lock = asyncio.Lock()
     in_flight: set[int] = set()
+    battles = Battles(app.bot, store, queue, work, vote_seconds=config.battle_seconds)
     runner = RunnerPool([
         JobRunner(app.bot, store, queue, worker, work, config, claim_lock,
-                  primary=index == 0, in_flight=in_flight)
+                  primary=index == 0, in_flight=in_flight, holds=battles.holds)
         for index, worker in enumerate(workers)
     ])
     inbox = Inbox(store)
     data.services = Services(config=config, store=store, queue=queue, work=work,
-                                        runner=runner, inbox=inbox, enqueue_lock=claim_lock)
+                                        runner=runner, inbox=inbox, enqueue_lock=claim_lock,
+                                        battles=battles)
     # Read before any update arrives: later rows are this process' own.
     unanswered = await inbox.left_over()
     if unanswered:
@@ -125,6 +128,7 @@ async def _post_init(app: Application) -> None:
     except TelegramError as exc:  # the bot works without the command menu
         log.warning("setMyCommands failed: %s", exc)
     await runner.start()
+    battles.start()  # votes whose deadline passed while the bot was down end now
     log.info("stylebot @%s started", app.bot.username)
 
 
@@ -177,6 +181,8 @@ async def _post_stop(app: Application) -> None:
     svc = app.bot_data.services
     if svc is not None:
         await svc.runner.stop()
+        if svc.battles is not None:
+            await svc.battles.stop()
 
 
 async def _post_shutdown(app: Application) -> None:
@@ -184,6 +190,8 @@ async def _post_shutdown(app: Application) -> None:
     svc, data.services = data.services, None
     if svc is not None:
         await svc.runner.stop()
+        if svc.battles is not None:
+            await svc.battles.stop()
     for task in (data.worker_start, data.inbox_answers):
         if task is not None and not task.done():
             task.cancel()

@@ -15,6 +15,7 @@
 | `STYLEBOT_MAX_QUEUE` | `100` | jobs waiting in total before new ones are refused as "busy" |
 | `STYLEBOT_MAX_ATTEMPTS` | `3` | runs of one job (worker crashes, restarts) before it is failed |
 | `STYLEBOT_FILE_TTL_DAYS` | `7` | days after which stored Telegram file ids are forgotten |
+| `STYLEBOT_BATTLE_SECONDS` | `600` | how long a style battle's vote stays open |
 | `STYLEBOT_PREVIEWS` | `on` | whether live previews are allowed at all (`off` disables them) |
 | `STYLEBOT_POLL_TIMEOUT` | `30` | long-polling timeout of `getUpdates` in seconds |
 | `STYLEBOT_WORKERS` | one per GPU | worker processes (jobs at once); without a GPU, default 1 |
@@ -74,6 +75,7 @@ class Config:
     max_queue: int = 100
     max_attempts: int = 3
     file_ttl_days: int = 7
+    battle_seconds: int = 600
     previews: bool = True
     poll_timeout: float = 30.0
     workers: int | None = None
@@ -120,6 +122,7 @@ class Config:
             max_queue=_parse_int(env, "STYLEBOT_MAX_QUEUE", 100, minimum=1),
             max_attempts=_parse_int(env, "STYLEBOT_MAX_ATTEMPTS", 3, minimum=1),
             file_ttl_days=_parse_int(env, "STYLEBOT_FILE_TTL_DAYS", 7, minimum=1),
+            battle_seconds=_parse_int(env, "STYLEBOT_BATTLE_SECONDS", 600, minimum=1),
             previews=_parse_bool(env, "STYLEBOT_PREVIEWS", True),
             poll_timeout=_parse_float(env, "STYLEBOT_POLL_TIMEOUT", 30.0, minimum=0.0),
             workers=_parse_int(env, "STYLEBOT_WORKERS", None, minimum=1),

@@ -18,10 +18,13 @@ from bot.telegram.keyboards import (
     MAX_CALLBACK_BYTES,
     ChangeSetting,
     ChoosePreset,
+    EndBattle,
     Noop,
     PickStyle,
     Rerun,
     ShowPage,
+    Vote,
+    battle_keyboard,
     parse_callback,
     preset_keyboard,
     result_keyboard,
@@ -124,6 +127,8 @@ def test_token_can_come_from_a_dotenv_file(tmp_path):
     ("s:v:0", ChangeSetting("previews", False)),
     ("r:7:up", Rerun(7, "up")),
     ("r:7:file", Rerun(7, "file")),
+    ("v:5:2", Vote(5, 2)),
+    ("e:5", EndBattle(5)),
     ("n", Noop()),
 ])
 def test_callback_data_round_trip(data, expected):
@@ -133,7 +138,8 @@ def test_callback_data_round_trip(data, expected):
 @pytest.mark.parametrize("data", [
     None, "", "x", "p:12", "p:0:mosaic", "p:12:Mosaic", "p:12:../../etc", "s:q:ultra",
     "s:c:2", "s:z:1", "r:7:explode", "r:-1:up", "r:7:up:extra", "d:" + "a" * 40,
-    "p:12:mosaic\n", "n:1", "g:1:1000", "r:1:up" + " " * 64,
+    "p:12:mosaic\n", "n:1", "g:1:1000", "r:1:up" + " " * 64, "v:5:3", "v:0:1", "v:5",
+    "e:5:1", "e:x",
 ])
 def test_forged_or_malformed_callback_data_is_refused(data):
     assert parse_callback(data) is None
@@ -143,7 +149,8 @@ def test_every_button_fits_telegram_limit_and_parses():
     names = [f"preset_{i:02d}_{'x' * 20}" for i in range(30)]
     markups = [
         preset_keyboard(names, 2**40, page=p) for p in range(4)
-    ] + [styles_keyboard(names), settings_keyboard(Settings()), result_keyboard(10**11)]
+    ] + [styles_keyboard(names), settings_keyboard(Settings()), result_keyboard(10**11),
+         battle_keyboard(10**11, names[:3], {names[0]: 10**6})]
     for markup in markups:
         for row in markup.inline_keyboard:
             for button in row:

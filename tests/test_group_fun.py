@@ -1,5 +1,5 @@
-"""End to end, group fun (issue #13): albums of two photos, /surprise and /me, against the fake
-Bot API with tiny 2-step jobs."""
+"""End to end, group fun (issue #13): albums of two photos, /surprise, /me and the style
+battle, against the fake Bot API with tiny 2-step jobs."""
 
 from __future__ import annotations
 
@@ -99,3 +99,93 @@ async def test_me_paints_the_profile_photo(fake: FakeTelegram, tmp_path, worker)
         no_style = fake.user_sends_text(group, ALICE, "/me")
         answer = await fake.wait_for("sendMessage", replies_to(no_style))
         assert answer.text == texts.ME_NEEDS_STYLE
+
+
+async def _battle_vote_message(fake: FakeTelegram, group, photo: dict, caller: User,
+                               command: str):
+    fake.user_sends_text(group, caller, command, reply_to=photo)
+    album = await fake.wait_for("sendMediaGroup", replies_to(photo), timeout=120)
+    vote = await fake.wait_for("sendMessage", lambda c: any(
+        d.startswith("v:") for _, d in c.buttons()), timeout=30)
+    return album, vote
+
+
+async def test_battle_votes_and_the_caller_ends_it(fake: FakeTelegram, tmp_path, worker):
+    group = group_chat()
+    content = content_photo()
+    async with run_bot(fake, tmp_path, worker):
+        photo = fake.user_sends_photo(group, BOB, content)
+        album, vote = await _battle_vote_message(fake, group, photo, ALICE,
+                                                 "/battle mosaic swirl")
+        assert [m["caption"].split(" · ")[0] for m in album.result] == ["mosaic", "swirl"]
+        assert len(album.files) == 2
+        for data in album.files.values():
+            assert_stylised(data, content, (64, 48))
+        buttons = vote.buttons()
+        assert [text for text, _ in buttons] == ["mosaic (0)", "swirl (0)", texts.BTN_END_VOTE]
+        vote_msg = fake.message(group.id, vote.message_id)
+        (mosaic, swirl, end) = [data for _, data in buttons]
+
+        async def tap(data: str, user: User) -> str:
+            mark = fake.mark()
+            query = fake.user_taps(data, fake.message(group.id, vote.message_id), user=user)
+            answer = await fake.wait_for("answerCallbackQuery", after=mark, predicate=(
+                lambda c: c.params["callback_query_id"] == query))
+            return answer.text
+
+        assert await tap(mosaic, ALICE) == texts.VOTED.format(name="mosaic")
+        assert await tap(swirl, BOB) == texts.VOTED.format(name="swirl")
+        assert await tap(swirl, BOB) == texts.VOTE_UNCHANGED.format(name="swirl")
+        assert await tap(mosaic, BOB) == texts.VOTED.format(name="mosaic")  # changed its mind
+        assert await tap(mosaic, CAROL) == texts.VOTED.format(name="mosaic")
+        await fake.wait_for("editMessageText", lambda c: (
+            c.message_id == vote.message_id and "mosaic: 3" in c.text))
+        shown = fake.message(group.id, vote.message_id)
+        assert "mosaic: 3" in shown["text"] and "swirl: 0" in shown["text"]
+        assert ("mosaic (3)", mosaic) in [(b["text"], b["callback_data"]) for row in
+                                          shown["reply_markup"]["inline_keyboard"] for b in row]
+        assert await tap(end, BOB) == texts.NOT_YOUR_BATTLE
+        await tap(end, ALICE)
+        over = fake.message(group.id, vote.message_id)
+        assert over["text"].startswith("Style battle over. The winner: mosaic with 3 vote(s)")
+        assert "reply_markup" not in over
+        assert vote_msg["message_id"] == vote.message_id
+        # The battle's status message is gone; only the album and the vote remain.
+        statuses = fake.find("sendMessage", lambda c: c.text.startswith("Style battle: paint"))
+        assert len(statuses) == 1
+        await fake.wait_for("deleteMessage", lambda c: c.message_id == statuses[0].message_id)
+        assert not fake.find("sendPhoto", lambda c: c.chat_id == group.id)
+
+
+async def test_battle_counts_as_its_jobs(fake: FakeTelegram, tmp_path, worker):
+    group = group_chat()
+    async with run_bot(fake, tmp_path, worker, STYLEBOT_MAX_QUEUED_PER_USER="2"):
+        photo = fake.user_sends_photo(group, BOB, content_photo())
+        command = fake.user_sends_text(group, ALICE, "/battle mosaic swirl crosshatch",
+                                       reply_to=photo)
+        answer = await fake.wait_for("sendMessage", replies_to(command))
+        assert answer.text == texts.USER_LIMIT.format(count=0)
+        assert not fake.find("sendMediaGroup")
+        same = fake.user_sends_text(group, ALICE, "/battle mosaic mosaic", reply_to=photo)
+        answer = await fake.wait_for("sendMessage", replies_to(same))
+        assert answer.text == texts.BATTLE_SAME_STYLE
+
+
+async def test_battle_vote_survives_a_restart(fake: FakeTelegram, tmp_path, worker):
+    group = group_chat()
+    async with run_bot(fake, tmp_path, worker, STYLEBOT_BATTLE_SECONDS="8"):
+        photo = fake.user_sends_photo(group, BOB, content_photo())
+        _, vote = await _battle_vote_message(fake, group, photo, ALICE, "/battle")
+        styles = [text.split(" (")[0] for text, data in vote.buttons() if data.startswith("v:")]
+        assert 2 <= len(styles) <= 3 and len(set(styles)) == len(styles)
+        first = vote.buttons()[0][1]
+        mark = fake.mark()
+        fake.user_taps(first, fake.message(group.id, vote.message_id), user=BOB)
+        await fake.wait_for("editMessageText", after=mark,
+                            predicate=lambda c: c.message_id == vote.message_id)
+    await asyncio.sleep(9)  # the deadline passes while the bot is down
+    async with run_bot(fake, tmp_path, worker, STYLEBOT_BATTLE_SECONDS="8"):
+        await fake.wait_for("editMessageText", timeout=30, predicate=lambda c: (
+            c.message_id == vote.message_id and c.text.startswith("Style battle over")))
+        over = fake.message(group.id, vote.message_id)
+        assert over["text"].startswith(f"Style battle over. The winner: {styles[0]} with 1")

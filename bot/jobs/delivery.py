@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram import Bot, InputFile, Message, ReplyParameters
@@ -35,16 +35,19 @@ log = logging.getLogger("stylebot.runner")
 class Delivery:
     """Sends results. `status_for(job)` gives a job's status message when the caller has
     none; `requeued()` is called after a job whose result file vanished went back to the
-    queue."""
+    queue; `holds(job)`, when given, says a result is sent by someone else (a style battle's
+    album, `bot.jobs.battles`)."""
 
     def __init__(self, bot: Bot, queue: JobQueue, work: WorkArea, *,
                  status_for: Callable[[Job], StatusMessage],
-                 requeued: Callable[[], None]) -> None:
+                 requeued: Callable[[], None],
+                 holds: Callable[[Job], Awaitable[bool]] | None = None) -> None:
         self.bot = bot
         self.queue = queue
         self.work = work
         self._status_for = status_for
         self._requeued = requeued
+        self._holds = holds
 
     async def deliver(self, job_id: int, *, status: StatusMessage | None = None,
                       seconds: float | None = None) -> None:
@@ -61,6 +64,8 @@ class Delivery:
             log.warning("job %d: result file missing; computing it again", job.id)
             await self.queue.retry_later(job.id)
             self._requeued()
+            return
+        if self._holds is not None and await self._holds(job):
             return
         status = status or self._status_for(job)
         try:

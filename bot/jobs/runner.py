@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram import Bot
@@ -69,9 +70,11 @@ class JobRunner:
         *,
         primary: bool = True,
         in_flight: set[int] | None = None,
+        holds: Callable[[Job], Awaitable[bool]] | None = None,
     ) -> None:
         """`primary`: this runner recovers the queue, redelivers and keeps house (one per
-        process). `in_flight`: ids of the jobs being processed, shared by all runners."""
+        process). `in_flight`: ids of the jobs being processed, shared by all runners.
+        `holds`: results not to deliver one by one (see `Delivery`)."""
         self.bot = bot
         self.store = store
         self.queue = queue
@@ -87,7 +90,7 @@ class JobRunner:
         self._tasks: list[asyncio.Task] = []
         self._last_redelivery = 0.0
         self.delivery = Delivery(bot, queue, work, status_for=self._status_message,
-                                 requeued=self.wake)
+                                 requeued=self.wake, holds=holds)
 
     # ------------------------------------------------------------------ lifecycle
 

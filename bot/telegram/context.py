@@ -22,6 +22,7 @@ from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 if TYPE_CHECKING:
     from bot.config import Config
+    from bot.jobs.battles import Battles
     from bot.jobs.model import JobQueue
     from bot.jobs.pool import RunnerPool
     from bot.jobs.worker import StyleWorker
@@ -63,6 +64,7 @@ class Services:
     enqueue_lock: asyncio.Lock
     """Held while a job is enqueued and its status message sent, and by the runner's claim,
     so the runner never starts a job before the handler recorded its status message."""
+    battles: Battles | None = None
     albums: Any = None
     """Albums being collected (`bot.telegram.handlers.fun.Albums`), made on first use."""
     gallery: dict[tuple[str, ...], bytes | str] = field(default_factory=dict)

@@ -10,6 +10,8 @@ match one of the formats below, stale or forged, parses to None.
 | `d:<preset>` | from /styles: use on the waiting photo, or make it the default |
 | `s:<q|s|c|f|v>:<value>` | change one setting |
 | `r:<job id>:<up|down|col|file>` | re-run a finished job, changed |
+| `v:<battle id>:<position>` | a vote in a style battle |
+| `e:<battle id>` | ends a style battle's vote (its caller only) |
 | `n` | does nothing (the page counter) |
 """
 
@@ -37,6 +39,8 @@ _PATTERNS = {
     "d": re.compile(rf"d:({_PRESET})"),
     "s": re.compile(rf"s:(q:(?:{'|'.join(QUALITIES)})|s:(?:{'|'.join(STRENGTHS)})|[cfv]:[01])"),
     "r": re.compile(rf"r:({_ID}):(up|down|col|file)"),
+    "v": re.compile(rf"v:({_ID}):([0-2])"),
+    "e": re.compile(rf"e:({_ID})"),
     "n": re.compile(r"n"),
 }
 
@@ -74,11 +78,22 @@ class Rerun:
 
 
 @dataclass(frozen=True)
+class Vote:
+    battle_id: int
+    position: int
+
+
+@dataclass(frozen=True)
+class EndBattle:
+    battle_id: int
+
+
+@dataclass(frozen=True)
 class Noop:
     pass
 
 
-Callback = ChoosePreset | ShowPage | PickStyle | ChangeSetting | Rerun | Noop
+Callback = ChoosePreset | ShowPage | PickStyle | ChangeSetting | Rerun | Vote | EndBattle | Noop
 
 
 def parse_callback(data: str | None) -> Callback | None:
@@ -101,6 +116,10 @@ def parse_callback(data: str | None) -> Callback | None:
         return ChangeSetting(SETTING_FIELDS[key], value if key in "qs" else value == "1")
     if kind == "r":
         return Rerun(int(match[1]), match[2])
+    if kind == "v":
+        return Vote(int(match[1]), int(match[2]))
+    if kind == "e":
+        return EndBattle(int(match[1]))
     return Noop()
 
 
@@ -164,6 +183,14 @@ def result_keyboard(job_id: int) -> InlineKeyboardMarkup:
         [_button(texts.BTN_KEEP_COLORS, f"r:{job_id}:col"),
          _button(texts.BTN_AS_FILE, f"r:{job_id}:file")],
     ])
+
+
+def battle_keyboard(battle_id: int, styles: Sequence[str],
+                    counts: dict[str, int]) -> InlineKeyboardMarkup:
+    """One vote button per style (with its count), then "End vote"."""
+    votes = [_button(texts.BTN_VOTE.format(name=style, votes=counts.get(style, 0)),
+                     f"v:{battle_id}:{position}") for position, style in enumerate(styles)]
+    return InlineKeyboardMarkup([votes, [_button(texts.BTN_END_VOTE, f"e:{battle_id}")]])
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:

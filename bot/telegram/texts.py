@@ -29,6 +29,7 @@ HELP = (
     "/styles – all styles\n"
     "/style NAME – your default style (/style off to unset)\n"
     "/surprise – a random style for the photo you reply to\n"
+    "/battle [NAMES] – paint the photo you reply to in 2–3 styles and vote\n"
     "/me [NAME] – your profile photo as a painting\n"
     "An album of two photos: the first in the style of the second.\n"
     "/settings – quality, strength, colours, photo or file, previews\n"
@@ -43,6 +44,7 @@ COMMANDS = [
     ("style", "Set your default style: /style NAME"),
     ("stylize", "Stylise a photo: reply to it with /stylize NAME"),
     ("surprise", "A random style: reply to a photo with /surprise"),
+    ("battle", "Style battle: reply to a photo with /battle"),
     ("me", "Stylise your profile photo: /me [NAME]"),
     ("settings", "Quality, strength, colours, previews"),
     ("cancel", "Cancel your job"),
@@ -110,6 +112,26 @@ ME_NO_PHOTO = (
     "I can't see a profile photo of yours: you have none, or your privacy settings hide it "
     "from me."
 )
+BATTLE_USAGE = (
+    "Reply to a photo with /battle to paint it in two or three random styles, or name them: "
+    "/battle mosaic swirl."
+)
+BATTLE_SAME_STYLE = "A battle needs two or three different styles."
+BATTLE_LIMIT = "A battle needs {count} free places in your queue. Please wait (or /cancel)."
+BATTLE_QUEUED = "Style battle: painting {styles}…"
+BATTLE_VOTE = "Style battle! Vote for your favourite:\n{lines}"
+BATTLE_LINE = "{name}: {votes}"
+BATTLE_ENDS = "Voting ends in {time}."
+BATTLE_WON = "Style battle over. The winner: {name} with {votes} vote(s)!\n{lines}"
+BATTLE_TIE = "Style battle over: a tie between {names}.\n{lines}"
+BATTLE_NO_VOTES = "Style battle over: nobody voted.\n{lines}"
+BATTLE_FAILED = "Sorry, the style battle failed: fewer than two paintings came out."
+BTN_VOTE = "{name} ({votes})"
+BTN_END_VOTE = "End vote"
+VOTED = "Your vote: {name}"
+VOTE_UNCHANGED = "You already voted for {name}."
+VOTE_OVER = "This vote is over."
+NOT_YOUR_BATTLE = "Only whoever started this battle can end it."
 
 # --- buttons
 BTN_STRONGER = "Stronger style"

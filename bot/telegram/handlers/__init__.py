@@ -20,7 +20,7 @@ from telegram.ext import (
 
 from bot.telegram import texts
 from bot.telegram.context import Context, Services
-from bot.telegram.handlers import admin, callbacks, commands, fun, photos
+from bot.telegram.handlers import admin, battle, callbacks, commands, fun, photos
 from bot.telegram.handlers.common import reply
 
 __all__ = ["Services", "register"]
@@ -91,6 +91,7 @@ def register(application: Application) -> None:
         ("stylize", photos.stylize_command),
         ("surprise", fun.surprise),
         ("me", fun.me),
+        ("battle", battle.battle),
         ("stats", admin.stats),
         ("queue", admin.queue),
         ("addstyle", admin.addstyle),

@@ -19,10 +19,12 @@ from bot.telegram.handlers.photos import AWAIT_STYLE, preset_names
 from bot.telegram.keyboards import (
     ChangeSetting,
     ChoosePreset,
+    EndBattle,
     Noop,
     PickStyle,
     Rerun,
     ShowPage,
+    Vote,
     parse_callback,
     preset_keyboard,
     settings_keyboard,
@@ -53,6 +55,9 @@ async def button(update: Update, context: Context) -> None:
         await _answer(query)
         return
     svc = services(context)
+    if isinstance(action, Vote | EndBattle):
+        await _battle(svc, query, action)
+        return
     personal = isinstance(action, ChoosePreset | ShowPage | ChangeSetting)
     if personal and _belongs_to_someone_else(query, user_id):
         await _answer(query, texts.NOT_YOUR_BUTTON)
@@ -188,6 +193,30 @@ async def _rerun(svc: Services, context: Context, query: CallbackQuery,
     inputs = JobInputs(job.content_file_id, job.reply_to_message_id, job.preset,
                        job.style_file_id)
     await start_job(svc, context.bot, Sender(chat.id, job.user_id, chat.type), inputs, settings)
+
+
+async def _battle(svc: Services, query: CallbackQuery, action: Vote | EndBattle) -> None:
+    """A vote (anyone, once; a new choice moves the vote) or "End vote" (the caller only)."""
+    battles = svc.battles
+    battle = await battles.get(action.battle_id) if battles is not None else None
+    if (battle is None or battle.chat_id != query.message.chat.id
+            or battle.vote_message_id != query.message.message_id):
+        await _answer(query, texts.STALE_BUTTON)
+        return
+    if isinstance(action, EndBattle):
+        if query.from_user.id != battle.caller_id:
+            await _answer(query, texts.NOT_YOUR_BATTLE)
+            return
+        ended = await battles.end(battle.id)
+        await _answer(query, None if ended else texts.VOTE_OVER)
+        return
+    outcome, style = await battles.vote(battle.id, query.from_user.id, action.position)
+    if outcome == "voted":
+        await _answer(query, texts.VOTED.format(name=style))
+    elif outcome == "unchanged":
+        await _answer(query, texts.VOTE_UNCHANGED.format(name=style))
+    else:
+        await _answer(query, texts.VOTE_OVER)
 
 
 def _sender(query: CallbackQuery) -> Sender:

@@ -1,0 +1,382 @@
+"""Style battles (/battle): one photo painted in two or three presets, posted as one album, then
+voted on in the chat.
+
+A battle is a row in `battles` (with its jobs in `battle_jobs` and the votes in
+`battle_votes`, see `bot.store`), so it survives a restart. Its jobs are ordinary jobs (the
+queue's fairness and caps apply), except that `Delivery` holds their results back
+(`holds`): the battle's own loop (`run`, every `TICK_S` and whenever a result is in) posts the
+album once every job has a result or has ended, then the vote message; it closes the vote at
+its deadline. States: painting -> posted (the album is out) -> voting (the vote message is
+out) -> over. The caller may end the vote early.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from telegram import Bot, InputMediaPhoto, ReplyParameters
+from telegram.error import Forbidden, TelegramError
+
+from bot.jobs.delivery import discard_files, result_caption
+from bot.jobs.model import Job, JobQueue, JobStatus
+from bot.store import Store
+from bot.telegram import texts
+from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.files import WorkArea
+from bot.telegram.keyboards import battle_keyboard
+from bot.telegram.photos import fit_for_telegram_photo
+from bot.telegram.retries import with_retries
+from stylecore.images import decode_image
+
+log = logging.getLogger("stylebot.battles")
+
+TICK_S = 2.0
+"""How often the loop looks at open battles without being woken."""
+
+
+@dataclass(frozen=True)
+class Battle:
+    id: int
+    chat_id: int
+    caller_id: int
+    reply_to_message_id: int | None
+    status_message_id: int | None
+    album_message_id: int | None
+    vote_message_id: int | None
+    deadline: float | None
+    state: str
+    styles: list[str]
+    job_ids: list[int]
+
+
+class Battles:
+    def __init__(self, bot: Bot, store: Store, queue: JobQueue, work: WorkArea, *,
+                 vote_seconds: float, clock: Callable[[], float] = time.time) -> None:
+        self.bot = bot
+        self.store = store
+        self.queue = queue
+        self.work = work
+        self.vote_seconds = vote_seconds
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._dirty: set[int] = set()
+        self._refreshers: dict[int, asyncio.Task] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="battles")
+
+    async def stop(self) -> None:
+        for task in self._refreshers.values():
+            task.cancel()
+        self._refreshers.clear()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("battle loop error; carrying on")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK_S)
+
+    # ------------------------------------------------------------------ records
+
+    async def create(self, chat_id: int, caller_id: int, reply_to_message_id: int | None,
+                     jobs: list[Job], styles: list[str], status_message_id: int | None) -> int:
+        async with self.store.transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO battles (chat_id, caller_id, reply_to_message_id, "
+                "status_message_id, state, created_at) VALUES (?, ?, ?, ?, 'painting', ?) "
+                "RETURNING id",
+                (chat_id, caller_id, reply_to_message_id, status_message_id, self._clock()),
+            )
+            (battle_id,) = await cursor.fetchone()
+            for position, (job, style) in enumerate(zip(jobs, styles, strict=True)):
+                await db.execute(
+                    "INSERT INTO battle_jobs (job_id, battle_id, position, style) "
+                    "VALUES (?, ?, ?, ?)", (job.id, battle_id, position, style))
+        return battle_id
+
+    async def holds(self, job: Job) -> bool:
+        """True for a job of a battle: its result waits for the album (and wakes the loop)."""
+        async with self.store.read() as db:
+            cursor = await db.execute("SELECT 1 FROM battle_jobs WHERE job_id = ?", (job.id,))
+            held = await cursor.fetchone() is not None
+        if held:
+            self.wake()
+        return held
+
+    async def get(self, battle_id: int) -> Battle | None:
+        async with self.store.read() as db:
+            cursor = await db.execute("SELECT * FROM battles WHERE id = ?", (battle_id,))
+            row = await cursor.fetchone()
+            if row is None:
+                return None
+            cursor = await db.execute(
+                "SELECT job_id, style FROM battle_jobs WHERE battle_id = ? ORDER BY position",
+                (battle_id,))
+            jobs = await cursor.fetchall()
+        return Battle(
+            id=row["id"], chat_id=row["chat_id"], caller_id=row["caller_id"],
+            reply_to_message_id=row["reply_to_message_id"],
+            status_message_id=row["status_message_id"],
+            album_message_id=row["album_message_id"], vote_message_id=row["vote_message_id"],
+            deadline=row["deadline"], state=row["state"],
+            styles=[r["style"] for r in jobs], job_ids=[r["job_id"] for r in jobs],
+        )
+
+    async def counts(self, battle_id: int) -> dict[str, int]:
+        async with self.store.read() as db:
+            cursor = await db.execute(
+                "SELECT style, COUNT(*) FROM battle_votes WHERE battle_id = ? GROUP BY style",
+                (battle_id,))
+            return {style: count for style, count in await cursor.fetchall()}
+
+    async def _set(self, battle_id: int, **values: object) -> None:
+        columns = ", ".join(f"{name} = ?" for name in values)
+        async with self.store.transaction() as db:
+            await db.execute(f"UPDATE battles SET {columns} WHERE id = ?",
+                             (*values.values(), battle_id))
+
+    def _lock(self, battle_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(battle_id, asyncio.Lock())
+
+    # ------------------------------------------------------------------ the loop's work
+
+    async def tick(self) -> None:
+        async with self.store.read() as db:
+            cursor = await db.execute(
+                "SELECT id, state, deadline FROM battles WHERE state != 'over'")
+            rows = await cursor.fetchall()
+        now = self._clock()
+        for battle_id, state, deadline in rows:
+            async with self._lock(battle_id):
+                battle = await self.get(battle_id)
+                if battle is None or battle.state != state:
+                    continue
+                if state == "painting":
+                    await self._post_album(battle)
+                elif state == "posted":
+                    await self._post_vote(battle)
+                elif state == "voting" and deadline is not None and deadline <= now:
+                    await self._finish(battle)
+        open_ids = {row[0] for row in rows}
+        for battle_id in [b for b, lock in self._locks.items()
+                          if b not in open_ids and not lock.locked()]:
+            del self._locks[battle_id]
+
+    async def _post_album(self, battle: Battle) -> None:
+        jobs = [await self.queue.get(job_id) for job_id in battle.job_ids]
+        if any(job is not None and job.status == JobStatus.QUEUED for job in jobs):
+            return
+        if any(job is not None and job.status == JobStatus.RUNNING and not job.result_path
+               for job in jobs):
+            return  # still computing
+        ready = [(job, style) for job, style in zip(jobs, battle.styles, strict=True)
+                 if job is not None and job.status == JobStatus.RUNNING
+                 and job.result_path and Path(job.result_path).is_file()]
+        if len(ready) < 2:
+            await self._give_up(battle, [job for job in jobs if job is not None])
+            return
+        media = []
+        for job, _ in ready:
+            image = await on_decoding_thread(decode_image, Path(job.result_path), min_side=1,
+                                             max_aspect=math.inf)
+            height, width = image.shape[:2]
+            photo = await asyncio.to_thread(fit_for_telegram_photo, image)
+            media.append(InputMediaPhoto(photo, caption=result_caption(job, width, height,
+                                                                        None)))
+        reply_to = (ReplyParameters(battle.reply_to_message_id,
+                                    allow_sending_without_reply=True)
+                    if battle.reply_to_message_id else None)
+        try:
+            messages = await with_retries(lambda: self.bot.send_media_group(
+                battle.chat_id, media, reply_parameters=reply_to))
+        except Forbidden:
+            await self._give_up(battle, [job for job in jobs if job is not None], quiet=True)
+            return
+        except TelegramError as exc:  # the next tick tries again
+            log.warning("battle %d: album not sent: %s", battle.id, exc)
+            return
+        for (job, _), message in zip(ready, messages, strict=False):
+            await self.queue.mark_delivered(job.id, message.message_id)
+        await self._set(battle.id, state="posted", album_message_id=messages[0].message_id)
+        await self._delete_status(battle)
+        for job in jobs:
+            if job is not None:
+                discard_files(self.work, job)
+        log.info("battle %d posted as an album of %d", battle.id, len(ready))
+        await self._post_vote(await self.get(battle.id))
+
+    async def _post_vote(self, battle: Battle | None) -> None:
+        if battle is None:
+            return
+        styles = await self._posted_styles(battle)
+        deadline = self._clock() + self.vote_seconds
+        text = vote_text(styles, {}, self.vote_seconds)
+        reply_to = ReplyParameters(battle.album_message_id or 0,
+                                   allow_sending_without_reply=True)
+        try:
+            message = await with_retries(lambda: self.bot.send_message(
+                battle.chat_id, text, reply_parameters=reply_to,
+                reply_markup=battle_keyboard(battle.id, styles, {})))
+        except Forbidden:
+            await self._set(battle.id, state="over")
+            return
+        except TelegramError as exc:
+            log.warning("battle %d: vote message not sent: %s", battle.id, exc)
+            return
+        await self._set(battle.id, state="voting", vote_message_id=message.message_id,
+                        deadline=deadline)
+
+    async def _posted_styles(self, battle: Battle) -> list[str]:
+        """The styles whose paintings made it into the album."""
+        styles = []
+        for job_id, style in zip(battle.job_ids, battle.styles, strict=True):
+            job = await self.queue.get(job_id)
+            if job is not None and job.status == JobStatus.DONE:
+                styles.append(style)
+        return styles
+
+    async def _give_up(self, battle: Battle, jobs: list[Job], quiet: bool = False) -> None:
+        await self._set(battle.id, state="over")
+        for job in jobs:
+            if job.status == JobStatus.RUNNING:
+                await self.queue.fail(job.id, "battle: too few paintings")
+            discard_files(self.work, job)
+        cancelled = all(job.status == JobStatus.CANCELLED for job in jobs)
+        if cancelled or quiet:
+            return  # /cancel answered already
+        if battle.status_message_id is not None:
+            with contextlib.suppress(TelegramError):
+                await self.bot.edit_message_text(texts.BATTLE_FAILED, chat_id=battle.chat_id,
+                                                 message_id=battle.status_message_id)
+                return
+        with contextlib.suppress(TelegramError):
+            await self.bot.send_message(battle.chat_id, texts.BATTLE_FAILED)
+
+    async def _delete_status(self, battle: Battle) -> None:
+        if battle.status_message_id is None:
+            return
+        try:
+            await self.bot.delete_message(battle.chat_id, battle.status_message_id)
+        except TelegramError as exc:
+            log.debug("battle status message not deleted: %s", exc)
+
+    # ------------------------------------------------------------------ votes
+
+    async def vote(self, battle_id: int, user_id: int, position: int) -> tuple[str, str | None]:
+        """Records a vote: ("voted" | "unchanged" | "over", the style). A new vote, or a changed
+        one, updates the counts in the vote message."""
+        async with self._lock(battle_id):
+            battle = await self.get(battle_id)
+            if battle is None or battle.state != "voting":
+                return "over", None
+            styles = await self._posted_styles(battle)
+            if not 0 <= position < len(styles):
+                return "over", None
+            style = styles[position]
+            async with self.store.transaction() as db:
+                cursor = await db.execute(
+                    "SELECT style FROM battle_votes WHERE battle_id = ? AND user_id = ?",
+                    (battle_id, user_id))
+                row = await cursor.fetchone()
+                if row is not None and row[0] == style:
+                    return "unchanged", style
+                await db.execute(
+                    "INSERT INTO battle_votes (battle_id, user_id, style) VALUES (?, ?, ?) "
+                    "ON CONFLICT (battle_id, user_id) DO UPDATE SET style = excluded.style",
+                    (battle_id, user_id, style))
+        self._show_counts(battle_id)
+        return "voted", style
+
+    def _show_counts(self, battle_id: int) -> None:
+        """Edits the vote message to the current counts, soon: a burst of votes is one edit
+        (each edit counts against a group's 20 messages a minute), and the voter's answer
+        does not wait for it."""
+        self._dirty.add(battle_id)
+        task = self._refreshers.get(battle_id)
+        if task is None or task.done():
+            self._refreshers[battle_id] = asyncio.create_task(self._refresh(battle_id))
+
+    async def _refresh(self, battle_id: int) -> None:
+        while battle_id in self._dirty:
+            self._dirty.discard(battle_id)
+            async with self._lock(battle_id):
+                battle = await self.get(battle_id)
+                if battle is None or battle.state != "voting":
+                    return
+                styles = await self._posted_styles(battle)
+                counts = await self.counts(battle_id)
+                left = max(0.0, (battle.deadline or 0) - self._clock())
+                try:
+                    await self.bot.edit_message_text(
+                        vote_text(styles, counts, left), chat_id=battle.chat_id,
+                        message_id=battle.vote_message_id,
+                        reply_markup=battle_keyboard(battle_id, styles, counts))
+                except TelegramError as exc:
+                    log.info("battle %d: counts not shown: %s", battle_id, exc)
+
+    async def end(self, battle_id: int) -> bool:
+        """Ends the vote now (the caller's button); False if it was over already."""
+        async with self._lock(battle_id):
+            battle = await self.get(battle_id)
+            if battle is None or battle.state != "voting":
+                return False
+            await self._finish(battle)
+            return True
+
+    async def _finish(self, battle: Battle) -> None:
+        styles = await self._posted_styles(battle)
+        counts = await self.counts(battle.id)
+        await self._set(battle.id, state="over")
+        try:
+            await self.bot.edit_message_text(result_text(styles, counts),
+                                             chat_id=battle.chat_id,
+                                             message_id=battle.vote_message_id)
+        except TelegramError as exc:
+            log.info("battle %d: result not shown: %s", battle.id, exc)
+        log.info("battle %d over: %s", battle.id, counts)
+
+
+def _lines(styles: list[str], counts: dict[str, int]) -> str:
+    return "\n".join(texts.BATTLE_LINE.format(name=style, votes=counts.get(style, 0))
+                     for style in styles)
+
+
+def vote_text(styles: list[str], counts: dict[str, int], seconds_left: float) -> str:
+    return (texts.BATTLE_VOTE.format(lines=_lines(styles, counts)) + "\n"
+            + texts.BATTLE_ENDS.format(time=texts.seconds_text(seconds_left)))
+
+
+def result_text(styles: list[str], counts: dict[str, int]) -> str:
+    lines = _lines(styles, counts)
+    best = max((counts.get(style, 0) for style in styles), default=0)
+    if best == 0:
+        return texts.BATTLE_NO_VOTES.format(lines=lines)
+    winners = [style for style in styles if counts.get(style, 0) == best]
+    if len(winners) > 1:
+        return texts.BATTLE_TIE.format(names=" and ".join(winners), lines=lines)
+    return texts.BATTLE_WON.format(name=winners[0], votes=best, lines=lines)

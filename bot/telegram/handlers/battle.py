@@ -1,0 +1,107 @@
+"""/battle: the photo replied to, painted in two or three presets (random distinct ones, or the
+ones named), posted as one album with vote buttons (see `bot.jobs.battles`).
+
+A battle counts as its jobs: all of them are queued in one transaction or none (the queue's
+per-user and global caps), then one status message says what is being painted."""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from telegram import ReplyParameters
+from telegram.error import TelegramError
+
+from bot.jobs.model import JobRequest, QueueFull, UserLimitReached
+from bot.settings import JobSettings
+from bot.telegram import texts
+from bot.telegram.context import Request, handler
+from bot.telegram.files import NotAStillImage, image_in
+from bot.telegram.handlers.common import get_session, preset_name, receive_image, reply
+from bot.telegram.handlers.fun import random_preset
+from stylecore.presets import UnknownPreset
+
+log = logging.getLogger("stylebot.handlers")
+
+MIN_STYLES, MAX_STYLES = 2, 3
+
+
+@handler()
+async def battle(req: Request) -> None:
+    message, svc = req.message, req.svc
+    target = message.reply_to_message
+    async with req.receiving():
+        try:
+            ref = image_in(target)
+        except NotAStillImage:
+            await reply(message, texts.NO_STILLS)
+            return
+        if ref is None or target is None or svc.battles is None:
+            await reply(message, texts.BATTLE_USAGE)
+            return
+        styles = await _styles(req)
+        if styles is None:
+            return
+        if not await receive_image(svc, req.bot, message, req.sender.user_id, ref):
+            return
+        session = await get_session(svc, req.sender.chat_id, req.sender.user_id)
+        # One status message for the battle; live previews would be one message per job.
+        settings = JobSettings.of(session.settings.with_(previews=False, as_file=False))
+        requests = [JobRequest(
+            chat_id=req.sender.chat_id, user_id=req.sender.user_id,
+            chat_type=req.sender.chat_type, reply_to_message_id=target.message_id,
+            content_file_id=ref.file_id, style_file_id=None, preset=style, settings=settings,
+        ) for style in styles]
+        reply_to = ReplyParameters(target.message_id, allow_sending_without_reply=True)
+        async with svc.enqueue_lock:
+            try:
+                jobs = await svc.queue.enqueue_many(requests)
+            except UserLimitReached as exc:
+                await reply(message, texts.USER_LIMIT.format(count=exc.waiting))
+                return
+            except QueueFull:
+                await reply(message, texts.QUEUE_FULL)
+                return
+            status = None
+            try:
+                status = await req.bot.send_message(
+                    req.sender.chat_id, texts.BATTLE_QUEUED.format(styles=", ".join(styles)),
+                    reply_parameters=reply_to)
+            except TelegramError as exc:
+                log.warning("battle status not sent: %s", exc)
+            status_id = status.message_id if status is not None else None
+            for job in jobs:
+                if status_id is not None:
+                    await svc.queue.set_status_message(job.id, status_id)
+            await svc.battles.create(req.sender.chat_id, req.sender.user_id, target.message_id,
+                                     jobs, styles, status_id)
+        svc.runner.wake()
+
+
+async def _styles(req: Request) -> list[str] | None:
+    """The named styles (2 or 3, distinct), or random ones; None after telling the user."""
+    if not req.args:
+        rng = random.Random()
+        styles: list[str] = []
+        for _ in range(MAX_STYLES):
+            name = random_preset(rng, exclude=set(styles))
+            if name is not None and name not in styles:
+                styles.append(name)
+        if len(styles) < MIN_STYLES:
+            await reply(req.message, texts.BATTLE_USAGE)
+            return None
+        return styles
+    if not MIN_STYLES <= len(req.args) <= MAX_STYLES:
+        await reply(req.message, texts.BATTLE_USAGE)
+        return None
+    styles = []
+    for word in req.args:
+        try:
+            styles.append(preset_name(word))
+        except UnknownPreset as exc:
+            await reply(req.message, texts.error_text(exc))
+            return None
+    if len(set(styles)) != len(styles):
+        await reply(req.message, texts.BATTLE_SAME_STYLE)
+        return None
+    return styles

@@ -338,7 +338,8 @@ class FakeTelegram:
                          captions: dict[int, str] | None = None,
                          order: list[int] | None = None) -> list[dict]:
         """An album (a media group): one message per image sharing a `media_group_id`, in
-        message-id order; their updates arrive in `order` (indexes; default: as sent).
+        message-id order; their updates arrive in `order` (indexes; default: as sent; one
+        left out is a part the bot does not see, as with privacy mode in a group).
         `captions` maps an index to its caption."""
         captions = captions or {}
         with self._lock:

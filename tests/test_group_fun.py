@@ -61,6 +61,19 @@ async def test_album_in_a_group_needs_stylize(fake: FakeTelegram, tmp_path, work
             await fake.wait_for("deleteMessage", lambda c, s=status: c.message_id == s.message_id)
 
 
+async def test_album_part_alone_in_a_group_is_a_captioned_photo(fake: FakeTelegram, tmp_path,
+                                                                 worker):
+    """Privacy mode: the bot sees only the part captioned /stylize."""
+    group = group_chat()
+    content = content_photo()
+    async with run_bot(fake, tmp_path, worker):
+        first, _ = fake.user_sends_album(group, ALICE, [content, style_photo()],
+                                         captions={0: "/stylize mosaic"}, order=[0])
+        result = await fake.wait_for("sendPhoto", result_for(first), timeout=60)
+        assert result.text.startswith("mosaic ·")
+        assert_stylised(result.upload(), content, (64, 48))
+
+
 async def test_surprise_names_its_random_style(fake: FakeTelegram, tmp_path, worker):
     group = group_chat()
     content = content_photo()

@@ -2,7 +2,8 @@
 
 - An album (a media group: separate updates sharing `media_group_id`, possibly out of order)
   is collected for `ALBUM_WAIT_S` after its last part, then its first two photos by message id
-  are content and style. In groups only an album with a part captioned /stylize counts.
+  are content and style. In groups only an album with a part captioned /stylize counts; where
+  the bot sees only that part (privacy mode), it is an ordinary photo captioned /stylize.
 - /surprise (replying to a photo, or as a photo's caption) paints it in a random preset.
 - /me paints the sender's own profile photo (the biggest size) in the named or default style.
 - /battle is in `bot.telegram.handlers.battle`.
@@ -22,6 +23,7 @@ from telegram.ext import filters
 from bot.telegram import texts
 from bot.telegram.context import Context, Request, Sender, Services, handler, services
 from bot.telegram.files import ImageRef, NotAStillImage, image_in
+from bot.telegram.handlers import photos
 from bot.telegram.handlers.common import (
     JobInputs,
     get_session,
@@ -119,6 +121,12 @@ async def _album(svc: Services, context: Context, sender: Sender, parts: list[Me
         await reply(first, texts.NO_STILLS)
         return
     pictures = [(part, ref) for part, ref in zip(parts, refs, strict=True) if ref is not None]
+    if len(pictures) == 1 and not sender.private:
+        # With privacy mode on, a group's bot sees only the part captioned /stylize: that
+        # part alone is an ordinary captioned photo.
+        await photos.group_captioned_image.__wrapped__(
+            Request(pictures[0][0], sender, svc, context))
+        return
     if len(pictures) != 2:
         await reply(first, texts.ALBUM_NEEDS_TWO)
         return

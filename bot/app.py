@@ -183,6 +183,8 @@ async def _post_stop(app: Application) -> None:
         await svc.runner.stop()
         if svc.battles is not None:
             await svc.battles.stop()
+        if svc.albums is not None:
+            await svc.albums.close()
 
 
 async def _post_shutdown(app: Application) -> None:
@@ -192,6 +194,8 @@ async def _post_shutdown(app: Application) -> None:
         await svc.runner.stop()
         if svc.battles is not None:
             await svc.battles.stop()
+        if svc.albums is not None:
+            await svc.albums.close()
     for task in (data.worker_start, data.inbox_answers):
         if task is not None and not task.done():
             task.cancel()

@@ -182,6 +182,9 @@ async def test_battle_counts_as_its_jobs(fake: FakeTelegram, tmp_path, worker):
         same = fake.user_sends_text(group, ALICE, "/battle mosaic mosaic", reply_to=photo)
         answer = await fake.wait_for("sendMessage", replies_to(same))
         assert answer.text == texts.BATTLE_SAME_STYLE
+        lonely = fake.user_sends_text(group, ALICE, "/battle")
+        answer = await fake.wait_for("sendMessage", replies_to(lonely))
+        assert answer.text == texts.BATTLE_USAGE
 
 
 async def test_battle_vote_survives_a_restart(fake: FakeTelegram, tmp_path, worker):

@@ -80,6 +80,14 @@ class Albums:
         self._tasks.add(album.timer)
         album.timer.add_done_callback(self._tasks.discard)
 
+    async def close(self) -> None:
+        """Drops the albums still being collected (the bot is stopping)."""
+        tasks = list(self._tasks)
+        self._open.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _close_later(self, key: tuple[int, str], on_complete) -> None:
         await asyncio.sleep(self.wait_s)
         album = self._open.pop(key, None)

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, ConfigError, MissingToken
+from bot.jobs.battles import result_text
 from bot.jobs.runner import build_params
 from bot.settings import JobSettings, Settings
+from bot.telegram import texts
 from bot.telegram.handlers.common import parse_stylize, queued_text
 from bot.telegram.keyboards import (
     MAX_CALLBACK_BYTES,
@@ -212,3 +214,12 @@ def test_build_params_from_settings_and_overrides():
     # Unknown or missing values fall back to the defaults instead of failing the job.
     params = build_params(JobSettings.from_dict({"quality": "ultra", "strength": "max"}), config)
     assert params.size == 512 and params.style_strength == 1.0
+
+
+def test_battle_result_names_the_winner_a_tie_or_no_votes():
+    styles = ["mosaic", "swirl", "crosshatch"]
+    assert result_text(styles, {"swirl": 2, "mosaic": 1}).startswith(
+        texts.BATTLE_WON.format(name="swirl", votes=2, lines="").rstrip())
+    assert "a tie between mosaic and swirl" in result_text(styles, {"swirl": 1, "mosaic": 1})
+    assert result_text(styles, {}).startswith("Style battle over: nobody voted.")
+    assert "crosshatch: 0" in result_text(styles, {"swirl": 1})

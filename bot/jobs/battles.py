@@ -222,6 +222,10 @@ class Battles:
             return
         for (job, _), message in zip(ready, messages, strict=False):
             await self.queue.mark_delivered(job.id, message.message_id)
+        posted = {job.id for job, _ in ready}
+        for job in jobs:  # a result that vanished: the album went without it
+            if job is not None and job.status == JobStatus.RUNNING and job.id not in posted:
+                await self.queue.fail(job.id, "battle: result missing when the album went")
         await self._set(battle.id, state="posted", album_message_id=messages[0].message_id)
         await self._delete_status(battle)
         for job in jobs:

@@ -117,7 +117,6 @@ BATTLE_USAGE = (
     "/battle mosaic swirl."
 )
 BATTLE_SAME_STYLE = "A battle needs two or three different styles."
-BATTLE_LIMIT = "A battle needs {count} free places in your queue. Please wait (or /cancel)."
 BATTLE_QUEUED = "Style battle: painting {styles}…"
 BATTLE_VOTE = "Style battle! Vote for your favourite:\n{lines}"
 BATTLE_LINE = "{name}: {votes}"

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stylecore.colors import match_color_histogram, transfer_luminance
+from stylecore.colors import match_color_distribution, match_color_histogram, transfer_luminance
 from stylecore.device import resolve_precision
 from stylecore.images import resize_to
 from stylecore.lbfgs import minimize_in_box
@@ -324,7 +324,9 @@ def _starting_image(
     blend = params.init_style_colors * min(1.0, params.style_strength)
     if not blend or params.preserve_colors:
         return content
-    recoloured = sum(weight * match_color_histogram(content, style) for style, weight in styles)
+    recolour = (match_color_distribution if params.start_palette == "distribution"
+                else match_color_histogram)
+    recoloured = sum(weight * recolour(content, style) for style, weight in styles)
     return ((1 - blend) * content + blend * recoloured).astype(np.float32)
 
 

@@ -179,3 +179,57 @@ def test_a_broken_translation_falls_back_to_english(caplog):
     assert Translator("xx", Broken())(texts.DEFAULT_SET, name="wave") == (
         texts.DEFAULT_SET.format(name="wave"))
     assert "does not fit its placeholders" in caplog.text
+
+
+# ---------------------------------------------------------------------- stored choices
+
+
+@pytest.mark.asyncio
+async def test_choices_are_stored_survive_reopening_and_forget_drops_the_users(tmp_path):
+    from bot.store import Store
+
+    path = tmp_path / "bot.db"
+    store = await Store.open(path)
+    try:
+        assert await store.languages(-100, 7) == (None, None)
+        await store.set_user_language(7, "ru")
+        await store.set_chat_language(-100, "es")
+        await store.set_user_language(7, "zh")  # a new choice replaces the old one
+    finally:
+        await store.close()
+    store = await Store.open(path)
+    try:
+        assert await store.languages(-100, 7) == ("es", "zh")
+        assert await store.languages(7, 7) == (None, "zh")
+        await store.forget_user(7)
+        assert await store.languages(-100, 7) == ("es", None)  # the group's is the group's
+        await store.set_chat_language(-100, None)
+        assert await store.languages(-100, 7) == (None, None)
+    finally:
+        await store.close()
+
+
+@pytest.mark.asyncio
+async def test_jobs_and_pictures_of_an_older_database_are_in_english(tmp_path):
+    """Migration 3 on a database of schema 2: existing rows get English."""
+    import aiosqlite
+
+    from bot.store import MIGRATIONS, Store, _statements
+
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path) as db:
+        for script in MIGRATIONS[:2]:
+            for statement in _statements(script):
+                await db.execute(statement)
+        await db.execute("PRAGMA user_version = 2")
+        await db.execute("INSERT INTO inbox (chat_id, user_id, message_id, received_at) "
+                         "VALUES (1, 1, 5, 0)")
+        await db.commit()
+    store = await Store.open(path)
+    try:
+        assert await store.schema_version() == len(MIGRATIONS) == 3
+        async with store.read() as db:
+            row = await (await db.execute("SELECT language FROM inbox")).fetchone()
+        assert row[0] == "en"
+    finally:
+        await store.close()

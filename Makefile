@@ -4,20 +4,34 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= dev
 
-.PHONY: install run test lint stylize weights benchmark clean
+# The compiled translations: rebuilt when a catalogue (.po) is newer than its .mo.
+PO     := $(wildcard bot/locale/*/LC_MESSAGES/stylebot.po)
+MO     := $(PO:.po=.mo)
+
+.PHONY: install run test lint stylize weights benchmark clean messages
 
 $(STAMP): pyproject.toml scripts/install.sh
 	VENV=$(VENV) EXTRAS=$(EXTRAS) bash scripts/install.sh
 	touch $@
 
-install: $(STAMP)
+%.mo: %.po | $(STAMP)
+	$(BIN)/pybabel compile --domain stylebot -i $< -o $@
+
+install: $(STAMP) $(MO)
 
 ## Runs the Telegram bot (needs TELEGRAM_BOT_TOKEN; without it, says how to get one).
-run: $(STAMP)
+run: $(STAMP) $(MO)
 	$(BIN)/stylebot
 
+## Extracts the texts into bot/locale/messages.pot and merges them into every catalogue.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k N_ -k NP_:1,2 -k NC_:1c,2 \
+		--no-location --project stylebot --copyright-holder stylebot -o bot/locale/messages.pot .
+	$(BIN)/pybabel update --domain stylebot -i bot/locale/messages.pot -d bot/locale \
+		--ignore-obsolete
+
 ## Runs the linter and the whole test suite.
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -151,7 +151,8 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
         started = time.perf_counter()
 
         def note_first_look(progress, label=label, started=started):
-            if progress.stage > 0 and label not in first_look:  # the first stage just ended
+            # The bot's first preview: half way through a multi-stage run's coarsest stage.
+            if progress.stages > 1 and progress.stage_fraction >= 0.5 and label not in first_look:
                 first_look[label] = time.perf_counter() - started
 
         result = stylize(content, style, params, on_progress=note_first_look)
@@ -161,7 +162,7 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
         print(f"{name}: {label} {result.seconds:.1f} s, {fmt(scored[-1].measures)}", flush=True)
         if label in first_look:
             share = first_look[label] / result.seconds
-            print(f"{name}: {label}'s first look (end of its coarsest stage) after "
+            print(f"{name}: {label}'s first preview (half way through its coarsest stage) after "
                   f"{first_look[label]:.1f} s, {share:.0%} of the run", flush=True)
             scored[-1].first_look = share
     if peer is not None:

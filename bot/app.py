@@ -2,7 +2,8 @@
 
 `build_application(config)` wires the handlers; its `post_init` checks the work folder, opens
 the database (migrating it), recovers the job queue, asks whoever sent a picture that a killed
-process never answered to send it again (`bot.telegram.inbox`), registers the commands and starts
+process never answered to send it again (`bot.telegram.inbox`), registers the commands (in each
+language: `bot.telegram.i18n`) and starts
 the workers (one per GPU, or `STYLEBOT_WORKERS`) with a job runner each. `running(app)` is the whole
 lifecycle as an async context manager (what `run_polling` / `run_webhook` do, minus the event
 loop and signal handling), used by `serve` in production and by the tests. Updates come by long
@@ -43,6 +44,7 @@ from bot.telegram import texts
 from bot.telegram.context import CONTEXT_TYPES, BotData, Context, Services
 from bot.telegram.files import WorkArea
 from bot.telegram.handlers import register
+from bot.telegram.i18n import LANGUAGES, translator
 from bot.telegram.inbox import Inbox
 from bot.telegram.retries import with_retries
 
@@ -122,14 +124,23 @@ async def _post_init(app: Application) -> None:
                  len(unanswered))
         data.inbox_answers = asyncio.create_task(
             inbox.ask_to_send_again(app.bot, unanswered))
-    try:
-        await with_retries(lambda: app.bot.set_my_commands(
-            [BotCommand(name, description) for name, description in texts.COMMANDS]))
-    except TelegramError as exc:  # the bot works without the command menu
-        log.warning("setMyCommands failed: %s", exc)
+    await _set_commands(app)
     await runner.start()
     battles.start()  # votes whose deadline passed while the bot was down end now
     log.info("stylebot @%s started", app.bot.username)
+
+
+async def _set_commands(app: Application) -> None:
+    """The command menu in each language (Telegram shows a user the one for their app's
+    language), then the default, English, for every other language."""
+    for code in (*LANGUAGES, None):
+        t = translator(code)
+        commands = [BotCommand(name, t(description)) for name, description in texts.COMMANDS]
+        try:
+            await with_retries(lambda c=commands, lang=code: app.bot.set_my_commands(
+                c, language_code=lang))
+        except TelegramError as exc:  # the bot works without the command menu
+            log.warning("setMyCommands (%s) failed: %s", code or "default", exc)
 
 
 def _open_work_area(path: Path) -> WorkArea:

@@ -85,7 +85,25 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbox_by_user ON inbox (user_id);
     """,
-    # 3: style battles (/battle): the battle, its jobs (one per style) and the votes.
+    # 3: languages: a user's choice (/language), a group's (set by its admins), and the
+    # language each job and each picture being received is answered in.
+    """
+    CREATE TABLE user_languages (
+        user_id    INTEGER PRIMARY KEY,
+        language   TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE chat_languages (
+        chat_id    INTEGER PRIMARY KEY,
+        language   TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    ALTER TABLE jobs ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+    ALTER TABLE inbox ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+    """,
+    # 4: style battles (/battle): the battle (and the language its album, vote and result
+    # are in: its caller's, which is the group's where the group chose one), its jobs (one
+    # per style) and the votes.
     """
     CREATE TABLE battles (
         id                  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -98,6 +116,7 @@ MIGRATIONS: list[str] = [
         deadline            REAL,
         state               TEXT NOT NULL
             CHECK (state IN ('painting', 'posted', 'voting', 'over')),
+        language            TEXT NOT NULL DEFAULT 'en',
         created_at          REAL NOT NULL
     );
     CREATE INDEX battles_by_state ON battles (state);
@@ -286,8 +305,9 @@ class Store:
 
     async def forget_user(self, user_id: int) -> dict[str, int]:
         """Deletes everything stored about a user, in every chat: sessions, jobs (whatever
-        their state), queue bookkeeping and pictures being received. Returns how many sessions
-        and jobs went. (Their votes and the battles they started go too.)
+        their state), queue bookkeeping, pictures being received and their language choice.
+        Returns how many sessions and jobs went. (Their votes and the battles they started go
+        too.)
 
         Files on disk (downloads, results) are the caller's: read the user's jobs first if
         their `result_path`s need deleting."""
@@ -298,7 +318,42 @@ class Store:
             await db.execute("DELETE FROM inbox WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM battle_votes WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM battles WHERE caller_id = ?", (user_id,))
+            await db.execute("DELETE FROM user_languages WHERE user_id = ?", (user_id,))
             return {"sessions": sessions.rowcount, "jobs": jobs.rowcount}
+
+    # ------------------------------------------------------------------ languages
+
+    async def languages(self, chat_id: int, user_id: int) -> tuple[str | None, str | None]:
+        """(the chat's language, the user's language), each None where none was chosen."""
+        async with self.read() as db:
+            cursor = await db.execute(
+                "SELECT (SELECT language FROM chat_languages WHERE chat_id = ?), "
+                "(SELECT language FROM user_languages WHERE user_id = ?)",
+                (chat_id, user_id),
+            )
+            row = await cursor.fetchone()
+        return row[0], row[1]
+
+    async def set_user_language(self, user_id: int, language: str | None) -> None:
+        """The user's choice everywhere (None: back to their Telegram app's language)."""
+        await self._set_language("user_languages", "user_id", user_id, language)
+
+    async def set_chat_language(self, chat_id: int, language: str | None) -> None:
+        """A group's language for everyone in it (None: each member's own again)."""
+        await self._set_language("chat_languages", "chat_id", chat_id, language)
+
+    async def _set_language(self, table: str, key: str, value: int,
+                            language: str | None) -> None:
+        async with self.transaction() as db:
+            if language is None:
+                await db.execute(f"DELETE FROM {table} WHERE {key} = ?", (value,))
+                return
+            await db.execute(
+                f"INSERT INTO {table} ({key}, language, updated_at) VALUES (?, ?, ?) "
+                f"ON CONFLICT ({key}) DO UPDATE SET language = excluded.language, "
+                "updated_at = excluded.updated_at",
+                (value, language, time.time()),
+            )
 
     async def expire_file_ids(self, older_than_days: float) -> int:
         """Clears Telegram file ids stored longer than `older_than_days`: in sessions (the

@@ -14,6 +14,11 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
+# The translations: Babel compiles the committed .po catalogues into the .mo files the bot
+# reads with the standard library's gettext, before the package is installed (a non-editable
+# install copies them into site-packages). Same version range as the "i18n" extra.
+"$venv/bin/python" -m pip install --quiet "Babel>=2.12,<3"
+"$venv/bin/pybabel" compile --domain stylebot --directory bot/locale
 spec="."
 [ -n "$extras" ] && spec=".[${extras}]"
 if [ "${EDITABLE:-1}" = "1" ]; then

@@ -82,3 +82,28 @@ def _check_rgb(image: np.ndarray, name: str) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"{name} must be an (H, W, 3) RGB array, got shape {arr.shape}")
     return arr
+
+
+def match_color_distribution(
+    source: np.ndarray, reference: np.ndarray, *, iterations: int = 12, seed: int = 0
+) -> np.ndarray:
+    """Recolour `source` so its whole RGB distribution matches `reference`'s, not only its mean
+    and covariance: iterative distribution transfer (Pitié et al. 2005). Each round rotates
+    the colour space at random and maps each axis' values to the reference's quantiles, so a
+    palette of a few distinct colours (a painting's) is reached, which one linear map cannot.
+    Returns float32 RGB clipped to [0, 1], the shape of `source`."""
+    source = _check_rgb(source, "source")
+    reference = _check_rgb(reference, "reference")
+    rng = np.random.default_rng(seed)
+    src = source.reshape(-1, 3).astype(np.float64)
+    ref = reference.reshape(-1, 3).astype(np.float64)
+    levels = np.linspace(0.0, 1.0, 256)
+    for _ in range(iterations):
+        rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        src_rot, ref_rot = src @ rotation, ref @ rotation
+        for axis in range(3):
+            src_q = np.quantile(src_rot[:, axis], levels)
+            ref_q = np.quantile(ref_rot[:, axis], levels)
+            src_rot[:, axis] = np.interp(src_rot[:, axis], src_q, ref_q)
+        src = src_rot @ rotation.T
+    return np.clip(src, 0.0, 1.0).reshape(source.shape).astype(np.float32)

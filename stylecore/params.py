@@ -14,6 +14,7 @@ Optimizer = Literal["adam", "lbfgs"]
 Precision = Literal["auto", "float32", "bfloat16", "mixed_bfloat16", "mixed_float16"]
 ColorMode = Literal["luminance", "histogram"]
 StyleNormalisation = Literal["none", "total", "layers"]
+StartPalette = Literal["covariance", "distribution"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class StyleParams:
     """Start from the photo recoloured this far towards the style's palette (0: the photo
     itself, as the seed does). The optimiser then spends no iterations on the colours. A
     `style_strength` under 1 scales it down too."""
+    start_palette: StartPalette = "covariance"
+    """How the start is recoloured: "covariance" matches the painting's colour mean and
+    covariance (one linear map: a painting of a few distinct colours comes out as a tinted
+    photo); "distribution" matches the whole RGB distribution (`match_color_distribution`)."""
     style_strength: float = 1.0
     content_weight: float = 1e4
     style_weight: float = 1e-2
@@ -90,13 +95,14 @@ DEFAULT = StyleParams(
     coarse_stages=((0.25, 60), (0.5, 20)),
     steps=8,
     init_style_colors=1.0,
+    start_palette="distribution",
     style_normalisation="total",
     style_weight=1e9,
 )
 """What users get: the seed's loss terms and layers, matched coarse to fine. At a quarter of the
 size (60 iterations, about 4 full-size evaluations' worth) the painting's colour fields and
 large strokes take hold; half size (20) and full size (8) add the detail. It starts from the
-photo fully recoloured to the painting's palette, and the style term is scaled by the
+photo recoloured to the painting's whole colour distribution, and the style term is scaled by the
 painting's own Gram magnitude so a busy painting does not drown the photo. Every figure comes
 from benchmarks/engine.py (docs/engine.md)."""
 

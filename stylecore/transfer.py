@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from stylecore.colors import match_color_histogram, transfer_luminance
+from stylecore.colors import match_color_distribution, match_color_histogram, transfer_luminance
 from stylecore.device import resolve_precision
 from stylecore.images import resize_to
 from stylecore.lbfgs import minimize_in_box
@@ -38,6 +38,8 @@ class Progress:
     stage: int
     """Index of the stage running: 0 is the coarsest, `stages - 1` the full size."""
     stages: int
+    stage_fraction: float
+    """Share of this stage's iterations done, 0 to 1."""
     preview: Callable[[], np.ndarray]
     """The current image (float32 (H, W, 3) in [0, 1]) at the result's size (a coarse stage's
     scaled up), computed on call."""
@@ -137,7 +139,7 @@ def stylize(
             start = _starting_image(content_image, stage_styles, params)
         else:
             start = resize_to(image, *content_image.shape[:2])
-        run.stage = index
+        run.stage, run.stage_step = index, 0
         image, losses = run.optimise(start, targets, stage.iterations)
 
     if params.preserve_colors == "luminance":
@@ -214,6 +216,7 @@ class _Run:
         self.on_progress = on_progress
         self.should_stop = should_stop
         self.stage = 0
+        self.stage_step = 0
         self.step = 0
         self.evaluations = 0
         self.work_done = 0.0
@@ -236,6 +239,7 @@ class _Run:
         if self.plan[self.stage].shape != full_shape:
             preview = _scaled_up(preview, full_shape)
         self.step += 1
+        self.stage_step += 1
         self.work_done += self.plan[self.stage].cost
         if self.on_progress is not None:
             self.on_progress(
@@ -245,6 +249,7 @@ class _Run:
                     fraction=min(self.work_done / self.total_work, 1.0),
                     stage=self.stage,
                     stages=len(self.plan),
+                    stage_fraction=min(self.stage_step / self.plan[self.stage].iterations, 1.0),
                     preview=preview,
                 )
             )
@@ -319,7 +324,9 @@ def _starting_image(
     blend = params.init_style_colors * min(1.0, params.style_strength)
     if not blend or params.preserve_colors:
         return content
-    recoloured = sum(weight * match_color_histogram(content, style) for style, weight in styles)
+    recolour = (match_color_distribution if params.start_palette == "distribution"
+                else match_color_histogram)
+    recoloured = sum(weight * recolour(content, style) for style, weight in styles)
     return ((1 - blend) * content + blend * recoloured).astype(np.float32)
 
 

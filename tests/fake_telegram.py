@@ -72,11 +72,16 @@ class User:
     id: int
     first_name: str = "Alice"
     username: str | None = None
+    language_code: str | None = None
+    """The user's Telegram app language as Telegram sends it (e.g. "ru", "es-419"); None: the
+    field is left out, as for a user whose app language Telegram does not share."""
 
     def as_dict(self) -> dict:
         data = {"id": self.id, "is_bot": False, "first_name": self.first_name}
         if self.username:
             data["username"] = self.username
+        if self.language_code:
+            data["language_code"] = self.language_code
         return data
 
 
@@ -223,6 +228,11 @@ class FakeTelegram:
         self.calls: list[Call] = []
         self.messages: dict[tuple[int, int], dict] = {}
         self.commands: list[dict] = []
+        """The default command menu (setMyCommands without a language_code)."""
+        self.commands_by_language: dict[str | None, list[dict]] = {}
+        """Every command menu set, by language_code (None: the default)."""
+        self.chat_admins: dict[int, set[int]] = {}
+        """Group chat id -> ids of its administrators (getChatMember says "administrator")."""
         self.acked_update_id = 0  # highest update id the bot has confirmed via `offset`
         self._lock = threading.RLock()
         self._updates: list[dict] = []
@@ -708,8 +718,25 @@ class FakeTelegram:
         return True
 
     def _api_setMyCommands(self, params: dict, files: dict) -> bool:
-        self.commands = list(params.get("commands") or [])
+        commands = list(params.get("commands") or [])
+        language = params.get("language_code") or None
+        self.commands_by_language[language] = commands
+        if language is None:
+            self.commands = commands
         return True
+
+    def _api_getChatMember(self, params: dict, files: dict) -> dict:
+        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+        user = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+        if user_id in self.chat_admins.get(chat_id, set()):
+            rights = dict.fromkeys((
+                "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+                "can_restrict_members", "can_promote_members", "can_change_info",
+                "can_invite_users", "can_post_stories", "can_edit_stories",
+                "can_delete_stories"), True)
+            return {"status": "administrator", "user": user, "can_be_edited": False,
+                    "is_anonymous": False, **rights}
+        return {"status": "member", "user": user}
 
     def _api_getMyCommands(self, params: dict, files: dict) -> list:
         return self.commands

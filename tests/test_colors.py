@@ -7,7 +7,14 @@ import colorsys
 import numpy as np
 import pytest
 
-from stylecore.colors import match_color_histogram, rgb_to_yiq, transfer_luminance, yiq_to_rgb
+from stylecore.colors import (
+    match_color_distribution,
+    match_color_histogram,
+    rgb_to_yiq,
+    transfer_luminance,
+    yiq_to_rgb,
+)
+from stylecore.measures import colour_distance
 
 RNG = np.random.default_rng(7)
 
@@ -109,3 +116,23 @@ def test_match_color_histogram_flat_source() -> None:
     out = match_color_histogram(source, reference)
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out[0, 0], reference.reshape(-1, 3).mean(axis=0), atol=1e-5)
+
+
+def test_distribution_transfer_reaches_a_palette_of_few_colours() -> None:
+    """A painting of four flat colours: one linear map (mean and covariance) gives a tinted
+    photo; matching the whole distribution gives the painting's own colours."""
+    y, x = np.mgrid[0:60, 0:80] / 80.0
+    photo = np.stack([x, y, 0.5 + 0.3 * x * y], axis=-1).astype(np.float32)
+    palette = np.array([[0.85, 0.15, 0.1], [0.95, 0.8, 0.1], [0.1, 0.2, 0.7], [0.1, 0.55, 0.25]])
+    painting = palette[(np.arange(64 * 64) // 1024) % 4].reshape(64, 64, 3).astype(np.float32)
+
+    linear = match_color_histogram(photo, painting)
+    matched = match_color_distribution(photo, painting)
+    assert matched.shape == photo.shape and matched.dtype == np.float32
+    assert colour_distance(matched, painting) < 0.5 * colour_distance(linear, painting)
+    # Most pixels end up near one of the painting's colours (the linear map: 3%).
+    nearest = np.min(np.linalg.norm(matched[..., None, :] - palette, axis=-1), axis=-1)
+    assert np.mean(nearest < 0.1) > 0.5
+    # Brightness order survives: the photo's brightest corner is still brighter than its darkest.
+    luma = matched @ np.array([0.299, 0.587, 0.114])
+    assert luma[-1, -1] >= luma[0, 0]

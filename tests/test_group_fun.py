@@ -160,7 +160,7 @@ async def test_battle_votes_and_the_caller_ends_it(fake: FakeTelegram, tmp_path,
         assert await tap(end, BOB) == texts.NOT_YOUR_BATTLE
         await tap(end, ALICE)
         over = fake.message(group.id, vote.message_id)
-        assert over["text"].startswith("Style battle over. The winner: mosaic with 3 vote(s)")
+        assert over["text"].startswith("Style battle over. The winner: mosaic with 3 votes")
         assert "reply_markup" not in over
         assert vote_msg["message_id"] == vote.message_id
         # The battle's status message is gone; only the album and the vote remain.

@@ -301,7 +301,7 @@ def test_flat_colour_fields_move_the_pictures_colours_towards_the_painting(preci
 
     assert colour_distance(result, painting) < 0.75 * colour_distance(photo, painting)
     coarse = 64  # the painting's fields, not its texture
-    assert style_distance(result, painting, coarse) < 0.5 * style_distance(photo, painting, coarse)
+    assert style_distance(result, painting, coarse) < 0.6 * style_distance(photo, painting, coarse)
 
 
 @PRECISIONS

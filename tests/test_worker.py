@@ -257,17 +257,23 @@ def test_errors_from_the_child_map_to_exceptions():
     assert isinstance(Failed(1, "error", "KeyError: 1", "tb").exception(), WorkerError)
 
 
-def previews_due(every: float, marks: list[tuple[int, float]]) -> list[bool]:
+def previews_due(every: float, marks: list[tuple[int, float, float]]) -> list[bool]:
+    """`marks`: (stage, share of the whole work, share of the stage) after each iteration."""
     schedule = _PreviewSchedule(every)
-    return [schedule.due(SimpleNamespace(stage=stage, fraction=f)) for stage, f in marks]
+    stages = 1 + max(stage for stage, _, _ in marks)
+    return [schedule.due(SimpleNamespace(stage=stage, stages=stages, fraction=f,
+                                         stage_fraction=in_stage))
+            for stage, f, in_stage in marks]
 
 
-def test_previews_come_at_each_share_of_the_work_and_after_each_coarse_stage():
-    single = [(0, k / 8) for k in range(1, 9)]
+def test_previews_come_at_each_share_of_the_work_and_early_in_a_coarse_run():
+    single = [(0, k / 8, k / 8) for k in range(1, 9)]
     assert previews_due(0.25, single) == [False, True, False, True, False, True, False, False]
     assert previews_due(0, single) == [False] * 8
-    # A coarse stage that ends at 10% of the work gives the first look there.
-    staged = [(0, 0.05), (0, 0.1), (1, 0.3), (1, 0.55), (1, 0.8), (1, 1.0)]
-    assert previews_due(0.25, staged) == [False, False, True, True, True, False]
+    # A coarse stage (the first 20% of the work) gives a first look half way through, another
+    # as it ends, then the quarters.
+    staged = [(0, 0.05, 0.25), (0, 0.1, 0.5), (0, 0.15, 0.75), (0, 0.2, 1.0),
+              (1, 0.3, 0.1), (1, 0.45, 0.3), (1, 0.55, 0.4), (1, 1.0, 1.0)]
+    assert previews_due(0.25, staged) == [False, True, False, False, True, False, True, False]
     # Steps bigger than the marks: one preview per step, never at the end.
-    assert previews_due(0.25, [(0, 0.6), (0, 1.0)]) == [True, False]
+    assert previews_due(0.25, [(0, 0.6, 0.6), (0, 1.0, 1.0)]) == [True, False]

@@ -8,6 +8,11 @@ queue's fairness and caps apply), except that `Delivery` holds their results bac
 album once every job has a result or has ended, then the vote message; it closes the vote at
 its deadline. States: painting -> posted (the album is out) -> voting (the vote message is
 out) -> over. The caller may end the vote early.
+
+Everything a battle says to the chat (the status, the album's captions, the vote message and
+its "End vote" button, the result) is in the battle's language, stored with it: the language
+its caller was answered in, i.e. the group's where its admins chose one (`bot.telegram.i18n`),
+like any job's later messages. A vote's answer is in the voter's own language.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from bot.store import Store
 from bot.telegram import texts
 from bot.telegram.decoding import on_decoding_thread
 from bot.telegram.files import WorkArea
+from bot.telegram.i18n import ENGLISH, Translator, translator
 from bot.telegram.keyboards import battle_keyboard
 from bot.telegram.photos import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
@@ -52,6 +58,7 @@ class Battle:
     vote_message_id: int | None
     deadline: float | None
     state: str
+    language: str
     styles: list[str]
     job_ids: list[int]
 
@@ -104,13 +111,15 @@ class Battles:
     # ------------------------------------------------------------------ records
 
     async def create(self, chat_id: int, caller_id: int, reply_to_message_id: int | None,
-                     jobs: list[Job], styles: list[str], status_message_id: int | None) -> int:
+                     jobs: list[Job], styles: list[str], status_message_id: int | None,
+                     language: str = "en") -> int:
         async with self.store.transaction() as db:
             cursor = await db.execute(
                 "INSERT INTO battles (chat_id, caller_id, reply_to_message_id, "
-                "status_message_id, state, created_at) VALUES (?, ?, ?, ?, 'painting', ?) "
-                "RETURNING id",
-                (chat_id, caller_id, reply_to_message_id, status_message_id, self._clock()),
+                "status_message_id, state, language, created_at) "
+                "VALUES (?, ?, ?, ?, 'painting', ?, ?) RETURNING id",
+                (chat_id, caller_id, reply_to_message_id, status_message_id, language,
+                 self._clock()),
             )
             (battle_id,) = await cursor.fetchone()
             for position, (job, style) in enumerate(zip(jobs, styles, strict=True)):
@@ -143,7 +152,7 @@ class Battles:
             reply_to_message_id=row["reply_to_message_id"],
             status_message_id=row["status_message_id"],
             album_message_id=row["album_message_id"], vote_message_id=row["vote_message_id"],
-            deadline=row["deadline"], state=row["state"],
+            deadline=row["deadline"], state=row["state"], language=row["language"],
             styles=[r["style"] for r in jobs], job_ids=[r["job_id"] for r in jobs],
         )
 
@@ -239,13 +248,14 @@ class Battles:
             return
         styles = await self._posted_styles(battle)
         deadline = self._clock() + self.vote_seconds
-        text = vote_text(styles, {}, self.vote_seconds)
+        t = translator(battle.language)
+        text = vote_text(styles, {}, self.vote_seconds, t)
         reply_to = ReplyParameters(battle.album_message_id or 0,
                                    allow_sending_without_reply=True)
         try:
             message = await with_retries(lambda: self.bot.send_message(
                 battle.chat_id, text, reply_parameters=reply_to,
-                reply_markup=battle_keyboard(battle.id, styles, {})))
+                reply_markup=battle_keyboard(battle.id, styles, {}, t)))
         except Forbidden:
             await self._set(battle.id, state="over")
             return
@@ -273,13 +283,14 @@ class Battles:
         cancelled = all(job.status == JobStatus.CANCELLED for job in jobs)
         if cancelled or quiet:
             return  # /cancel answered already
+        failed = translator(battle.language)(texts.BATTLE_FAILED)
         if battle.status_message_id is not None:
             with contextlib.suppress(TelegramError):
-                await self.bot.edit_message_text(texts.BATTLE_FAILED, chat_id=battle.chat_id,
+                await self.bot.edit_message_text(failed, chat_id=battle.chat_id,
                                                  message_id=battle.status_message_id)
                 return
         with contextlib.suppress(TelegramError):
-            await self.bot.send_message(battle.chat_id, texts.BATTLE_FAILED)
+            await self.bot.send_message(battle.chat_id, failed)
 
     async def _delete_status(self, battle: Battle) -> None:
         if battle.status_message_id is None:
@@ -335,11 +346,12 @@ class Battles:
                 styles = await self._posted_styles(battle)
                 counts = await self.counts(battle_id)
                 left = max(0.0, (battle.deadline or 0) - self._clock())
+                t = translator(battle.language)
                 try:
                     await self.bot.edit_message_text(
-                        vote_text(styles, counts, left), chat_id=battle.chat_id,
+                        vote_text(styles, counts, left, t), chat_id=battle.chat_id,
                         message_id=battle.vote_message_id,
-                        reply_markup=battle_keyboard(battle_id, styles, counts))
+                        reply_markup=battle_keyboard(battle_id, styles, counts, t))
                 except TelegramError as exc:
                     log.info("battle %d: counts not shown: %s", battle_id, exc)
 
@@ -357,7 +369,8 @@ class Battles:
         counts = await self.counts(battle.id)
         await self._set(battle.id, state="over")
         try:
-            await self.bot.edit_message_text(result_text(styles, counts),
+            await self.bot.edit_message_text(result_text(styles, counts,
+                                                         translator(battle.language)),
                                              chat_id=battle.chat_id,
                                              message_id=battle.vote_message_id)
         except TelegramError as exc:
@@ -365,22 +378,24 @@ class Battles:
         log.info("battle %d over: %s", battle.id, counts)
 
 
-def _lines(styles: list[str], counts: dict[str, int]) -> str:
-    return "\n".join(texts.BATTLE_LINE.format(name=style, votes=counts.get(style, 0))
+def _lines(styles: list[str], counts: dict[str, int], t: Translator) -> str:
+    return "\n".join(t.n(texts.BATTLE_LINE, counts.get(style, 0), name=style,
+                         votes=counts.get(style, 0))
                      for style in styles)
 
 
-def vote_text(styles: list[str], counts: dict[str, int], seconds_left: float) -> str:
-    return (texts.BATTLE_VOTE.format(lines=_lines(styles, counts)) + "\n"
-            + texts.BATTLE_ENDS.format(time=texts.seconds_text(seconds_left)))
+def vote_text(styles: list[str], counts: dict[str, int], seconds_left: float,
+              t: Translator = ENGLISH) -> str:
+    return (t(texts.BATTLE_VOTE, lines=_lines(styles, counts, t)) + "\n"
+            + t(texts.BATTLE_ENDS, time=texts.seconds_text(seconds_left, t)))
 
 
-def result_text(styles: list[str], counts: dict[str, int]) -> str:
-    lines = _lines(styles, counts)
+def result_text(styles: list[str], counts: dict[str, int], t: Translator = ENGLISH) -> str:
+    lines = _lines(styles, counts, t)
     best = max((counts.get(style, 0) for style in styles), default=0)
     if best == 0:
-        return texts.BATTLE_NO_VOTES.format(lines=lines)
+        return t(texts.BATTLE_NO_VOTES, lines=lines)
     winners = [style for style in styles if counts.get(style, 0) == best]
     if len(winners) > 1:
-        return texts.BATTLE_TIE.format(names=" and ".join(winners), lines=lines)
-    return texts.BATTLE_WON.format(name=winners[0], votes=best, lines=lines)
+        return t(texts.BATTLE_TIE, names=t(texts.AND).join(winners), lines=lines)
+    return t.n(texts.BATTLE_WON, best, name=winners[0], votes=best, lines=lines)

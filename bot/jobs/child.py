@@ -128,21 +128,26 @@ def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any,
 
 
 class _PreviewSchedule:
-    """When a job shows a preview: after each coarse stage (a first look, early and cheap) and
-    each time the work crosses another `every` of the whole, never at the end (the result
-    itself follows then)."""
+    """When a job shows a preview: half way through a run's coarsest stage (the first look:
+    the colours and big shapes are there already, at a tenth of the job's time or so), after
+    each coarse stage, and each time the work crosses another `every` of the whole; never at
+    the end (the result itself follows then)."""
 
     def __init__(self, every: float) -> None:
         self.every = every
         self.shown = 0  # previews so far at the `every` marks
         self.stage = 0
+        self.first_look = False
 
     def due(self, progress: Any) -> bool:
         if self.every <= 0 or progress.fraction >= 1.0:
             return False
+        first_look = (progress.stages > 1 and progress.stage == 0 and not self.first_look
+                      and progress.stage_fraction >= 0.5)
+        self.first_look = self.first_look or first_look
         stage_ended = progress.stage > self.stage
         self.stage = progress.stage
         mark = int(progress.fraction / self.every + 1e-9)
         crossed = mark > self.shown
         self.shown = max(self.shown, mark)
-        return stage_ended or crossed
+        return first_look or stage_ended or crossed

@@ -22,6 +22,7 @@ from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.telegram import texts
 from bot.telegram.decoding import on_decoding_thread
 from bot.telegram.files import WorkArea
+from bot.telegram.i18n import translator
 from bot.telegram.keyboards import result_keyboard
 from bot.telegram.photos import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
@@ -78,7 +79,7 @@ class Delivery:
             log.warning("job %d: result could not be sent: %s", job.id, exc)
             await self.queue.fail(job.id, f"delivery failed: {exc}")
             await status.stop()
-            await status.set_text(texts.JOB_FAILED)
+            await status.set_text(translator(job.language)(texts.JOB_FAILED))
             discard_files(self.work, job)
             return
         except TelegramError as exc:  # network still down: redelivery tries again later
@@ -100,7 +101,7 @@ class Delivery:
             "reply_parameters": (ReplyParameters(job.reply_to_message_id,
                                                  allow_sending_without_reply=True)
                                  if job.reply_to_message_id else None),
-            "reply_markup": result_keyboard(job.id),
+            "reply_markup": result_keyboard(job.id, translator(job.language)),
         }
         if job.settings.as_file:
             data = path.read_bytes()
@@ -118,9 +119,13 @@ def discard_files(work: WorkArea, job: Job) -> None:
 
 
 def result_caption(job: Job, width: int, height: int, seconds: float | None) -> str:
-    style = job.preset or texts.STYLE_OWN_PHOTO
-    parts = [style, f"{width}×{height}"]
+    """The caption, e.g. "mosaic · 640×480 · 41 s", in the job's language, and its note
+    (stored in English, the note's message id) on a line of its own."""
+    t = translator(job.language)
+    style = job.preset or t(texts.STYLE_OWN_PHOTO)
+    parts = [style, texts.RESULT_SIZE.format(width=width, height=height)]
     if seconds is not None:
-        parts.append(f"{seconds:.0f} s")
+        whole = round(seconds)
+        parts.append(t.n(texts.SECONDS, whole, seconds=whole))
     caption = " · ".join(parts)
-    return f"{caption}\n{job.note}" if job.note else caption
+    return f"{caption}\n{t(job.note)}" if job.note else caption

@@ -4,7 +4,7 @@ its states, the queue's refusals, and the `JobQueue` protocol every caller types
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -31,6 +31,9 @@ class JobRequest:
     style_file_id: str | None
     preset: str | None
     settings: JobSettings
+    language: str = field(default="en", kw_only=True)
+    """What the bot says about the job later (status, caption, failures) is in this language:
+    the requester's, as chosen when the job was asked for (`bot.telegram.i18n.choose`)."""
 
 
 @dataclass

@@ -22,6 +22,7 @@ from bot.jobs.model import Job
 from bot.jobs.worker import BadInput, JobCancelled, OutOfMemory, WorkerCrashed, WorkerError
 from bot.telegram import texts
 from bot.telegram.files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable
+from bot.telegram.i18n import translator
 from stylecore.errors import StyleError
 
 log = logging.getLogger("stylebot.runner")
@@ -66,7 +67,9 @@ Outcome = Retry | ShrinkAndRetry | Fail | Cancelled
 
 
 def outcome_of(error: BaseException, job: Job) -> Outcome:
-    """The outcome of a job whose run raised `error`."""
+    """The outcome of a job whose run raised `error` (a text for the user is in the job's
+    language)."""
+    t = translator(job.language)
     match error:
         case JobCancelled():
             return Cancelled()
@@ -74,20 +77,20 @@ def outcome_of(error: BaseException, job: Job) -> Outcome:
             log.warning("job %d: worker crashed (%s)", job.id, error)
             return Retry(f"worker crashed: {error}")
         case OutOfMemory() if job.settings.shrunk:
-            return Fail(texts.JOB_FAILED_MEMORY, "out of memory")
+            return Fail(t(texts.JOB_FAILED_MEMORY), "out of memory")
         case OutOfMemory():
             return ShrinkAndRetry("out of memory")
         case BadInput():
-            return Fail(texts.error_text(error.error), str(error.error))
+            return Fail(texts.error_text(error.error, t), str(error.error))
         case StyleError():  # a preset that can't be had
-            return Fail(texts.error_text(error), str(error))
+            return Fail(texts.error_text(error, t), str(error))
         case WorkerError():  # a bug in the engine; the worker itself is fine
             log.error("job %d failed in the worker: %s\n%s", job.id, error, error.details)
-            return Fail(texts.JOB_FAILED, str(error))
+            return Fail(t(texts.JOB_FAILED), str(error))
         case FileTooBig():
-            return Fail(texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20), "file too big")
+            return Fail(t(texts.TOO_BIG, limit=MAX_DOWNLOAD_BYTES // 2**20), "file too big")
         case FileUnavailable():
-            return Fail(texts.PHOTO_GONE, str(error))
+            return Fail(t(texts.PHOTO_GONE), str(error))
         case Forbidden():
             return Fail(None, "the user blocked the bot")
         case TelegramError():  # downloading inputs failed: network trouble
@@ -95,4 +98,4 @@ def outcome_of(error: BaseException, job: Job) -> Outcome:
             return Retry(f"Telegram: {error}", backoff=min(2.0**job.attempts, MAX_BACKOFF_S))
         case _:  # a bug here must not leave the job running forever
             log.error("job %d failed unexpectedly", job.id, exc_info=error)
-            return Fail(texts.JOB_FAILED, f"{type(error).__name__}: {error}")
+            return Fail(t(texts.JOB_FAILED), f"{type(error).__name__}: {error}")

@@ -104,9 +104,9 @@ class SqliteJobQueue(JobQueue):
                 cursor = await db.execute(
                     """
                     INSERT INTO jobs (chat_id, user_id, chat_type, reply_to_message_id,
-                        content_file_id, style_file_id, preset, settings, status, attempts,
-                        created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)
+                        content_file_id, style_file_id, preset, settings, language, status,
+                        attempts, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)
                     RETURNING *
                     """,
                     (
@@ -118,6 +118,7 @@ class SqliteJobQueue(JobQueue):
                         request.style_file_id,
                         request.preset,
                         request.settings.to_json(),
+                        request.language,
                         self._clock(),
                     ),
                 )

@@ -30,6 +30,7 @@ from bot.settings import JobSettings
 from bot.store import Store
 from bot.telegram import texts
 from bot.telegram.files import FileUnavailable, WorkArea
+from bot.telegram.i18n import translator
 from bot.telegram.status import StatusMessage, chat_action, progress_text
 from stylecore.images import save_image
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
@@ -101,7 +102,7 @@ class JobRunner:
             if requeued or failed:
                 log.info("recovered jobs: %d queued again, %d failed", len(requeued), len(failed))
             for job in failed:
-                await self._tell_failure(job, texts.JOB_FAILED_RETRIES)
+                await self._tell_failure(job, translator(job.language)(texts.JOB_FAILED_RETRIES))
         self._tasks = [asyncio.create_task(self._loop(), name="job-runner")]
         if self.primary:
             self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
@@ -182,9 +183,10 @@ class JobRunner:
     async def _process(self, job: Job) -> None:
         self.current = job
         status = self._status_message(job)
+        t = translator(job.language)
         # Status updates go through the message's own task: in a busy group the rate limiter
         # may hold them back, and that must not hold back the jobs of other chats.
-        status.show(texts.STARTING)
+        status.show(t(texts.STARTING))
         status.start()
         try:
             result_seconds = await self._compute(job, status)
@@ -202,13 +204,15 @@ class JobRunner:
     async def _compute(self, job: Job, status: StatusMessage) -> float | None:
         """Runs the job on the worker; returns the seconds it took, or None if it did not
         produce a result (then its outcome has been carried out here)."""
+        t = translator(job.language)
         try:
             request = await self._prepare(job)
             if job.id in self._cancelled:
                 raise JobCancelled(job.id)
 
             def on_progress(progress: Progress) -> None:
-                status.show(progress_text(progress.percent, progress.eta), progress.preview_jpeg)
+                status.show(progress_text(progress.percent, progress.eta, t),
+                            progress.preview_jpeg)
 
             async with chat_action(self.bot, job.chat_id, repeat=job.chat_type == "private"):
                 result = await self.worker.run(request, on_progress)
@@ -224,7 +228,7 @@ class JobRunner:
             case Cancelled():
                 self._cancelled.discard(job.id)
                 await status.stop()
-                await status.set_text(texts.CANCELLED)
+                await status.set_text(translator(job.language)(texts.CANCELLED))
                 discard_files(self.work, job)
             case Retry(error=error, backoff=backoff):
                 await asyncio.sleep(backoff)
@@ -280,10 +284,11 @@ class JobRunner:
     async def _retry(self, job: Job, status: StatusMessage, *, error: str,
                      note: str | None = None, settings: JobSettings | None = None) -> None:
         if job.attempts >= self.config.max_attempts:
-            await self._give_up(job, status, texts.JOB_FAILED_RETRIES, error)
+            await self._give_up(job, status, translator(job.language)(texts.JOB_FAILED_RETRIES),
+                                error)
             return
         await self.queue.retry_later(job.id, note=note, settings=settings)
-        await status.set_text(texts.RETRYING)
+        await status.set_text(translator(job.language)(texts.RETRYING))
 
     async def _give_up(self, job: Job, status: StatusMessage, text: str, error: str) -> None:
         log.info("job %d failed: %s", job.id, error)

@@ -3,7 +3,8 @@ decorator that hands them over.
 
 python-telegram-bot builds every callback's context from `CONTEXT_TYPES`, so
 `context.bot_data` is a `BotData` (attributes, not string keys). A handler decorated with
-`@handler()` takes one `Request`: the update's message, its `Sender` and the `Services`;
+`@handler()` takes one `Request`: the update's message, its `Sender`, the `Services` and the
+`Translator` of the language to answer in (`Services.translator`);
 updates without a message or a sender (channel posts, anonymous admins) never reach it, and
 with `locked=True` it runs holding the sender's lock (one update per user and chat at a time).
 """
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from telegram import Bot, Message, Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
+
+from bot.telegram.i18n import Translator, choose, translator
 
 if TYPE_CHECKING:
     from bot.config import Config
@@ -84,6 +87,15 @@ class Services:
             if not lock.locked() and not getattr(lock, "_waiters", None):
                 self._user_locks.pop(key, None)
 
+    async def language(self, sender: Sender) -> str:
+        """The language to answer `sender` in (see `bot.telegram.i18n.choose`)."""
+        group_choice, user_choice = await self.store.languages(sender.chat_id, sender.user_id)
+        return choose(group_choice=None if sender.private else group_choice,
+                      user_choice=user_choice, telegram_code=sender.language_code)
+
+    async def translator(self, sender: Sender) -> Translator:
+        return translator(await self.language(sender))
+
 
 def services(context: Context) -> Services:
     svc = context.bot_data.services
@@ -99,6 +111,8 @@ class Sender:
     chat_id: int
     user_id: int
     chat_type: str
+    language_code: str | None = None
+    """The user's Telegram app language (an IETF tag such as "ru-RU"), if Telegram says."""
 
     @property
     def private(self) -> bool:
@@ -110,7 +124,7 @@ class Sender:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None:
             return None
-        return cls(chat.id, user.id, chat.type)
+        return cls(chat.id, user.id, chat.type, user.language_code)
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,8 @@ class Request:
     sender: Sender
     svc: Services
     context: Context
+    t: Translator
+    """Texts in the sender's language: `req.t(texts.START)`."""
 
     @property
     def bot(self) -> Bot:
@@ -139,7 +155,8 @@ class Request:
     async def receiving(self) -> AsyncIterator[None]:
         """The sender's lock, with this message on record in the inbox until the block ends
         (a picture that may be downloaded: see `bot.telegram.inbox`)."""
-        async with self.svc.inbox.receiving(self.message, self.sender.user_id), self.locked():
+        async with (self.svc.inbox.receiving(self.message, self.sender.user_id, self.t.code),
+                    self.locked()):
             yield
 
 
@@ -155,7 +172,8 @@ def handler(*, locked: bool = False) -> Callable[[Callable[[Request], Awaitable[
             message, sender = update.effective_message, Sender.of(update)
             if message is None or sender is None:
                 return
-            request = Request(message, sender, services(context), context)
+            svc = services(context)
+            request = Request(message, sender, svc, context, await svc.translator(sender))
             if not locked:
                 await func(request)
                 return

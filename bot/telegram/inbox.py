@@ -24,6 +24,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.store import Store
 from bot.telegram import texts
+from bot.telegram.i18n import translator
 from bot.telegram.retries import with_retries
 
 log = logging.getLogger("stylebot.inbox")
@@ -37,6 +38,7 @@ class Received:
     chat_id: int
     user_id: int
     message_id: int
+    language: str
 
 
 class Inbox:
@@ -47,10 +49,12 @@ class Inbox:
         self._clock = clock
 
     @asynccontextmanager
-    async def receiving(self, message: Message, user_id: int) -> AsyncIterator[None]:
+    async def receiving(self, message: Message, user_id: int,
+                        language: str = "en") -> AsyncIterator[None]:
         """Inside the block the message is on record. The record goes when the block ends,
-        except when it is cancelled (the bot stopping): then the next start answers."""
-        row_id = await self._add(message.chat_id, user_id, message.message_id)
+        except when it is cancelled (the bot stopping): then the next start answers, in
+        `language`."""
+        row_id = await self._add(message.chat_id, user_id, message.message_id, language)
         try:
             yield
         except asyncio.CancelledError:
@@ -64,10 +68,10 @@ class Inbox:
         """Pictures a previous process took and never answered, oldest first."""
         async with self.store.read() as db:
             cursor = await db.execute(
-                "SELECT id, chat_id, user_id, message_id FROM inbox ORDER BY id")
+                "SELECT id, chat_id, user_id, message_id, language FROM inbox ORDER BY id")
             rows = await cursor.fetchall()
-        return [Received(row["id"], row["chat_id"], row["user_id"], row["message_id"])
-                for row in rows]
+        return [Received(row["id"], row["chat_id"], row["user_id"], row["message_id"],
+                         row["language"]) for row in rows]
 
     async def ask_to_send_again(self, bot: Bot, pictures: list[Received]) -> None:
         """Asks each sender to send the picture again, then forgets it. A network that stays
@@ -75,8 +79,9 @@ class Inbox:
         for picture in pictures:
             reply_to = ReplyParameters(picture.message_id, allow_sending_without_reply=True)
             try:
-                await with_retries(lambda p=picture, r=reply_to: bot.send_message(
-                    p.chat_id, texts.RESTARTED_WHILE_RECEIVING, reply_parameters=r))
+                text = translator(picture.language)(texts.RESTARTED_WHILE_RECEIVING)
+                await with_retries(lambda p=picture, r=reply_to, x=text: bot.send_message(
+                    p.chat_id, x, reply_parameters=r))
             except (Forbidden, BadRequest) as exc:  # blocked, or the chat is gone
                 log.info("no apology for message %d in chat %d: %s",
                          picture.message_id, picture.chat_id, exc)
@@ -86,12 +91,12 @@ class Inbox:
                 continue
             await self._remove(picture.id)
 
-    async def _add(self, chat_id: int, user_id: int, message_id: int) -> int:
+    async def _add(self, chat_id: int, user_id: int, message_id: int, language: str) -> int:
         async with self.store.transaction() as db:
             cursor = await db.execute(
-                "INSERT INTO inbox (chat_id, user_id, message_id, received_at) "
-                "VALUES (?, ?, ?, ?) RETURNING id",
-                (chat_id, user_id, message_id, self._clock()),
+                "INSERT INTO inbox (chat_id, user_id, message_id, received_at, language) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (chat_id, user_id, message_id, self._clock(), language),
             )
             row = await cursor.fetchone()
             return int(row[0])

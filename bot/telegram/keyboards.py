@@ -12,6 +12,7 @@ match one of the formats below, stale or forged, parses to None.
 | `r:<job id>:<up|down|col|file>` | re-run a finished job, changed |
 | `v:<battle id>:<position>` | a vote in a style battle |
 | `e:<battle id>` | ends a style battle's vote (its caller only) |
+| `l:<en|ru|zh|es|auto>` | the language for the user (private chat) or the group |
 | `n` | does nothing (the page counter) |
 """
 
@@ -26,6 +27,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.settings import QUALITIES, STRENGTHS, Settings
 from bot.telegram import texts
+from bot.telegram.i18n import ENGLISH, LANGUAGES, NAMES, Translator
 
 PRESETS_PER_PAGE = 8
 PRESET_COLUMNS = 2
@@ -41,6 +43,7 @@ _PATTERNS = {
     "r": re.compile(rf"r:({_ID}):(up|down|col|file)"),
     "v": re.compile(rf"v:({_ID}):([0-2])"),
     "e": re.compile(rf"e:({_ID})"),
+    "l": re.compile(rf"l:({'|'.join(LANGUAGES)}|auto)"),
     "n": re.compile(r"n"),
 }
 
@@ -89,11 +92,17 @@ class EndBattle:
 
 
 @dataclass(frozen=True)
+class ChooseLanguage:
+    language: str | None  # None: automatic
+
+
+@dataclass(frozen=True)
 class Noop:
     pass
 
 
-Callback = ChoosePreset | ShowPage | PickStyle | ChangeSetting | Rerun | Vote | EndBattle | Noop
+Callback = (ChoosePreset | ShowPage | PickStyle | ChangeSetting | Rerun | Vote | EndBattle
+            | ChooseLanguage | Noop)
 
 
 def parse_callback(data: str | None) -> Callback | None:
@@ -120,6 +129,8 @@ def parse_callback(data: str | None) -> Callback | None:
         return Vote(int(match[1]), int(match[2]))
     if kind == "e":
         return EndBattle(int(match[1]))
+    if kind == "l":
+        return ChooseLanguage(None if match[1] == "auto" else match[1])
     return Noop()
 
 
@@ -150,12 +161,13 @@ def styles_keyboard(names: Sequence[str], columns: int = 3) -> InlineKeyboardMar
     return InlineKeyboardMarkup([buttons[i:i + columns] for i in range(0, len(buttons), columns)])
 
 
-def settings_keyboard(settings: Settings) -> InlineKeyboardMarkup:
+def settings_keyboard(settings: Settings, t: Translator = ENGLISH) -> InlineKeyboardMarkup:
     def choice(key: str, value: str, label: str, current: str) -> InlineKeyboardButton:
-        return _button(("✓ " if value == current else "") + label, f"s:{key}:{value}")
+        return _button(("✓ " if value == current else "") + t(label), f"s:{key}:{value}")
 
     def toggle(key: str, template: str, state: bool, on: str, off: str) -> InlineKeyboardButton:
-        return _button(template.format(state=on if state else off), f"s:{key}:{0 if state else 1}")
+        return _button(t(template, state=t(on if state else off)),
+                       f"s:{key}:{0 if state else 1}")
 
     return InlineKeyboardMarkup([
         [choice("q", q, texts.QUALITY_LABELS[q], settings.quality) for q in QUALITIES],
@@ -166,31 +178,46 @@ def settings_keyboard(settings: Settings) -> InlineKeyboardMarkup:
     ])
 
 
-def settings_text(settings: Settings) -> str:
-    return texts.SETTINGS_TITLE.format(
-        quality=texts.QUALITY_LABELS[settings.quality],
-        strength=texts.STRENGTH_LABELS[settings.strength],
-        colors=texts.ON if settings.preserve_colors else texts.OFF,
-        delivery=texts.AS_FILE if settings.as_file else texts.AS_PHOTO,
-        previews=texts.ON if settings.previews else texts.OFF,
+def settings_text(settings: Settings, t: Translator = ENGLISH) -> str:
+    return t(
+        texts.SETTINGS_TITLE,
+        quality=t(texts.QUALITY_LABELS[settings.quality]),
+        strength=t(texts.STRENGTH_LABELS[settings.strength]),
+        colors=t(texts.ON if settings.preserve_colors else texts.OFF),
+        delivery=t(texts.AS_FILE if settings.as_file else texts.AS_PHOTO),
+        previews=t(texts.ON if settings.previews else texts.OFF),
     )
 
 
-def result_keyboard(job_id: int) -> InlineKeyboardMarkup:
+def result_keyboard(job_id: int, t: Translator = ENGLISH) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([
-        [_button(texts.BTN_STRONGER, f"r:{job_id}:up"),
-         _button(texts.BTN_WEAKER, f"r:{job_id}:down")],
-        [_button(texts.BTN_KEEP_COLORS, f"r:{job_id}:col"),
-         _button(texts.BTN_AS_FILE, f"r:{job_id}:file")],
+        [_button(t(texts.BTN_STRONGER), f"r:{job_id}:up"),
+         _button(t(texts.BTN_WEAKER), f"r:{job_id}:down")],
+        [_button(t(texts.BTN_KEEP_COLORS), f"r:{job_id}:col"),
+         _button(t(texts.BTN_AS_FILE), f"r:{job_id}:file")],
     ])
 
 
-def battle_keyboard(battle_id: int, styles: Sequence[str],
-                    counts: dict[str, int]) -> InlineKeyboardMarkup:
-    """One vote button per style (with its count), then "End vote"."""
+def battle_keyboard(battle_id: int, styles: Sequence[str], counts: dict[str, int],
+                    t: Translator = ENGLISH) -> InlineKeyboardMarkup:
+    """One vote button per style (with its count), then "End vote" in `t`'s language (the
+    group's: everyone in it sees the same buttons)."""
     votes = [_button(texts.BTN_VOTE.format(name=style, votes=counts.get(style, 0)),
                      f"v:{battle_id}:{position}") for position, style in enumerate(styles)]
-    return InlineKeyboardMarkup([votes, [_button(texts.BTN_END_VOTE, f"e:{battle_id}")]])
+    return InlineKeyboardMarkup([votes, [_button(t(texts.BTN_END_VOTE), f"e:{battle_id}")]])
+
+
+def language_keyboard(chosen: str | None, *, group: bool,
+                      t: Translator = ENGLISH) -> InlineKeyboardMarkup:
+    """Each language named in itself, the chosen one ticked, and "automatic" (the Telegram
+    app's language; in a group, each member's own) in `t`'s language."""
+    def mark(code: str | None) -> str:
+        return "✓ " if code == chosen else ""
+
+    buttons = [_button(mark(code) + NAMES[code], f"l:{code}") for code in LANGUAGES]
+    auto = texts.BTN_LANGUAGE_EVERYONE if group else texts.BTN_LANGUAGE_AUTO
+    return InlineKeyboardMarkup(
+        [buttons[:2], buttons[2:], [_button(mark(None) + t(auto), "l:auto")]])
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:

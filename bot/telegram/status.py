@@ -1,4 +1,5 @@
 """The one status message per job, edited in place: "Queued…" → "Stylising… 40%" → gone.
+It shows whatever text it is given; the runner words it in the job's language.
 
 Edits are throttled (Telegram allows about one edit per second per chat, and 20 messages a
 minute in groups); only the latest state is shown. With previews on, the first preview replaces
@@ -18,6 +19,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.telegram import texts
+from bot.telegram.i18n import ENGLISH, Translator
 
 log = logging.getLogger("stylebot.status")
 
@@ -219,8 +221,8 @@ async def chat_action(bot: Bot, chat_id: int, *, repeat: bool):
             await task
 
 
-def progress_text(percent: int, eta: float | None) -> str:
+def progress_text(percent: int, eta: float | None, t: Translator = ENGLISH) -> str:
     percent = max(0, min(99, percent))
     if eta is None or eta <= 0:
-        return texts.RUNNING.format(percent=percent)
-    return texts.RUNNING_ETA.format(percent=percent, eta=texts.seconds_text(eta))
+        return t(texts.RUNNING, percent=percent)
+    return t(texts.RUNNING_ETA, percent=percent, eta=texts.seconds_text(eta, t))

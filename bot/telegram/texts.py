@@ -1,7 +1,11 @@
 """Everything the bot says to users, in one place (plain text, no parse mode).
 
-The engine's errors (`stylecore.errors`) carry a reason code and data, never a sentence; they
-are worded here, by `error_text`.
+Each text is English source text marked for gettext extraction (`N_`; `NP_` for texts with a
+number, `NC_` with a context; see `bot.telegram.i18n`) and translated where it is used: with
+`t = translator(code)`, `t(texts.START)`, `t(texts.DEFAULT_SET, name=name)`,
+`t.n(texts.CANCELLED_JOBS, count, count=count)`. Placeholders are named (`{name}`) so a
+translation may put them in any order. The engine's errors (`stylecore.errors`) carry a reason
+code and data, never a sentence; they are worded here, by `error_text`.
 """
 
 from __future__ import annotations
@@ -10,18 +14,20 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.settings import Quality, Strength
+from bot.telegram.i18n import ENGLISH, N_, NC_, NP_, Translator
 from stylecore.errors import StyleError
 
-START = (
+START = N_(
     "Hi! I turn photos into paintings.\n\n"
     "1. Send me a photo.\n"
     "2. Tap a style below it, or send a second photo to use as the style.\n"
     "3. Wait a moment: I'll reply with your painting.\n\n"
     "Example: send a photo with the caption “mosaic” and it starts right away.\n"
-    "/styles shows every style, /settings changes quality and strength, /cancel stops a job."
+    "/styles shows every style, /settings changes quality and strength, /cancel stops a job, "
+    "/language changes my language."
 )
 
-HELP = (
+HELP = N_(
     "How it works: send a photo, then tap a style or send a second photo as the style.\n\n"
     "A photo captioned with a style name (e.g. “mosaic” or “/stylize mosaic”) starts at once.\n"
     "In groups: reply to a photo with /stylize NAME, or reply to it with a style photo "
@@ -33,180 +39,231 @@ HELP = (
     "/me [NAME] – your profile photo as a painting\n"
     "An album of two photos: the first in the style of the second.\n"
     "/settings – quality, strength, colours, photo or file, previews\n"
+    "/language – the language I speak\n"
     "/cancel – stop your job and start over\n"
     "/forget – delete everything I stored about you"
 )
 
 COMMANDS = [
-    ("start", "How to use the bot"),
-    ("help", "How to use the bot"),
-    ("styles", "Show the preset styles"),
-    ("style", "Set your default style: /style NAME"),
-    ("stylize", "Stylise a photo: reply to it with /stylize NAME"),
-    ("surprise", "A random style: reply to a photo with /surprise"),
-    ("battle", "Style battle: reply to a photo with /battle"),
-    ("me", "Stylise your profile photo: /me [NAME]"),
-    ("settings", "Quality, strength, colours, previews"),
-    ("cancel", "Cancel your job"),
-    ("forget", "Delete your data"),
+    ("start", N_("How to use the bot")),
+    ("help", N_("How to use the bot")),
+    ("styles", N_("Show the preset styles")),
+    ("style", N_("Set your default style: /style NAME")),
+    ("stylize", N_("Stylise a photo: reply to it with /stylize NAME")),
+    ("surprise", N_("A random style: reply to a photo with /surprise")),
+    ("battle", N_("Style battle: reply to a photo with /battle")),
+    ("me", N_("Stylise your profile photo: /me [NAME]")),
+    ("settings", N_("Quality, strength, colours, previews")),
+    ("language", N_("Change the bot's language")),
+    ("cancel", N_("Cancel your job")),
+    ("forget", N_("Delete your data")),
 ]
-"""Commands registered with setMyCommands (admin commands are left out on purpose)."""
+"""Commands registered with setMyCommands, in each language (admin commands are left out on
+purpose)."""
 
 # --- choosing a style
-CHOOSE_STYLE = "Nice photo! Pick a style, or send a second photo to use as the style."
-CHOOSE_STYLE_GROUP = (
+CHOOSE_STYLE = N_("Nice photo! Pick a style, or send a second photo to use as the style.")
+CHOOSE_STYLE_GROUP = N_(
     "Pick a style, or reply to this message with a photo to use as the style."
 )
 PAGE = "{page}/{pages}"
-STYLES_CAPTION = "Preset styles. Tap one to make it your default, or to use it on your photo."
-STYLES_UNAVAILABLE = "I couldn't draw the style gallery right now; here are the names."
-DEFAULT_SET = "Your default style is now {name}. Send a photo and I'll start right away."
-DEFAULT_CLEARED = "Default style cleared: I'll ask for a style with each photo again."
-DEFAULT_SHOW = "Your default style is {name}. Use /style NAME to change it or /style off."
-STYLE_USAGE = "Use /style NAME, e.g. /style mosaic. /styles shows them all."
-STYLIZE_NEEDS_PHOTO = (
+"""The page counter between the preset keyboard's arrows: the same in every language."""
+STYLES_CAPTION = N_(
+    "Preset styles. Tap one to make it your default, or to use it on your photo.")
+STYLES_UNAVAILABLE = N_("I couldn't draw the style gallery right now; here are the names.")
+DEFAULT_SET = N_("Your default style is now {name}. Send a photo and I'll start right away.")
+DEFAULT_CLEARED = N_("Default style cleared: I'll ask for a style with each photo again.")
+DEFAULT_SHOW = N_("Your default style is {name}. Use /style NAME to change it or /style off.")
+STYLE_USAGE = N_("Use /style NAME, e.g. /style mosaic. /styles shows them all.")
+STYLIZE_NEEDS_PHOTO = N_(
     "Reply to a photo with /stylize NAME (e.g. /stylize mosaic), or send a photo captioned "
     "/stylize NAME."
 )
-NO_CONTENT = "Send me a photo first."
+NO_CONTENT = N_("Send me a photo first.")
 
 # --- jobs
-QUEUED = "Queued — {ahead} ahead, about {eta}."
-QUEUED_NO_ETA = "Queued — {ahead} ahead."
-QUEUED_NEXT = "Queued — you're next."
-STARTING = "Starting…"
-RUNNING = "Stylising… {percent}%"
-RUNNING_ETA = "Stylising… {percent}%, about {eta} left"
-RETRYING = "Something went wrong; trying again…"
-STYLE_OWN_PHOTO = "your style photo"
-NOTE_SMALLER = "Made smaller than usual: the full size ran out of memory."
-QUEUE_FULL = "I'm very busy right now; please try again in a few minutes."
-USER_LIMIT = "You already have {count} pictures waiting. Please wait for them (or /cancel)."
-JOB_FAILED = "Sorry, something went wrong with your picture. Please try again."
-JOB_FAILED_RETRIES = "Sorry, I couldn't finish your picture after several tries. Please try again."
-JOB_FAILED_MEMORY = "Sorry, that picture is too big for me even at a smaller size."
-PHOTO_GONE = "Sorry, I can't get that photo from Telegram any more; please send it again."
-CANCELLED = "Cancelled."
-CANCELLED_JOBS = "Cancelled {count} job(s) and cleared your photo."
-NOTHING_TO_CANCEL = "There's nothing to cancel."
+QUEUED = NP_("Queued — {ahead} ahead, about {eta}.", "Queued — {ahead} ahead, about {eta}.")
+QUEUED_NO_ETA = NP_("Queued — {ahead} ahead.", "Queued — {ahead} ahead.")
+QUEUED_NEXT = N_("Queued — you're next.")
+STARTING = N_("Starting…")
+RUNNING = N_("Stylising… {percent}%")
+RUNNING_ETA = N_("Stylising… {percent}%, about {eta} left")
+RETRYING = N_("Something went wrong; trying again…")
+STYLE_OWN_PHOTO = N_("your style photo")
+NOTE_SMALLER = N_("Made smaller than usual: the full size ran out of memory.")
+QUEUE_FULL = N_("I'm very busy right now; please try again in a few minutes.")
+USER_LIMIT = NP_(
+    "You already have {count} picture waiting. Please wait for it (or /cancel).",
+    "You already have {count} pictures waiting. Please wait for them (or /cancel).",
+)
+JOB_FAILED = N_("Sorry, something went wrong with your picture. Please try again.")
+JOB_FAILED_RETRIES = N_(
+    "Sorry, I couldn't finish your picture after several tries. Please try again.")
+JOB_FAILED_MEMORY = N_("Sorry, that picture is too big for me even at a smaller size.")
+PHOTO_GONE = N_("Sorry, I can't get that photo from Telegram any more; please send it again.")
+CANCELLED = N_("Cancelled.")
+CANCELLED_JOBS = NP_("Cancelled {count} job and cleared your photo.",
+                     "Cancelled {count} jobs and cleared your photo.")
+NOTHING_TO_CANCEL = N_("There's nothing to cancel.")
+RESULT_SIZE = "{width}×{height}"
+"""In the result's caption, after the style: the same in every language."""
+SECONDS = NP_("{seconds} s", "{seconds} s")
+"""A duration under 90 s, short (queue and progress estimates, the result's caption)."""
+MINUTES = NP_("{minutes} min", "{minutes} min")
+A_MOMENT = N_("a moment")
 
 # --- input problems
-TOO_BIG = "That file is too big: I can take images up to {limit} MB."
-NO_STILLS = "I can only work with still images; please send a photo."
-ONLY_PICTURES = (
+TOO_BIG = N_("That file is too big: I can take images up to {limit} MB.")
+NO_STILLS = N_("I can only work with still images; please send a photo.")
+ONLY_PICTURES = N_(
     "I turn photos into paintings, so I can't do anything with that. Send me a photo "
     "(/help shows how)."
 )
-DOWNLOAD_FAILED = "I couldn't download that file from Telegram; please send it again."
-RESTARTED_WHILE_RECEIVING = (
+DOWNLOAD_FAILED = N_("I couldn't download that file from Telegram; please send it again.")
+RESTARTED_WHILE_RECEIVING = N_(
     "Sorry, I restarted while receiving your photo — please send it again."
 )
 
 # --- group fun: albums, /surprise, /me, /battle
-ALBUM_NEEDS_TWO = (
+ALBUM_NEEDS_TWO = N_(
     "Send an album of exactly two photos: the first is painted in the style of the second."
 )
-SURPRISE_USAGE = "Reply to a photo with /surprise, or send a photo captioned /surprise."
-ME_NEEDS_STYLE = "Name a style, e.g. /me mosaic, or set your default with /style NAME."
-ME_NO_PHOTO = (
+SURPRISE_USAGE = N_("Reply to a photo with /surprise, or send a photo captioned /surprise.")
+ME_NEEDS_STYLE = N_("Name a style, e.g. /me mosaic, or set your default with /style NAME.")
+ME_NO_PHOTO = N_(
     "I can't see a profile photo of yours: you have none, or your privacy settings hide it "
     "from me."
 )
-BATTLE_USAGE = (
+BATTLE_USAGE = N_(
     "Reply to a photo with /battle to paint it in two or three random styles, or name them: "
     "/battle mosaic swirl."
 )
-BATTLE_SAME_STYLE = "A battle needs two or three different styles."
-BATTLE_QUEUED = "Style battle: painting {styles}…"
-BATTLE_VOTE = "Style battle! Vote for your favourite:\n{lines}"
-BATTLE_LINE = "{name}: {votes}"
-BATTLE_ENDS = "Voting ends in {time}."
-BATTLE_WON = "Style battle over. The winner: {name} with {votes} vote(s)!\n{lines}"
-BATTLE_TIE = "Style battle over: a tie between {names}.\n{lines}"
-BATTLE_NO_VOTES = "Style battle over: nobody voted.\n{lines}"
-BATTLE_FAILED = "Sorry, the style battle failed: fewer than two paintings came out."
+BATTLE_SAME_STYLE = N_("A battle needs two or three different styles.")
+BATTLE_QUEUED = N_("Style battle: painting {styles}…")
+BATTLE_VOTE = N_("Style battle! Vote for your favourite:\n{lines}")
+BATTLE_LINE = NP_("{name}: {votes} vote", "{name}: {votes} votes")
+BATTLE_ENDS = N_("Voting ends in {time}.")
+BATTLE_WON = NP_("Style battle over. The winner: {name} with {votes} vote!\n{lines}",
+                 "Style battle over. The winner: {name} with {votes} votes!\n{lines}")
+BATTLE_TIE = N_("Style battle over: a tie between {names}.\n{lines}")
+BATTLE_NO_VOTES = N_("Style battle over: nobody voted.\n{lines}")
+BATTLE_FAILED = N_("Sorry, the style battle failed: fewer than two paintings came out.")
+AND = N_(" and ")
+"""Between the tied styles' names: "mosaic and wave"."""
 BTN_VOTE = "{name} ({votes})"
-BTN_END_VOTE = "End vote"
-VOTED = "Your vote: {name}"
-VOTE_UNCHANGED = "You already voted for {name}."
-VOTE_OVER = "This vote is over."
-NOT_YOUR_BATTLE = "Only whoever started this battle can end it."
+"""A vote button: the style and its count, the same in every language."""
+BTN_END_VOTE = N_("End vote")
+VOTED = N_("Your vote: {name}")
+VOTE_UNCHANGED = N_("You already voted for {name}.")
+VOTE_OVER = N_("This vote is over.")
+NOT_YOUR_BATTLE = N_("Only whoever started this battle can end it.")
 
 # --- buttons
-BTN_STRONGER = "Stronger style"
-BTN_WEAKER = "Weaker style"
-BTN_KEEP_COLORS = "Keep colours"
-BTN_AS_FILE = "Full size as file"
+BTN_STRONGER = N_("Stronger style")
+BTN_WEAKER = N_("Weaker style")
+BTN_KEEP_COLORS = N_("Keep colours")
+BTN_AS_FILE = N_("Full size as file")
 BTN_PREV = "◀"
 BTN_NEXT = "▶"
-STALE_BUTTON = "This button has expired. Send a photo to start again."
-OUT_OF_DATE_BUTTON = "This button is out of date."
-NOT_YOUR_BUTTON = "These buttons belong to whoever asked for this picture."
-ALREADY_STRONGEST = "That's already the strongest style."
-ALREADY_WEAKEST = "That's already the weakest style."
-RERUN_STARTED = "On it!"
-PRESET_CHOSEN = "Style: {name}"
+STALE_BUTTON = N_("This button has expired. Send a photo to start again.")
+OUT_OF_DATE_BUTTON = N_("This button is out of date.")
+NOT_YOUR_BUTTON = N_("These buttons belong to whoever asked for this picture.")
+ALREADY_STRONGEST = N_("That's already the strongest style.")
+ALREADY_WEAKEST = N_("That's already the weakest style.")
+RERUN_STARTED = N_("On it!")
+PRESET_CHOSEN = N_("Style: {name}")
 
 # --- settings
-SETTINGS_TITLE = (
+SETTINGS_TITLE = N_(
     "Settings\n"
     "Quality: {quality} · Strength: {strength}\n"
     "Keep colours: {colors} · Result as: {delivery} · Previews: {previews}"
 )
-SETTINGS_SAVED = "Saved."
-ON = "on"
-OFF = "off"
-AS_PHOTO = "photo"
-AS_FILE = "file"
-QUALITY_LABELS: dict[Quality, str] = {"fast": "Fast", "balanced": "Balanced", "high": "High"}
-STRENGTH_LABELS: dict[Strength, str] = {"low": "Low", "normal": "Normal", "high": "High"}
-BTN_COLORS = "Keep colours: {state}"
-BTN_DELIVERY = "Result as: {state}"
-BTN_PREVIEWS = "Previews: {state}"
+SETTINGS_SAVED = N_("Saved.")
+ON = NC_("setting", "on")
+OFF = NC_("setting", "off")
+AS_PHOTO = NC_("result as", "photo")
+AS_FILE = NC_("result as", "file")
+QUALITY_LABELS: dict[Quality, str] = {"fast": NC_("quality", "Fast"),
+                                      "balanced": NC_("quality", "Balanced"),
+                                      "high": NC_("quality", "High")}
+STRENGTH_LABELS: dict[Strength, str] = {"low": NC_("strength", "Low"),
+                                        "normal": NC_("strength", "Normal"),
+                                        "high": NC_("strength", "High")}
+BTN_COLORS = N_("Keep colours: {state}")
+BTN_DELIVERY = N_("Result as: {state}")
+BTN_PREVIEWS = N_("Previews: {state}")
+
+# --- languages (a language is named in itself: `bot.telegram.i18n.NAMES`)
+LANGUAGE_CURRENT = N_("Your language: {language}. Tap another to change it.")
+LANGUAGE_CURRENT_AUTO = N_(
+    "Your language: {language}, as in your Telegram app. Tap another to change it.")
+LANGUAGE_GROUP_CURRENT = N_(
+    "This group's language: {language}. Its admins can tap another to change it.")
+LANGUAGE_GROUP_AUTO = N_(
+    "In this group I answer everyone in their own language. Its admins can pick one for "
+    "the whole group.")
+BTN_LANGUAGE_AUTO = N_("As in my Telegram app")
+BTN_LANGUAGE_EVERYONE = N_("Everyone's own")
+LANGUAGE_SET = N_("Done: from now on I'll speak English with you.")
+"""Said in the new language, so each translation names its own language."""
+LANGUAGE_SET_GROUP = N_("Done: from now on I'll speak English in this group.")
+LANGUAGE_AUTO_SET = N_("Done: I'll follow your Telegram app's language again.")
+LANGUAGE_EVERYONE_SET = N_(
+    "Done: in this group I'll answer everyone in their own language again.")
+LANGUAGE_ADMINS_ONLY = N_("Sorry, only this group's admins can change its language.")
+LANGUAGE_UNKNOWN = N_("I don't speak “{name}”. Pick one of these:")
 
 # --- privacy
-FORGOTTEN = "Done: I deleted your settings, photos and jobs ({jobs} job(s))."
+FORGOTTEN = NP_("Done: I deleted your settings, photos and jobs ({jobs} job).",
+                "Done: I deleted your settings, photos and jobs ({jobs} jobs).")
 
 # --- admin
-ADMIN_ONLY = "That command is for the bot's admins."
-STATS = (
+ADMIN_ONLY = N_("That command is for the bot's admins.")
+STATS = N_(
     "Today: {jobs} jobs, {done} done, {failed} failed, {cancelled} cancelled\n"
     "Mean duration: {mean}\n"
     "Queue: {queued} waiting, {running} running"
 )
-QUEUE_EMPTY = "The queue is empty."
-QUEUE_LINE = "#{id} {status} · user {user_id} · chat {chat_id} · {age} ago"
-ADDSTYLE_USAGE = "Reply to a photo with /addstyle NAME."
-ADDSTYLE_DONE = "Added the style {name}."
+QUEUE_EMPTY = N_("The queue is empty.")
+QUEUE_LINE = N_("#{id} {status} · user {user_id} · chat {chat_id} · {age} ago")
+QUEUE_MORE = NP_("… and {count} more", "… and {count} more")
+ADDSTYLE_USAGE = N_("Reply to a photo with /addstyle NAME.")
+ADDSTYLE_DONE = N_("Added the style {name}.")
 
 # --- flood
-SLOW_DOWN = "You're sending a lot at once; please slow down a little."
+SLOW_DOWN = N_("You're sending a lot at once; please slow down a little.")
 
 
 # --- the engine's refusals, by reason code (see `stylecore.errors`)
-IMAGE_EMPTY = "That file is empty."
-IMAGE_NOT_IMAGE = "That file is not an image I can read."
-IMAGE_CORRUPT = "That image seems to be damaged or incomplete; please send it again."
-IMAGE_UNSUPPORTED = "That image uses a colour format I can't handle; try a normal JPEG or PNG."
-IMAGE_MISSING = "I couldn't find that image file."
-IMAGE_UNREADABLE = "I couldn't read that image file."
-IMAGE_TOO_LARGE = "This image is too large{size}; send one of at most {megapixels:g} megapixels."
-IMAGE_TOO_SMALL = "This image is too small{size}; send one at least {min_side} px on each side."
-IMAGE_ASPECT = (
+IMAGE_EMPTY = N_("That file is empty.")
+IMAGE_NOT_IMAGE = N_("That file is not an image I can read.")
+IMAGE_CORRUPT = N_("That image seems to be damaged or incomplete; please send it again.")
+IMAGE_UNSUPPORTED = N_(
+    "That image uses a colour format I can't handle; try a normal JPEG or PNG.")
+IMAGE_MISSING = N_("I couldn't find that image file.")
+IMAGE_UNREADABLE = N_("I couldn't read that image file.")
+IMAGE_TOO_LARGE = N_(
+    "This image is too large{size}; send one of at most {megapixels:g} megapixels.")
+IMAGE_TOO_SMALL = N_(
+    "This image is too small{size}; send one at least {min_side} px on each side.")
+IMAGE_ASPECT = N_(
     "This image is too long and narrow{size}; its long side may be at most {max_aspect:g} "
     "times its short side."
 )
-UNKNOWN_PRESET = "I don't know a style called “{name}”."
-DID_YOU_MEAN = " Did you mean {names}?"
-PRESET_DOWNLOAD_FAILED = "{title} can't be downloaded right now; try another style."
-PRESET_UNUSABLE = "{title} can't be used right now; try another style."
-PRESET_UNREADABLE = "The style “{name}” can't be read right now; try another style."
-PRESET_GONE = "The style “{name}” is gone; try another style."
-PRESET_BAD_NAME = (
+UNKNOWN_PRESET = N_("I don't know a style called “{name}”.")
+DID_YOU_MEAN = N_(" Did you mean {names}?")
+OR = N_(" or ")
+"""Between suggested style names: "mosaic or wave"."""
+PRESET_DOWNLOAD_FAILED = N_("{title} can't be downloaded right now; try another style.")
+PRESET_UNUSABLE = N_("{title} can't be used right now; try another style.")
+PRESET_UNREADABLE = N_("The style “{name}” can't be read right now; try another style.")
+PRESET_GONE = N_("The style “{name}” is gone; try another style.")
+PRESET_BAD_NAME = N_(
     "A style name must be 2–32 characters: lowercase letters, digits or _ (for example "
     "my_style)."
 )
-PRESET_BUILTIN_NAME = "“{name}” is a built-in style; please pick another name."
+PRESET_BUILTIN_NAME = N_("“{name}” is a built-in style; please pick another name.")
 ECHOED_NAME_MAX = 40
 """A name echoed back is cut to this many characters: the answer must stay sendable."""
 
@@ -217,50 +274,53 @@ def _size(data: dict[str, Any]) -> str:
     return ""
 
 
-def _unknown_preset(data: dict[str, Any]) -> str:
+def _unknown_preset(t: Translator, data: dict[str, Any]) -> str:
     name = str(data.get("name", "")).strip()
     if len(name) > ECHOED_NAME_MAX:
         name = name[: ECHOED_NAME_MAX - 1] + "…"
-    text = UNKNOWN_PRESET.format(name=name)
+    text = t(UNKNOWN_PRESET, name=name)
     suggestions = data.get("suggestions") or []
-    return text + DID_YOU_MEAN.format(names=" or ".join(suggestions)) if suggestions else text
+    if not suggestions:
+        return text
+    return text + t(DID_YOU_MEAN, names=t(OR).join(suggestions))
 
 
-_ERRORS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "empty": lambda d: IMAGE_EMPTY,
-    "not_image": lambda d: IMAGE_NOT_IMAGE,
-    "corrupt": lambda d: IMAGE_CORRUPT,
-    "unsupported": lambda d: IMAGE_UNSUPPORTED,
-    "missing": lambda d: IMAGE_MISSING,
-    "unreadable": lambda d: IMAGE_UNREADABLE,
-    "too_large": lambda d: IMAGE_TOO_LARGE.format(size=_size(d),
-                                                  megapixels=d["max_pixels"] / 1e6),
-    "too_small": lambda d: IMAGE_TOO_SMALL.format(size=_size(d), min_side=d["min_side"]),
-    "aspect": lambda d: IMAGE_ASPECT.format(size=_size(d), max_aspect=d["max_aspect"]),
+_ERRORS: dict[str, Callable[[Translator, dict[str, Any]], str]] = {
+    "empty": lambda t, d: t(IMAGE_EMPTY),
+    "not_image": lambda t, d: t(IMAGE_NOT_IMAGE),
+    "corrupt": lambda t, d: t(IMAGE_CORRUPT),
+    "unsupported": lambda t, d: t(IMAGE_UNSUPPORTED),
+    "missing": lambda t, d: t(IMAGE_MISSING),
+    "unreadable": lambda t, d: t(IMAGE_UNREADABLE),
+    "too_large": lambda t, d: t(IMAGE_TOO_LARGE, size=_size(d),
+                                megapixels=d["max_pixels"] / 1e6),
+    "too_small": lambda t, d: t(IMAGE_TOO_SMALL, size=_size(d), min_side=d["min_side"]),
+    "aspect": lambda t, d: t(IMAGE_ASPECT, size=_size(d), max_aspect=d["max_aspect"]),
     "unknown_preset": _unknown_preset,
-    "download_failed": lambda d: PRESET_DOWNLOAD_FAILED.format(title=d["title"]),
-    "preset_unusable": lambda d: PRESET_UNUSABLE.format(title=d["title"]),
-    "preset_unreadable": lambda d: PRESET_UNREADABLE.format(name=d["name"]),
-    "preset_gone": lambda d: PRESET_GONE.format(name=d["name"]),
-    "bad_name": lambda d: PRESET_BAD_NAME,
-    "builtin_name": lambda d: PRESET_BUILTIN_NAME.format(name=d["name"]),
+    "download_failed": lambda t, d: t(PRESET_DOWNLOAD_FAILED, title=d["title"]),
+    "preset_unusable": lambda t, d: t(PRESET_UNUSABLE, title=d["title"]),
+    "preset_unreadable": lambda t, d: t(PRESET_UNREADABLE, name=d["name"]),
+    "preset_gone": lambda t, d: t(PRESET_GONE, name=d["name"]),
+    "bad_name": lambda t, d: t(PRESET_BAD_NAME),
+    "builtin_name": lambda t, d: t(PRESET_BUILTIN_NAME, name=d["name"]),
 }
 
 
-def error_text(error: StyleError) -> str:
+def error_text(error: StyleError, t: Translator = ENGLISH) -> str:
     """What to tell a user about one of the engine's refusals."""
     word = _ERRORS.get(error.code)
     try:
-        return word(error.data) if word else JOB_FAILED
+        return word(t, error.data) if word else t(JOB_FAILED)
     except (KeyError, ValueError, TypeError):  # data missing: still say something useful
-        return JOB_FAILED
+        return t(JOB_FAILED)
 
 
-def seconds_text(seconds: float | None) -> str:
+def seconds_text(seconds: float | None, t: Translator = ENGLISH) -> str:
     """'12 s', '3 min'."""
     if seconds is None:
-        return "a moment"
+        return t(A_MOMENT)
     seconds = max(1, round(seconds))
     if seconds < 90:
-        return f"{seconds} s"
-    return f"{round(seconds / 60)} min"
+        return t.n(SECONDS, seconds, seconds=seconds)
+    minutes = round(seconds / 60)
+    return t.n(MINUTES, minutes, minutes=minutes)

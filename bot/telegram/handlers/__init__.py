@@ -19,9 +19,10 @@ from telegram.ext import (
 )
 
 from bot.telegram import texts
-from bot.telegram.context import Context, Services
+from bot.telegram.context import Context, Request, Sender, Services, handler, services
 from bot.telegram.handlers import admin, battle, callbacks, commands, fun, photos
 from bot.telegram.handlers.common import reply
+from bot.telegram.i18n import ENGLISH
 
 __all__ = ["Services", "register"]
 
@@ -56,24 +57,26 @@ class FloodGuard:
             return
         if now - self._warned.get(user_id, -self.window_s) >= self.window_s:
             self._warned[user_id] = now
+            sender = Sender.of(update)
+            t = await services(context).translator(sender) if sender else ENGLISH
             if update.callback_query is not None:
                 with contextlib.suppress(TelegramError):
-                    await update.callback_query.answer(texts.SLOW_DOWN)
+                    await update.callback_query.answer(t(texts.SLOW_DOWN))
             elif update.effective_message and update.effective_chat.type == "private":
-                await reply(update.effective_message, texts.SLOW_DOWN)
+                await reply(update.effective_message, t(texts.SLOW_DOWN))
         raise ApplicationHandlerStop
 
 
-async def unknown_command(update: Update, context: Context) -> None:
-    if update.effective_message:
-        await reply(update.effective_message, texts.HELP)
+@handler()
+async def unknown_command(req: Request) -> None:
+    await reply(req.message, req.t(texts.HELP))
 
 
-async def anything_else(update: Update, context: Context) -> None:
+@handler()
+async def anything_else(req: Request) -> None:
     """Audio, voice, a contact, a location, a poll, dice...: nothing to paint, but a private
     chat deserves an answer rather than silence."""
-    if update.effective_message:
-        await reply(update.effective_message, texts.ONLY_PICTURES)
+    await reply(req.message, req.t(texts.ONLY_PICTURES))
 
 
 def register(application: Application) -> None:
@@ -86,6 +89,7 @@ def register(application: Application) -> None:
         ("styles", commands.styles),
         ("style", commands.style),
         ("settings", commands.settings),
+        ("language", commands.language),
         ("cancel", commands.cancel),
         ("forget", commands.forget),
         ("stylize", photos.stylize_command),

@@ -38,7 +38,7 @@ def admin_only(func: Callable[[Request], Awaitable[None]]) -> Handler:
         if req.svc.config.is_admin(req.sender.user_id):
             await func(req)
         elif req.sender.private:
-            await reply(req.message, texts.ADMIN_ONLY)
+            await reply(req.message, req.t(texts.ADMIN_ONLY))
 
     return checked
 
@@ -49,12 +49,13 @@ async def stats(req: Request) -> None:
     data = await req.svc.queue.stats(since=midnight.timestamp())
     by_status = data["by_status"]
     mean = data.get("mean_seconds")
-    text = texts.STATS.format(
+    text = req.t(
+        texts.STATS,
         jobs=data["total"],
         done=by_status.get("done", 0),
         failed=by_status.get("failed", 0),
         cancelled=by_status.get("cancelled", 0),
-        mean=texts.seconds_text(mean) if mean is not None else "–",
+        mean=texts.seconds_text(mean, req.t) if mean is not None else "–",
         queued=data["queue_depth"],
         running=data["running"],
     )
@@ -65,16 +66,17 @@ async def stats(req: Request) -> None:
 async def queue(req: Request) -> None:
     jobs = await req.svc.queue.queue_snapshot()
     if not jobs:
-        await reply(req.message, texts.QUEUE_EMPTY)
+        await reply(req.message, req.t(texts.QUEUE_EMPTY))
         return
     now = time.time()
     lines = [
-        texts.QUEUE_LINE.format(id=job.id, status=job.status.value, user_id=job.user_id,
-                                chat_id=job.chat_id, age=texts.seconds_text(now - job.created_at))
+        req.t(texts.QUEUE_LINE, id=job.id, status=job.status.value, user_id=job.user_id,
+              chat_id=job.chat_id, age=texts.seconds_text(now - job.created_at, req.t))
         for job in jobs[:MAX_QUEUE_LINES]
     ]
     if len(jobs) > MAX_QUEUE_LINES:
-        lines.append(f"… and {len(jobs) - MAX_QUEUE_LINES} more")
+        more = len(jobs) - MAX_QUEUE_LINES
+        lines.append(req.t.n(texts.QUEUE_MORE, more, count=more))
     await reply(req.message, "\n".join(lines))
 
 
@@ -87,20 +89,20 @@ async def addstyle(req: Request) -> None:
     except NotAStillImage:
         ref = None
     if ref is None or not req.args:
-        await reply(message, texts.ADDSTYLE_USAGE)
+        await reply(message, req.t(texts.ADDSTYLE_USAGE))
         return
     try:
         data = await download(req.bot, ref.file_id, ref.file_size)
         preset = await on_decoding_thread(add_preset, req.args[0], data)
     except FileTooBig:
-        await reply(message, texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20))
+        await reply(message, req.t(texts.TOO_BIG, limit=MAX_DOWNLOAD_BYTES // 2**20))
         return
     except FileUnavailable:
-        await reply(message, texts.DOWNLOAD_FAILED)
+        await reply(message, req.t(texts.DOWNLOAD_FAILED))
         return
     except (PresetNameError, ImageError) as exc:
-        await reply(message, texts.error_text(exc))
+        await reply(message, texts.error_text(exc, req.t))
         return
     req.svc.gallery.clear()
     log.info("admin %s added preset %s", req.sender.user_id, preset.name)
-    await reply(message, texts.ADDSTYLE_DONE.format(name=preset.name))
+    await reply(message, req.t(texts.ADDSTYLE_DONE, name=preset.name))

@@ -2,7 +2,9 @@
 ones named), posted as one album with vote buttons (see `bot.jobs.battles`).
 
 A battle counts as its jobs: all of them are queued in one transaction or none (the queue's
-per-user and global caps), then one status message says what is being painted."""
+per-user and global caps), then one status message says what is being painted. The battle
+and its jobs are in the language the caller is answered in (the group's, where its admins
+chose one), so its album, vote and result speak that language."""
 
 from __future__ import annotations
 
@@ -34,15 +36,15 @@ async def battle(req: Request) -> None:
         try:
             ref = image_in(target)
         except NotAStillImage:
-            await reply(message, texts.NO_STILLS)
+            await reply(message, req.t(texts.NO_STILLS))
             return
         if ref is None or target is None or svc.battles is None:
-            await reply(message, texts.BATTLE_USAGE)
+            await reply(message, req.t(texts.BATTLE_USAGE))
             return
         styles = await _styles(req)
         if styles is None:
             return
-        if not await receive_image(svc, req.bot, message, req.sender.user_id, ref):
+        if not await receive_image(svc, req.bot, message, req.sender.user_id, ref, req.t):
             return
         session = await get_session(svc, req.sender.chat_id, req.sender.user_id)
         # One status message for the battle; live previews would be one message per job.
@@ -51,21 +53,23 @@ async def battle(req: Request) -> None:
             chat_id=req.sender.chat_id, user_id=req.sender.user_id,
             chat_type=req.sender.chat_type, reply_to_message_id=target.message_id,
             content_file_id=ref.file_id, style_file_id=None, preset=style, settings=settings,
+            language=req.t.code,
         ) for style in styles]
         reply_to = ReplyParameters(target.message_id, allow_sending_without_reply=True)
         async with svc.enqueue_lock:
             try:
                 jobs = await svc.queue.enqueue_many(requests)
             except UserLimitReached as exc:
-                await reply(message, texts.USER_LIMIT.format(count=exc.waiting))
+                await reply(message,
+                            req.t.n(texts.USER_LIMIT, exc.waiting, count=exc.waiting))
                 return
             except QueueFull:
-                await reply(message, texts.QUEUE_FULL)
+                await reply(message, req.t(texts.QUEUE_FULL))
                 return
             status = None
             try:
                 status = await req.bot.send_message(
-                    req.sender.chat_id, texts.BATTLE_QUEUED.format(styles=", ".join(styles)),
+                    req.sender.chat_id, req.t(texts.BATTLE_QUEUED, styles=", ".join(styles)),
                     reply_parameters=reply_to)
             except TelegramError as exc:
                 log.warning("battle status not sent: %s", exc)
@@ -74,7 +78,7 @@ async def battle(req: Request) -> None:
                 if status_id is not None:
                     await svc.queue.set_status_message(job.id, status_id)
             await svc.battles.create(req.sender.chat_id, req.sender.user_id, target.message_id,
-                                     jobs, styles, status_id)
+                                     jobs, styles, status_id, language=req.t.code)
         svc.runner.wake()
 
 
@@ -88,20 +92,20 @@ async def _styles(req: Request) -> list[str] | None:
             if name is not None and name not in styles:
                 styles.append(name)
         if len(styles) < MIN_STYLES:
-            await reply(req.message, texts.BATTLE_USAGE)
+            await reply(req.message, req.t(texts.BATTLE_USAGE))
             return None
         return styles
     if not MIN_STYLES <= len(req.args) <= MAX_STYLES:
-        await reply(req.message, texts.BATTLE_USAGE)
+        await reply(req.message, req.t(texts.BATTLE_USAGE))
         return None
     styles = []
     for word in req.args:
         try:
             styles.append(preset_name(word))
         except UnknownPreset as exc:
-            await reply(req.message, texts.error_text(exc))
+            await reply(req.message, texts.error_text(exc, req.t))
             return None
     if len(set(styles)) != len(styles):
-        await reply(req.message, texts.BATTLE_SAME_STYLE)
+        await reply(req.message, req.t(texts.BATTLE_SAME_STYLE))
         return None
     return styles

@@ -14,10 +14,13 @@ from telegram.error import TelegramError
 from bot.settings import STRENGTHS
 from bot.telegram import texts
 from bot.telegram.context import Context, Sender, Services, services
+from bot.telegram.handlers.commands import language_panel, set_language
 from bot.telegram.handlers.common import JobInputs, get_session, preset_name, start_job
 from bot.telegram.handlers.photos import AWAIT_STYLE, preset_names
+from bot.telegram.i18n import Translator
 from bot.telegram.keyboards import (
     ChangeSetting,
+    ChooseLanguage,
     ChoosePreset,
     EndBattle,
     Noop,
@@ -25,6 +28,7 @@ from bot.telegram.keyboards import (
     Rerun,
     ShowPage,
     Vote,
+    language_keyboard,
     parse_callback,
     preset_keyboard,
     settings_keyboard,
@@ -42,37 +46,40 @@ async def button(update: Update, context: Context) -> None:
     if query is None or sender is None:
         return
     user_id = sender.user_id
+    svc = services(context)
+    t = await svc.translator(sender)
     if not _is_a_button_of_its_message(query):
         log.info("callback data %r is not a button of its message (user %s)", query.data, user_id)
-        await _answer(query, texts.OUT_OF_DATE_BUTTON)
+        await _answer(query, t(texts.OUT_OF_DATE_BUTTON))
         return
     action = parse_callback(query.data)
     if action is None or query.message is None:
         log.info("unusable callback data %r from user %s", query.data, user_id)
-        await _answer(query, texts.STALE_BUTTON)
+        await _answer(query, t(texts.STALE_BUTTON))
         return
     if isinstance(action, Noop):
         await _answer(query)
         return
-    svc = services(context)
     if isinstance(action, Vote | EndBattle):
-        await _battle(svc, query, action)
+        await _battle(svc, query, action, t)
         return
     personal = isinstance(action, ChoosePreset | ShowPage | ChangeSetting)
     if personal and _belongs_to_someone_else(query, user_id):
-        await _answer(query, texts.NOT_YOUR_BUTTON)
+        await _answer(query, t(texts.NOT_YOUR_BUTTON))
         return
     async with svc.user_lock(sender.chat_id, user_id):
         if isinstance(action, ChoosePreset):
-            await _choose_preset(svc, context, query, action)
+            await _choose_preset(svc, context, query, action, t)
         elif isinstance(action, ShowPage):
-            await _show_page(svc, query, action, user_id)
+            await _show_page(svc, query, action, user_id, t)
         elif isinstance(action, PickStyle):
-            await _pick_style(svc, context, query, action)
+            await _pick_style(svc, context, query, action, t)
         elif isinstance(action, ChangeSetting):
-            await _change_setting(svc, query, action)
+            await _change_setting(svc, query, action, t)
         elif isinstance(action, Rerun):
-            await _rerun(svc, context, query, action)
+            await _rerun(svc, context, query, action, t)
+        elif isinstance(action, ChooseLanguage):
+            await _choose_language(svc, context, query, action, sender)
 
 
 def _is_a_button_of_its_message(query: CallbackQuery) -> bool:
@@ -94,29 +101,29 @@ def _belongs_to_someone_else(query: CallbackQuery, user_id: int) -> bool:
 
 
 async def _choose_preset(svc: Services, context: Context,
-                         query: CallbackQuery, action: ChoosePreset) -> None:
+                         query: CallbackQuery, action: ChoosePreset, t: Translator) -> None:
     chat = query.message.chat
     session = await get_session(svc, chat.id, query.from_user.id)
     if (session.pending != AWAIT_STYLE or not session.content_file_id
             or session.content_message_id != action.content_message_id):
-        await _answer(query, texts.STALE_BUTTON)
+        await _answer(query, t(texts.STALE_BUTTON))
         return
     try:
         name = preset_name(action.preset)
     except UnknownPreset as exc:
-        await _answer(query, texts.error_text(exc))
+        await _answer(query, texts.error_text(exc, t))
         return
-    await _answer(query, texts.PRESET_CHOSEN.format(name=name))
+    await _answer(query, t(texts.PRESET_CHOSEN, name=name))
     await _remove_keyboard(query)
     await start_job(svc, context.bot, _sender(query), JobInputs.waiting(session, preset=name),
-                    session.settings)
+                    session.settings, t)
 
 
 async def _show_page(svc: Services, query: CallbackQuery, action: ShowPage,
-                     user_id: int) -> None:
+                     user_id: int, t: Translator) -> None:
     session = await get_session(svc, query.message.chat.id, user_id)
     if session.content_message_id != action.content_message_id:
-        await _answer(query, texts.STALE_BUTTON)
+        await _answer(query, t(texts.STALE_BUTTON))
         return
     await _answer(query)
     try:
@@ -128,101 +135,120 @@ async def _show_page(svc: Services, query: CallbackQuery, action: ShowPage,
 
 
 async def _pick_style(svc: Services, context: Context, query: CallbackQuery,
-                      action: PickStyle) -> None:
+                      action: PickStyle, t: Translator) -> None:
     """A /styles button: used on the waiting photo if there is one, else the new default."""
     chat = query.message.chat
     try:
         name = preset_name(action.preset)
     except UnknownPreset as exc:
-        await _answer(query, texts.error_text(exc))
+        await _answer(query, texts.error_text(exc, t))
         return
     session = await get_session(svc, chat.id, query.from_user.id)
     if session.pending == AWAIT_STYLE and session.content_file_id:
-        await _answer(query, texts.PRESET_CHOSEN.format(name=name))
+        await _answer(query, t(texts.PRESET_CHOSEN, name=name))
         await start_job(svc, context.bot, _sender(query),
-                        JobInputs.waiting(session, preset=name), session.settings)
+                        JobInputs.waiting(session, preset=name), session.settings, t)
         return
     session.default_preset = name
     await svc.store.save_session(session)
-    await _answer(query, texts.DEFAULT_SET.format(name=name), alert=True)
+    await _answer(query, t(texts.DEFAULT_SET, name=name), alert=True)
 
 
-async def _change_setting(svc: Services, query: CallbackQuery, action: ChangeSetting) -> None:
+async def _change_setting(svc: Services, query: CallbackQuery, action: ChangeSetting,
+                          t: Translator) -> None:
     session = await get_session(svc, query.message.chat.id, query.from_user.id)
     session.settings = session.settings.with_(**{action.field: action.value})
     await svc.store.save_session(session)
-    await _answer(query, texts.SETTINGS_SAVED)
+    await _answer(query, t(texts.SETTINGS_SAVED))
     try:
-        await query.edit_message_text(settings_text(session.settings),
-                                      reply_markup=settings_keyboard(session.settings))
+        await query.edit_message_text(settings_text(session.settings, t),
+                                      reply_markup=settings_keyboard(session.settings, t))
     except TelegramError as exc:  # "message is not modified" when tapping the current value
         log.debug("settings message not edited: %s", exc)
 
 
 async def _rerun(svc: Services, context: Context, query: CallbackQuery,
-                 action: Rerun) -> None:
+                 action: Rerun, t: Translator) -> None:
     """A result button: the same job again with one thing changed."""
     job = await svc.queue.get(action.job_id)
     chat = query.message.chat
     if job is None or job.chat_id != chat.id:
-        await _answer(query, texts.STALE_BUTTON)
+        await _answer(query, t(texts.STALE_BUTTON))
         return
     if job.user_id != query.from_user.id:
-        await _answer(query, texts.NOT_YOUR_BUTTON)
+        await _answer(query, t(texts.NOT_YOUR_BUTTON))
         return
     if not job.content_file_id:
-        await _answer(query, texts.PHOTO_GONE)
+        await _answer(query, t(texts.PHOTO_GONE))
         return
     settings = job.settings.user_settings()  # the job's own adjustments are not carried over
     level = STRENGTHS.index(settings.strength)
     if action.action == "up":
         if level + 1 >= len(STRENGTHS):
-            await _answer(query, texts.ALREADY_STRONGEST)
+            await _answer(query, t(texts.ALREADY_STRONGEST))
             return
         settings = settings.with_(strength=STRENGTHS[level + 1])
     elif action.action == "down":
         if level == 0:
-            await _answer(query, texts.ALREADY_WEAKEST)
+            await _answer(query, t(texts.ALREADY_WEAKEST))
             return
         settings = settings.with_(strength=STRENGTHS[level - 1])
     elif action.action == "col":
         settings = settings.with_(preserve_colors=True)
     elif action.action == "file":
         settings = settings.with_(as_file=True)
-    await _answer(query, texts.RERUN_STARTED)
+    await _answer(query, t(texts.RERUN_STARTED))
     inputs = JobInputs(job.content_file_id, job.reply_to_message_id, job.preset,
                        job.style_file_id)
-    await start_job(svc, context.bot, Sender(chat.id, job.user_id, chat.type), inputs, settings)
+    await start_job(svc, context.bot, Sender(chat.id, job.user_id, chat.type), inputs, settings,
+                    t)
 
 
-async def _battle(svc: Services, query: CallbackQuery, action: Vote | EndBattle) -> None:
-    """A vote (anyone, once; a new choice moves the vote) or "End vote" (the caller only)."""
+async def _choose_language(svc: Services, context: Context, query: CallbackQuery,
+                           action: ChooseLanguage, sender: Sender) -> None:
+    """A /language button: the user's language, or (admins only) the group's. The panel is
+    redrawn in the language that now applies."""
+    text = await set_language(svc, context.bot, sender, action.language)
+    t = await svc.translator(sender)
+    await _answer(query, text, alert=not sender.private)
+    panel, chosen = await language_panel(svc, sender, t)
+    try:
+        await query.edit_message_text(
+            panel, reply_markup=language_keyboard(chosen, group=not sender.private, t=t))
+    except TelegramError as exc:  # "message is not modified": the current language tapped
+        log.debug("language message not edited: %s", exc)
+
+
+async def _battle(svc: Services, query: CallbackQuery, action: Vote | EndBattle,
+                  t: Translator) -> None:
+    """A vote (anyone, once; a new choice moves the vote) or "End vote" (the caller only).
+    The answer is the presser's alone, so it is in their language (`t`)."""
     battles = svc.battles
     battle = await battles.get(action.battle_id) if battles is not None else None
     if (battle is None or battle.chat_id != query.message.chat.id
             or battle.vote_message_id != query.message.message_id):
-        await _answer(query, texts.STALE_BUTTON)
+        await _answer(query, t(texts.STALE_BUTTON))
         return
     if isinstance(action, EndBattle):
         if query.from_user.id != battle.caller_id:
-            await _answer(query, texts.NOT_YOUR_BATTLE)
+            await _answer(query, t(texts.NOT_YOUR_BATTLE))
             return
         ended = await battles.end(battle.id)
-        await _answer(query, None if ended else texts.VOTE_OVER)
+        await _answer(query, None if ended else t(texts.VOTE_OVER))
         return
     outcome, style = await battles.vote(battle.id, query.from_user.id, action.position)
     if outcome == "voted":
-        await _answer(query, texts.VOTED.format(name=style))
+        await _answer(query, t(texts.VOTED, name=style))
     elif outcome == "unchanged":
-        await _answer(query, texts.VOTE_UNCHANGED.format(name=style))
+        await _answer(query, t(texts.VOTE_UNCHANGED, name=style))
     else:
-        await _answer(query, texts.VOTE_OVER)
+        await _answer(query, t(texts.VOTE_OVER))
 
 
 def _sender(query: CallbackQuery) -> Sender:
     """Whoever pressed the button, in the chat of its message."""
     chat = query.message.chat
-    return Sender(chat.id, query.from_user.id, chat.type)
+    return Sender(chat.id, query.from_user.id, chat.type, query.from_user.language_code)
 
 
 async def _answer(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:

@@ -24,6 +24,7 @@ from bot.telegram.files import (
     ImageRef,
     download,
 )
+from bot.telegram.i18n import ENGLISH, Translator
 from bot.telegram.retries import with_retries
 from stylecore.images import ImageError, decode_image
 from stylecore.presets import UnknownPreset, get_preset
@@ -105,11 +106,11 @@ def caption_preset(caption: str | None) -> str | None:
 
 
 async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
-                        ref: ImageRef) -> bool:
+                        ref: ImageRef, t: Translator) -> bool:
     """Downloads and decodes the picture right away, so bad input is answered at once; keeps
     the download in the work area for the runner. False (after telling the user) if unusable."""
     if ref.file_size is not None and ref.file_size > MAX_DOWNLOAD_BYTES:
-        await reply(message, texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20))
+        await reply(message, t(texts.TOO_BIG, limit=MAX_DOWNLOAD_BYTES // 2**20))
         return False
     if svc.work.cached_input(user_id, ref.file_id) is not None:
         return True
@@ -117,15 +118,15 @@ async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
         data = await download(bot, ref.file_id, ref.file_size)
         await on_decoding_thread(decode_image, data, needed_side=CHECK_SIDE)
     except FileTooBig:
-        await reply(message, texts.TOO_BIG.format(limit=MAX_DOWNLOAD_BYTES // 2**20))
+        await reply(message, t(texts.TOO_BIG, limit=MAX_DOWNLOAD_BYTES // 2**20))
         return False
     except ImageError as exc:
         log.info("image from user %s refused: %s", user_id, exc.reason)
-        await reply(message, texts.error_text(exc))
+        await reply(message, texts.error_text(exc, t))
         return False
     except (FileUnavailable, NetworkError) as exc:
         log.warning("download of %s failed: %s", ref.file_id, exc)
-        await reply(message, texts.DOWNLOAD_FAILED)
+        await reply(message, t(texts.DOWNLOAD_FAILED))
         return False
     svc.work.save_input(user_id, ref.file_id, data)
     return True
@@ -153,9 +154,10 @@ class JobInputs:
 
 
 async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
-                    settings: Settings) -> Job | None:
+                    settings: Settings, t: Translator) -> Job | None:
     """Enqueues a job, tells the user where it stands and clears the half-finished
-    conversation. None if the queue refused it (the user has been told why)."""
+    conversation. None if the queue refused it (the user has been told why). Everything said
+    about the job, now and later, is in `t`'s language."""
     request = JobRequest(
         chat_id=sender.chat_id,
         user_id=sender.user_id,
@@ -165,6 +167,7 @@ async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
         style_file_id=inputs.style_file_id,
         preset=inputs.preset,
         settings=JobSettings.of(settings),
+        language=t.code,
     )
     chat_id = sender.chat_id
     reply_to = (ReplyParameters(inputs.content_message_id, allow_sending_without_reply=True)
@@ -173,13 +176,14 @@ async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
         try:
             job = await svc.queue.enqueue(request)
         except UserLimitReached as exc:
-            await _say(bot, chat_id, texts.USER_LIMIT.format(count=exc.waiting), reply_to)
+            await _say(bot, chat_id, t.n(texts.USER_LIMIT, exc.waiting, count=exc.waiting),
+                       reply_to)
             return None
         except QueueFull:
-            await _say(bot, chat_id, texts.QUEUE_FULL, reply_to)
+            await _say(bot, chat_id, t(texts.QUEUE_FULL), reply_to)
             return None
         ahead, eta = await svc.queue.position(job.id)
-        status = await _say(bot, chat_id, queued_text(ahead, eta), reply_to)
+        status = await _say(bot, chat_id, queued_text(ahead, eta, t), reply_to)
         if status is not None:
             await svc.queue.set_status_message(job.id, status.message_id)
     await svc.store.clear_pending(chat_id, sender.user_id)
@@ -187,12 +191,12 @@ async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
     return job
 
 
-def queued_text(ahead: int, eta: float | None) -> str:
+def queued_text(ahead: int, eta: float | None, t: Translator = ENGLISH) -> str:
     if ahead <= 0:
-        return texts.QUEUED_NEXT
+        return t(texts.QUEUED_NEXT)
     if eta is None:
-        return texts.QUEUED_NO_ETA.format(ahead=ahead)
-    return texts.QUEUED.format(ahead=ahead, eta=texts.seconds_text(eta))
+        return t.n(texts.QUEUED_NO_ETA, ahead, ahead=ahead)
+    return t.n(texts.QUEUED, ahead, ahead=ahead, eta=texts.seconds_text(eta, t))
 
 
 async def _say(bot: Bot, chat_id: int, text: str,

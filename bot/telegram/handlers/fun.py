@@ -33,6 +33,7 @@ from bot.telegram.handlers.common import (
     reply,
     start_job,
 )
+from bot.telegram.i18n import Translator
 from stylecore.presets import UnknownPreset, is_available_offline, list_presets, recent_failure
 
 log = logging.getLogger("stylebot.handlers")
@@ -111,12 +112,14 @@ async def album_part(update: Update, context: Context) -> None:
         svc.albums = Albums()
 
     async def complete(parts: list[Message]) -> None:
-        await _album(svc, context, sender, parts)
+        await _album(svc, context, sender, parts, await svc.translator(sender))
 
     svc.albums.add(message, complete)
 
 
-async def _album(svc: Services, context: Context, sender: Sender, parts: list[Message]) -> None:
+async def _album(svc: Services, context: Context, sender: Sender, parts: list[Message],
+                 t: Translator) -> None:
+    """A complete album, answered in `t`'s language (the sender's, or the group's)."""
     bot = context.bot
     first = parts[0]
     if not sender.private:
@@ -126,27 +129,27 @@ async def _album(svc: Services, context: Context, sender: Sender, parts: list[Me
     try:
         refs = [image_in(part) for part in parts]
     except NotAStillImage:
-        await reply(first, texts.NO_STILLS)
+        await reply(first, t(texts.NO_STILLS))
         return
     pictures = [(part, ref) for part, ref in zip(parts, refs, strict=True) if ref is not None]
     if len(pictures) == 1 and not sender.private:
         # With privacy mode on, a group's bot sees only the part captioned /stylize: that
         # part alone is an ordinary captioned photo.
         await photos.group_captioned_image.__wrapped__(
-            Request(pictures[0][0], sender, svc, context))
+            Request(pictures[0][0], sender, svc, context, t))
         return
     if len(pictures) != 2:
-        await reply(first, texts.ALBUM_NEEDS_TWO)
+        await reply(first, t(texts.ALBUM_NEEDS_TWO))
         return
     (content_msg, content), (_, style) = pictures
-    async with svc.inbox.receiving(content_msg, sender.user_id), \
+    async with svc.inbox.receiving(content_msg, sender.user_id, t.code), \
             svc.user_lock(sender.chat_id, sender.user_id):
         for ref in (content, style):
-            if not await receive_image(svc, bot, content_msg, sender.user_id, ref):
+            if not await receive_image(svc, bot, content_msg, sender.user_id, ref, t):
                 return
         session = await get_session(svc, sender.chat_id, sender.user_id)
         inputs = JobInputs(content.file_id, content_msg.message_id, style_file_id=style.file_id)
-        await start_job(svc, bot, sender, inputs, session.settings)
+        await start_job(svc, bot, sender, inputs, session.settings, t)
 
 
 # ---------------------------------------------------------------------- /surprise
@@ -178,16 +181,16 @@ async def _paint(req: Request, target: Message | None, preset: str | None, *,
         try:
             ref = image_in(target)
         except NotAStillImage:
-            await reply(message, texts.NO_STILLS)
+            await reply(message, req.t(texts.NO_STILLS))
             return
         if ref is None or target is None or preset is None:
-            await reply(message, usage)
+            await reply(message, req.t(usage))
             return
-        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref):
+        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
             return
         session = await get_session(req.svc, req.sender.chat_id, req.sender.user_id)
         inputs = JobInputs(ref.file_id, target.message_id, preset=preset)
-        await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+        await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
 
 
 # ---------------------------------------------------------------------- /me
@@ -204,19 +207,19 @@ async def me(req: Request) -> None:
             try:
                 preset = preset_name(req.args[0])
             except UnknownPreset as exc:
-                await reply(message, texts.error_text(exc))
+                await reply(message, texts.error_text(exc, req.t))
                 return
         if preset is None:
-            await reply(message, texts.ME_NEEDS_STYLE)
+            await reply(message, req.t(texts.ME_NEEDS_STYLE))
             return
         ref = await _profile_photo(req)
         if ref is None:
-            await reply(message, texts.ME_NO_PHOTO)
+            await reply(message, req.t(texts.ME_NO_PHOTO))
             return
-        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref):
+        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
             return
         inputs = JobInputs(ref.file_id, message.message_id, preset=preset)
-        await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+        await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
 
 
 async def _profile_photo(req: Request) -> ImageRef | None:

@@ -22,6 +22,7 @@ from bot.telegram.handlers.common import (
     reply,
     start_job,
 )
+from bot.telegram.i18n import Translator
 from bot.telegram.keyboards import preset_keyboard
 from stylecore.presets import UnknownPreset, list_presets
 
@@ -33,21 +34,21 @@ async def private_image(req: Request) -> None:
     """A picture in a private chat: content, style, or content plus a preset in the caption."""
     message = req.message
     async with req.receiving():
-        ref = await _image_or_refuse(message)
+        ref = await _image_or_refuse(message, req.t)
         if ref is None:
             return
         is_command, argument = parse_stylize(message.caption, req.bot.username)
         preset = caption_preset(message.caption) if not is_command else None
         if argument:
-            preset = await _preset_or_refuse(message, argument)
+            preset = await _preset_or_refuse(message, argument, req.t)
             if preset is None:
                 return
-        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref):
+        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
             return
         session = await _session(req)
         if preset is None and _waiting(session):
             inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
-            await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+            await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
             return
         await _paint_or_ask(req, session, ref.file_id, preset or session.default_preset)
 
@@ -59,13 +60,13 @@ async def private_text(req: Request) -> None:
         return
     session = await _session(req)
     if not _waiting(session):
-        await reply(req.message, texts.NO_CONTENT)
+        await reply(req.message, req.t(texts.NO_CONTENT))
         return
-    preset = await _preset_or_refuse(req.message, req.message.text.strip())
+    preset = await _preset_or_refuse(req.message, req.message.text.strip(), req.t)
     if preset is None:
         return
     await start_job(req.svc, req.bot, req.sender, JobInputs.waiting(session, preset=preset),
-                    session.settings)
+                    session.settings, req.t)
 
 
 @handler()
@@ -75,38 +76,38 @@ async def stylize_command(req: Request) -> None:
     async with req.receiving():
         preset = None
         if req.args:
-            preset = await _preset_or_refuse(message, req.args[0])
+            preset = await _preset_or_refuse(message, req.args[0], req.t)
             if preset is None:
                 return
         session = await _session(req)
         target = message.reply_to_message
-        ref = await _image_or_refuse(message, target) if target is not None else None
+        ref = await _image_or_refuse(message, req.t, target) if target is not None else None
         if target is not None and ref is None:
             return
         if ref is None:
             await _stylize_waiting_photo(req, session, preset)
             return
-        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref):
+        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
             return
         preset = preset or session.default_preset
         if preset:
             inputs = JobInputs(ref.file_id, target.message_id, preset=preset)
-            await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+            await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
             return
-        await ask_for_style(req.svc, message, session, ref.file_id, target.message_id)
+        await ask_for_style(req.svc, message, session, ref.file_id, target.message_id, req.t)
 
 
 async def _stylize_waiting_photo(req: Request, session: Session, preset: str | None) -> None:
     if not _waiting(session):
-        await reply(req.message, texts.STYLIZE_NEEDS_PHOTO)
+        await reply(req.message, req.t(texts.STYLIZE_NEEDS_PHOTO))
         return
     preset = preset or session.default_preset
     if preset is None:
         await ask_for_style(req.svc, req.message, session, session.content_file_id,
-                            session.content_message_id or req.message.message_id)
+                            session.content_message_id or req.message.message_id, req.t)
         return
     await start_job(req.svc, req.bot, req.sender, JobInputs.waiting(session, preset=preset),
-                    session.settings)
+                    session.settings, req.t)
 
 
 @handler()
@@ -118,12 +119,12 @@ async def group_captioned_image(req: Request) -> None:
     if not is_command:
         return
     async with req.receiving():
-        ref = await _image_or_refuse(message)
+        ref = await _image_or_refuse(message, req.t)
         if ref is None:
             return
         preset = None
         if argument:
-            preset = await _preset_or_refuse(message, argument)
+            preset = await _preset_or_refuse(message, argument, req.t)
             if preset is None:
                 return
         session = await _session(req)
@@ -133,16 +134,17 @@ async def group_captioned_image(req: Request) -> None:
             try:
                 content_ref = image_in(replied)
             except NotAStillImage:
-                await reply(message, texts.NO_STILLS)
+                await reply(message, req.t(texts.NO_STILLS))
                 return
         user_id = req.sender.user_id
-        if not await receive_image(req.svc, req.bot, message, user_id, ref):
+        if not await receive_image(req.svc, req.bot, message, user_id, ref, req.t):
             return
         if content_ref is not None:
-            if not await receive_image(req.svc, req.bot, message, user_id, content_ref):
+            if not await receive_image(req.svc, req.bot, message, user_id, content_ref,
+                                       req.t):
                 return
             inputs = JobInputs(content_ref.file_id, replied.message_id, style_file_id=ref.file_id)
-            await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+            await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
             return
         await _paint_or_ask(req, session, ref.file_id, preset or session.default_preset)
 
@@ -157,12 +159,12 @@ async def group_style_reply(req: Request) -> None:
         session = await _session(req)
         if not _waiting(session):
             return  # someone else's conversation, or nothing waiting: stay quiet in groups
-        ref = await _image_or_refuse(req.message)
+        ref = await _image_or_refuse(req.message, req.t)
         if ref is None or not await receive_image(req.svc, req.bot, req.message,
-                                                  req.sender.user_id, ref):
+                                                  req.sender.user_id, ref, req.t):
             return
         inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
-        await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+        await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
 
 
 async def _session(req: Request) -> Session:
@@ -180,14 +182,14 @@ async def _paint_or_ask(req: Request, session: Session, content_file_id: str,
     style keyboard."""
     if not preset:
         await ask_for_style(req.svc, req.message, session, content_file_id,
-                            req.message.message_id)
+                            req.message.message_id, req.t)
         return
     inputs = JobInputs(content_file_id, req.message.message_id, preset=preset)
-    await start_job(req.svc, req.bot, req.sender, inputs, session.settings)
+    await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
 
 
 async def ask_for_style(svc: Services, message: Message, session: Session, content_file_id: str,
-                        content_message_id: int) -> None:
+                        content_message_id: int, t: Translator) -> None:
     """Remembers the content photo and offers the presets (or a style photo)."""
     session.pending = AWAIT_STYLE
     session.content_file_id = content_file_id
@@ -196,7 +198,7 @@ async def ask_for_style(svc: Services, message: Message, session: Session, conte
     private = message.chat.type == "private"
     await reply(
         message,
-        texts.CHOOSE_STYLE if private else texts.CHOOSE_STYLE_GROUP,
+        t(texts.CHOOSE_STYLE if private else texts.CHOOSE_STYLE_GROUP),
         reply_markup=preset_keyboard(preset_names(), content_message_id),
     )
 
@@ -205,21 +207,22 @@ def preset_names() -> list[str]:
     return [preset.name for preset in list_presets()]
 
 
-async def _image_or_refuse(message: Message, source: Message | None = None) -> ImageRef | None:
+async def _image_or_refuse(message: Message, t: Translator,
+                           source: Message | None = None) -> ImageRef | None:
     """The picture in `source` (default: `message`), telling the user if it can't be one."""
     try:
         ref = image_in(source or message)
     except NotAStillImage:
-        await reply(message, texts.NO_STILLS)
+        await reply(message, t(texts.NO_STILLS))
         return None
     if ref is None and source is not None:
-        await reply(message, texts.STYLIZE_NEEDS_PHOTO)
+        await reply(message, t(texts.STYLIZE_NEEDS_PHOTO))
     return ref
 
 
-async def _preset_or_refuse(message: Message, name: str) -> str | None:
+async def _preset_or_refuse(message: Message, name: str, t: Translator) -> str | None:
     try:
         return preset_name(name)
     except UnknownPreset as exc:
-        await reply(message, texts.error_text(exc))
+        await reply(message, texts.error_text(exc, t))
         return None

@@ -205,3 +205,44 @@ async def test_battle_vote_survives_a_restart(fake: FakeTelegram, tmp_path, work
             c.message_id == vote.message_id and c.text.startswith("Style battle over")))
         over = fake.message(group.id, vote.message_id)
         assert over["text"].startswith(f"Style battle over. The winner: {styles[0]} with 1")
+
+
+async def test_a_battle_speaks_the_groups_language(fake: FakeTelegram, tmp_path, worker):
+    """A group whose admins chose Spanish: the battle's status, album, vote message and its
+    buttons, the votes' answers and the result are Spanish, whatever the caller's own
+    language (Russian here)."""
+    from bot.jobs.battles import result_text, vote_text
+    from bot.telegram.i18n import translator
+
+    es = translator("es")
+    ivan = User(404, "Ivan", language_code="ru-RU")
+    group = group_chat()
+    fake.chat_admins[group.id] = {CAROL.id}
+    content = content_photo()
+    async with run_bot(fake, tmp_path, worker):
+        command = fake.user_sends_text(group, CAROL, "/language es")
+        await fake.wait_for("sendMessage", replies_to(command))
+        photo = fake.user_sends_photo(group, BOB, content)
+        album, vote = await _battle_vote_message(fake, group, photo, ivan,
+                                                 "/battle mosaic swirl")
+        status = fake.find("sendMessage", lambda c: c.chat_id == group.id
+                           and c.reply_to == photo["message_id"] and not c.buttons())
+        assert status[0].text == es(texts.BATTLE_QUEUED, styles="mosaic, swirl")
+        assert [m["caption"].split(" · ")[0] for m in album.result] == ["mosaic", "swirl"]
+        styles = ["mosaic", "swirl"]
+        assert vote.text.split("\n")[:3] == [
+            "¡Batalla de estilos! Vota por tu favorito:", "mosaic: 0 votos", "swirl: 0 votos"]
+        assert vote.text.split("\n")[:3] == vote_text(styles, {}, 600, es).split("\n")[:3]
+        assert vote.text.split("\n")[3].startswith("La votación termina en ")
+        (mosaic, _swirl, end) = [data for _, data in vote.buttons()]
+        assert [text for text, _ in vote.buttons()][-1] == "Terminar la votación"
+        query = fake.user_taps(mosaic, fake.message(group.id, vote.message_id), user=ivan)
+        answer = await fake.wait_for("answerCallbackQuery",
+                                     lambda c: c.params["callback_query_id"] == query)
+        assert answer.text == es(texts.VOTED, name="mosaic")
+        query = fake.user_taps(end, fake.message(group.id, vote.message_id), user=ivan)
+        await fake.wait_for("answerCallbackQuery",
+                            lambda c: c.params["callback_query_id"] == query)
+        over = fake.message(group.id, vote.message_id)
+        assert over["text"] == result_text(styles, {"mosaic": 1}, es)
+        assert over["text"].startswith("Fin de la batalla de estilos. ¡Gana mosaic con 1 voto!")

@@ -299,3 +299,34 @@ async def test_inbox_keeps_a_picture_until_its_sender_is_answered(db_path):
 def _message(chat_id: int, message_id: int) -> Message:
     chat = Chat(chat_id, "private")
     return Message(message_id, dt.datetime.now(dt.UTC), chat)
+
+
+@pytest.mark.asyncio
+async def test_a_database_of_schema_3_gets_the_battles(tmp_path):
+    """Migration 4 (style battles) on a database written by the bot with languages (schema
+    3): its jobs and language choices stay, the battle tables appear, in the job's language."""
+    import aiosqlite
+
+    from bot.store import _statements
+
+    path = tmp_path / "languages.db"
+    async with aiosqlite.connect(path) as db:
+        for script in MIGRATIONS[:3]:
+            for statement in _statements(script):
+                await db.execute(statement)
+        await db.execute("PRAGMA user_version = 3")
+        await db.execute("INSERT INTO user_languages (user_id, language, updated_at) "
+                         "VALUES (7, 'ru', 0)")
+        await db.commit()
+    store = await Store.open(path)
+    try:
+        assert await store.schema_version() == len(MIGRATIONS) == 4
+        assert await store.languages(1, 7) == (None, "ru")
+        async with store.transaction() as db:
+            await db.execute("INSERT INTO battles (chat_id, caller_id, state, created_at) "
+                             "VALUES (-100, 7, 'painting', 0)")
+        async with store.read() as db:
+            row = await (await db.execute("SELECT language FROM battles")).fetchone()
+        assert row[0] == "en"
+    finally:
+        await store.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -9,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -173,4 +175,8 @@ async def test_a_failure_after_the_database_opened_leaves_nothing_that_keeps_the
         with pytest.raises(RuntimeError, match="could not start"):
             async with running(app):
                 pass
+        # aiosqlite's worker thread ends just after close() returns: give it a moment.
+        deadline = time.monotonic() + 10
+        while not threads_that_keep_a_process_alive() <= before and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         assert threads_that_keep_a_process_alive() <= before

@@ -113,7 +113,7 @@ QUALITY_PRESETS: dict[str, StyleParams] = {
 }
 """Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md)."""
 
-STYLE_STRENGTHS: dict[str, float] = {"low": 0.3, "normal": 1.0, "high": 3.0}
+STYLE_STRENGTHS: dict[str, float] = {"low": 0.15, "normal": 1.0, "high": 3.0}
 
 
 PRECISION_ENV = "STYLECORE_PRECISION"

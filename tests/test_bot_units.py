@@ -203,7 +203,7 @@ def test_queued_text():
 def test_build_params_from_settings_and_overrides():
     config = Config.from_env({"TELEGRAM_BOT_TOKEN": "1:abc"})
     params = build_params(JobSettings(quality="high", strength="low"), config)
-    assert params.size == 768 and params.style_strength == 0.3 and params.preserve_colors is None
+    assert params.size == 768 and params.style_strength == 0.15 and params.preserve_colors is None
     params = build_params(JobSettings(quality="fast", preserve_colors=True), config)
     assert params.size == 384 and params.preserve_colors == "luminance"
 

@@ -1066,6 +1066,11 @@ def free_port() -> int:
 # ---------------------------------------------------------------------- running the bot
 
 ADMIN_ID = 999
+
+ALICE = User(101, "Alice")
+BOB = User(202, "Bob")
+CAROL = User(303, "Carol")
+"""The tests' usual chat members (no Telegram app language)."""
 TEST_SIZE = 64
 
 

@@ -13,9 +13,11 @@ import pytest
 from bot.telegram import texts
 from bot.telegram.handlers import FLOOD_LIMIT
 from tests.fake_telegram import (
+    ALICE,
+    BOB,
     BOT_USER,
+    CAROL,
     FakeTelegram,
-    User,
     content_photo,
     group_chat,
     private_chat,
@@ -27,9 +29,6 @@ from tests.fake_telegram import (
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
-ALICE = User(101, "Alice")
-BOB = User(202, "Bob")
-CAROL = User(303, "Carol")
 
 
 def files_in(folder: Path) -> list[Path]:

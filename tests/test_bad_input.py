@@ -17,6 +17,7 @@ from PIL import Image
 from bot.telegram import texts
 from tests.fake_telegram import (
     ADMIN_ID,
+    ALICE,
     TEST_SIZE,
     Call,
     FakeTelegram,
@@ -33,7 +34,6 @@ from tests.fake_telegram import (
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
-ALICE = User(101, "Alice")
 SHORT = 200
 """Characters a bad-input answer may take: a sentence or two."""
 

@@ -13,6 +13,8 @@ import pytest
 from bot.telegram import texts
 from tests.fake_telegram import (
     ADMIN_ID,
+    ALICE,
+    BOB,
     FakeTelegram,
     User,
     assert_stylised,
@@ -28,8 +30,6 @@ from tests.fake_telegram import (
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
-ALICE = User(101, "Alice")
-BOB = User(202, "Bob")
 
 
 def replies_to(message: dict):

@@ -10,6 +10,9 @@ import pytest
 from bot.telegram import texts
 from stylecore.presets import list_presets
 from tests.fake_telegram import (
+    ALICE,
+    BOB,
+    CAROL,
     FakeTelegram,
     User,
     assert_stylised,
@@ -24,9 +27,6 @@ from tests.fake_telegram import (
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
-ALICE = User(101, "Alice")
-BOB = User(202, "Bob")
-CAROL = User(303, "Carol")
 
 
 async def test_album_of_two_photos_in_a_private_chat(fake: FakeTelegram, tmp_path, worker):

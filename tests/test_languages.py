@@ -213,19 +213,13 @@ async def test_choices_are_stored_survive_reopening_and_forget_drops_the_users(t
 @pytest.mark.asyncio
 async def test_jobs_and_pictures_of_an_older_database_are_in_english(tmp_path):
     """Migration 3 on a database of schema 2: existing rows get English."""
-    import aiosqlite
+    from bot.store import MIGRATIONS, Store
+    from tests.old_databases import database_at_schema
 
-    from bot.store import MIGRATIONS, Store, _statements
-
-    path = tmp_path / "old.db"
-    async with aiosqlite.connect(path) as db:
-        for script in MIGRATIONS[:2]:
-            for statement in _statements(script):
-                await db.execute(statement)
-        await db.execute("PRAGMA user_version = 2")
-        await db.execute("INSERT INTO inbox (chat_id, user_id, message_id, received_at) "
-                         "VALUES (1, 1, 5, 0)")
-        await db.commit()
+    path = await database_at_schema(
+        tmp_path / "old.db", 2,
+        "INSERT INTO inbox (chat_id, user_id, message_id, received_at) VALUES (1, 1, 5, 0)",
+    )
     store = await Store.open(path)
     try:
         assert await store.schema_version() == len(MIGRATIONS) == 4

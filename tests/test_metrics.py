@@ -21,8 +21,8 @@ from bot.ops.health import StatusServer
 from bot.ops.logs import LineFormatter
 from bot.telegram.context import BotData
 from tests.fake_telegram import (
+    ALICE,
     FakeTelegram,
-    User,
     content_photo,
     free_port,
     private_chat,
@@ -32,7 +32,6 @@ from tests.fake_telegram import (
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
 
 REPO = Path(__file__).resolve().parents[1]
-ALICE = User(101, "Alice")
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

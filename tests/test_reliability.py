@@ -19,9 +19,10 @@ from bot.jobs.worker import StyleWorker
 from bot.telegram import texts
 from stylecore.transfer import PIXEL_BUDGET_ENV
 from tests.fake_telegram import (
+    ALICE,
+    BOB,
     Call,
     FakeTelegram,
-    User,
     assert_stylised,
     bot_process,
     content_photo,
@@ -36,8 +37,6 @@ in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 pytestmark = pytest.mark.usefixtures("presets_dir")
 
-ALICE = User(101, "Alice")
-BOB = User(202, "Bob")
 PIXEL_BUDGET = 5000
 """Pixels per run the module's worker allows: the usual 64×48 test jobs fit, 96×72 does not."""
 

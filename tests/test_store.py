@@ -13,6 +13,7 @@ from telegram import Chat, Message
 from bot.settings import Settings
 from bot.store import MIGRATIONS, Session, Store
 from bot.telegram.inbox import Inbox
+from tests.old_databases import database_at_schema
 
 
 @pytest.fixture
@@ -305,19 +306,10 @@ def _message(chat_id: int, message_id: int) -> Message:
 async def test_a_database_of_schema_3_gets_the_battles(tmp_path):
     """Migration 4 (style battles) on a database written by the bot with languages (schema
     3): its jobs and language choices stay, the battle tables appear, in the job's language."""
-    import aiosqlite
-
-    from bot.store import _statements
-
-    path = tmp_path / "languages.db"
-    async with aiosqlite.connect(path) as db:
-        for script in MIGRATIONS[:3]:
-            for statement in _statements(script):
-                await db.execute(statement)
-        await db.execute("PRAGMA user_version = 3")
-        await db.execute("INSERT INTO user_languages (user_id, language, updated_at) "
-                         "VALUES (7, 'ru', 0)")
-        await db.commit()
+    path = await database_at_schema(
+        tmp_path / "languages.db", 3,
+        "INSERT INTO user_languages (user_id, language, updated_at) VALUES (7, 'ru', 0)",
+    )
     store = await Store.open(path)
     try:
         assert await store.schema_version() == len(MIGRATIONS) == 4

@@ -1,0 +1,23 @@
+"""Databases as an older bot left them, for the migration tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+
+from bot.store import MIGRATIONS, _statements
+
+
+async def database_at_schema(path: Path, version: int, *rows: str) -> Path:
+    """A SQLite file with the first `version` migrations applied (and marked so), plus the
+    INSERT statements `rows`: what a bot of that schema would have left on disk."""
+    async with aiosqlite.connect(path) as db:
+        for script in MIGRATIONS[:version]:
+            for statement in _statements(script):
+                await db.execute(statement)
+        await db.execute(f"PRAGMA user_version = {version}")
+        for row in rows:
+            await db.execute(row)
+        await db.commit()
+    return path

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.jobs.child import _PreviewSchedule
+from bot.jobs.execution import PreviewSchedule
+from bot.jobs.protocol import WorkFailure
 from bot.jobs.worker import (
     BadInput,
-    Failed,
     JobCancelled,
     OutOfMemory,
     Progress,
@@ -250,16 +250,16 @@ async def test_an_engine_error_is_reported_and_the_worker_survives(worker, image
 
 
 def test_errors_from_the_child_map_to_exceptions():
-    assert isinstance(Failed(1, "cancelled", "x").exception(), JobCancelled)
-    assert isinstance(Failed(1, "oom", "ResourceExhaustedError: OOM").exception(), OutOfMemory)
-    bad = Failed(1, "bad_input", "empty", image_error=ImageError("empty")).exception()
+    assert isinstance(WorkFailure("cancelled", "x").exception(), JobCancelled)
+    assert isinstance(WorkFailure("oom", "ResourceExhaustedError: OOM").exception(), OutOfMemory)
+    bad = WorkFailure("bad_input", "empty", image_error=ImageError("empty")).exception()
     assert isinstance(bad, BadInput) and bad.error.code == "empty"
-    assert isinstance(Failed(1, "error", "KeyError: 1", "tb").exception(), WorkerError)
+    assert isinstance(WorkFailure("error", "KeyError: 1", "tb").exception(), WorkerError)
 
 
 def previews_due(every: float, marks: list[tuple[int, float, float]]) -> list[bool]:
     """`marks`: (stage, share of the whole work, share of the stage) after each iteration."""
-    schedule = _PreviewSchedule(every)
+    schedule = PreviewSchedule(every)
     stages = 1 + max(stage for stage, _, _ in marks)
     return [schedule.due(SimpleNamespace(stage=stage, stages=stages, fraction=f,
                                          stage_fraction=in_stage))

@@ -109,17 +109,18 @@ FailureKind = Literal["cancelled", "bad_input", "oom", "error"]
 
 
 @dataclass(frozen=True)
-class Failed:
-    seq: int
+class WorkFailure:
+    """How a job ended without a result, wherever it ran."""
+
     kind: FailureKind
     message: str
     details: str = ""
-    """The child's traceback, for "error"."""
+    """The traceback, for "error"."""
     image_error: ImageError | None = None
     """The engine's refusal, for "bad_input"."""
 
     def exception(self) -> Exception:
-        """The exception `StyleWorker.run` raises for this failure."""
+        """The exception a worker's `run` raises for this failure."""
         match self.kind:
             case "cancelled":
                 return JobCancelled(self.message)
@@ -128,6 +129,14 @@ class Failed:
             case "oom":
                 return OutOfMemory(self.message)
         return WorkerError(self.message, self.details)
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Child to parent: run `seq` ended without a result."""
+
+    seq: int
+    failure: WorkFailure
 
 
 @dataclass(frozen=True)

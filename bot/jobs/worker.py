@@ -45,7 +45,7 @@ from bot.jobs.protocol import (
 )
 
 __all__ = [  # what callers import from here
-    "BadInput", "Failed", "JobCancelled", "OutOfMemory", "Progress", "StyleWorker",
+    "BadInput", "JobCancelled", "OutOfMemory", "Progress", "StyleWorker",
     "WorkRequest", "WorkResult", "WorkerCrashed", "WorkerError",
 ]
 
@@ -243,14 +243,14 @@ class StyleWorker:
                     case Done(seq=done_seq, result=result) if done_seq == seq:
                         return result
                     case Failed() if message.seq == seq:
-                        raise message.exception()
+                        raise message.failure.exception()
                     case Progressed(seq=progress_seq, progress=progress) if progress_seq == seq:
                         # A bot slower than the steps gets the latest step, but every preview.
                         superseded = any(isinstance(later, Progressed) and later.seq == seq
                                          for later in batch[index + 1:])
                         if progress.preview_jpeg is None and superseded:
                             continue
-                        await _report(on_progress, progress)
+                        await report_progress(on_progress, progress)
                     # anything else is from a run abandoned earlier
 
 
@@ -349,7 +349,7 @@ async def _crashed(child: _Child, job_id: int | None) -> WorkerCrashed:
     return WorkerCrashed(f"the worker process died{during} ({how})", exitcode)
 
 
-async def _report(on_progress: ProgressCallback | None, progress: Progress) -> None:
+async def report_progress(on_progress: ProgressCallback | None, progress: Progress) -> None:
     if on_progress is None:
         return
     try:

@@ -34,7 +34,10 @@ from bot.config import Config
 from bot.jobs.battles import Battles
 from bot.jobs.gpus import visible_gpus, worker_environments
 from bot.jobs.pool import RunnerPool
-from bot.jobs.runner import JobRunner
+from bot.jobs.remote.backend import RemoteBackend
+from bot.jobs.remote.fleet import Fleet
+from bot.jobs.remote.settings import BrokerUnusable, RemoteSettings
+from bot.jobs.runner import JobRunner, Worker
 from bot.jobs.worker import StyleWorker
 from bot.ops import logs
 from bot.ops.health import StatusServer
@@ -96,27 +99,36 @@ async def _post_init(app: Application) -> None:
     data.store = store  # from here on, `_post_shutdown` closes it whatever fails
     queue = MeteredJobQueue(store, max_queued_per_user=config.max_queued_per_user,
                             max_queue=config.max_queue)
-    if data.shared_worker is not None:
+    capacity: Fleet | None = None
+    if config.remote is not None:
+        data.remote = await _open_remote(config.remote)
+        capacity = data.remote.fleet
+        workers: list[Worker] = list(data.remote.workers())
+    elif data.shared_worker is not None:
         workers = [data.shared_worker]
     else:
         gpus = await asyncio.to_thread(visible_gpus)
-        workers = [StyleWorker(warm_up=True, env=env)
-                   for env in worker_environments(config.workers, gpus)]
-        data.owned_workers = workers
+        local = [StyleWorker(warm_up=True, env=env)
+                 for env in worker_environments(config.workers, gpus)]
+        data.owned_workers = local
+        workers = list(local)
         # Loading TensorFlow takes a while: answer users meanwhile; the first job waits for it.
-        data.worker_start = asyncio.create_task(_start_workers(workers))
+        data.worker_start = asyncio.create_task(_start_workers(local))
     claim_lock = asyncio.Lock()
     in_flight: set[int] = set()
     battles = Battles(app.bot, store, queue, work, vote_seconds=config.battle_seconds)
     runner = RunnerPool([
         JobRunner(app.bot, store, queue, worker, work, config, claim_lock,
-                  primary=index == 0, in_flight=in_flight, holds=battles.holds)
+                  primary=index == 0, in_flight=in_flight, holds=battles.holds,
+                  capacity=capacity)
         for index, worker in enumerate(workers)
     ])
+    if capacity is not None:
+        capacity.on_more_capacity = runner.wake
     inbox = Inbox(store)
     data.services = Services(config=config, store=store, queue=queue, work=work,
                                         runner=runner, inbox=inbox, enqueue_lock=claim_lock,
-                                        battles=battles)
+                                        battles=battles, fleet=capacity)
     # Read before any update arrives: later rows are this process' own.
     unanswered = await inbox.left_over()
     if unanswered:
@@ -172,6 +184,17 @@ def _os_reason(exc: OSError) -> str:
     return f"{exc.strerror}: {exc.filename}"
 
 
+async def _open_remote(settings: RemoteSettings) -> RemoteBackend:
+    try:
+        backend = await RemoteBackend.open(settings)
+    except BrokerUnusable as exc:
+        raise StartupError(str(exc)) from None
+    snapshot = backend.fleet.snapshot
+    log.info("jobs go to remote workers through %s; %d worker(s) alive now",
+             settings.safe_url, len(snapshot.live))
+    return backend
+
+
 async def _start_workers(workers: list[StyleWorker]) -> None:
     """Starts the workers in parallel, then reports the engine in one line."""
     outcomes = await asyncio.gather(*(worker.start() for worker in workers),
@@ -213,6 +236,9 @@ async def _post_shutdown(app: Application) -> None:
     data.worker_start = data.inbox_answers = None
     workers, data.owned_workers = data.owned_workers, []
     await asyncio.gather(*(worker.stop() for worker in workers))
+    remote, data.remote = data.remote, None
+    if remote is not None:
+        await remote.close()
     store, data.store = data.store, None
     if store is not None:
         await store.close()

@@ -25,6 +25,11 @@
 | `STYLEBOT_METRICS_LISTEN` | (off) | `host:port` of the `/healthz` and `/metrics` endpoint |
 | `STYLEBOT_LOG_FORMAT` | `text` | `text` (`key=value` lines) or `json` (one object per line) |
 | `STYLEBOT_LOG_LEVEL` | `INFO` | `DEBUG`, `INFO`, `WARNING` or `ERROR` |
+| `STYLEBOT_BROKER_URL` | (none: local) | `redis://host:6379/0`: jobs go to `stylebot-worker`s |
+| `STYLEBOT_MAX_REMOTE_JOBS` | `64` | with a broker: most jobs out on the workers at once |
+| `STYLEBOT_HEARTBEAT_S` | `2` | with a broker: a worker's heartbeat; 4 missed and it is gone |
+| `STYLEBOT_VISIBILITY_TIMEOUT_S` | `7200` | with a broker: Redis redelivers an unacknowledged job |
+| `STYLEBOT_REMOTE_TTL_S` | `3600` | with a broker: how long a job's images live in Redis |
 | `STYLECORE_MAX_PIXELS_PER_RUN` | (none) | pixels per job; bigger ones run once more at 0.7× size |
 
 Booleans accept on/off, true/false, yes/no and 1/0.
@@ -40,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.jobs.remote.settings import BrokerUnusable, RemoteSettings
 from bot.settings import QUALITIES, Quality
 
 LOG_FORMATS = ("text", "json")
@@ -87,6 +93,8 @@ class Config:
     webhook_secret_generated: bool = False
     metrics_listen: tuple[str, int] | None = None
     log_format: str = "text"
+    remote: RemoteSettings | None = None
+    """None: jobs run in local worker processes; else on remote workers through the broker."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -108,6 +116,10 @@ class Config:
         generated = webhook_url is not None and webhook_secret is None
         if generated:
             webhook_secret = secrets.token_urlsafe(32)
+        try:
+            remote = RemoteSettings.from_env(env)
+        except BrokerUnusable as exc:
+            raise ConfigError(str(exc)) from None
         return cls(
             token=token,
             db_path=Path(env.get("STYLEBOT_DB") or "data/stylebot.db"),
@@ -132,6 +144,7 @@ class Config:
             webhook_secret_generated=generated,
             metrics_listen=parse_listen(env, "STYLEBOT_METRICS_LISTEN"),
             log_format=log_format,
+            remote=remote,
         )
 
     def is_admin(self, user_id: int | None) -> bool:

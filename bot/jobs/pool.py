@@ -13,8 +13,7 @@ import asyncio
 from collections.abc import Sequence
 
 from bot.jobs.model import Job
-from bot.jobs.runner import JobRunner
-from bot.jobs.worker import StyleWorker
+from bot.jobs.runner import JobRunner, Worker
 
 
 class RunnerPool:
@@ -24,7 +23,7 @@ class RunnerPool:
         self.runners = list(runners)
 
     @property
-    def workers(self) -> list[StyleWorker]:
+    def workers(self) -> list[Worker]:
         return [runner.worker for runner in self.runners]
 
     def running(self) -> list[Job | None]:

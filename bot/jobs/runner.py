@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Protocol
 
 from telegram import Bot
 
@@ -23,7 +24,7 @@ from bot.config import Config
 from bot.jobs.delivery import Delivery, discard_files
 from bot.jobs.model import Job, JobQueue
 from bot.jobs.outcomes import Cancelled, Fail, Outcome, Retry, ShrinkAndRetry, outcome_of
-from bot.jobs.worker import JobCancelled, Progress, StyleWorker, WorkRequest
+from bot.jobs.worker import JobCancelled, Progress, WorkRequest, WorkResult
 from bot.ops.logs import log_context
 from bot.ops.metrics import JOB_SECONDS
 from bot.settings import JobSettings
@@ -58,13 +59,34 @@ def build_params(settings: JobSettings, config: Config) -> StyleParams:
     )
 
 
+class Capacity(Protocol):
+    """How many jobs the runners may hold at once, when that is not one per runner (the remote
+    workers' count: `bot.jobs.remote.fleet.Fleet`)."""
+
+    def free(self) -> bool: ...
+    def take(self) -> None: ...
+    def give_back(self) -> None: ...
+
+
+class Worker(Protocol):
+    """What runs a job: the local process (`StyleWorker`) or the remote workers
+    (`bot.jobs.remote.dispatcher.RemoteWorker`)."""
+
+    @property
+    def busy(self) -> bool: ...
+    async def run(self, request: WorkRequest,
+                  on_progress: Callable[[Progress], Awaitable[None] | None] | None
+                  ) -> WorkResult: ...
+    def cancel(self, job_id: int) -> None: ...
+
+
 class JobRunner:
     def __init__(
         self,
         bot: Bot,
         store: Store,
         queue: JobQueue,
-        worker: StyleWorker,
+        worker: Worker,
         work: WorkArea,
         config: Config,
         claim_lock: asyncio.Lock,
@@ -72,10 +94,12 @@ class JobRunner:
         primary: bool = True,
         in_flight: set[int] | None = None,
         holds: Callable[[Job], Awaitable[bool]] | None = None,
+        capacity: Capacity | None = None,
     ) -> None:
         """`primary`: this runner recovers the queue, redelivers and keeps house (one per
         process). `in_flight`: ids of the jobs being processed, shared by all runners.
-        `holds`: results not to deliver one by one (see `Delivery`)."""
+        `holds`: results not to deliver one by one (see `Delivery`). `capacity`: claim only
+        while it is free (remote workers); None: whenever this runner is idle."""
         self.bot = bot
         self.store = store
         self.queue = queue
@@ -85,6 +109,7 @@ class JobRunner:
         self.claim_lock = claim_lock
         self.primary = primary
         self.in_flight = set() if in_flight is None else in_flight
+        self.capacity = capacity
         self.current: Job | None = None
         self._cancelled: set[int] = set()
         self._wake = asyncio.Event()
@@ -138,14 +163,17 @@ class JobRunner:
             try:
                 if self.primary and time.monotonic() - self._last_redelivery > REDELIVER_EVERY_S:
                     await self._redeliver()
-                async with self.claim_lock:
-                    job = await self.queue.claim()
+                async with self.claim_lock:  # the capacity check and the claim are one step
+                    job = await self.queue.claim() if self._may_claim() else None
+                    if job is not None:
+                        self.in_flight.add(job.id)
+                        if self.capacity is not None:
+                            self.capacity.take()
                 if job is None:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), IDLE_POLL_S)
                     continue
-                self.in_flight.add(job.id)
                 try:
                     with log_context(job_id=job.id, chat_id=job.chat_id, user_id=job.user_id):
                         await self._process(job)
@@ -156,6 +184,9 @@ class JobRunner:
             except Exception:
                 log.exception("job loop error; carrying on")
                 await asyncio.sleep(1.0)
+
+    def _may_claim(self) -> bool:
+        return self.capacity is None or self.capacity.free()
 
     async def _redeliver(self) -> None:
         """Sends results computed before a restart (or whose delivery failed) again."""
@@ -195,6 +226,8 @@ class JobRunner:
             raise
         finally:
             self.current = None
+            if self.capacity is not None:
+                self.capacity.give_back()
         if result_seconds is not None:
             # The status stays live while the result uploads, so a preview that came due late
             # in the run still shows; delivery stops it before the message goes.

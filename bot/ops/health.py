@@ -25,6 +25,7 @@ from bot.ops import metrics
 if TYPE_CHECKING:
     from telegram.ext import Application
 
+    from bot.jobs.remote.fleet import FleetSnapshot
     from bot.jobs.worker import StyleWorker
     from bot.telegram.context import Services
 
@@ -38,7 +39,8 @@ class StatusServer:
         self.app = app
         self.listen = listen
         self.started_at = time.monotonic()
-        self._collector = metrics.WorkerCollector(self._workers)
+        self._collectors = [metrics.WorkerCollector(self._workers),
+                            metrics.FleetCollector(self._fleet)]
         self._server: tornado.httpserver.HTTPServer | None = None
 
     async def start(self) -> None:
@@ -49,13 +51,15 @@ class StatusServer:
         self._server = tornado.httpserver.HTTPServer(web)
         host, port = self.listen
         self._server.listen(port, address=host)
-        REGISTRY.register(self._collector)
+        for collector in self._collectors:
+            REGISTRY.register(collector)
         log.info("health and metrics at http://%s:%d/healthz and /metrics", host, port)
 
     async def stop(self) -> None:
         if self._server is None:
             return
-        REGISTRY.unregister(self._collector)
+        for collector in self._collectors:
+            REGISTRY.unregister(collector)
         self._server.stop()
         await self._server.close_all_connections()
         self._server = None
@@ -64,8 +68,13 @@ class StatusServer:
         return self.app.bot_data.services
 
     def _workers(self) -> list[StyleWorker]:
+        """The local worker processes (none with a broker)."""
         svc = self._services()
-        return svc.runner.workers if svc is not None else []
+        return svc.runner.workers if svc is not None and svc.fleet is None else []
+
+    def _fleet(self) -> FleetSnapshot | None:
+        svc = self._services()
+        return svc.fleet.snapshot if svc is not None and svc.fleet is not None else None
 
     async def health(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body) of `/healthz`."""
@@ -80,13 +89,10 @@ class StatusServer:
         if svc is None:
             return 200, body
         body["status"] = "ok"
-        body["workers"] = [
-            {"worker": index, "pid": worker.pid, "busy": worker.busy,
-             "job_id": job.id if job is not None else None,
-             "restarts": max(worker.starts - 1, 0), **(worker.engine or {})}
-            for index, (worker, job) in enumerate(zip(svc.runner.workers, svc.runner.running(),
-                                                      strict=True))
-        ]
+        if svc.fleet is not None:
+            body.update(remote_status(svc.fleet.snapshot))
+        else:
+            body["workers"] = local_status(svc)
         try:
             stats = await svc.queue.stats(since=time.time())
         except Exception as exc:  # the database is what a restart could fix
@@ -102,6 +108,33 @@ class StatusServer:
         if svc is not None:
             await metrics.refresh(svc.queue)
         return generate_latest(REGISTRY)
+
+
+def local_status(svc: Services) -> list[dict[str, Any]]:
+    """/healthz' workers: the local worker processes."""
+    return [
+        {"worker": index, "pid": worker.pid, "busy": worker.busy,
+         "job_id": job.id if job is not None else None,
+         "restarts": max(worker.starts - 1, 0), **(worker.engine or {})}
+        for index, (worker, job) in enumerate(zip(svc.runner.workers, svc.runner.running(),
+                                                  strict=True))
+    ]
+
+
+def remote_status(snapshot: FleetSnapshot) -> dict[str, Any]:
+    """/healthz' workers and broker, with a broker configured."""
+    now = time.time()
+    return {
+        "broker": {"up": snapshot.broker_up, "error": snapshot.broker_error,
+                   "handed_out_not_started": snapshot.broker_queue},
+        "workers": [
+            {"worker": worker.name, "host": worker.host, "pid": worker.pid, "gpu": worker.gpu,
+             "state": worker.state, "busy": worker.state == "busy", "job_id": worker.job_id,
+             "jobs_done": worker.jobs_done, "seen_s_ago": round(now - worker.seen_at, 1),
+             **({"error": worker.error} if worker.error else {}), **worker.engine}
+            for worker in snapshot.workers
+        ],
+    }
 
 
 class _Handler(tornado.web.RequestHandler):

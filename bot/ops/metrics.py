@@ -11,7 +11,10 @@
   for the failed `getUpdates` of long polling.
 - `stylebot_worker_up{worker}`, `stylebot_worker_busy{worker}`,
   `stylebot_worker_restarts_total{worker}` (processes started after the first):
-  `WorkerCollector`, at each scrape.
+  `WorkerCollector`, at each scrape (local worker processes).
+- With a broker (`FleetCollector`): `stylebot_broker_up`, `stylebot_broker_queue_length` (jobs
+  handed to Celery and not started), `stylebot_remote_workers{state}` (idle, busy, broken) and
+  `stylebot_remote_worker_busy{worker,host,gpu}` for each live or broken worker.
 
 The process' own metrics (`process_*`, `python_*`) come with prometheus-client's default registry.
 """
@@ -34,6 +37,7 @@ from bot.jobs.queue import SqliteJobQueue
 from bot.settings import JobSettings
 
 if TYPE_CHECKING:
+    from bot.jobs.remote.fleet import FleetSnapshot
     from bot.jobs.worker import StyleWorker
 
 RETRIED = "retried"
@@ -148,3 +152,32 @@ class WorkerCollector(Collector):
             busy.add_metric(label, 1 if worker.busy else 0)
             restarts.add_metric(label, max(worker.starts - 1, 0))
         yield from (up, busy, restarts)
+
+
+class FleetCollector(Collector):
+    """The remote workers and the broker as the bot last saw them (nothing without a broker)."""
+
+    def __init__(self, fleet: Callable[[], FleetSnapshot | None]) -> None:
+        self.fleet = fleet
+
+    def collect(self) -> Iterator[Metric]:
+        snapshot = self.fleet()
+        if snapshot is None:
+            return
+        yield GaugeMetricFamily("stylebot_broker_up", "1 while Redis answers the bot",
+                                value=1 if snapshot.broker_up else 0)
+        yield GaugeMetricFamily("stylebot_broker_queue_length",
+                                "Jobs handed to the workers and not started yet",
+                                value=snapshot.broker_queue)
+        states = GaugeMetricFamily("stylebot_remote_workers", "Remote workers by state",
+                                   labels=["state"])
+        for state in ("idle", "busy", "broken"):
+            states.add_metric([state], sum(w.state == state for w in snapshot.workers))
+        yield states
+        busy = GaugeMetricFamily("stylebot_remote_worker_busy",
+                                 "1 while the remote worker runs a job",
+                                 labels=["worker", "host", "gpu"])
+        for worker in snapshot.workers:
+            busy.add_metric([worker.name, worker.host, worker.gpu or ""],
+                            1 if worker.state == "busy" else 0)
+        yield busy

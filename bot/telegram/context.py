@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from bot.jobs.battles import Battles
     from bot.jobs.model import JobQueue
     from bot.jobs.pool import RunnerPool
+    from bot.jobs.remote.backend import RemoteBackend
+    from bot.jobs.remote.fleet import Fleet
     from bot.jobs.worker import StyleWorker
     from bot.store import Store
     from bot.telegram.files import WorkArea
@@ -47,6 +49,8 @@ class BotData:
         """A worker the caller started and stops (tests); None: the bot starts its own."""
         self.owned_workers: list[StyleWorker] = []
         self.worker_start: asyncio.Task[None] | None = None
+        self.remote: RemoteBackend | None = None
+        """The broker, when jobs run on remote workers (`STYLEBOT_BROKER_URL`)."""
         self.inbox_answers: asyncio.Task[None] | None = None
 
 
@@ -68,6 +72,8 @@ class Services:
     """Held while a job is enqueued and its status message sent, and by the runner's claim,
     so the runner never starts a job before the handler recorded its status message."""
     battles: Battles | None = None
+    fleet: Fleet | None = None
+    """The remote workers (None: local worker processes)."""
     albums: Any = None
     """Albums being collected (`bot.telegram.handlers.fun.Albums`), made on first use."""
     gallery: dict[tuple[str, ...], bytes | str] = field(default_factory=dict)

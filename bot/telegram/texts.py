@@ -85,6 +85,9 @@ NO_CONTENT = N_("Send me a photo first.")
 QUEUED = NP_("Queued — {ahead} ahead, about {eta}.", "Queued — {ahead} ahead, about {eta}.")
 QUEUED_NO_ETA = NP_("Queued — {ahead} ahead.", "Queued — {ahead} ahead.")
 QUEUED_NEXT = N_("Queued — you're next.")
+NO_WORKER_ONLINE = N_(
+    "No painter is online right now; your picture keeps its place and starts as soon as one "
+    "is back.")
 STARTING = N_("Starting…")
 RUNNING = N_("Stylising… {percent}%")
 RUNNING_ETA = N_("Stylising… {percent}%, about {eta} left")
@@ -225,6 +228,10 @@ STATS = N_(
     "Mean duration: {mean}\n"
     "Queue: {queued} waiting, {running} running"
 )
+STATS_REMOTE = N_("Remote workers: {live} online ({busy} busy), {broken} broken; "
+                  "{waiting} handed out and not started")
+STATS_REMOTE_WORKER = N_("· {name} on {host}, GPU {gpu}: {state}, {jobs} jobs done")
+STATS_BROKER_DOWN = N_("The broker (Redis) is unreachable: {error}")
 QUEUE_EMPTY = N_("The queue is empty.")
 QUEUE_LINE = N_("#{id} {status} · user {user_id} · chat {chat_id} · {age} ago")
 QUEUE_MORE = NP_("… and {count} more", "… and {count} more")

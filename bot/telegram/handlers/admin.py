@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.jobs.remote.fleet import FleetSnapshot
 from bot.telegram import texts
 from bot.telegram.context import Handler, Request, handler
 from bot.telegram.decoding import on_decoding_thread
@@ -20,6 +21,7 @@ from bot.telegram.files import (
     image_in,
 )
 from bot.telegram.handlers.common import reply
+from bot.telegram.i18n import Translator
 from stylecore.images import ImageError
 from stylecore.presets import PresetNameError, add_preset
 
@@ -59,7 +61,23 @@ async def stats(req: Request) -> None:
         queued=data["queue_depth"],
         running=data["running"],
     )
+    if req.svc.fleet is not None:
+        text = "\n".join([text, *fleet_lines(req.svc.fleet.snapshot, req.t)])
     await reply(req.message, text)
+
+
+def fleet_lines(snapshot: FleetSnapshot, t: Translator) -> list[str]:
+    """/stats' lines about the remote workers and the broker."""
+    if not snapshot.broker_up:
+        return [t(texts.STATS_BROKER_DOWN, error=snapshot.broker_error or "?")]
+    busy = sum(worker.state == "busy" for worker in snapshot.workers)
+    lines = [t(texts.STATS_REMOTE, live=len(snapshot.live), busy=busy,
+               broken=len(snapshot.broken), waiting=snapshot.broker_queue)]
+    lines += [t(texts.STATS_REMOTE_WORKER, name=worker.name, host=worker.host,
+                gpu=worker.gpu or "–", state=worker.state, jobs=worker.jobs_done)
+              for worker in snapshot.workers[:MAX_QUEUE_LINES]]
+    lines += [worker.error for worker in snapshot.broken[:3] if worker.error]
+    return lines
 
 
 @admin_only

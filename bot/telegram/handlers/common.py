@@ -183,7 +183,10 @@ async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
             await _say(bot, chat_id, t(texts.QUEUE_FULL), reply_to)
             return None
         ahead, eta = await svc.queue.position(job.id)
-        status = await _say(bot, chat_id, queued_text(ahead, eta, t), reply_to)
+        text = queued_text(ahead, eta, t)
+        if svc.fleet is not None and not svc.fleet.snapshot.live:
+            text = f"{text}\n{t(texts.NO_WORKER_ONLINE)}"
+        status = await _say(bot, chat_id, text, reply_to)
         if status is not None:
             await svc.queue.set_status_message(job.id, status.message_id)
     await svc.store.clear_pending(chat_id, sender.user_id)

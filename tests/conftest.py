@@ -8,6 +8,7 @@ import pytest_asyncio
 
 from bot.jobs.worker import StyleWorker
 from tests.fake_telegram import FakeTelegram
+from tests.remote_servers import RedisServer, RemoteEngine, workers
 
 
 @pytest.fixture
@@ -35,3 +36,23 @@ async def worker() -> AsyncIterator[StyleWorker]:
     await worker.start()
     yield worker
     await worker.stop()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["local", "celery"])
+async def any_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                      ) -> AsyncIterator[StyleWorker | RemoteEngine]:
+    """What runs the jobs, once per backend: a local worker process, or a real redis-server
+    with one real `stylebot-worker` (Celery) process; `run_bot` takes either."""
+    if request.param == "local":
+        worker = StyleWorker()
+        await worker.start()
+        yield worker
+        await worker.stop()
+        return
+    root = tmp_path_factory.mktemp("celery")
+    redis_server = RedisServer(root).start()
+    try:
+        with workers(redis_server, root, "e2e"):
+            yield RemoteEngine(redis_server.url)
+    finally:
+        redis_server.stop()

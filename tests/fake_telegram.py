@@ -43,6 +43,8 @@ import numpy as np
 from aiohttp import web
 from PIL import Image
 
+from tests.remote_servers import RemoteEngine
+
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.jobs.worker import StyleWorker
@@ -1089,14 +1091,18 @@ def bot_env(fake: FakeTelegram, root: Path, **overrides: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def run_bot(fake: FakeTelegram, root: Path, worker: StyleWorker,
+async def run_bot(fake: FakeTelegram, root: Path, worker: StyleWorker | RemoteEngine,
                   **overrides: str) -> AsyncIterator[Config]:
-    """The bot polling the fake server inside the block (sharing the already started worker)."""
+    """The bot polling the fake server inside the block, sharing the already started worker,
+    or sending its jobs to remote workers through the broker of a `RemoteEngine`."""
     from bot.app import build_application, running
     from bot.config import Config
 
+    if isinstance(worker, RemoteEngine):
+        overrides = {"STYLEBOT_BROKER_URL": worker.broker_url, "STYLEBOT_HEARTBEAT_S": "0.5",
+                     **overrides}
     config = Config.from_env(bot_env(fake, root, **overrides))
-    app = build_application(config, worker=worker)
+    app = build_application(config, worker=None if isinstance(worker, RemoteEngine) else worker)
     async with running(app):
         yield config
 

@@ -1,7 +1,8 @@
 """End to end: the real bot (built by `bot.app.build_application`, as in production) polling a
-fake Bot API server over HTTP, running real (tiny, 2-step) style-transfer jobs on one shared
-worker process. Each test plays users sending photos, commands and button taps, and checks what
-the bot sends back, including the pictures."""
+fake Bot API server over HTTP, running real (tiny, 2-step) style-transfer jobs, each test twice:
+on one shared local worker process, and through a real Redis on a real Celery worker. Each test
+plays users sending photos, commands and button taps, and checks what the bot sends back,
+including the pictures."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ from tests.fake_telegram import (
 )
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
+
+
+@pytest.fixture(scope="module")
+def worker(any_backend):
+    """Every test here runs twice: on a local worker process, and through Redis on a remote
+    Celery worker process."""
+    return any_backend
 
 
 

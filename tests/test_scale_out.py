@@ -1,0 +1,206 @@
+"""Scale-out faults, each with a real redis-server and real `stylebot-worker` (Celery) processes,
+the bot talking to the fake Bot API: a worker killed mid-job, Redis restarted mid-job, the bot
+killed while a remote job runs, no worker alive, a worker that cannot load its model or runs
+out of memory, and a broker that is not there at start-up. Every accepted job ends with exactly
+one result or a message."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.telegram import texts
+from tests.fake_telegram import (
+    ALICE,
+    BOB,
+    Call,
+    FakeTelegram,
+    assert_stylised,
+    bot_env,
+    bot_process,
+    content_photo,
+    private_chat,
+    replies_to,
+    result_for,
+    run_bot,
+    start_bot_process,
+)
+from tests.remote_servers import (
+    RedisServer,
+    RemoteEngine,
+    WorkerProcess,
+    free_port,
+    workers,
+)
+
+pytestmark = pytest.mark.usefixtures("presets_dir")
+async_test = pytest.mark.asyncio(loop_scope="function")
+
+LONG_JOB = {"STYLEBOT_STEPS": "150"}
+"""Full-size iterations of a test job long enough to interrupt (a few seconds here)."""
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path):
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+def delivered(fake: FakeTelegram, photo: dict) -> list[Call]:
+    return [c for c in fake.find(None, result_for(photo)) if c.error is None]
+
+
+def stylising(call: Call) -> bool:
+    return call.text.startswith("Stylising")
+
+
+async def until(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def busy_worker(running: list[WorkerProcess]) -> WorkerProcess:
+    for worker in running:
+        info = worker.info()
+        if info is not None and info.state == "busy":
+            return worker
+    raise AssertionError("no worker is busy")
+
+
+@async_test
+async def test_a_worker_killed_mid_job_hands_it_to_another(fake, tmp_path, redis_server):
+    chat = private_chat(ALICE)
+    content = content_photo()
+    with workers(redis_server, tmp_path, "w1", "w2") as running:
+        async with run_bot(fake, tmp_path, RemoteEngine(redis_server.url), **LONG_JOB):
+            photo = fake.user_sends_photo(chat, ALICE, content, caption="mosaic")
+            await fake.wait_for("editMessageText", stylising, timeout=120)
+            victim = busy_worker(running)
+            victim.kill()
+            result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
+            await asyncio.sleep(2)  # a second result would come now
+        survivor = next(worker for worker in running if worker is not victim)
+        assert survivor.info().jobs_done == 1
+    assert_stylised(result.upload(), content, (64, 48))
+    assert len(delivered(fake, photo)) == 1
+
+
+@async_test
+async def test_redis_restarted_mid_job(fake, tmp_path, redis_server):
+    """Redis comes back empty (no persistence, the hardest case): the bot keeps answering,
+    queues the job again and the user gets one result."""
+    chat = private_chat(ALICE)
+    with workers(redis_server, tmp_path, "w1"):
+        async with run_bot(fake, tmp_path, RemoteEngine(redis_server.url), **LONG_JOB):
+            photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
+            await fake.wait_for("editMessageText", stylising, timeout=120)
+            redis_server.stop()
+            help_request = fake.user_sends_text(chat, ALICE, "/help")
+            await fake.wait_for("sendMessage", replies_to(help_request), timeout=30)
+            await asyncio.sleep(2)
+            redis_server.start()
+            await fake.wait_for("sendPhoto", result_for(photo), timeout=240)
+            await asyncio.sleep(2)
+    assert len(delivered(fake, photo)) == 1
+
+
+def test_bot_killed_while_a_remote_job_runs(tmp_path, redis_server):
+    """SIGKILL to the bot while a worker paints: the restarted bot hands the job out again (the
+    old run, if still going, is dropped by the worker within a step) and the user gets exactly
+    one result."""
+    chat = private_chat(ALICE)
+    broker = {"STYLEBOT_BROKER_URL": redis_server.url, "STYLEBOT_HEARTBEAT_S": "0.5"}
+    with FakeTelegram() as fake, workers(redis_server, tmp_path, "w1") as running:
+        with bot_process(fake, tmp_path, **broker, **LONG_JOB) as bot:
+            photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
+            fake.wait_for_blocking("editMessageText", stylising, timeout=120)
+            bot.kill()
+            bot.wait(30)
+        with bot_process(fake, tmp_path, **broker, **LONG_JOB):
+            fake.wait_for_blocking("sendPhoto", result_for(photo), timeout=240)
+            time.sleep(3)
+        assert len(delivered(fake, photo)) == 1
+        assert running[0].info().jobs_done >= 1
+
+
+@async_test
+async def test_no_worker_alive_jobs_wait_then_run(fake, tmp_path, redis_server):
+    chat = private_chat(BOB)
+    async with run_bot(fake, tmp_path, RemoteEngine(redis_server.url)):
+        photo = fake.user_sends_photo(chat, BOB, content_photo(), caption="mosaic")
+        queued = await fake.wait_for("sendMessage", replies_to(photo))
+        assert texts.NO_WORKER_ONLINE.split(";")[0] in queued.text
+        await asyncio.sleep(3)
+        assert not delivered(fake, photo)
+        with workers(redis_server, tmp_path, "late"):
+            await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
+    assert len(delivered(fake, photo)) == 1
+
+
+def _health(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        return answer.read().decode()
+
+
+@async_test
+async def test_broken_and_out_of_memory_workers_are_reported_never_silent(fake, tmp_path,
+                                                                         redis_server):
+    """A worker whose model cannot load lists itself as broken (with why) and exits; one that
+    runs out of memory fails the job over to a smaller size, and the user hears about it."""
+    no_weights = tmp_path / "no-weights"  # every source of the weights fails
+    broken = WorkerProcess(redis_server.url, tmp_path, "broken", warm_up=True,
+                           STYLECORE_HOME=str(no_weights), KERAS_HOME=str(no_weights),
+                           STYLECORE_WEIGHTS_URL="http://127.0.0.1:9/",
+                           STYLECORE_PIP_ARGS=f"--no-index --find-links {no_weights}").start()
+    assert broken.process.wait(300) == 3, broken.log()
+    port = free_port()
+    large = content_photo(192, 144)
+    small = {"STYLECORE_MAX_PIXELS_PER_RUN": "5000"}  # 96×72 does not fit, 67×50 does
+    with workers(redis_server, tmp_path, "small", **small):
+        async with run_bot(fake, tmp_path, RemoteEngine(redis_server.url),
+                           STYLEBOT_METRICS_LISTEN=f"127.0.0.1:{port}", STYLEBOT_SIZE="96"):
+            chat = private_chat(ALICE)
+            photo = fake.user_sends_photo(chat, ALICE, large, caption="mosaic")
+            result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
+            await asyncio.sleep(1.5)  # the fleet view catches up with the worker's counters
+            health = await asyncio.to_thread(_health, port)
+            metrics = await asyncio.to_thread(_metrics, port)
+    assert result.text.startswith("mosaic · 67×50") and texts.NOTE_SMALLER in result.text
+    assert_stylised(result.upload(), large, (67, 50))
+    listed = {worker["worker"]: worker for worker in health["workers"]}
+    assert listed["broken"]["state"] == "broken"
+    assert "VGG19 weights" in listed["broken"]["error"]
+    assert listed["small"]["state"] == "idle" and listed["small"]["jobs_done"] == 2
+    assert health["broker"]["up"] is True
+    assert 'stylebot_remote_workers{state="broken"} 1.0' in metrics
+    assert "stylebot_broker_up 1.0" in metrics
+
+
+def test_a_broker_that_is_not_there_stops_the_start_with_one_line(tmp_path):
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    with FakeTelegram() as fake:
+        for url, says in ((closed, "cannot reach Redis"), ("http://redis:6379", "redis://")):
+            bot = start_bot_process(bot_env(fake, tmp_path, STYLEBOT_BROKER_URL=url), tmp_path)
+            _, err = bot.communicate(timeout=120)
+            assert bot.returncode == 2
+            lines = err.strip().splitlines()
+            assert says in lines[-1] and "STYLEBOT_BROKER_URL" in lines[-1]
+    worker = WorkerProcess(closed, tmp_path, "w")
+    done = subprocess.run(worker.command(), env=worker.environment(), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("stylebot-worker: cannot reach Redis")

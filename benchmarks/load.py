@@ -14,6 +14,11 @@ production, pointed at the fake server. At the end it reports:
 
     .venv/bin/python benchmarks/load.py                       # 50 users, 3 groups, 200 requests
     .venv/bin/python benchmarks/load.py --size 48 --steps 2 --json out.json
+    .venv/bin/python benchmarks/load.py --broker --workers 1 2  # through Redis to Celery workers
+
+With `--broker` it starts a real redis-server and `--workers` real `stylebot-worker` processes
+(Celery) and points the bot at them, once per worker count, and reports each run's throughput
+(jobs delivered per minute, from the first job's start to the last delivery) and their ratio.
 
 Exits with status 1 if anything was delivered twice or lost.
 """
@@ -21,6 +26,7 @@ Exits with status 1 if anything was delivered twice or lost.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -51,6 +57,8 @@ from tests.fake_telegram import (  # noqa: E402
     replies_to,
     result_for,
 )
+from tests.remote_servers import RedisServer  # noqa: E402
+from tests.remote_servers import workers as remote_workers  # noqa: E402
 
 PRESETS = ("mosaic", "pointillism", "crosshatch", "swirl")
 GROUP_MEMBERS = 10
@@ -101,6 +109,9 @@ class Report:
     result_group_p95_s: float
     delivery_private_p95_s: float
     delivery_group_p95_s: float
+    backend: str
+    workers: int
+    throughput_jobs_per_min: float
 
 
 def plan(args: argparse.Namespace, rng: random.Random) -> list[Request]:
@@ -186,6 +197,17 @@ def waits(db: Path) -> dict[str, float]:
     return report
 
 
+def throughput(db: Path) -> float:
+    """Jobs delivered per minute, from the first job's start to the last delivery."""
+    with sqlite3.connect(db, timeout=30) as connection:
+        count, first, last = connection.execute(
+            "SELECT COUNT(*), MIN(started_at), MAX(finished_at) FROM jobs "
+            "WHERE status = 'done'").fetchone()
+    if not count or last <= first:
+        return float("nan")
+    return round(count / ((last - first) / 60), 1)
+
+
 def tally(fake: FakeTelegram, sent: list[dict], db: Path) -> dict[str, int]:
     statuses = job_rows(db)
     counts = dict.fromkeys(("accepted", "refused_over_limit", "refused_user_limit",
@@ -221,15 +243,27 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def run(args: argparse.Namespace) -> Report:
+def run(args: argparse.Namespace, workers: int) -> Report:
     rng = random.Random(args.seed)
     requests = plan(args, rng)
     photo = content_photo(64, 48)
-    with tempfile.TemporaryDirectory(prefix="stylebot-load-") as folder, FakeTelegram() as fake:
-        root = Path(folder)
+    with contextlib.ExitStack() as stack:
+        root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="stylebot-load-")))
+        fake = stack.enter_context(FakeTelegram())
         (root / "presets").mkdir()
         env = {"STYLEBOT_SIZE": str(args.size), "STYLEBOT_STEPS": str(args.steps),
-               "STYLEBOT_PRESETS_DIR": str(root / "presets"), "STYLEBOT_LOG_LEVEL": "WARNING"}
+               "STYLEBOT_PRESETS_DIR": str(root / "presets"), "STYLEBOT_LOG_LEVEL": "WARNING",
+               "STYLEBOT_WORKERS": str(workers)}
+        if args.max_per_user:
+            env["STYLEBOT_MAX_QUEUED_PER_USER"] = str(args.max_per_user)
+            env["STYLEBOT_MAX_QUEUE"] = str(max(100, args.requests))
+        if args.broker:
+            redis_server = RedisServer(root / "redis").start()
+            stack.callback(redis_server.stop)
+            stack.enter_context(remote_workers(
+                redis_server, root, *(f"load{i}" for i in range(workers)),
+                STYLEBOT_LOG_LEVEL="WARNING", TF_NUM_INTRAOP_THREADS=str(args.tf_threads)))
+            env["STYLEBOT_BROKER_URL"] = redis_server.url
         with bot_process(fake, root, **env):
             warm_up(fake, photo)
             probe = HelpProbe(fake)
@@ -251,7 +285,8 @@ def run(args: argparse.Namespace) -> Report:
             probe.join()
             counts = tally(fake, sent, root / "stylebot.db")
             times = waits(root / "stylebot.db")
-        latencies = probe.latencies()
+            jobs_per_min = throughput(root / "stylebot.db")
+    latencies = probe.latencies()
     return Report(
         date=dt.date.today().isoformat(),
         machine=f"{platform.machine()}, {os.cpu_count()} CPU cores, Python "
@@ -268,6 +303,9 @@ def run(args: argparse.Namespace) -> Report:
         help_p95_s=round(percentile(latencies, 0.95), 3),
         help_max_s=round(max(latencies, default=float("nan")), 3),
         **times,
+        backend="celery" if args.broker else "local",
+        workers=workers,
+        throughput_jobs_per_min=jobs_per_min,
     )
 
 
@@ -283,17 +321,35 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1200.0,
                         help="seconds to wait for the queue to drain")
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--json", type=Path, help="also write the report here")
+    parser.add_argument("--json", type=Path, help="also write the report(s) here")
+    parser.add_argument("--broker", action="store_true",
+                        help="through a real Redis to real stylebot-worker (Celery) processes")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1],
+                        help="worker processes; several counts run one after the other")
+    parser.add_argument("--max-per-user", type=int,
+                        help="STYLEBOT_MAX_QUEUED_PER_USER (and a queue cap that takes all)")
+    parser.add_argument("--tf-threads", type=int, default=1,
+                        help="TensorFlow threads per remote worker (--broker)")
     args = parser.parse_args()
     # SIGTERM unwinds like Ctrl+C, so the bot process is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    report = run(args)
-    width = max(map(len, asdict(report)))
-    for key, value in asdict(report).items():
-        print(f"{key:<{width}}  {value}")
+    reports = []
+    for workers in args.workers:
+        report = run(args, workers)
+        reports.append(report)
+        width = max(map(len, asdict(report)))
+        for key, value in asdict(report).items():
+            print(f"{key:<{width}}  {value}")
+        print(flush=True)
+    if len(reports) > 1:
+        base = reports[0]
+        for report in reports[1:]:
+            print(f"throughput {report.workers} vs {base.workers} worker(s): "
+                  f"{report.throughput_jobs_per_min / base.throughput_jobs_per_min:.2f}x")
     if args.json:
-        args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
-    return 1 if report.delivered_twice or report.lost else 0
+        data = [asdict(report) for report in reports]
+        args.json.write_text(json.dumps(data[0] if len(data) == 1 else data, indent=2) + "\n")
+    return 1 if any(r.delivered_twice or r.lost for r in reports) else 0
 
 
 if __name__ == "__main__":

@@ -108,6 +108,22 @@ def test_compose_reserves_the_gpu_and_keeps_the_data_on_a_volume():
     assert bot["build"]["args"]["VARIANT"] == "${VARIANT:-gpu}"
 
 
+def test_compose_scales_out_with_redis_and_workers_that_never_see_the_token():
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    redis, worker = services["redis"], services["worker"]
+    assert redis["profiles"] == worker["profiles"] == ["scale"]  # one machine: not started
+    assert "--appendonly" in redis["command"] and "redis-data:/data" in redis["volumes"]
+    assert worker["entrypoint"] == ["stylebot-worker"]
+    assert worker["image"] == services["stylebot"]["image"]
+    assert "TELEGRAM_BOT_TOKEN" not in worker["environment"]
+    assert worker["environment"]["STYLEBOT_BROKER_URL"].endswith("redis://redis:6379/0}")
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    gpu = worker["deploy"]["resources"]["reservations"]["devices"][0]
+    assert gpu["count"] == 1  # one GPU per worker; --scale worker=N
+    assert "STYLEBOT_BROKER_URL" in services["stylebot"]["environment"]
+
+
 def test_the_install_script_is_valid_shell():
     subprocess.run(["bash", "-n", str(REPO / "scripts" / "install.sh")], check=True)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.store import MIGRATIONS, _statements
+from bot.schema import MIGRATIONS, statements
 
 
 async def database_at_schema(path: Path, version: int, *rows: str) -> Path:
@@ -14,7 +14,7 @@ async def database_at_schema(path: Path, version: int, *rows: str) -> Path:
     INSERT statements `rows`: what a bot of that schema would have left on disk."""
     async with aiosqlite.connect(path) as db:
         for script in MIGRATIONS[:version]:
-            for statement in _statements(script):
+            for statement in statements(script):
                 await db.execute(statement)
         await db.execute(f"PRAGMA user_version = {version}")
         for row in rows:

@@ -213,7 +213,8 @@ async def test_choices_are_stored_survive_reopening_and_forget_drops_the_users(t
 @pytest.mark.asyncio
 async def test_jobs_and_pictures_of_an_older_database_are_in_english(tmp_path):
     """Migration 3 on a database of schema 2: existing rows get English."""
-    from bot.store import MIGRATIONS, Store
+    from bot.schema import MIGRATIONS
+    from bot.store import Store
     from tests.old_databases import database_at_schema
 
     path = await database_at_schema(

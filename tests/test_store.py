@@ -10,8 +10,9 @@ import time
 import pytest
 from telegram import Chat, Message
 
+from bot.schema import MIGRATIONS
 from bot.settings import Settings
-from bot.store import MIGRATIONS, Session, Store
+from bot.store import Session, Store
 from bot.telegram.inbox import Inbox
 from tests.old_databases import database_at_schema
 

@@ -18,6 +18,7 @@
 | `STYLEBOT_BATTLE_SECONDS` | `600` | how long a style battle's vote stays open |
 | `STYLEBOT_PREVIEWS` | `on` | whether live previews are allowed at all (`off` disables them) |
 | `STYLEBOT_POLL_TIMEOUT` | `30` | long-polling timeout of `getUpdates` in seconds |
+| `STYLEBOT_PRESETS_DIR` | (none) | images added as presets (file name = name), and `/addstyle`'s |
 | `STYLEBOT_WORKERS` | one per GPU | worker processes (jobs at once); without a GPU, default 1 |
 | `STYLEBOT_WEBHOOK_URL` | (none: polling) | public `https://` URL Telegram posts updates to |
 | `STYLEBOT_WEBHOOK_LISTEN` | `0.0.0.0:8443` | where the webhook server listens (`host:port`) |
@@ -87,6 +88,8 @@ class Config:
     webhook_secret_generated: bool = False
     metrics_listen: tuple[str, int] | None = None
     log_format: str = "text"
+    presets_dir: Path | None = None
+    """Folder presets and `/addstyle` uploads; None: the engine's `$STYLECORE_HOME/user_presets`."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -132,6 +135,8 @@ class Config:
             webhook_secret_generated=generated,
             metrics_listen=parse_listen(env, "STYLEBOT_METRICS_LISTEN"),
             log_format=log_format,
+            presets_dir=Path(env["STYLEBOT_PRESETS_DIR"]).expanduser()
+            if env.get("STYLEBOT_PRESETS_DIR") else None,
         )
 
     def is_admin(self, user_id: int | None) -> bool:

@@ -1075,11 +1075,13 @@ TEST_SIZE = 64
 
 
 def bot_env(fake: FakeTelegram, root: Path, **overrides: str) -> dict[str, str]:
-    """Environment of a bot with tiny fast jobs, its database and work area under `root`."""
+    """Environment of a bot with tiny fast jobs, its database, work area and presets folder
+    under `root`."""
     return {
         **fake.env(),
         "STYLEBOT_DB": str(root / "stylebot.db"),
         "STYLEBOT_WORK_DIR": str(root / "work"),
+        "STYLEBOT_PRESETS_DIR": str(root / "presets"),
         "STYLEBOT_SIZE": str(TEST_SIZE),
         "STYLEBOT_STEPS": "2",
         "STYLEBOT_POLL_TIMEOUT": "1",

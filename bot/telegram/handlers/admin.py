@@ -20,8 +20,9 @@ from bot.telegram.files import (
     image_in,
 )
 from bot.telegram.handlers.common import reply
+from stylecore.errors import PresetNameError
 from stylecore.images import ImageError
-from stylecore.presets import PresetNameError, add_preset
+from stylecore.preset_folders import add_preset
 
 log = logging.getLogger("stylebot.handlers")
 

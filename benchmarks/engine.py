@@ -197,49 +197,57 @@ def seed_loss(image, content, style, classic) -> float:
     return objective.terms(image, targets, loss_weights(classic))["total"]
 
 
+_MEASURE_COLUMNS = {"seconds": ".1f", "style@256": ".3g", "style@512": ".3g",
+                    "content@512": ".4g", "colour": ".4f", "tv": ".3g"}
+"""The measure columns a variants table may show, with their number formats."""
+
+
 def precision_rows(content_path: Path, style_path: Path, default) -> list[str]:
     """The default under float32 and under bfloat16 on one pair: what bfloat16 changes."""
+    return _variants_table(
+        "Precision", content_path, style_path, ["precision"],
+        [([precision], default.with_(precision=precision))
+         for precision in ("float32", "bfloat16")],
+        ["seconds", "style@256", "style@512", "content@512", "colour", "tv"], warm=True)
+
+
+def strength_rows(content_path: Path, style_path: Path, default) -> list[str]:
+    """The default at the bot's three style strengths on one pair."""
+    from stylecore.params import STYLE_STRENGTHS
+
+    return _variants_table(
+        "Style strength", content_path, style_path, ["strength", "multiplier"],
+        [([name, f"{multiplier:g}"], default.with_(style_strength=multiplier))
+         for name, multiplier in STYLE_STRENGTHS.items()],
+        ["style@256", "content@512", "colour"], warm=False)
+
+
+def _variants_table(title: str, content_path: Path, style_path: Path, labels: list[str],
+                    variants: list, columns: list[str], *, warm: bool) -> list[str]:
+    """A Markdown table of the default engine's variants on one pair: per variant (its label
+    cells, its params) one row of `labels` then the measure `columns`, printed as it comes.
+    `warm`: warm each variant up first, so that its seconds exclude compiling."""
     from stylecore.images import decode_image
     from stylecore.measures import measure
     from stylecore.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
+    header = [*labels, *columns]
     lines = [
-        f"Precision, {content_path.stem} + {style_path.stem}, the default engine:",
+        f"{title}, {content_path.stem} + {style_path.stem}, the default engine:",
         "",
-        "| precision | seconds | style@256 | style@512 | content@512 | colour | tv |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| " + " | ".join(header) + " |",
+        "| --- |" + " ---: |" * (len(header) - 1),
     ]
-    for precision in ("float32", "bfloat16"):
-        params = default.with_(precision=precision)
-        warm_up(params)
+    for cells, params in variants:
+        if warm:
+            warm_up(params)
         result = stylize(content, style, params)
         m = measure(result.image, content, style)
-        lines.append(f"| {precision} | {result.seconds:.1f} | {m.style_256:.3g} | "
-                     f"{m.style_512:.3g} | {m.content_512:.4g} | {m.colour:.4f} | {m.tv:.3g} |")
-        print(lines[-1], flush=True)
-    return lines
-
-
-def strength_rows(content_path: Path, style_path: Path, default) -> list[str]:
-    """The default at the bot's three style strengths on one pair."""
-    from stylecore.images import decode_image
-    from stylecore.measures import measure
-    from stylecore.params import STYLE_STRENGTHS
-    from stylecore.transfer import stylize
-
-    content, style = decode_image(content_path), decode_image(style_path)
-    lines = [
-        f"Style strength, {content_path.stem} + {style_path.stem}, the default engine:",
-        "",
-        "| strength | multiplier | style@256 | content@512 | colour |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for name, multiplier in STYLE_STRENGTHS.items():
-        result = stylize(content, style, default.with_(style_strength=multiplier))
-        m = measure(result.image, content, style)
-        lines.append(f"| {name} | {multiplier:g} | {m.style_256:.3g} | {m.content_512:.4g} | "
-                     f"{m.colour:.4f} |")
+        values = {"seconds": result.seconds, "style@256": m.style_256, "style@512": m.style_512,
+                  "content@512": m.content_512, "colour": m.colour, "tv": m.tv}
+        row = [*cells, *(format(values[c], _MEASURE_COLUMNS[c]) for c in columns)]
+        lines.append("| " + " | ".join(row) + " |")
         print(lines[-1], flush=True)
     return lines
 

@@ -18,6 +18,7 @@
 | `STYLEBOT_BATTLE_SECONDS` | `600` | how long a style battle's vote stays open |
 | `STYLEBOT_PREVIEWS` | `on` | whether live previews are allowed at all (`off` disables them) |
 | `STYLEBOT_POLL_TIMEOUT` | `30` | long-polling timeout of `getUpdates` in seconds |
+| `STYLEBOT_PRESETS_DIR` | (none) | images added as presets (file name = name), and `/addstyle`'s |
 | `STYLEBOT_WORKERS` | one per GPU | worker processes (jobs at once); without a GPU, default 1 |
 | `STYLEBOT_WEBHOOK_URL` | (none: polling) | public `https://` URL Telegram posts updates to |
 | `STYLEBOT_WEBHOOK_LISTEN` | `0.0.0.0:8443` | where the webhook server listens (`host:port`) |
@@ -95,6 +96,8 @@ class Config:
     log_format: str = "text"
     remote: RemoteSettings | None = None
     """None: jobs run in local worker processes; else on remote workers through the broker."""
+    presets_dir: Path | None = None
+    """Folder presets and `/addstyle` uploads; None: the engine's `$STYLECORE_HOME/user_presets`."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -145,6 +148,8 @@ class Config:
             metrics_listen=parse_listen(env, "STYLEBOT_METRICS_LISTEN"),
             log_format=log_format,
             remote=remote,
+            presets_dir=Path(env["STYLEBOT_PRESETS_DIR"]).expanduser()
+            if env.get("STYLEBOT_PRESETS_DIR") else None,
         )
 
     def is_admin(self, user_id: int | None) -> bool:

@@ -1,4 +1,5 @@
-"""The bot's SQLite database: schema, migrations, and per-(chat, user) conversation sessions.
+"""The bot's SQLite database: the connection (migrated at open, with the schema in
+`bot.schema`), per-(chat, user) conversation sessions and the users' and chats' languages.
 
 One `aiosqlite` connection serves the whole bot (the sessions here and the job queue in
 `bot.jobs.queue`); an asyncio lock around it keeps one coroutine's transaction from swallowing
@@ -9,136 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
+from bot.schema import MIGRATIONS, statements
 from bot.settings import Settings
 
 log = logging.getLogger("stylebot.store")
 
 BUSY_TIMEOUT_MS = 10_000
-
-MIGRATIONS: list[str] = [
-    # 1: sessions, the job queue, and the round-robin bookkeeping of the queue.
-    """
-    CREATE TABLE sessions (
-        chat_id            INTEGER NOT NULL,
-        user_id            INTEGER NOT NULL,
-        pending            TEXT,
-        content_file_id    TEXT,
-        content_message_id INTEGER,
-        file_ids_at        REAL,
-        default_preset     TEXT,
-        settings           TEXT NOT NULL DEFAULT '{}',
-        updated_at         REAL NOT NULL,
-        PRIMARY KEY (chat_id, user_id)
-    );
-    CREATE INDEX sessions_by_user ON sessions (user_id);
-
-    CREATE TABLE jobs (
-        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
-        chat_id              INTEGER NOT NULL,
-        user_id              INTEGER NOT NULL,
-        chat_type            TEXT NOT NULL,
-        reply_to_message_id  INTEGER,
-        content_file_id      TEXT NOT NULL,
-        style_file_id        TEXT,
-        preset               TEXT,
-        settings             TEXT NOT NULL DEFAULT '{}',
-        status               TEXT NOT NULL
-            CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
-        attempts             INTEGER NOT NULL DEFAULT 0,
-        created_at           REAL NOT NULL,
-        started_at           REAL,
-        computed_at          REAL,
-        finished_at          REAL,
-        error                TEXT,
-        status_message_id    INTEGER,
-        result_path          TEXT,
-        delivered_message_id INTEGER,
-        note                 TEXT
-    );
-    CREATE INDEX jobs_by_status ON jobs (status, user_id, id);
-    CREATE INDEX jobs_by_user ON jobs (user_id, chat_id);
-    CREATE INDEX jobs_by_computed ON jobs (computed_at);
-
-    -- When each user was last given the worker: the queue serves the least recent first.
-    CREATE TABLE turns (
-        user_id   INTEGER PRIMARY KEY,
-        served_at INTEGER NOT NULL
-    );
-    """,
-    # 2: pictures being received (downloaded, checked) whose sender has not been answered yet.
-    """
-    CREATE TABLE inbox (
-        id          INTEGER PRIMARY KEY AUTOINCREMENT,
-        chat_id     INTEGER NOT NULL,
-        user_id     INTEGER NOT NULL,
-        message_id  INTEGER NOT NULL,
-        received_at REAL NOT NULL
-    );
-    CREATE INDEX inbox_by_user ON inbox (user_id);
-    """,
-    # 3: languages: a user's choice (/language), a group's (set by its admins), and the
-    # language each job and each picture being received is answered in.
-    """
-    CREATE TABLE user_languages (
-        user_id    INTEGER PRIMARY KEY,
-        language   TEXT NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE TABLE chat_languages (
-        chat_id    INTEGER PRIMARY KEY,
-        language   TEXT NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    ALTER TABLE jobs ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
-    ALTER TABLE inbox ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
-    """,
-    # 4: style battles (/battle): the battle (and the language its album, vote and result
-    # are in: its caller's, which is the group's where the group chose one), its jobs (one
-    # per style) and the votes.
-    """
-    CREATE TABLE battles (
-        id                  INTEGER PRIMARY KEY AUTOINCREMENT,
-        chat_id             INTEGER NOT NULL,
-        caller_id           INTEGER NOT NULL,
-        reply_to_message_id INTEGER,
-        status_message_id   INTEGER,
-        album_message_id    INTEGER,
-        vote_message_id     INTEGER,
-        deadline            REAL,
-        state               TEXT NOT NULL
-            CHECK (state IN ('painting', 'posted', 'voting', 'over')),
-        language            TEXT NOT NULL DEFAULT 'en',
-        created_at          REAL NOT NULL
-    );
-    CREATE INDEX battles_by_state ON battles (state);
-
-    CREATE TABLE battle_jobs (
-        job_id    INTEGER PRIMARY KEY,
-        battle_id INTEGER NOT NULL REFERENCES battles (id) ON DELETE CASCADE,
-        position  INTEGER NOT NULL,
-        style     TEXT NOT NULL
-    );
-    CREATE INDEX battle_jobs_by_battle ON battle_jobs (battle_id);
-
-    CREATE TABLE battle_votes (
-        battle_id INTEGER NOT NULL REFERENCES battles (id) ON DELETE CASCADE,
-        user_id   INTEGER NOT NULL,
-        style     TEXT NOT NULL,
-        PRIMARY KEY (battle_id, user_id)
-    );
-    """,
-]
-"""Schema versions, applied in order; `PRAGMA user_version` says how many a database has.
-Never edit a released entry: append a new one."""
 
 
 class SchemaTooNew(RuntimeError):
@@ -209,7 +95,7 @@ class Store:
                     f"({len(MIGRATIONS)}); upgrade the bot instead of downgrading the database"
                 )
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in _statements(script):
+                for statement in statements(script):
                     await db.execute(statement)
                 await db.execute(f"PRAGMA user_version = {number}")
                 log.info("database %s migrated to schema version %d", self.path, number)
@@ -387,23 +273,14 @@ async def _user_version(db: aiosqlite.Connection) -> int:
     return int(row[0])
 
 
-def _statements(script: str) -> Iterator[str]:
-    """Splits a migration script into statements; `sqlite3.complete_statement` keeps
-    semicolons inside strings and trigger bodies where they belong."""
-    pending = ""
-    for piece in _split_keep(script, ";"):
-        pending += piece
-        if sqlite3.complete_statement(pending):
-            statement = pending.strip()
-            if statement.rstrip(";").strip():
-                yield statement
-            pending = ""
-    if pending.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:80]!r}")
+async def fetch_all(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list:
+    """All the rows `sql` gives."""
+    cursor = await db.execute(sql, tuple(params))
+    return list(await cursor.fetchall())
 
 
-def _split_keep(text: str, separator: str) -> Iterable[str]:
-    parts = text.split(separator)
-    for part in parts[:-1]:
-        yield part + separator
-    yield parts[-1]
+async def fetch_one(db: aiosqlite.Connection, sql: str,
+                    params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+    """The first row `sql` gives, or None."""
+    cursor = await db.execute(sql, tuple(params))
+    return await cursor.fetchone()

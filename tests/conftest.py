@@ -7,6 +7,7 @@ import pytest
 import pytest_asyncio
 
 from bot.jobs.worker import StyleWorker
+from stylecore.preset_folders import set_presets_folder
 from tests.fake_telegram import FakeTelegram
 from tests.remote_servers import RedisServer, RemoteEngine, workers
 
@@ -18,13 +19,23 @@ def fake() -> Iterator[FakeTelegram]:
         yield server
 
 
+@pytest.fixture(autouse=True)
+def _no_presets_folder_left_behind() -> Iterator[None]:
+    """The engine's presets folder is process-wide (a bot sets it at start): each test starts
+    and ends without one."""
+    set_presets_folder(None)
+    yield
+    set_presets_folder(None)
+
+
 @pytest.fixture
-def presets_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def presets_dir(tmp_path: Path) -> Path:
     """An empty folder for folder presets: none from the machine, so only the procedural
-    presets (which need no download) and what a test adds."""
+    presets (which need no download) and what a test adds. It is the folder a bot run with
+    `bot_env(fake, tmp_path)` is given, and the engine's from the start of the test."""
     folder = tmp_path / "presets"
     folder.mkdir()
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
+    set_presets_folder(folder)
     return folder
 
 

@@ -507,14 +507,9 @@ class FakeTelegram:
         """Waits until `count` successful calls match (with `failed`: calls answered with an
         error); returns the last of them."""
         deadline = time.monotonic() + timeout
-        while True:
-            found = [c for c in self.find(method, predicate, after=after)
-                     if (c.error is not None) == failed]
-            if len(found) >= count:
-                return found[count - 1]
-            if time.monotonic() > deadline:
-                raise AssertionError(self._timeout_report(method, count, found))
+        while (call := self._waited(method, predicate, after, count, failed, deadline)) is None:
             await asyncio.sleep(0.02)
+        return call
 
     def wait_for_blocking(
         self,
@@ -528,19 +523,24 @@ class FakeTelegram:
     ) -> Call:
         """`wait_for` for code without an event loop (a bot running as a subprocess)."""
         deadline = time.monotonic() + timeout
-        while True:
-            found = [c for c in self.find(method, predicate, after=after)
-                     if (c.error is not None) == failed]
-            if len(found) >= count:
-                return found[count - 1]
-            if time.monotonic() > deadline:
-                raise AssertionError(self._timeout_report(method, count, found))
+        while (call := self._waited(method, predicate, after, count, failed, deadline)) is None:
             time.sleep(0.02)
+        return call
 
-    def _timeout_report(self, method: str | None, count: int, found: list[Call]) -> str:
-        recent = [(c.method, c.params.get("chat_id"), c.text[:60], c.error)
-                  for c in self.find()[-25:]]
-        return f"timed out waiting for {count} x {method} (found {len(found)}); recent: {recent}"
+    def _waited(self, method: str | None, predicate: Callable[[Call], bool] | None, after: int,
+                count: int, failed: bool, deadline: float) -> Call | None:
+        """The call a wait is for once `count` match, None until then; past the deadline an
+        AssertionError that lists the recent calls."""
+        found = [c for c in self.find(method, predicate, after=after)
+                 if (c.error is not None) == failed]
+        if len(found) >= count:
+            return found[count - 1]
+        if time.monotonic() > deadline:
+            recent = [(c.method, c.params.get("chat_id"), c.text[:60], c.error)
+                      for c in self.find()[-25:]]
+            raise AssertionError(f"timed out waiting for {count} x {method} "
+                                 f"(found {len(found)}); recent: {recent}")
+        return None
 
     def message(self, chat_id: int, message_id: int) -> dict | None:
         with self._lock:
@@ -647,6 +647,8 @@ class FakeTelegram:
             # Polls are not recorded: there are too many and they say nothing about behaviour.
             return web.json_response({"ok": True, "result": result})
         handler = getattr(self, f"_api_{method}", None)
+        if handler is None and method in _ACCEPTED:
+            handler = _accept
         if handler is None:
             call.error = "Not Found"
             self._record(call)
@@ -699,19 +701,11 @@ class FakeTelegram:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), deadline - time.monotonic())
 
-    # Bot API methods: each takes (params, files) under the lock and returns the result.
+    # Bot API methods: each takes (params, files) under the lock and returns the result
+    # (those in _ACCEPTED just answer true).
 
     def _api_getMe(self, params: dict, files: dict) -> dict:
         return self.bot_user
-
-    def _api_logOut(self, params: dict, files: dict) -> bool:
-        return True
-
-    def _api_close(self, params: dict, files: dict) -> bool:
-        return True
-
-    def _api_deleteWebhook(self, params: dict, files: dict) -> bool:
-        return True
 
     def _api_setWebhook(self, params: dict, files: dict) -> bool:
         """Accepted and recorded (url, secret_token); the test posts the updates itself."""
@@ -743,17 +737,8 @@ class FakeTelegram:
     def _api_getMyCommands(self, params: dict, files: dict) -> list:
         return self.commands
 
-    def _api_setMyDescription(self, params: dict, files: dict) -> bool:
-        return True
-
-    def _api_setMyShortDescription(self, params: dict, files: dict) -> bool:
-        return True
-
     def _api_sendChatAction(self, params: dict, files: dict) -> bool:
         self._chat(params)
-        return True
-
-    def _api_answerCallbackQuery(self, params: dict, files: dict) -> bool:
         return True
 
     def _api_getFile(self, params: dict, files: dict) -> dict:
@@ -986,6 +971,15 @@ def _check_lengths(params: dict) -> None:
         raise _ApiError(400, "Bad Request: message caption is too long")
 
 
+_ACCEPTED = frozenset({"logOut", "close", "deleteWebhook", "setMyDescription",
+                       "setMyShortDescription", "answerCallbackQuery"})
+"""Methods the fake accepts and records without doing anything: it answers true."""
+
+
+def _accept(params: dict, files: dict) -> bool:
+    return True
+
+
 class _ApiError(Exception):
     def __init__(self, code: int, description: str) -> None:
         super().__init__(description)
@@ -1077,11 +1071,13 @@ TEST_SIZE = 64
 
 
 def bot_env(fake: FakeTelegram, root: Path, **overrides: str) -> dict[str, str]:
-    """Environment of a bot with tiny fast jobs, its database and work area under `root`."""
+    """Environment of a bot with tiny fast jobs, its database, work area and presets folder
+    under `root`."""
     return {
         **fake.env(),
         "STYLEBOT_DB": str(root / "stylebot.db"),
         "STYLEBOT_WORK_DIR": str(root / "work"),
+        "STYLEBOT_PRESETS_DIR": str(root / "presets"),
         "STYLEBOT_SIZE": str(TEST_SIZE),
         "STYLEBOT_STEPS": "2",
         "STYLEBOT_POLL_TIMEOUT": "1",
@@ -1117,6 +1113,26 @@ def start_bot_process(env: dict[str, str], cwd: Path, **popen: Any) -> subproces
     popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
     return subprocess.Popen([sys.executable, "-m", "bot"], cwd=cwd,
                             env={**clean, "PYTHONPATH": str(REPO), **env}, **popen)
+
+
+@contextlib.contextmanager
+def piped_bot_process(env: dict[str, str], cwd: Path) -> Iterator[subprocess.Popen]:
+    """`start_bot_process` inside the block; killed on leaving if it is still running (a
+    failed assertion must not leave a bot behind)."""
+    process = start_bot_process(env, cwd)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def stop_with_sigterm(process: subprocess.Popen) -> str:
+    """Sends SIGTERM, as `docker stop` does, and returns the bot's stderr once it exited."""
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    return stderr
 
 
 @contextlib.contextmanager

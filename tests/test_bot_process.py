@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -19,14 +18,21 @@ from bot.app import build_application, running
 from bot.config import Config
 from bot.jobs.pool import RunnerPool
 from bot.jobs.worker import StyleWorker
-from tests.fake_telegram import FakeTelegram, User, bot_env, private_chat, start_bot_process
+from tests.fake_telegram import (
+    FakeTelegram,
+    User,
+    bot_env,
+    piped_bot_process,
+    private_chat,
+    start_bot_process,
+    stop_with_sigterm,
+)
 
 
 def test_runs_answers_and_stops_on_sigterm_without_logging_the_token(tmp_path):
     with FakeTelegram() as fake:
         env = bot_env(fake, tmp_path, STYLEBOT_PRESETS_DIR=str(tmp_path))
-        process = start_bot_process(env, tmp_path)
-        try:
+        with piped_bot_process(env, tmp_path) as process:
             fake.wait_for_blocking("setMyCommands", timeout=60)
             alice = User(7, "Alice")
             message = fake.user_sends_text(private_chat(alice), alice, "/help")
@@ -34,12 +40,7 @@ def test_runs_answers_and_stops_on_sigterm_without_logging_the_token(tmp_path):
                 "sendMessage", lambda c: c.reply_to == message["message_id"], timeout=30
             )
             assert "/styles" in answer.text
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+            stderr = stop_with_sigterm(process)
     assert process.returncode == 0, stderr
     assert "started" in stderr
     assert fake.token not in stderr

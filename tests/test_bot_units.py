@@ -49,6 +49,7 @@ def test_config_defaults():
     assert (config.max_queued_per_user, config.max_queue, config.max_attempts) == (3, 100, 3)
     assert config.file_ttl_days == 7 and config.previews is True
     assert config.size_override is None and config.steps_override is None
+    assert config.presets_dir is None
     assert "1:abc" not in repr(config)
 
 
@@ -69,6 +70,7 @@ def test_config_reads_every_variable():
         "STYLEBOT_FILE_TTL_DAYS": "1",
         "STYLEBOT_PREVIEWS": "off",
         "STYLEBOT_POLL_TIMEOUT": "1",
+        "STYLEBOT_PRESETS_DIR": "/srv/styles",
     })
     assert config.token == "1:abc"
     assert config.admins == {5, 7, 9} and config.is_admin(7) and not config.is_admin(8)
@@ -76,6 +78,7 @@ def test_config_reads_every_variable():
     assert (config.size_override, config.steps_override) == (64, 2)
     assert (config.max_queued_per_user, config.max_queue, config.max_attempts) == (5, 10, 2)
     assert config.previews is False and config.poll_timeout == 1.0
+    assert config.presets_dir == Path("/srv/styles")
 
 
 @pytest.mark.parametrize("name, value", [

@@ -92,3 +92,16 @@ def test_the_precision_setting_decides_what_auto_means(monkeypatch):
     assert resolve_precision("float32") == "float32"  # an explicit choice (classic) stays
     monkeypatch.setenv("STYLECORE_PRECISION", "auto")
     assert resolve_precision("auto") in ("float32", "mixed_bfloat16")
+
+
+def test_presets_dir_makes_its_images_styles_by_name(tmp_path):
+    photo, painting = write_inputs(tmp_path)
+    folder = tmp_path / "styles"
+    folder.mkdir()
+    painting.rename(folder / "my_stripes.png")
+    unknown = run_stylize(str(photo), "my_stripes", "-q", cwd=tmp_path)
+    assert unknown.returncode == 2 and "my_stripes" in unknown.stderr
+    done = run_stylize(str(photo), "my_stripes", "--presets-dir", str(folder), "-o", "c.png",
+                       "--size", "64", "--steps", "1", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert decode_image(tmp_path / "c.png").shape == (48, 64, 3)

@@ -140,7 +140,6 @@ def test_hadolint_finds_nothing():
 
 def test_presets_fetch_caches_what_it_can_and_reports_the_rest(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("STYLECORE_HOME", str(tmp_path))
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(tmp_path / "none"))
     monkeypatch.setenv("NO_PROXY", "*")
     for name, painting in list(presets.PAINTINGS.items()):  # a port nobody listens on
         monkeypatch.setitem(presets.PAINTINGS, name,

@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from bot.jobs.queue import (
-    Job,
-    JobRequest,
-    JobStatus,
-    QueueFull,
-    SqliteJobQueue,
-    UserLimitReached,
-)
+from bot.jobs.model import Job, JobRequest, JobStatus, QueueFull, UserLimitReached
+from bot.jobs.queue import SqliteJobQueue
 from bot.settings import JobSettings
 from bot.store import Store
 

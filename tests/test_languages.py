@@ -24,6 +24,7 @@ from bot.telegram.i18n import (
     supported,
     translator,
 )
+from tests.databases import database_at_schema, opened
 
 REPO = Path(__file__).resolve().parents[1]
 TRANSLATED = [code for code in LANGUAGES if CATALOGUES[code]]
@@ -187,44 +188,32 @@ def test_a_broken_translation_falls_back_to_english(caplog):
 
 @pytest.mark.asyncio
 async def test_choices_are_stored_survive_reopening_and_forget_drops_the_users(tmp_path):
-    from bot.store import Store
-
     path = tmp_path / "bot.db"
-    store = await Store.open(path)
-    try:
+    async with opened(path) as store:
         assert await store.languages(-100, 7) == (None, None)
         await store.set_user_language(7, "ru")
         await store.set_chat_language(-100, "es")
         await store.set_user_language(7, "zh")  # a new choice replaces the old one
-    finally:
-        await store.close()
-    store = await Store.open(path)
-    try:
+    async with opened(path) as store:
         assert await store.languages(-100, 7) == ("es", "zh")
         assert await store.languages(7, 7) == (None, "zh")
         await store.forget_user(7)
         assert await store.languages(-100, 7) == ("es", None)  # the group's is the group's
         await store.set_chat_language(-100, None)
         assert await store.languages(-100, 7) == (None, None)
-    finally:
-        await store.close()
 
 
 @pytest.mark.asyncio
 async def test_jobs_and_pictures_of_an_older_database_are_in_english(tmp_path):
     """Migration 3 on a database of schema 2: existing rows get English."""
-    from bot.store import MIGRATIONS, Store
-    from tests.old_databases import database_at_schema
+    from bot.schema import MIGRATIONS
 
     path = await database_at_schema(
         tmp_path / "old.db", 2,
         "INSERT INTO inbox (chat_id, user_id, message_id, received_at) VALUES (1, 1, 5, 0)",
     )
-    store = await Store.open(path)
-    try:
+    async with opened(path) as store:
         assert await store.schema_version() == len(MIGRATIONS) == 4
         async with store.read() as db:
             row = await (await db.execute("SELECT language FROM inbox")).fetchone()
         assert row[0] == "en"
-    finally:
-        await store.close()

@@ -21,7 +21,8 @@ from PIL import Image
 
 from bot.telegram import gallery
 from bot.telegram.texts import error_text
-from stylecore import presets
+from stylecore import preset_downloads, preset_folders, presets
+from stylecore.errors import PresetNameError
 from stylecore.images import ImageError, decode_image, encode_image
 
 SHARED_STYLES = Path(__file__).resolve().parents[2] / "shared" / "images" / "styles"
@@ -44,10 +45,10 @@ def _dead_url(name: str = "x.jpg") -> str:
 
 @pytest.fixture(autouse=True)
 def env(tmp_path, monkeypatch):
-    """Fresh cache home per test, no folder presets, no proxies, no real download URLs."""
+    """Fresh cache home per test, no proxies, no real download URLs (and, by conftest, no
+    presets folder)."""
     home = tmp_path / "home"
     monkeypatch.setenv("STYLECORE_HOME", str(home))
-    monkeypatch.delenv("STYLEBOT_PRESETS_DIR", raising=False)
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
@@ -155,7 +156,7 @@ def test_default_cache_dir_is_under_home(monkeypatch, tmp_path):
     monkeypatch.delenv("STYLECORE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert presets.cache_dir() == tmp_path / ".cache" / "stylecore" / "presets"
-    assert presets.user_presets_dir() == tmp_path / ".cache" / "stylecore" / "user_presets"
+    assert preset_folders.user_presets_dir() == tmp_path / ".cache" / "stylecore" / "user_presets"
 
 
 # --------------------------------------------------------------------------- folder presets
@@ -169,7 +170,7 @@ def test_folder_presets_listed_by_stem_and_loadable(tmp_path, monkeypatch):
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
     (folder / "notes.txt").write_text("not an image")
     (folder / ".hidden.jpg").write_bytes(_image_bytes(3))
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
+    preset_folders.set_presets_folder(folder)
 
     listed = presets.list_presets()
     kinds = [p.kind for p in listed]
@@ -190,7 +191,7 @@ def test_folder_image_provides_painting_offline(tmp_path, monkeypatch):
     folder.mkdir()
     data = _image_bytes(4)
     (folder / "starry_night.jpg").write_bytes(data)
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
+    preset_folders.set_presets_folder(folder)
 
     assert presets.is_available_offline("starry_night")
     assert not presets.is_available_offline("the_scream")
@@ -202,13 +203,13 @@ def test_folder_image_provides_painting_offline(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not SHARED_STYLES.is_dir(), reason="../shared/images/styles not present")
 def test_shared_paintings_match_pins_and_load_offline(monkeypatch):
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(SHARED_STYLES))
+    preset_folders.set_presets_folder(SHARED_STYLES)
     for path in sorted(SHARED_STYLES.glob("*.jpg")):
         pinned = presets.PAINTINGS[path.stem].sha256
         assert hashlib.sha256(path.read_bytes()).hexdigest() == pinned, path.name
         assert presets.is_available_offline(path.stem)
     img = presets.load_preset("starry_night")
-    assert img.dtype == np.float32 and max(img.shape[:2]) <= presets.MAX_SIDE
+    assert img.dtype == np.float32 and max(img.shape[:2]) <= preset_folders.MAX_SIDE
     assert presets.get_preset("starry_night").title == "The Starry Night — Vincent van Gogh, 1889"
 
 
@@ -268,7 +269,7 @@ def test_wrong_sha256_is_unavailable_and_remembered(env, server, monkeypatch):
         presets.load_preset("the_scream")
     assert len(server.requests) == 1
 
-    monkeypatch.setattr(presets, "FAILURE_TTL_S", 0.0)  # once forgotten, it tries again
+    monkeypatch.setattr(preset_downloads, "FAILURE_TTL_S", 0.0)  # once forgotten, it tries again
     with pytest.raises(presets.PresetUnavailable):
         presets.load_preset("the_scream")
     assert len(server.requests) == 2
@@ -305,29 +306,29 @@ def test_unknown_name_gives_suggestions():
 @pytest.mark.parametrize("name", ["", "a", "x" * 33, "bad name", "../evil", "émile", "a-b",
                                   "mosaic", "starry_night", "Starry_Night"])
 def test_add_preset_refuses_bad_names(name):
-    with pytest.raises(presets.PresetNameError):
-        presets.add_preset(name, _image_bytes(8))
+    with pytest.raises(PresetNameError):
+        preset_folders.add_preset(name, _image_bytes(8))
 
 
 def test_add_preset_stores_lists_and_overwrites(env, tmp_path, monkeypatch):
     with pytest.raises(ImageError):
-        presets.add_preset("junk", b"this is not an image")
+        preset_folders.add_preset("junk", b"this is not an image")
 
-    preset = presets.add_preset("My_Style2", _image_bytes(9))
+    preset = preset_folders.add_preset("My_Style2", _image_bytes(9))
     assert preset == presets.Preset("my_style2", "My style2", "folder")
     assert presets.list_presets()[-1] == preset
     assert [p.name for p in (env / "user_presets").iterdir()] == ["my_style2.jpg"]
     first = presets.load_preset("my_style2")
     assert first.shape == (96, 128, 3)
 
-    presets.add_preset("my_style2", _image_bytes(10, "png"))  # a user preset may be replaced
+    preset_folders.add_preset("my_style2", _image_bytes(10, "png"))  # a user preset may be replaced
     assert [p.name for p in (env / "user_presets").iterdir()] == ["my_style2.png"]
     np.testing.assert_allclose(presets.load_preset("my_style2"),
                                decode_image(_image_bytes(10, "png")), atol=1e-6)
 
     folder = tmp_path / "configured"
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
-    presets.add_preset("other", _image_bytes(11))
+    preset_folders.set_presets_folder(folder)
+    preset_folders.add_preset("other", _image_bytes(11))
     assert (folder / "other.jpg").is_file()
     assert {"my_style2", "other"} <= {p.name for p in presets.list_presets()}
 
@@ -342,7 +343,7 @@ def test_gallery_grid_without_downloads(env, server, procedural_pngs, tmp_path, 
     (folder / "starry_night.jpg").write_bytes(_image_bytes(12))
     (folder / "a_really_long_preset_name_to_cut.jpg").write_bytes(_image_bytes(13))
     (folder / "broken.png").write_bytes(b"\x89PNG damaged")
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(folder))
+    preset_folders.set_presets_folder(folder)
     _serve_painting(monkeypatch, server, "wave", _image_bytes(14))  # reachable, not cached
     with pytest.raises(presets.PresetUnavailable):
         presets.load_preset("minotaur")  # a remembered failure: drawn as "unavailable"

@@ -10,10 +10,11 @@ import time
 import pytest
 from telegram import Chat, Message
 
+from bot.schema import MIGRATIONS
 from bot.settings import Settings
-from bot.store import MIGRATIONS, Session, Store
+from bot.store import Session, Store
 from bot.telegram.inbox import Inbox
-from tests.old_databases import database_at_schema
+from tests.databases import database_at_schema, opened
 
 
 @pytest.fixture
@@ -23,8 +24,7 @@ def db_path(tmp_path):
 
 @pytest.mark.asyncio
 async def test_open_creates_folders_and_migrates_from_empty(db_path):
-    store = await Store.open(db_path)
-    try:
+    async with opened(db_path) as store:
         assert db_path.exists()
         assert await store.schema_version() == len(MIGRATIONS)
         async with store.read() as db:
@@ -36,8 +36,6 @@ async def test_open_creates_folders_and_migrates_from_empty(db_path):
         assert mode[0] == "wal"
         assert fks[0] == 1
         assert {"sessions", "jobs", "turns"} <= {row[0] for row in tables}
-    finally:
-        await store.close()
 
 
 @pytest.mark.asyncio
@@ -65,16 +63,13 @@ async def test_a_failing_migration_leaves_the_database_untouched(db_path, monkey
     with pytest.raises(Exception, match="no such table"):
         await Store.open(db_path)
     monkeypatch.undo()
-    store = await Store.open(db_path)
-    try:
+    async with opened(db_path) as store:
         assert await store.schema_version() == len(MIGRATIONS)
         async with store.read() as db:
             row = await (
                 await db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'")
             ).fetchone()
         assert row[0] == 0
-    finally:
-        await store.close()
 
 
 @pytest.mark.asyncio
@@ -94,19 +89,15 @@ async def test_sessions_survive_a_reopen(db_path):
     await store.save_session(Session(chat_id=10, user_id=2, default_preset="ink"))
     await store.close()
 
-    store = await Store.open(db_path)
-    try:
+    async with opened(db_path) as store:
         assert await store.get_session(10, 1) == session
         assert (await store.get_session(10, 2)).default_preset == "ink"
         assert (await store.get_session(11, 1)).pending is None  # other chat: separate state
-    finally:
-        await store.close()
 
 
 @pytest.mark.asyncio
 async def test_clear_pending_keeps_settings_and_preset(db_path):
-    store = await Store.open(db_path)
-    try:
+    async with opened(db_path) as store:
         session = Session(
             chat_id=5,
             user_id=6,
@@ -125,8 +116,6 @@ async def test_clear_pending_keeps_settings_and_preset(db_path):
         assert cleared.default_preset == "mosaic"
         assert cleared.settings.as_file is True
         await store.clear_pending(99, 99)  # no session: nothing to do, no error
-    finally:
-        await store.close()
 
 
 def test_settings_json_is_tolerant():
@@ -144,16 +133,13 @@ def test_settings_json_is_tolerant():
 
 @pytest.mark.asyncio
 async def test_broken_settings_in_the_database_do_not_break_the_session(db_path):
-    store = await Store.open(db_path)
-    try:
+    async with opened(db_path) as store:
         await store.save_session(Session(chat_id=1, user_id=1, default_preset="wave"))
         async with store.transaction() as db:
             await db.execute("UPDATE sessions SET settings = '{oops'")
         session = await store.get_session(1, 1)
         assert session.settings == Settings()
         assert session.default_preset == "wave"
-    finally:
-        await store.close()
 
 
 async def _add_job(store: Store, user_id: int, chat_id: int, status: str, created_at: float):
@@ -167,8 +153,7 @@ async def _add_job(store: Store, user_id: int, chat_id: int, status: str, create
 
 @pytest.mark.asyncio
 async def test_forget_user_deletes_sessions_and_jobs_everywhere(db_path):
-    store = await Store.open(db_path)
-    try:
+    async with opened(db_path) as store:
         for chat in (1, 2, 3):
             await store.save_session(Session(chat_id=chat, user_id=42, default_preset="x"))
         await store.save_session(Session(chat_id=1, user_id=7, default_preset="y"))
@@ -183,14 +168,11 @@ async def test_forget_user_deletes_sessions_and_jobs_everywhere(db_path):
             rows = await (await db.execute("SELECT user_id FROM jobs")).fetchall()
         assert [row[0] for row in rows] == [7]
         assert await store.forget_user(42) == {"sessions": 0, "jobs": 0}
-    finally:
-        await store.close()
 
 
 @pytest.mark.asyncio
 async def test_forget_user_deletes_their_votes_and_battles(db_path):
-    store = await Store.open(db_path)
-    try:
+    async with opened(db_path) as store:
         async with store.transaction() as db:
             for battle_id, caller in ((1, 42), (2, 7)):
                 await db.execute(
@@ -210,14 +192,11 @@ async def test_forget_user_deletes_their_votes_and_battles(db_path):
         assert [tuple(r) for r in battles] == [(2,)]  # the battle 42 started is gone
         assert [tuple(r) for r in jobs] == [(2,)]
         assert [tuple(r) for r in votes] == [(2, 8)]  # 42's vote too; 7's went with battle 1
-    finally:
-        await store.close()
 
 
 @pytest.mark.asyncio
 async def test_expire_file_ids_clears_only_old_ones(db_path):
-    store = await Store.open(db_path)
-    try:
+    async with opened(db_path) as store:
         old, new = time.time() - 10 * 86_400, time.time()
         for user in (1, 2):
             await store.save_session(
@@ -253,8 +232,6 @@ async def test_expire_file_ids_clears_only_old_ones(db_path):
             ("queued", "content", "style"),
         ]
         assert await store.expire_file_ids(older_than_days=7) == 0
-    finally:
-        await store.close()
 
 
 @pytest.mark.asyncio
@@ -287,14 +264,11 @@ async def test_inbox_keeps_a_picture_until_its_sender_is_answered(db_path):
                 await task
     finally:
         await store.close()
-    store = await Store.open(db_path)
-    try:
+    async with opened(db_path) as store:
         inbox = Inbox(store)
         assert [(p.message_id, p.user_id) for p in await inbox.left_over()] == [(12, 42), (13, 7)]
         await store.forget_user(42)
         assert [p.message_id for p in await inbox.left_over()] == [13]
-    finally:
-        await store.close()
 
 
 def _message(chat_id: int, message_id: int) -> Message:
@@ -310,8 +284,7 @@ async def test_a_database_of_schema_3_gets_the_battles(tmp_path):
         tmp_path / "languages.db", 3,
         "INSERT INTO user_languages (user_id, language, updated_at) VALUES (7, 'ru', 0)",
     )
-    store = await Store.open(path)
-    try:
+    async with opened(path) as store:
         assert await store.schema_version() == len(MIGRATIONS) == 4
         assert await store.languages(1, 7) == (None, "ru")
         async with store.transaction() as db:
@@ -320,5 +293,3 @@ async def test_a_database_of_schema_3_gets_the_battles(tmp_path):
         async with store.read() as db:
             row = await (await db.execute("SELECT language FROM battles")).fetchone()
         assert row[0] == "en"
-    finally:
-        await store.close()

@@ -4,7 +4,6 @@ Telegram, and the test posting updates to the bot's webhook server as Telegram w
 from __future__ import annotations
 
 import json
-import signal
 import time
 import urllib.error
 import urllib.request
@@ -17,8 +16,9 @@ from tests.fake_telegram import (
     User,
     bot_env,
     free_port,
+    piped_bot_process,
     private_chat,
-    start_bot_process,
+    stop_with_sigterm,
 )
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -54,8 +54,7 @@ def test_webhook_answers_updates_with_the_secret_and_refuses_the_others(tmp_path
                       STYLEBOT_WEBHOOK_URL="https://bot.example.test/telegram/hook/",
                       STYLEBOT_WEBHOOK_LISTEN=f"127.0.0.1:{port}",
                       STYLEBOT_LOG_FORMAT="json", TF_CPP_MIN_LOG_LEVEL="3")
-        process = start_bot_process(env, tmp_path)
-        try:
+        with piped_bot_process(env, tmp_path) as process:
             hook = fake.wait_for_blocking("setWebhook", timeout=60)
             assert hook.params["url"] == "https://bot.example.test/telegram/hook/"
             secret = hook.params["secret_token"]  # generated: no STYLEBOT_WEBHOOK_SECRET
@@ -75,12 +74,7 @@ def test_webhook_answers_updates_with_the_secret_and_refuses_the_others(tmp_path
             refused_ids = {m["message_id"] for m in refused}
             assert not fake.find("sendMessage", lambda c: c.reply_to in refused_ids)
 
-            process.send_signal(signal.SIGTERM)
-            _, stderr = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+            stderr = stop_with_sigterm(process)
     assert process.returncode == 0, stderr
     assert secret not in stderr and fake.token not in stderr
     lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import pytest
 
+from stylecore import weight_files
 from stylecore import weights as W
 from stylecore.pastiche_format import PasticheFormatError, load_legacy_torch
 
@@ -175,7 +176,7 @@ def test_memoised_second_call_touches_nothing(
     env.setenv("STYLECORE_HOME", str(tmp_path / "gone"))
     for target, name in [(np, "load"), (h5py, "File"), (W.subprocess, "run"),
                          (W.socket, "create_connection"), (W.keras.utils, "get_file"),
-                         (W, "_read_weights_file")]:
+                         (weight_files, "read_weights_file"), (W, "read_weights_file")]:
         env.setattr(target, name, forbidden)
     env.setattr("builtins.open", forbidden)
     assert W.load_vgg19_weights() is first
@@ -260,7 +261,7 @@ def test_fake_official_file_has_the_layout_keras_loads(
 ) -> None:
     # Keras' own loader accepts the file, so the reader is tested on the layout Keras expects.
     vgg = keras.applications.VGG19(include_top=False, weights=str(official_h5))
-    ours = W._read_weights_file(official_h5)
+    ours = weight_files.read_weights_file(official_h5)
     for layer in ("block1_conv1", "block5_conv4"):
         kernel, bias = vgg.get_layer(layer).get_weights()
         np.testing.assert_array_equal(ours[layer][0], kernel)

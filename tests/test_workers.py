@@ -35,7 +35,6 @@ def test_one_worker_per_gpu_pinned_unless_overridden():
 
 @pytest.mark.asyncio
 async def test_two_workers_run_two_users_jobs_at_once(tmp_path, monkeypatch, caplog):
-    monkeypatch.setenv("STYLEBOT_PRESETS_DIR", str(tmp_path))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # CPU workers, whatever the machine has
     caplog.set_level(logging.INFO, logger="stylebot.app")
     alice, bob = User(101, "Alice"), User(202, "Bob")

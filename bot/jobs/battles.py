@@ -2,12 +2,12 @@
 voted on in the chat.
 
 A battle is a row in `battles` (with its jobs in `battle_jobs` and the votes in
-`battle_votes`, see `bot.store`), so it survives a restart. Its jobs are ordinary jobs (the
-queue's fairness and caps apply), except that `Delivery` holds their results back
-(`holds`): the battle's own loop (`run`, every `TICK_S` and whenever a result is in) posts the
-album once every job has a result or has ended, then the vote message; it closes the vote at
-its deadline. States: painting -> posted (the album is out) -> voting (the vote message is
-out) -> over. The caller may end the vote early.
+`battle_votes`, read and written by `bot.jobs.battle_records`), so it survives a restart. Its
+jobs are ordinary jobs (the queue's fairness and caps apply), except that `Delivery` holds
+their results back (`holds`): the battle's own loop (every `TICK_S` and whenever a result is
+in) posts the album once every job has a result or has ended, then the vote message; it closes
+the vote at its deadline. States: painting -> posted (the album is out) -> voting (the vote
+message is out) -> over. The caller may end the vote early.
 
 Everything a battle says to the chat (the status, the album's captions, the vote message and
 its "End vote" button, the result) is in the battle's language, stored with it: the language
@@ -23,12 +23,12 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import Bot, InputMediaPhoto, ReplyParameters
 from telegram.error import Forbidden, TelegramError
 
+from bot.jobs.battle_records import Battle, BattleRecords
 from bot.jobs.delivery import discard_files, result_caption
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.store import Store
@@ -47,27 +47,13 @@ TICK_S = 2.0
 """How often the loop looks at open battles without being woken."""
 
 
-@dataclass(frozen=True)
-class Battle:
-    id: int
-    chat_id: int
-    caller_id: int
-    reply_to_message_id: int | None
-    status_message_id: int | None
-    album_message_id: int | None
-    vote_message_id: int | None
-    deadline: float | None
-    state: str
-    language: str
-    styles: list[str]
-    job_ids: list[int]
-
-
 class Battles:
+    """The running battles: their loop, their messages and their votes."""
+
     def __init__(self, bot: Bot, store: Store, queue: JobQueue, work: WorkArea, *,
                  vote_seconds: float, clock: Callable[[], float] = time.time) -> None:
         self.bot = bot
-        self.store = store
+        self.records = BattleRecords(store, clock)
         self.queue = queue
         self.work = work
         self.vote_seconds = vote_seconds
@@ -113,61 +99,19 @@ class Battles:
     async def create(self, chat_id: int, caller_id: int, reply_to_message_id: int | None,
                      jobs: list[Job], styles: list[str], status_message_id: int | None,
                      language: str = "en") -> int:
-        async with self.store.transaction() as db:
-            cursor = await db.execute(
-                "INSERT INTO battles (chat_id, caller_id, reply_to_message_id, "
-                "status_message_id, state, language, created_at) "
-                "VALUES (?, ?, ?, ?, 'painting', ?, ?) RETURNING id",
-                (chat_id, caller_id, reply_to_message_id, status_message_id, language,
-                 self._clock()),
-            )
-            (battle_id,) = await cursor.fetchone()
-            for position, (job, style) in enumerate(zip(jobs, styles, strict=True)):
-                await db.execute(
-                    "INSERT INTO battle_jobs (job_id, battle_id, position, style) "
-                    "VALUES (?, ?, ?, ?)", (job.id, battle_id, position, style))
-        return battle_id
+        """Stores a new battle, painting `jobs` (one per style); returns its id."""
+        return await self.records.create(chat_id, caller_id, reply_to_message_id, jobs, styles,
+                                         status_message_id, language)
 
     async def holds(self, job: Job) -> bool:
         """True for a job of a battle: its result waits for the album (and wakes the loop)."""
-        async with self.store.read() as db:
-            cursor = await db.execute("SELECT 1 FROM battle_jobs WHERE job_id = ?", (job.id,))
-            held = await cursor.fetchone() is not None
+        held = await self.records.has_job(job.id)
         if held:
             self.wake()
         return held
 
     async def get(self, battle_id: int) -> Battle | None:
-        async with self.store.read() as db:
-            cursor = await db.execute("SELECT * FROM battles WHERE id = ?", (battle_id,))
-            row = await cursor.fetchone()
-            if row is None:
-                return None
-            cursor = await db.execute(
-                "SELECT job_id, style FROM battle_jobs WHERE battle_id = ? ORDER BY position",
-                (battle_id,))
-            jobs = await cursor.fetchall()
-        return Battle(
-            id=row["id"], chat_id=row["chat_id"], caller_id=row["caller_id"],
-            reply_to_message_id=row["reply_to_message_id"],
-            status_message_id=row["status_message_id"],
-            album_message_id=row["album_message_id"], vote_message_id=row["vote_message_id"],
-            deadline=row["deadline"], state=row["state"], language=row["language"],
-            styles=[r["style"] for r in jobs], job_ids=[r["job_id"] for r in jobs],
-        )
-
-    async def counts(self, battle_id: int) -> dict[str, int]:
-        async with self.store.read() as db:
-            cursor = await db.execute(
-                "SELECT style, COUNT(*) FROM battle_votes WHERE battle_id = ? GROUP BY style",
-                (battle_id,))
-            return {style: count for style, count in await cursor.fetchall()}
-
-    async def _set(self, battle_id: int, **values: object) -> None:
-        columns = ", ".join(f"{name} = ?" for name in values)
-        async with self.store.transaction() as db:
-            await db.execute(f"UPDATE battles SET {columns} WHERE id = ?",
-                             (*values.values(), battle_id))
+        return await self.records.get(battle_id)
 
     def _lock(self, battle_id: int) -> asyncio.Lock:
         return self._locks.setdefault(battle_id, asyncio.Lock())
@@ -175,10 +119,7 @@ class Battles:
     # ------------------------------------------------------------------ the loop's work
 
     async def tick(self) -> None:
-        async with self.store.read() as db:
-            cursor = await db.execute(
-                "SELECT id, state, deadline FROM battles WHERE state != 'over'")
-            rows = await cursor.fetchall()
+        rows = await self.records.open_battles()
         now = self._clock()
         for battle_id, state, deadline in rows:
             async with self._lock(battle_id):
@@ -235,7 +176,7 @@ class Battles:
         for job in jobs:  # a result that vanished: the album went without it
             if job is not None and job.status == JobStatus.RUNNING and job.id not in posted:
                 await self.queue.fail(job.id, "battle: result missing when the album went")
-        await self._set(battle.id, state="posted", album_message_id=messages[0].message_id)
+        await self.records.set(battle.id, state="posted", album_message_id=messages[0].message_id)
         await self._delete_status(battle)
         for job in jobs:
             if job is not None:
@@ -257,12 +198,12 @@ class Battles:
                 battle.chat_id, text, reply_parameters=reply_to,
                 reply_markup=battle_keyboard(battle.id, styles, {}, t)))
         except Forbidden:
-            await self._set(battle.id, state="over")
+            await self.records.set(battle.id, state="over")
             return
         except TelegramError as exc:
             log.warning("battle %d: vote message not sent: %s", battle.id, exc)
             return
-        await self._set(battle.id, state="voting", vote_message_id=message.message_id,
+        await self.records.set(battle.id, state="voting", vote_message_id=message.message_id,
                         deadline=deadline)
 
     async def _posted_styles(self, battle: Battle) -> list[str]:
@@ -275,7 +216,7 @@ class Battles:
         return styles
 
     async def _give_up(self, battle: Battle, jobs: list[Job], quiet: bool = False) -> None:
-        await self._set(battle.id, state="over")
+        await self.records.set(battle.id, state="over")
         for job in jobs:
             if job.status == JobStatus.RUNNING:
                 await self.queue.fail(job.id, "battle: too few paintings")
@@ -313,17 +254,8 @@ class Battles:
             if not 0 <= position < len(styles):
                 return "over", None
             style = styles[position]
-            async with self.store.transaction() as db:
-                cursor = await db.execute(
-                    "SELECT style FROM battle_votes WHERE battle_id = ? AND user_id = ?",
-                    (battle_id, user_id))
-                row = await cursor.fetchone()
-                if row is not None and row[0] == style:
-                    return "unchanged", style
-                await db.execute(
-                    "INSERT INTO battle_votes (battle_id, user_id, style) VALUES (?, ?, ?) "
-                    "ON CONFLICT (battle_id, user_id) DO UPDATE SET style = excluded.style",
-                    (battle_id, user_id, style))
+            if not await self.records.vote(battle_id, user_id, style):
+                return "unchanged", style
         self._show_counts(battle_id)
         return "voted", style
 
@@ -344,7 +276,7 @@ class Battles:
                 if battle is None or battle.state != "voting":
                     return
                 styles = await self._posted_styles(battle)
-                counts = await self.counts(battle_id)
+                counts = await self.records.counts(battle_id)
                 left = max(0.0, (battle.deadline or 0) - self._clock())
                 t = translator(battle.language)
                 try:
@@ -366,8 +298,8 @@ class Battles:
 
     async def _finish(self, battle: Battle) -> None:
         styles = await self._posted_styles(battle)
-        counts = await self.counts(battle.id)
-        await self._set(battle.id, state="over")
+        counts = await self.records.counts(battle.id)
+        await self.records.set(battle.id, state="over")
         try:
             await self.bot.edit_message_text(result_text(styles, counts,
                                                          translator(battle.language)),

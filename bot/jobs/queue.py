@@ -6,23 +6,28 @@ FAILED / CANCELLED. A result that exists but is not delivered is re-sent after a
 (`pending_delivery`), never recomputed; a job with a `delivered_message_id` is never sent again.
 
 Order is fair: round-robin across users, FIFO within a user, so one user's ten jobs do not push
-everyone else back. The handlers and the runner see only the `JobQueue` protocol
-(`bot.jobs.model`, with the job itself), so a distributed backend can replace `SqliteJobQueue`
-without touching them.
+everyone else back; the order and the waiting-time estimate are `bot.jobs.fair_order`. The
+handlers and the runner see only the `JobQueue` protocol (`bot.jobs.model`, with the job
+itself), so a distributed backend can replace `SqliteJobQueue` without touching them.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 import aiosqlite
 
+from bot.jobs.fair_order import (
+    COMPUTING,
+    eta,
+    mean_duration,
+    queued_in_order,
+    remaining,
+)
 from bot.jobs.model import (
     Job,
     JobQueue,
@@ -32,28 +37,9 @@ from bot.jobs.model import (
     UserLimitReached,
 )
 from bot.settings import JobSettings
-from bot.store import Store
+from bot.store import Store, fetch_all, fetch_one
 
 log = logging.getLogger("stylebot.jobs")
-
-ETA_HISTORY = 20
-"""How many recent job durations the ETA averages."""
-
-
-@dataclass(frozen=True)
-class _Waiting:
-    """A queued job as the fair-order computation sees it."""
-
-    id: int
-    user_id: int
-    attempts: int
-    served_at: int
-    """The user's turn number when last served (0: never)."""
-
-
-# Jobs that hold a user's "running" slot: claimed and still computing.
-_COMPUTING = "status = 'running' AND result_path IS NULL"
-
 
 class SqliteJobQueue(JobQueue):
     """`JobQueue` on the bot's SQLite database (the `jobs` and `turns` tables of `bot.store`).
@@ -129,9 +115,9 @@ class SqliteJobQueue(JobQueue):
         """The next job in fair order, now RUNNING (attempts + 1), or None if nothing can run:
         users whose previous job is still computing are skipped."""
         async with self.store.transaction() as db:
-            computing = await _all(db, f"SELECT user_id FROM jobs WHERE {_COMPUTING}")
+            computing = await fetch_all(db, f"SELECT user_id FROM jobs WHERE {COMPUTING}")
             busy = {row[0] for row in computing}
-            order = _fair_order(await _waiting(db))
+            order = await queued_in_order(db)
             chosen = next((w for w in order if w.user_id not in busy), None)
             if chosen is None:
                 return None
@@ -220,7 +206,7 @@ class SqliteJobQueue(JobQueue):
         just before, so the caller can tell which one to stop in the worker (`status` RUNNING)."""
         async with self.store.transaction() as db:
             where = "chat_id = ? AND user_id = ? AND status IN ('queued', 'running')"
-            rows = await _all(
+            rows = await fetch_all(
                 db, f"SELECT * FROM jobs WHERE {where} ORDER BY id", (chat_id, user_id)
             )
             await db.execute(
@@ -235,20 +221,20 @@ class SqliteJobQueue(JobQueue):
         left for `pending_delivery`. Returns (requeued, failed), as they are now."""
         async with self.store.transaction() as db:
             now = self._clock()
-            requeued = await _all(
+            requeued = await fetch_all(
                 db,
                 f"""
                 UPDATE jobs SET status = 'queued', started_at = NULL
-                WHERE {_COMPUTING} AND attempts < ? RETURNING *
+                WHERE {COMPUTING} AND attempts < ? RETURNING *
                 """,
                 (max_attempts,),
             )
-            failed = await _all(
+            failed = await fetch_all(
                 db,
                 f"""
                 UPDATE jobs SET status = 'failed', finished_at = ?,
                     error = 'interrupted ' || attempts || ' times; giving up'
-                WHERE {_COMPUTING} RETURNING *
+                WHERE {COMPUTING} RETURNING *
                 """,
                 (now,),
             )
@@ -258,7 +244,7 @@ class SqliteJobQueue(JobQueue):
 
     async def get(self, job_id: int) -> Job | None:
         async with self.store.read() as db:
-            row = await _one(db, "SELECT * FROM jobs WHERE id = ?", (job_id,))
+            row = await fetch_one(db, "SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _job(row) if row is not None else None
 
     async def position(self, job_id: int) -> tuple[int, float | None]:
@@ -267,28 +253,27 @@ class SqliteJobQueue(JobQueue):
         job gives (0, its remaining time); an ended or unknown job (0, None). ETAs are None
         until some job has finished, and assume one worker."""
         async with self.store.read() as db:
-            job = await _one(db, "SELECT id, status, started_at FROM jobs WHERE id = ?", (job_id,))
+            job = await fetch_one(
+                db, "SELECT id, status, started_at FROM jobs WHERE id = ?", (job_id,)
+            )
             if job is None or job["status"] not in ("queued", "running"):
                 return 0, None
-            mean = await _mean_duration(db)
+            mean = await mean_duration(db)
             now = self._clock()
             if job["status"] == "running":
-                return 0, _remaining(mean, job["started_at"], now)
+                return 0, remaining(mean, job["started_at"], now)
             computing = [
-                r[0] for r in await _all(db, f"SELECT started_at FROM jobs WHERE {_COMPUTING}")
+                r[0] for r in await fetch_all(db, f"SELECT started_at FROM jobs WHERE {COMPUTING}")
             ]
-            order = [w.id for w in _fair_order(await _waiting(db))]
+            order = [w.id for w in await queued_in_order(db)]
         index = order.index(job_id)
-        if mean is None:
-            return len(computing) + index, None
-        eta = sum(_remaining(mean, started, now) or 0.0 for started in computing)
-        return len(computing) + index, eta + (index + 1) * mean
+        return len(computing) + index, eta(mean, computing, index, now)
 
     async def pending_delivery(self) -> list[Job]:
         """Computed results not yet delivered, oldest first: after a restart, send these
         (if the file is gone, `retry_later` recomputes)."""
         async with self.store.read() as db:
-            rows = await _all(
+            rows = await fetch_all(
                 db,
                 """
                 SELECT * FROM jobs WHERE status = 'running' AND result_path IS NOT NULL
@@ -303,31 +288,31 @@ class SqliteJobQueue(JobQueue):
         time and the failures since then (with the latest errors)."""
         async with self.store.read() as db:
             by_status = {status.value: 0 for status in JobStatus}
-            for status, count in await _all(
+            for status, count in await fetch_all(
                 db,
                 "SELECT status, COUNT(*) FROM jobs WHERE created_at >= ? GROUP BY status",
                 (since,),
             ):
                 by_status[status] = count
-            now_rows = await _all(
+            now_rows = await fetch_all(
                 db,
                 "SELECT status, COUNT(*) FROM jobs "
                 "WHERE status IN ('queued', 'running') GROUP BY status",
             )
             current = dict(now_rows)
-            mean_row = await _one(
+            mean_row = await fetch_one(
                 db,
                 "SELECT AVG(computed_at - started_at), COUNT(*) FROM jobs "
                 "WHERE computed_at >= ? AND started_at IS NOT NULL",
                 (since,),
             )
-            failures = await _all(
+            failures = await fetch_all(
                 db,
                 "SELECT id, error FROM jobs WHERE status = 'failed' AND finished_at >= ? "
                 "ORDER BY finished_at DESC",
                 (since,),
             )
-            retried = await _one(
+            retried = await fetch_one(
                 db, "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND attempts > 1", (since,)
             )
         return {
@@ -346,90 +331,19 @@ class SqliteJobQueue(JobQueue):
     async def queue_snapshot(self) -> list[Job]:
         """Running jobs (oldest claim first), then queued ones in the order `claim` takes them."""
         async with self.store.read() as db:
-            running = await _all(
+            running = await fetch_all(
                 db, "SELECT * FROM jobs WHERE status = 'running' ORDER BY started_at, id"
             )
             queued = {
                 row["id"]: row
-                for row in await _all(db, "SELECT * FROM jobs WHERE status = 'queued'")
+                for row in await fetch_all(db, "SELECT * FROM jobs WHERE status = 'queued'")
             }
-            order = _fair_order(await _waiting(db))
+            order = await queued_in_order(db)
         return [_job(row) for row in running] + [_job(queued[w.id]) for w in order]
 
 
-def _fair_order(waiting: Iterable[_Waiting]) -> list[_Waiting]:
-    """The order `claim` hands out queued jobs: retried jobs first (oldest first), then
-    round-robin: always the user served least recently (never served counts as longest ago;
-    ties by their oldest job), FIFO within a user. Taking a job makes its user the most
-    recently served."""
-    waiting = sorted(waiting, key=_by_id)
-    turns = {w.user_id: w.served_at for w in waiting}
-    turn = max(turns.values(), default=0)
-    order: list[_Waiting] = []
-    per_user: dict[int, deque[_Waiting]] = {}
-    for w in waiting:
-        if w.attempts > 0:
-            order.append(w)
-            turn += 1
-            turns[w.user_id] = turn
-        else:
-            per_user.setdefault(w.user_id, deque()).append(w)
-    heap = [(turns[user], jobs[0].id, user) for user, jobs in per_user.items()]
-    heapq.heapify(heap)
-    while heap:
-        _, _, user = heapq.heappop(heap)
-        jobs = per_user[user]
-        order.append(jobs.popleft())
-        turn += 1
-        if jobs:
-            heapq.heappush(heap, (turn, jobs[0].id, user))
-    return order
-
-
-async def _waiting(db: aiosqlite.Connection) -> list[_Waiting]:
-    rows = await _all(
-        db,
-        """
-        SELECT j.id, j.user_id, j.attempts, COALESCE(t.served_at, 0)
-        FROM jobs j LEFT JOIN turns t ON t.user_id = j.user_id
-        WHERE j.status = 'queued'
-        """,
-    )
-    return [_Waiting(*row) for row in rows]
-
-
-async def _mean_duration(db: aiosqlite.Connection) -> float | None:
-    row = await _one(
-        db,
-        f"""
-        SELECT AVG(seconds) FROM (
-            SELECT computed_at - started_at AS seconds FROM jobs
-            WHERE computed_at IS NOT NULL AND started_at IS NOT NULL
-            ORDER BY computed_at DESC LIMIT {ETA_HISTORY}
-        )
-        """,
-    )
-    return None if row[0] is None else max(float(row[0]), 0.0)
-
-
-def _remaining(mean: float | None, started_at: float | None, now: float) -> float | None:
-    if mean is None:
-        return None
-    return max(mean - (now - (started_at or now)), 0.0)
-
-
-async def _all(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list:
-    cursor = await db.execute(sql, tuple(params))
-    return list(await cursor.fetchall())
-
-
-async def _one(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()):
-    cursor = await db.execute(sql, tuple(params))
-    return await cursor.fetchone()
-
-
-def _by_id(item: Job | _Waiting) -> int:
-    return item.id
+def _by_id(job: Job) -> int:
+    return job.id
 
 
 def _job(row: aiosqlite.Row) -> Job:

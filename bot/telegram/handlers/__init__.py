@@ -23,6 +23,7 @@ from bot.telegram.context import Context, Request, Sender, Services, handler, se
 from bot.telegram.handlers import admin, battle, callbacks, commands, fun, photos
 from bot.telegram.handlers.common import reply
 from bot.telegram.i18n import ENGLISH
+from stylecore.preset_folders import set_presets_folder
 
 __all__ = ["Services", "register"]
 
@@ -80,6 +81,11 @@ async def anything_else(req: Request) -> None:
 
 
 def register(application: Application) -> None:
+    """Wires the handlers into `application` (whose `bot_data.config` is set), and gives the
+    engine the configured presets folder: the handlers and the job runner list, load and add
+    presets there."""
+    config = application.bot_data.config
+    set_presets_folder(config.presets_dir if config is not None else None)
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     application.add_handler(TypeHandler(Update, FloodGuard()), group=-1)

@@ -18,8 +18,13 @@ from bot.jobs.model import JobRequest, QueueFull, UserLimitReached
 from bot.settings import JobSettings
 from bot.telegram import texts
 from bot.telegram.context import Request, handler
-from bot.telegram.files import NotAStillImage, image_in
-from bot.telegram.handlers.common import get_session, preset_name, receive_image, reply
+from bot.telegram.handlers.common import (
+    get_session,
+    image_to_paint,
+    preset_name,
+    receive_image,
+    reply,
+)
 from bot.telegram.handlers.fun import random_preset
 from stylecore.presets import UnknownPreset
 
@@ -33,13 +38,9 @@ async def battle(req: Request) -> None:
     message, svc = req.message, req.svc
     target = message.reply_to_message
     async with req.receiving():
-        try:
-            ref = image_in(target)
-        except NotAStillImage:
-            await reply(message, req.t(texts.NO_STILLS))
-            return
-        if ref is None or target is None or svc.battles is None:
-            await reply(message, req.t(texts.BATTLE_USAGE))
+        ref = await image_to_paint(message, target, texts.BATTLE_USAGE, req.t,
+                                   can_start=svc.battles is not None)
+        if ref is None or target is None:
             return
         styles = await _styles(req)
         if styles is None:

@@ -22,7 +22,9 @@ from bot.telegram.files import (
     FileTooBig,
     FileUnavailable,
     ImageRef,
+    NotAStillImage,
     download,
+    image_in,
 )
 from bot.telegram.i18n import ENGLISH, Translator
 from bot.telegram.retries import with_retries
@@ -103,6 +105,22 @@ def caption_preset(caption: str | None) -> str | None:
 
 
 # ---------------------------------------------------------------------- receiving images
+
+
+async def image_to_paint(message: Message, target: Message | None, usage: str, t: Translator,
+                         *, can_start: bool = True) -> ImageRef | None:
+    """The still image in `target` (the photo a command replies to, or the photo it is the
+    caption of), or None once the user has been answered: "still images only" for a video or
+    an animation, `usage` when there is no picture or the command cannot start anyway."""
+    try:
+        ref = image_in(target)
+    except NotAStillImage:
+        await reply(message, t(texts.NO_STILLS))
+        return None
+    if ref is None or target is None or not can_start:
+        await reply(message, t(usage))
+        return None
+    return ref
 
 
 async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,

@@ -27,6 +27,7 @@ from bot.telegram.handlers import photos
 from bot.telegram.handlers.common import (
     JobInputs,
     get_session,
+    image_to_paint,
     parse_stylize,
     preset_name,
     receive_image,
@@ -34,7 +35,8 @@ from bot.telegram.handlers.common import (
     start_job,
 )
 from bot.telegram.i18n import Translator
-from stylecore.presets import UnknownPreset, is_available_offline, list_presets, recent_failure
+from stylecore.preset_downloads import recent_failure
+from stylecore.presets import UnknownPreset, is_available_offline, list_presets
 
 log = logging.getLogger("stylebot.handlers")
 
@@ -178,13 +180,8 @@ async def _paint(req: Request, target: Message | None, preset: str | None, *,
                  usage: str) -> None:
     message = req.message
     async with req.receiving():
-        try:
-            ref = image_in(target)
-        except NotAStillImage:
-            await reply(message, req.t(texts.NO_STILLS))
-            return
+        ref = await image_to_paint(message, target, usage, req.t, can_start=preset is not None)
         if ref is None or target is None or preset is None:
-            await reply(message, req.t(usage))
             return
         if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
             return

@@ -1,0 +1,109 @@
+"""The order queued jobs are served in, and how long each will wait.
+
+`SqliteJobQueue` (`bot.jobs.queue`) hands out jobs with `fair_order`: retried jobs first, then
+round-robin across users (the user served least recently first), FIFO within a user. A job's
+estimated wait (`eta`) is the mean of the last `ETA_HISTORY` computing times, times the jobs
+ahead, minus what the jobs computing now have done already; it assumes one worker.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.store import fetch_all, fetch_one
+
+ETA_HISTORY = 20
+"""How many recent job durations the ETA averages."""
+
+COMPUTING = "status = 'running' AND result_path IS NULL"
+"""SQL condition for the jobs that hold a user's "running" slot: claimed and still computing."""
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A queued job as the fair-order computation sees it."""
+
+    id: int
+    user_id: int
+    attempts: int
+    served_at: int
+    """The user's turn number when last served (0: never)."""
+
+
+def fair_order(waiting: Iterable[Waiting]) -> list[Waiting]:
+    """The order `claim` hands out queued jobs: retried jobs first (oldest first), then
+    round-robin: always the user served least recently (never served counts as longest ago;
+    ties by their oldest job), FIFO within a user. Taking a job makes its user the most
+    recently served."""
+    waiting = sorted(waiting, key=lambda w: w.id)
+    turns = {w.user_id: w.served_at for w in waiting}
+    turn = max(turns.values(), default=0)
+    order: list[Waiting] = []
+    per_user: dict[int, deque[Waiting]] = {}
+    for w in waiting:
+        if w.attempts > 0:
+            order.append(w)
+            turn += 1
+            turns[w.user_id] = turn
+        else:
+            per_user.setdefault(w.user_id, deque()).append(w)
+    heap = [(turns[user], jobs[0].id, user) for user, jobs in per_user.items()]
+    heapq.heapify(heap)
+    while heap:
+        _, _, user = heapq.heappop(heap)
+        jobs = per_user[user]
+        order.append(jobs.popleft())
+        turn += 1
+        if jobs:
+            heapq.heappush(heap, (turn, jobs[0].id, user))
+    return order
+
+
+async def queued_in_order(db: aiosqlite.Connection) -> list[Waiting]:
+    """The queued jobs, in the order `claim` will hand them out."""
+    rows = await fetch_all(
+        db,
+        """
+        SELECT j.id, j.user_id, j.attempts, COALESCE(t.served_at, 0)
+        FROM jobs j LEFT JOIN turns t ON t.user_id = j.user_id
+        WHERE j.status = 'queued'
+        """,
+    )
+    return fair_order(Waiting(*row) for row in rows)
+
+
+async def mean_duration(db: aiosqlite.Connection) -> float | None:
+    """The mean computing time of the last `ETA_HISTORY` jobs; None before any finished."""
+    row = await fetch_one(
+        db,
+        f"""
+        SELECT AVG(seconds) FROM (
+            SELECT computed_at - started_at AS seconds FROM jobs
+            WHERE computed_at IS NOT NULL AND started_at IS NOT NULL
+            ORDER BY computed_at DESC LIMIT {ETA_HISTORY}
+        )
+        """,
+    )
+    return None if row[0] is None else max(float(row[0]), 0.0)
+
+
+def remaining(mean: float | None, started_at: float | None, now: float) -> float | None:
+    """Seconds left for a job computing since `started_at`, if it takes the mean time."""
+    if mean is None:
+        return None
+    return max(mean - (now - (started_at or now)), 0.0)
+
+
+def eta(mean: float | None, computing: list[float | None], index: int,
+        now: float) -> float | None:
+    """Seconds until the result of the queued job `index` places from the front, behind the
+    jobs computing since `computing`; None until some job has finished."""
+    if mean is None:
+        return None
+    ahead = sum(remaining(mean, started, now) or 0.0 for started in computing)
+    return ahead + (index + 1) * mean

@@ -112,6 +112,11 @@ class Report:
     backend: str
     workers: int
     throughput_jobs_per_min: float
+    bot_cpu_ms_per_job: float
+    """CPU time of the bot's own process (not its workers) per delivered job."""
+    redis_kb_per_job: float = float("nan")
+    """Network bytes in and out of Redis per delivered job (--broker)."""
+    redis_cpu_ms_per_job: float = float("nan")
 
 
 def plan(args: argparse.Namespace, rng: random.Random) -> list[Request]:
@@ -197,6 +202,23 @@ def waits(db: Path) -> dict[str, float]:
     return report
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux; nan elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def redis_usage(server: RedisServer) -> dict[str, float]:
+    """Redis' network traffic (kB) and CPU time (ms) since it started."""
+    stats = server.client().info()
+    return {"redis_kb_per_job": (stats["total_net_input_bytes"]
+                                 + stats["total_net_output_bytes"]) / 1000,
+            "redis_cpu_ms_per_job": 1000 * (stats["used_cpu_sys"] + stats["used_cpu_user"])}
+
+
 def throughput(db: Path) -> float:
     """Jobs delivered per minute, from the first job's start to the last delivery."""
     with sqlite3.connect(db, timeout=30) as connection:
@@ -264,8 +286,9 @@ def run(args: argparse.Namespace, workers: int) -> Report:
                 redis_server, root, *(f"load{i}" for i in range(workers)),
                 STYLEBOT_LOG_LEVEL="WARNING", TF_NUM_INTRAOP_THREADS=str(args.tf_threads)))
             env["STYLEBOT_BROKER_URL"] = redis_server.url
-        with bot_process(fake, root, **env):
+        with bot_process(fake, root, **env) as bot:
             warm_up(fake, photo)
+            cpu_before = cpu_seconds(bot.pid)
             probe = HelpProbe(fake)
             probe.start()
             started = time.monotonic()
@@ -286,6 +309,8 @@ def run(args: argparse.Namespace, workers: int) -> Report:
             counts = tally(fake, sent, root / "stylebot.db")
             times = waits(root / "stylebot.db")
             jobs_per_min = throughput(root / "stylebot.db")
+            bot_cpu = cpu_seconds(bot.pid) - cpu_before
+            redis_use = redis_usage(redis_server) if args.broker else {}
     latencies = probe.latencies()
     return Report(
         date=dt.date.today().isoformat(),
@@ -306,6 +331,9 @@ def run(args: argparse.Namespace, workers: int) -> Report:
         backend="celery" if args.broker else "local",
         workers=workers,
         throughput_jobs_per_min=jobs_per_min,
+        bot_cpu_ms_per_job=round(1000 * bot_cpu / max(counts["completed"], 1), 1),
+        **{key: round(value / max(counts["completed"], 1), 1)
+           for key, value in redis_use.items()},
     )
 
 

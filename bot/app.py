@@ -212,24 +212,24 @@ async def _start_workers(workers: list[StyleWorker]) -> None:
 
 
 async def _post_stop(app: Application) -> None:
-    svc = app.bot_data.services
-    if svc is not None:
-        await svc.runner.stop()
-        if svc.battles is not None:
-            await svc.battles.stop()
-        if svc.albums is not None:
-            await svc.albums.close()
+    await _stop_services(app.bot_data.services)
+
+
+async def _stop_services(svc: Services | None) -> None:
+    """Stops the runners, the battles' deadlines and the album collector (again is harmless)."""
+    if svc is None:
+        return
+    await svc.runner.stop()
+    if svc.battles is not None:
+        await svc.battles.stop()
+    if svc.albums is not None:
+        await svc.albums.close()
 
 
 async def _post_shutdown(app: Application) -> None:
     data: BotData = app.bot_data
     svc, data.services = data.services, None
-    if svc is not None:
-        await svc.runner.stop()
-        if svc.battles is not None:
-            await svc.battles.stop()
-        if svc.albums is not None:
-            await svc.albums.close()
+    await _stop_services(svc)
     for task in (data.worker_start, data.inbox_answers):
         if task is not None and not task.done():
             task.cancel()

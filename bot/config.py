@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.jobs.remote.settings import BrokerUnusable, RemoteSettings
+from bot.jobs.remote.settings import BROKER_ENV, RemoteSettings
 from bot.settings import QUALITIES, Quality
 
 LOG_FORMATS = ("text", "json")
@@ -119,10 +119,7 @@ class Config:
         generated = webhook_url is not None and webhook_secret is None
         if generated:
             webhook_secret = secrets.token_urlsafe(32)
-        try:
-            remote = RemoteSettings.from_env(env)
-        except BrokerUnusable as exc:
-            raise ConfigError(str(exc)) from None
+        remote = remote_settings(env)
         return cls(
             token=token,
             db_path=Path(env.get("STYLEBOT_DB") or "data/stylebot.db"),
@@ -166,29 +163,44 @@ def load_dotenv_if_present(path: str | os.PathLike = ".env") -> None:
 
 
 def _parse_int(env: Mapping[str, str], name: str, default, *, minimum: int):
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
+    return _parse_number(env, name, default, minimum=minimum, kind=int)
 
 
 def _parse_float(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    return _parse_number(env, name, default, minimum=minimum, kind=float)
+
+
+def _parse_number(env: Mapping[str, str], name: str, default, *, minimum: float,
+                  kind: type[int] | type[float]):
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum:g}, got {value:g}")
     return value
+
+
+def remote_settings(env: Mapping[str, str]) -> RemoteSettings | None:
+    """The broker's settings (`bot.jobs.remote`), read by the bot and by `stylebot-worker`;
+    None without `STYLEBOT_BROKER_URL`."""
+    url = env.get(BROKER_ENV, "").strip()
+    if not url:
+        return None
+    defaults = RemoteSettings(url)
+    return RemoteSettings(
+        broker_url=url,
+        heartbeat_s=_parse_float(env, "STYLEBOT_HEARTBEAT_S", defaults.heartbeat_s,
+                                 minimum=0.1),
+        visibility_timeout_s=_parse_int(env, "STYLEBOT_VISIBILITY_TIMEOUT_S",
+                                        defaults.visibility_timeout_s, minimum=60),
+        ttl_s=_parse_int(env, "STYLEBOT_REMOTE_TTL_S", defaults.ttl_s, minimum=60),
+        max_jobs=_parse_int(env, "STYLEBOT_MAX_REMOTE_JOBS", defaults.max_jobs, minimum=1),
+    )
 
 
 _TRUE = {"1", "on", "true", "yes"}

@@ -204,3 +204,49 @@ def test_a_broker_that_is_not_there_stops_the_start_with_one_line(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("stylebot-worker: cannot reach Redis")
+
+
+def test_broker_settings_are_read_from_the_environment_and_checked():
+    from bot.config import Config, ConfigError
+
+    token = {"TELEGRAM_BOT_TOKEN": "1:x"}
+    assert Config.from_env(token).remote is None  # one machine: nothing changes
+    remote = Config.from_env({**token, "STYLEBOT_BROKER_URL": "redis://:secret@h:6379/2",
+                              "STYLEBOT_HEARTBEAT_S": "0.5"}).remote
+    assert remote.heartbeat_s == 0.5 and remote.visibility_timeout_s >= 3600
+    assert remote.safe_url == "redis://h:6379/2"  # the password never reaches a log line
+    with pytest.raises(ConfigError, match="STYLEBOT_MAX_REMOTE_JOBS"):
+        Config.from_env({**token, "STYLEBOT_BROKER_URL": "redis://h",
+                         "STYLEBOT_MAX_REMOTE_JOBS": "none"})
+
+
+def test_what_travels_through_redis_comes_back_the_same():
+    from bot.jobs.protocol import WorkFailure
+    from bot.jobs.remote.wire import (
+        Ended,
+        Finished,
+        Progressed,
+        TaskPayload,
+        decode_event,
+        encode_event,
+    )
+    from stylecore.errors import ImageError
+    from stylecore.params import DEFAULT
+
+    payload = TaskPayload(7, "d1", "k:content", [("k:style0", 0.6), ("k:style1", 0.4)],
+                          DEFAULT.with_(size=96), 0.25)
+    assert TaskPayload.from_json(payload.to_json()) == payload
+
+    def round_trip(event):
+        fields = {k.encode(): v if isinstance(v, bytes) else v.encode()
+                  for k, v in encode_event(event).items()}
+        return decode_event(fields)
+
+    for event in (Progressed(3, 10, 0.3, 1.5, 3.5, b"\xff\xd8jpeg"),
+                  Progressed(4, 10, 0.4, 2.0, None), Finished((64, 48), 2.5, 10)):
+        assert round_trip(event) == event
+    refusal = WorkFailure("bad_input", "too_small", image_error=ImageError(
+        "too_small", width=20, height=18, min_side=32))
+    back = round_trip(Ended.of(refusal)).failure()
+    assert back.kind == "bad_input" and back.image_error.code == "too_small"
+    assert back.image_error.data == {"width": 20, "height": 18, "min_side": 32}

@@ -1,11 +1,10 @@
-"""The scale-out settings both sides read from the environment, and the one check of the broker
-URL both make before anything else (a bad or unreachable URL is one line for the operator)."""
+"""The scale-out settings both sides share (read from the environment by
+`bot.config.remote_settings`), and the one check of the broker URL both make before anything
+else (a bad or unreachable URL is one line for the operator)."""
 
 from __future__ import annotations
 
-import os
 import urllib.parse
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -37,22 +36,6 @@ class RemoteSettings:
     """The most jobs out on the workers at once (one job runner each); the live workers'
     count limits it further."""
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RemoteSettings | None:
-        """None when no broker is configured (local workers)."""
-        env = os.environ if environ is None else environ
-        url = env.get(BROKER_ENV, "").strip()
-        if not url:
-            return None
-        return cls(
-            broker_url=url,
-            heartbeat_s=_positive(env, "STYLEBOT_HEARTBEAT_S", 2.0),
-            visibility_timeout_s=int(_positive(env, "STYLEBOT_VISIBILITY_TIMEOUT_S",
-                                               DEFAULT_VISIBILITY_TIMEOUT_S)),
-            ttl_s=int(_positive(env, "STYLEBOT_REMOTE_TTL_S", 3600)),
-            max_jobs=int(_positive(env, "STYLEBOT_MAX_REMOTE_JOBS", 64)),
-        )
-
     @property
     def safe_url(self) -> str:
         """The URL without its password, for messages and logs."""
@@ -60,19 +43,6 @@ class RemoteSettings:
         host = parts.hostname or ""
         netloc = f"{host}:{parts.port}" if parts.port else host
         return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1
-    if value <= 0:
-        raise BrokerUnusable(f"{name} must be a positive number of seconds, got {raw!r}")
-    return value
 
 
 def connect(settings: RemoteSettings) -> redis.Redis:

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import redis
 
+from bot.config import ConfigError, remote_settings
 from bot.jobs.remote.settings import BrokerUnusable, RemoteSettings, connect
 from bot.jobs.remote.wire import QUEUE, TASK_NAME, WorkerInfo
 
@@ -36,12 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(os.environ.get("STYLEBOT_LOG_LEVEL", "INFO"),
                   os.environ.get("STYLEBOT_LOG_FORMAT", "text"))
     try:
-        settings = RemoteSettings.from_env()
+        settings = remote_settings(os.environ)
         if settings is None:
             raise BrokerUnusable("STYLEBOT_BROKER_URL is not set: point it at the bot's Redis, "
                                  "e.g. STYLEBOT_BROKER_URL=redis://redis-host:6379/0")
         client = connect(settings)
-    except BrokerUnusable as error:
+    except (BrokerUnusable, ConfigError) as error:
         print(f"stylebot-worker: {error}", file=sys.stderr)
         return 2
     gpu = os.environ.get("CUDA_VISIBLE_DEVICES") or None

@@ -1099,8 +1099,27 @@ async def run_bot(fake: FakeTelegram, root: Path, worker: StyleWorker | RemoteEn
                      **overrides}
     config = Config.from_env(bot_env(fake, root, **overrides))
     app = build_application(config, worker=None if isinstance(worker, RemoteEngine) else worker)
-    async with running(app):
-        yield config
+    watchdog: asyncio.Task | None = None
+    try:
+        async with running(app):
+            try:
+                yield config
+            finally:  # the shutdown is watched: a stuck one prints what every task waits for
+                watchdog = asyncio.create_task(_report_stuck_tasks(SHUTDOWN_WATCH_S))
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
+
+
+SHUTDOWN_WATCH_S = 60.0
+
+
+async def _report_stuck_tasks(after_s: float) -> None:
+    await asyncio.sleep(after_s)
+    print(f"the bot has not stopped after {after_s:.0f} s; its tasks:", file=sys.stderr)
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            task.print_stack(file=sys.stderr)
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -145,7 +145,7 @@ async def test_healthz_says_starting_before_the_bot_is_up_and_503_without_a_data
     async def broken_stats(since: float) -> dict:
         raise sqlite3.OperationalError("disk I/O error")
 
-    services = SimpleNamespace(queue=SimpleNamespace(stats=broken_stats),
+    services = SimpleNamespace(queue=SimpleNamespace(stats=broken_stats), fleet=None,
                                runner=SimpleNamespace(workers=[], running=lambda: []))
     status.app.bot_data.services = services
     code, body = await status.health()

@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO))
 
 from bot.telegram import texts  # noqa: E402  (after the path set-up above)
 from tests.fake_telegram import (  # noqa: E402
+    Call,
     Chat,
     FakeTelegram,
     User,
@@ -68,6 +69,7 @@ HEAVY_WEIGHT = 6.0
 PROBE_USERS = 10
 """/help is asked in turn by this many users, so none of them hits the flood limit."""
 PROBE_EVERY_S = 0.5
+PROBE_FIRST_ID = 30_000
 USER_LIMIT_START = texts.USER_LIMIT.split("{")[0]
 
 
@@ -114,6 +116,9 @@ class Report:
     throughput_jobs_per_min: float
     bot_cpu_ms_per_job: float
     """CPU time of the bot's own process (not its workers) per delivered job."""
+    api_calls_per_job: float
+    """Bot API requests per delivered job (all methods but getUpdates and file downloads, not
+    counting the answers to the /help probes)."""
     redis_kb_per_job: float = float("nan")
     """Network bytes in and out of Redis per delivered job (--broker)."""
     redis_cpu_ms_per_job: float = float("nan")
@@ -148,7 +153,7 @@ class HelpProbe(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
-        users = [User(30_000 + i, f"Probe{i}") for i in range(PROBE_USERS)]
+        users = [User(PROBE_FIRST_ID + i, f"Probe{i}") for i in range(PROBE_USERS)]
         turn = 0
         while not self.stopping.wait(PROBE_EVERY_S):
             user = users[turn % len(users)]
@@ -164,6 +169,11 @@ class HelpProbe(threading.Thread):
             if answers:
                 found.append(answers[0].at - sent_at)
         return found
+
+
+def is_job_call(call: Call) -> bool:
+    probe = PROBE_FIRST_ID <= (call.chat_id or 0) < PROBE_FIRST_ID + PROBE_USERS
+    return call.method not in ("getUpdates", "download") and not probe
 
 
 def warm_up(fake: FakeTelegram, photo: bytes) -> None:
@@ -284,11 +294,13 @@ def run(args: argparse.Namespace, workers: int) -> Report:
             stack.callback(redis_server.stop)
             stack.enter_context(remote_workers(
                 redis_server, root, *(f"load{i}" for i in range(workers)),
-                STYLEBOT_LOG_LEVEL="WARNING", TF_NUM_INTRAOP_THREADS=str(args.tf_threads)))
+                STYLEBOT_LOG_LEVEL="WARNING", TF_NUM_INTRAOP_THREADS=str(args.tf_threads),
+                TF_NUM_INTEROP_THREADS=str(args.tf_threads)))
             env["STYLEBOT_BROKER_URL"] = redis_server.url
         with bot_process(fake, root, **env) as bot:
             warm_up(fake, photo)
             cpu_before = cpu_seconds(bot.pid)
+            calls_before = fake.mark()
             probe = HelpProbe(fake)
             probe.start()
             started = time.monotonic()
@@ -310,6 +322,7 @@ def run(args: argparse.Namespace, workers: int) -> Report:
             times = waits(root / "stylebot.db")
             jobs_per_min = throughput(root / "stylebot.db")
             bot_cpu = cpu_seconds(bot.pid) - cpu_before
+            api_calls = len(fake.find(None, is_job_call, after=calls_before))
             redis_use = redis_usage(redis_server) if args.broker else {}
     latencies = probe.latencies()
     return Report(
@@ -332,6 +345,7 @@ def run(args: argparse.Namespace, workers: int) -> Report:
         workers=workers,
         throughput_jobs_per_min=jobs_per_min,
         bot_cpu_ms_per_job=round(1000 * bot_cpu / max(counts["completed"], 1), 1),
+        api_calls_per_job=round(api_calls / max(counts["completed"], 1), 1),
         **{key: round(value / max(counts["completed"], 1), 1)
            for key, value in redis_use.items()},
     )

@@ -221,11 +221,10 @@ def test_broker_settings_are_read_from_the_environment_and_checked():
 
 
 def test_what_travels_through_redis_comes_back_the_same():
-    from bot.jobs.protocol import WorkFailure
+    from bot.jobs.protocol import Progress, WorkFailure
     from bot.jobs.remote.wire import (
         Ended,
         Finished,
-        Progressed,
         TaskPayload,
         decode_event,
         encode_event,
@@ -242,8 +241,8 @@ def test_what_travels_through_redis_comes_back_the_same():
                   for k, v in encode_event(event).items()}
         return decode_event(fields)
 
-    for event in (Progressed(3, 10, 0.3, 1.5, 3.5, b"\xff\xd8jpeg"),
-                  Progressed(4, 10, 0.4, 2.0, None), Finished((64, 48), 2.5, 10)):
+    for event in (Progress(7, 3, 10, 0.3, 1.5, 3.5, b"\xff\xd8jpeg"),
+                  Progress(7, 4, 10, 0.4, 2.0, None, None), Finished((64, 48), 2.5, 10)):
         assert round_trip(event) == event
     refusal = WorkFailure("bad_input", "too_small", image_error=ImageError(
         "too_small", width=20, height=18, min_side=32))

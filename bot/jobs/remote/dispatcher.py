@@ -32,7 +32,6 @@ from bot.jobs.remote.wire import (
     TASK_NAME,
     Ended,
     Finished,
-    Progressed,
     Started,
     TaskPayload,
     blob_key,
@@ -152,13 +151,11 @@ class RemoteWorker:
                     case Started(worker=name, host=host):
                         worker = name
                         log.info("job %d started on %s (%s)", job_id, name, host)
-                    case Progressed() if event.preview_jpeg is None and any(
-                            isinstance(later, Progressed) for _, later in events[index + 1:]):
+                    case Progress() if event.preview_jpeg is None and any(
+                            isinstance(later, Progress) for _, later in events[index + 1:]):
                         continue  # a bot slower than the steps gets the latest, every preview
-                    case Progressed():
-                        await report_progress(on_progress, Progress(
-                            job_id, event.step, event.total, event.fraction, event.elapsed,
-                            event.eta, event.preview_jpeg))
+                    case Progress():
+                        await report_progress(on_progress, event)
                     case Finished():
                         return await self._result(request, dispatch, event)
                     case Ended():

@@ -21,21 +21,9 @@ import redis
 
 from bot.jobs.execution import execute
 from bot.jobs.protocol import Progress, WorkFailure, WorkRequest
+from bot.jobs.remote import wire
 from bot.jobs.remote.heartbeat import Heartbeat
-from bot.jobs.remote.wire import (
-    Ended,
-    Event,
-    Finished,
-    Progressed,
-    Started,
-    TaskPayload,
-    blob_key,
-    cancel_key,
-    dispatch_of_job_key,
-    encode_event,
-    events_key,
-    finished_key,
-)
+from bot.jobs.remote.wire import Ended, Finished, Started, TaskPayload
 
 log = logging.getLogger("stylebot.remote.task")
 T = TypeVar("T")
@@ -80,13 +68,11 @@ class RemoteTask:
             return self._end(payload, Ended("error", f"the job's images are gone: {missing}"))
 
         def report(progress: Progress) -> None:
-            self._emit(payload, Progressed(progress.step, progress.total, progress.fraction,
-                                           progress.elapsed, progress.eta,
-                                           progress.preview_jpeg), best_effort=True)
+            self._emit(payload, progress, best_effort=True)
 
         def should_stop() -> bool:
             try:
-                return (self.client.exists(cancel_key(payload.dispatch)) > 0
+                return (self.client.exists(wire.cancel_key(payload.dispatch)) > 0
                         or not self._current(payload))
             except redis.RedisError:
                 return False  # carry on; the end is written once Redis is back
@@ -99,7 +85,7 @@ class RemoteTask:
                           outcome.details)
             return self._end(payload, Ended.of(outcome))
         result = Path(outcome.output_path).read_bytes()
-        self._retrying(lambda: self.client.set(blob_key(payload.dispatch, "result"), result,
+        self._retrying(lambda: self.client.set(wire.blob_key(payload.dispatch, "result"), result,
                                                ex=self.ttl_s))
         log.info("job %d done in %.1f s", payload.job_id, outcome.seconds)
         return self._end(payload, Finished(outcome.size, outcome.seconds, outcome.steps))
@@ -124,22 +110,22 @@ class RemoteTask:
         )
 
     def _current(self, payload: TaskPayload) -> bool:
-        current = self._retrying(lambda: self.client.get(dispatch_of_job_key(payload.job_id)))
-        finished = self._retrying(lambda: self.client.exists(finished_key(payload.dispatch)))
+        current = self._retrying(lambda: self.client.get(wire.dispatch_of_job_key(payload.job_id)))
+        finished = self._retrying(lambda: self.client.exists(wire.finished_key(payload.dispatch)))
         return current is not None and current.decode() == payload.dispatch and not finished
 
     def _end(self, payload: TaskPayload, event: Finished | Ended) -> str:
-        self._retrying(lambda: self.client.set(finished_key(payload.dispatch), 1,
+        self._retrying(lambda: self.client.set(wire.finished_key(payload.dispatch), 1,
                                                ex=self.ttl_s))
         self._emit(payload, event)
         return "finished" if isinstance(event, Finished) else event.kind
 
-    def _emit(self, payload: TaskPayload, event: Event, *, best_effort: bool = False) -> None:
-        key = events_key(payload.dispatch)
+    def _emit(self, payload: TaskPayload, event: wire.Event, *, best_effort: bool = False) -> None:
+        key = wire.events_key(payload.dispatch)
 
         def add() -> None:
             with self.client.pipeline() as pipe:
-                pipe.xadd(key, encode_event(event), maxlen=STREAM_MAX_LEN, approximate=True)
+                pipe.xadd(key, wire.encode_event(event), maxlen=STREAM_MAX_LEN, approximate=True)
                 pipe.expire(key, self.ttl_s)
                 pipe.execute()
 

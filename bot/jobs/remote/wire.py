@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from bot.jobs.protocol import FailureKind, WorkFailure
+from bot.jobs.protocol import FailureKind, Progress, WorkFailure
 from stylecore.errors import ImageError
 from stylecore.params import StyleParams
 
@@ -103,16 +103,6 @@ class Started:
 
 
 @dataclass(frozen=True)
-class Progressed:
-    step: int
-    total: int
-    fraction: float
-    elapsed: float
-    eta: float | None
-    preview_jpeg: bytes | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
 class Finished:
     """The result is stored under `blob_key(dispatch, "result")` (PNG)."""
 
@@ -144,8 +134,9 @@ class Ended:
         return WorkFailure(self.kind, self.message, self.details, error)
 
 
-Event = Started | Progressed | Finished | Ended
-_EVENT_NAMES: dict[type, str] = {Started: "started", Progressed: "progress",
+Event = Started | Progress | Finished | Ended
+"""A progress event is the bot's own `Progress` (with its preview)."""
+_EVENT_NAMES: dict[type, str] = {Started: "started", Progress: "progress",
                                  Finished: "finished", Ended: "ended"}
 _EVENT_TYPES = {name: kind for kind, name in _EVENT_NAMES.items()}
 
@@ -164,7 +155,7 @@ def encode_event(event: Event) -> dict[str, bytes | str]:
 def decode_event(fields: dict[bytes, bytes]) -> Event:
     kind = _EVENT_TYPES[fields[b"event"].decode()]
     data = json.loads(fields[b"data"])
-    if kind is Progressed:
+    if kind is Progress:
         data["preview_jpeg"] = fields.get(b"preview")
     if kind is Finished:
         data["size"] = tuple(data["size"])

@@ -24,13 +24,19 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
-from bot.jobs.protocol import Progress, WorkerCrashed, WorkerError, WorkRequest, WorkResult
+from bot.jobs.protocol import (
+    Progress,
+    WorkerCrashed,
+    WorkerError,
+    WorkFailure,
+    WorkRequest,
+    WorkResult,
+)
 from bot.jobs.remote.fleet import Fleet
 from bot.jobs.remote.settings import RemoteSettings
 from bot.jobs.remote.wire import (
     QUEUE,
     TASK_NAME,
-    Ended,
     Finished,
     Started,
     TaskPayload,
@@ -158,9 +164,9 @@ class RemoteWorker:
                         await report_progress(on_progress, event)
                     case Finished():
                         return await self._result(request, dispatch, event)
-                    case Ended():
+                    case WorkFailure():
                         await self._forget(job_id, dispatch)
-                        raise event.failure().exception()
+                        raise event.exception()
 
     async def _watch(self, job_id: int, dispatch: str, worker: str | None) -> None:
         """Raises `WorkerCrashed` if the job can no longer end: Redis forgot the dispatch,

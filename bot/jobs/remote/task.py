@@ -23,7 +23,7 @@ from bot.jobs.execution import execute
 from bot.jobs.protocol import Progress, WorkFailure, WorkRequest
 from bot.jobs.remote import wire
 from bot.jobs.remote.heartbeat import Heartbeat
-from bot.jobs.remote.wire import Ended, Finished, Started, TaskPayload
+from bot.jobs.remote.wire import Finished, Started, TaskPayload
 
 log = logging.getLogger("stylebot.remote.task")
 T = TypeVar("T")
@@ -65,7 +65,7 @@ class RemoteTask:
         try:
             request = self._request(payload, folder)
         except LookupError as missing:
-            return self._end(payload, Ended("error", f"the job's images are gone: {missing}"))
+            return self._end(payload, WorkFailure("error", f"the job's images are gone: {missing}"))
 
         def report(progress: Progress) -> None:
             self._emit(payload, progress, best_effort=True)
@@ -83,7 +83,7 @@ class RemoteTask:
             if outcome.kind == "error":
                 log.error("job %d failed: %s\n%s", payload.job_id, outcome.message,
                           outcome.details)
-            return self._end(payload, Ended.of(outcome))
+            return self._end(payload, outcome)
         result = Path(outcome.output_path).read_bytes()
         self._retrying(lambda: self.client.set(wire.blob_key(payload.dispatch, "result"), result,
                                                ex=self.ttl_s))
@@ -114,7 +114,7 @@ class RemoteTask:
         finished = self._retrying(lambda: self.client.exists(wire.finished_key(payload.dispatch)))
         return current is not None and current.decode() == payload.dispatch and not finished
 
-    def _end(self, payload: TaskPayload, event: Finished | Ended) -> str:
+    def _end(self, payload: TaskPayload, event: Finished | WorkFailure) -> str:
         self._retrying(lambda: self.client.set(wire.finished_key(payload.dispatch), 1,
                                                ex=self.ttl_s))
         self._emit(payload, event)

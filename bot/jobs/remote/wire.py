@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from bot.jobs.protocol import FailureKind, Progress, WorkFailure
+from bot.jobs.protocol import Progress, WorkFailure
 from stylecore.errors import ImageError
 from stylecore.params import StyleParams
 
@@ -111,33 +111,11 @@ class Finished:
     steps: int
 
 
-@dataclass(frozen=True)
-class Ended:
-    """The dispatch ended without a result."""
-
-    kind: FailureKind
-    message: str
-    details: str = ""
-    image_error: dict[str, Any] | None = None
-    """The engine's refusal as {"code", "data"}, for "bad_input"."""
-
-    @classmethod
-    def of(cls, failure: WorkFailure) -> Ended:
-        error = failure.image_error
-        return cls(failure.kind, failure.message, failure.details,
-                   None if error is None else {"code": error.code, "data": error.data})
-
-    def failure(self) -> WorkFailure:
-        error = None
-        if self.image_error is not None:
-            error = ImageError(self.image_error["code"], **self.image_error["data"])
-        return WorkFailure(self.kind, self.message, self.details, error)
-
-
-Event = Started | Progress | Finished | Ended
-"""A progress event is the bot's own `Progress` (with its preview)."""
+Event = Started | Progress | Finished | WorkFailure
+"""Progress and failure travel as the bot's own `Progress` (with its preview) and
+`WorkFailure` (with the engine's refusal as its code and data)."""
 _EVENT_NAMES: dict[type, str] = {Started: "started", Progress: "progress",
-                                 Finished: "finished", Ended: "ended"}
+                                 Finished: "finished", WorkFailure: "failed"}
 _EVENT_TYPES = {name: kind for kind, name in _EVENT_NAMES.items()}
 
 
@@ -145,6 +123,8 @@ def encode_event(event: Event) -> dict[str, bytes | str]:
     """The fields of the stream entry for `event` (a preview rides as raw bytes)."""
     data = asdict(event)
     preview = data.pop("preview_jpeg", None)
+    if isinstance(event, WorkFailure) and event.image_error is not None:
+        data["image_error"] = {"code": event.image_error.code, "data": event.image_error.data}
     fields: dict[str, bytes | str] = {"event": _EVENT_NAMES[type(event)],
                                       "data": json.dumps(data)}
     if preview is not None:
@@ -157,6 +137,8 @@ def decode_event(fields: dict[bytes, bytes]) -> Event:
     data = json.loads(fields[b"data"])
     if kind is Progress:
         data["preview_jpeg"] = fields.get(b"preview")
+    if kind is WorkFailure and data["image_error"] is not None:
+        data["image_error"] = ImageError(data["image_error"]["code"], **data["image_error"]["data"])
     if kind is Finished:
         data["size"] = tuple(data["size"])
     return kind(**data)

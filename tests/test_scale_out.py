@@ -248,3 +248,35 @@ def test_what_travels_through_redis_comes_back_the_same():
     back = round_trip(refusal)
     assert back.kind == "bad_input" and back.image_error.code == "too_small"
     assert back.image_error.data == {"width": 20, "height": 18, "min_side": 32}
+
+
+@async_test
+async def test_a_job_whose_message_is_lost_before_it_starts_is_handed_out_again(
+        tmp_path, redis_server, monkeypatch):
+    """While its message waits in Celery's queue the bot waits; once the message is gone and
+    a worker sits idle without having started the job, it is queued again (no waiting for
+    Redis' two-hour visibility timeout)."""
+    from bot.jobs.protocol import WorkerCrashed, WorkRequest
+    from bot.jobs.remote import dispatcher
+    from bot.jobs.remote.backend import RemoteBackend
+    from bot.jobs.remote.settings import RemoteSettings
+    from bot.jobs.remote.wire import QUEUE, WorkerInfo, worker_key
+    from stylecore.params import DEFAULT
+
+    monkeypatch.setattr(dispatcher, "UNSTARTED_GRACE_S", 1.0)
+    idle = WorkerInfo("idle-one", "elsewhere", 1, None, "idle")
+    redis_server.client().set(worker_key(idle.name), idle.to_json(), ex=120)
+    backend = await RemoteBackend.open(RemoteSettings(redis_server.url, max_jobs=1))
+    try:
+        (tmp_path / "content.jpg").write_bytes(content_photo())
+        request = WorkRequest(1, str(tmp_path / "content.jpg"),
+                              [(str(tmp_path / "content.jpg"), 1.0)], DEFAULT.with_(size=32),
+                              str(tmp_path / "result.png"))
+        running = asyncio.create_task(backend.workers()[0].run(request, None))
+        await asyncio.sleep(3)
+        assert not running.done()  # the message is still in the queue: nothing lost yet
+        redis_server.client().delete(QUEUE)  # taken by a worker that died before starting it
+        with pytest.raises(WorkerCrashed, match="lost before"):
+            await asyncio.wait_for(running, 30)
+    finally:
+        await backend.close()

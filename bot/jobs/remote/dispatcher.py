@@ -54,6 +54,10 @@ READ_BLOCK_MS = 1000
 WATCH_EVERY_S = 1.0
 BROKER_GRACE_S = 60.0
 """How long the bot waits for an unreachable Redis before it queues the job again."""
+UNSTARTED_GRACE_S = 60.0
+"""How long a handed-out job may stay unstarted while Celery's queue is empty and a worker is
+idle: then its message was lost (a worker died between taking and starting it) and the job is
+queued again rather than waiting for Redis' visibility timeout."""
 
 
 class RemoteWorker:
@@ -134,14 +138,16 @@ class RemoteWorker:
         last_id = "0-0"
         worker: str | None = None
         unreachable_since: float | None = None
-        next_watch = time.monotonic() + WATCH_EVERY_S
+        handed_at = time.monotonic()
+        next_watch = handed_at + WATCH_EVERY_S
         while True:
             try:
                 replies = await self.client.xread({events_key(dispatch): last_id}, count=100,
                                                   block=READ_BLOCK_MS)
                 if time.monotonic() >= next_watch:
                     next_watch = time.monotonic() + WATCH_EVERY_S
-                    await self._watch(job_id, dispatch, worker)
+                    await self._watch(job_id, dispatch, worker,
+                                      unstarted_s=time.monotonic() - handed_at)
             except (RedisError, OSError) as error:
                 unreachable_since = unreachable_since or time.monotonic()
                 if time.monotonic() - unreachable_since > BROKER_GRACE_S:
@@ -168,15 +174,21 @@ class RemoteWorker:
                         await self._forget(job_id, dispatch)
                         raise event.exception()
 
-    async def _watch(self, job_id: int, dispatch: str, worker: str | None) -> None:
+    async def _watch(self, job_id: int, dispatch: str, worker: str | None, *,
+                     unstarted_s: float) -> None:
         """Raises `WorkerCrashed` if the job can no longer end: Redis forgot the dispatch,
-        or the worker running it stopped beating."""
+        the worker running it stopped beating, or its message is gone before it started."""
         current = await self.client.get(dispatch_of_job_key(job_id))
         if current is None or current.decode() != dispatch:
             raise WorkerCrashed(f"the broker lost job {job_id} (was Redis restarted?)")
         await self.client.expire(dispatch_of_job_key(job_id), self.settings.ttl_s)
-        if worker is not None and self.fleet.snapshot.broker_up and not self.fleet.alive(worker):
+        snapshot = self.fleet.snapshot
+        if worker is not None and snapshot.broker_up and not self.fleet.alive(worker):
             raise WorkerCrashed(f"worker {worker} went away during job {job_id}")
+        idle = any(info.state == "idle" for info in snapshot.live)
+        if (worker is None and unstarted_s > UNSTARTED_GRACE_S and snapshot.broker_up
+                and snapshot.broker_queue == 0 and idle):
+            raise WorkerCrashed(f"job {job_id} was lost before a worker started it")
 
     async def _result(self, request: WorkRequest, dispatch: str,
                       finished: Finished) -> WorkResult:

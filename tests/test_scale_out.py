@@ -280,3 +280,16 @@ async def test_a_job_whose_message_is_lost_before_it_starts_is_handed_out_again(
             await asyncio.wait_for(running, 30)
     finally:
         await backend.close()
+
+
+def test_celery_acknowledges_late_and_redelivers_after_the_visibility_timeout():
+    """At least once: acknowledged after the task ran, given back when its worker is lost, and
+    redelivered by Redis (broker and result store alike) only after a timeout longer than a job."""
+    from bot.jobs.remote.celery_app import make_celery
+
+    conf = make_celery("redis://127.0.0.1:1/0", visibility_timeout_s=5400).conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1 and conf.worker_concurrency == 1
+    assert conf.broker_transport_options["visibility_timeout"] == 5400
+    assert conf.result_backend_transport_options["visibility_timeout"] == 5400
+    assert conf.accept_content == ["json"]  # nothing a broker could smuggle in gets unpickled

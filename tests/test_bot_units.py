@@ -15,7 +15,7 @@ from bot.jobs.battles import result_text
 from bot.jobs.runner import build_params
 from bot.settings import JobSettings, Settings
 from bot.telegram import texts
-from bot.telegram.handlers.common import parse_stylize, queued_text
+from bot.telegram.handlers.common import parse_stylize
 from bot.telegram.keyboards import (
     MAX_CALLBACK_BYTES,
     ChangeSetting,
@@ -33,6 +33,7 @@ from bot.telegram.keyboards import (
     settings_keyboard,
     styles_keyboard,
 )
+from bot.telegram.status import queued_text
 
 REPO = Path(__file__).resolve().parents[1]
 

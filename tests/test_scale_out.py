@@ -146,6 +146,33 @@ async def test_no_worker_alive_jobs_wait_then_run(fake, tmp_path, redis_server):
     assert len(delivered(fake, photo)) == 1
 
 
+@async_test
+async def test_waiting_users_hear_when_the_last_worker_goes_and_get_one_result_each(
+        fake, tmp_path, redis_server, monkeypatch):
+    from bot.jobs import runner
+
+    monkeypatch.setattr(runner, "OUTAGE_NOTICE_AFTER_S", 1.0)
+    no_painter = texts.NO_WORKER_ONLINE.split(";")[0]
+    with workers(redis_server, tmp_path, "only") as running:
+        async with run_bot(fake, tmp_path, RemoteEngine(redis_server.url), **LONG_JOB):
+            first = fake.user_sends_photo(private_chat(ALICE), ALICE, content_photo(),
+                                          caption="mosaic")
+            await fake.wait_for("editMessageText", stylising, timeout=120)
+            second = fake.user_sends_photo(private_chat(BOB), BOB, content_photo(),
+                                           caption="mosaic")
+            queued = await fake.wait_for("sendMessage", replies_to(second))
+            assert no_painter not in queued.text  # a worker was online then
+            running[0].kill()
+            for user in (ALICE, BOB):  # the interrupted job and the one that never started
+                await fake.wait_for("editMessageText", lambda c, u=user: c.chat_id == u.id
+                                    and no_painter in c.text, timeout=60)
+            with workers(redis_server, tmp_path, "back"):
+                for photo in (first, second):
+                    await fake.wait_for("sendPhoto", result_for(photo), timeout=240)
+                await asyncio.sleep(2)
+    assert len(delivered(fake, first)) == len(delivered(fake, second)) == 1
+
+
 def _health(port: int) -> dict:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
         return json.loads(answer.read())

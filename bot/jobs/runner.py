@@ -22,7 +22,7 @@ from telegram import Bot
 
 from bot.config import Config
 from bot.jobs.delivery import Delivery, discard_files
-from bot.jobs.model import Job, JobQueue
+from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.jobs.outcomes import Cancelled, Fail, Outcome, Retry, ShrinkAndRetry, outcome_of
 from bot.jobs.worker import JobCancelled, Progress, WorkRequest, WorkResult
 from bot.ops.logs import log_context
@@ -32,7 +32,7 @@ from bot.store import Store
 from bot.telegram import texts
 from bot.telegram.files import FileUnavailable, WorkArea
 from bot.telegram.i18n import translator
-from bot.telegram.status import StatusMessage, chat_action, progress_text
+from bot.telegram.status import StatusMessage, chat_action, progress_text, queued_text
 from stylecore.images import save_image
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
 from stylecore.presets import load_preset
@@ -44,6 +44,10 @@ IDLE_POLL_S = 5.0
 """How often an idle runner looks at the queue without being woken (jobs of other processes)."""
 REDELIVER_EVERY_S = 30.0
 HOUSEKEEPING_EVERY_S = 3600.0
+OUTAGE_NOTICE_AFTER_S = 30.0
+"""With remote workers: how long none may be online before the waiting users are told (a worker
+restarting is no news)."""
+OUTAGE_CHECK_EVERY_S = 1.0
 WORK_FILE_MAX_AGE_S = 86_400.0
 
 
@@ -66,6 +70,7 @@ class Capacity(Protocol):
     def free(self) -> bool: ...
     def take(self) -> None: ...
     def give_back(self) -> None: ...
+    def workers_online(self) -> bool: ...
 
 
 class Worker(Protocol):
@@ -131,6 +136,9 @@ class JobRunner:
         self._tasks = [asyncio.create_task(self._loop(), name="job-runner")]
         if self.primary:
             self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
+        if self.primary and self.capacity is not None:
+            self._tasks.append(asyncio.create_task(self._tell_waiting_while_no_workers(),
+                                                   name="outage-notice"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -208,6 +216,32 @@ class JobRunner:
             except Exception:
                 log.exception("housekeeping failed")
             await asyncio.sleep(HOUSEKEEPING_EVERY_S)
+
+    async def _tell_waiting_while_no_workers(self) -> None:
+        """Once no remote worker has been online for `OUTAGE_NOTICE_AFTER_S`, each waiting job's
+        status message says so, once per outage (jobs asked for meanwhile say it already)."""
+        assert self.capacity is not None
+        offline_since: float | None = None
+        told: set[int] = set()
+        while True:
+            await asyncio.sleep(OUTAGE_CHECK_EVERY_S)
+            if self.capacity.workers_online():
+                offline_since = None
+                told.clear()
+                continue
+            offline_since = offline_since or time.monotonic()
+            if time.monotonic() - offline_since < OUTAGE_NOTICE_AFTER_S:
+                continue
+            try:
+                for job in await self.queue.queue_snapshot():
+                    if job.status != JobStatus.QUEUED or job.id in told:
+                        continue
+                    told.add(job.id)
+                    ahead, eta = await self.queue.position(job.id)
+                    text = queued_text(ahead, eta, translator(job.language), workers_online=False)
+                    await self._status_message(job).set_text(text)
+            except Exception:
+                log.exception("telling the waiting users that no worker is online failed")
 
     # ------------------------------------------------------------------ one job
 

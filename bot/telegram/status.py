@@ -226,3 +226,16 @@ def progress_text(percent: int, eta: float | None, t: Translator = ENGLISH) -> s
     if eta is None or eta <= 0:
         return t(texts.RUNNING, percent=percent)
     return t(texts.RUNNING_ETA, percent=percent, eta=texts.seconds_text(eta, t))
+
+
+def queued_text(ahead: int, eta: float | None, t: Translator = ENGLISH, *,
+                workers_online: bool = True) -> str:
+    """What a waiting job's status message says: its place, the wait if known, and that no
+    painter is online when none is (remote workers)."""
+    if ahead <= 0:
+        text = t(texts.QUEUED_NEXT)
+    elif eta is None:
+        text = t.n(texts.QUEUED_NO_ETA, ahead, ahead=ahead)
+    else:
+        text = t.n(texts.QUEUED, ahead, ahead=ahead, eta=texts.seconds_text(eta, t))
+    return text if workers_online else f"{text}\n{t(texts.NO_WORKER_ONLINE)}"

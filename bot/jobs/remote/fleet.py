@@ -66,6 +66,9 @@ class Fleet:
         if self.free() and self.on_more_capacity is not None:
             self.on_more_capacity()
 
+    def workers_online(self) -> bool:
+        return bool(self.snapshot.live)
+
     def alive(self, name: str) -> bool:
         return any(worker.name == name for worker in self.snapshot.live)
 

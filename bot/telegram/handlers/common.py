@@ -26,8 +26,9 @@ from bot.telegram.files import (
     download,
     image_in,
 )
-from bot.telegram.i18n import ENGLISH, Translator
+from bot.telegram.i18n import Translator
 from bot.telegram.retries import with_retries
+from bot.telegram.status import queued_text
 from stylecore.images import ImageError, decode_image
 from stylecore.presets import UnknownPreset, get_preset
 
@@ -201,9 +202,8 @@ async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
             await _say(bot, chat_id, t(texts.QUEUE_FULL), reply_to)
             return None
         ahead, eta = await svc.queue.position(job.id)
-        text = queued_text(ahead, eta, t)
-        if svc.fleet is not None and not svc.fleet.snapshot.live:
-            text = f"{text}\n{t(texts.NO_WORKER_ONLINE)}"
+        online = svc.fleet is None or bool(svc.fleet.snapshot.live)
+        text = queued_text(ahead, eta, t, workers_online=online)
         status = await _say(bot, chat_id, text, reply_to)
         if status is not None:
             await svc.queue.set_status_message(job.id, status.message_id)
@@ -211,13 +211,6 @@ async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
     svc.runner.wake()
     return job
 
-
-def queued_text(ahead: int, eta: float | None, t: Translator = ENGLISH) -> str:
-    if ahead <= 0:
-        return t(texts.QUEUED_NEXT)
-    if eta is None:
-        return t.n(texts.QUEUED_NO_ETA, ahead, ahead=ahead)
-    return t.n(texts.QUEUED, ahead, ahead=ahead, eta=texts.seconds_text(eta, t))
 
 
 async def _say(bot: Bot, chat_id: int, text: str,

@@ -21,6 +21,7 @@ from typing import Protocol
 from telegram import Bot
 
 from bot.config import Config
+from bot.jobs.cancellation import stop_if_cancelled
 from bot.jobs.delivery import Delivery, discard_files
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.jobs.outcomes import Cancelled, Fail, Outcome, Retry, ShrinkAndRetry, outcome_of
@@ -48,6 +49,7 @@ OUTAGE_NOTICE_AFTER_S = 30.0
 """With remote workers: how long none may be online before the waiting users are told (a worker
 restarting is no news)."""
 OUTAGE_CHECK_EVERY_S = 1.0
+STOP_WAIT_S = 30.0
 WORK_FILE_MAX_AGE_S = 86_400.0
 
 
@@ -141,11 +143,13 @@ class JobRunner:
                                                    name="outage-notice"))
 
     async def stop(self) -> None:
+        """Cancels the loops; waits for them at most `STOP_WAIT_S` (shutting down must end)."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_WAIT_S)
+            for task in stuck:
+                log.warning("%s did not stop in %.0f s; leaving it", task.get_name(), STOP_WAIT_S)
         self._tasks = []
 
     def wake(self) -> None:
@@ -190,6 +194,7 @@ class JobRunner:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                stop_if_cancelled()
                 log.exception("job loop error; carrying on")
                 await asyncio.sleep(1.0)
 
@@ -241,6 +246,7 @@ class JobRunner:
                     text = queued_text(ahead, eta, translator(job.language), workers_online=False)
                     await self._status_message(job).set_text(text)
             except Exception:
+                stop_if_cancelled()
                 log.exception("telling the waiting users that no worker is online failed")
 
     # ------------------------------------------------------------------ one job

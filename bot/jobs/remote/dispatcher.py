@@ -24,6 +24,7 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
+from bot.jobs.cancellation import stop_if_cancelled
 from bot.jobs.protocol import (
     Progress,
     WorkerCrashed,
@@ -149,6 +150,7 @@ class RemoteWorker:
                     await self._watch(job_id, dispatch, worker,
                                       unstarted_s=time.monotonic() - handed_at)
             except (RedisError, OSError) as error:
+                stop_if_cancelled()
                 unreachable_since = unreachable_since or time.monotonic()
                 if time.monotonic() - unreachable_since > BROKER_GRACE_S:
                     raise WorkerCrashed(f"lost the broker during job {job_id}: {error}") from None

@@ -10,7 +10,6 @@ never wait for Redis: a Redis that is away shows as the broker being down and no
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -19,9 +18,12 @@ from dataclasses import dataclass, field
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot.jobs.cancellation import stop_if_cancelled
 from bot.jobs.remote.wire import QUEUE, WORKER_PATTERN, WorkerInfo
 
 log = logging.getLogger("stylebot.remote.fleet")
+
+STOP_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,13 @@ class Fleet:
         self._task = asyncio.create_task(self._loop(), name="fleet")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stops refreshing; never waits more than `STOP_WAIT_S` (shutting down must end)."""
+        if self._task is None:
+            return
+        self._task.cancel()
+        done, _ = await asyncio.wait({self._task}, timeout=STOP_WAIT_S)
+        if not done:
+            log.warning("the fleet refresh did not stop in %.0f s; leaving it", STOP_WAIT_S)
 
     async def refresh(self) -> FleetSnapshot:
         before = len(self.snapshot.live)
@@ -118,3 +123,4 @@ class Fleet:
                 await self.refresh()
             except Exception:
                 log.exception("fleet refresh failed")
+            stop_if_cancelled()  # refresh() turns Redis errors into a snapshot; a cancel too

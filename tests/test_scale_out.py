@@ -21,23 +21,19 @@ from tests.fake_telegram import (
     BOB,
     Call,
     FakeTelegram,
+    RemoteEngine,
     assert_stylised,
     bot_env,
     bot_process,
     content_photo,
+    free_port,
     private_chat,
     replies_to,
     result_for,
     run_bot,
     start_bot_process,
 )
-from tests.remote_servers import (
-    RedisServer,
-    RemoteEngine,
-    WorkerProcess,
-    free_port,
-    workers,
-)
+from tests.remote_servers import RedisServer, WorkerProcess, workers
 
 pytestmark = pytest.mark.usefixtures("presets_dir")
 async_test = pytest.mark.asyncio(loop_scope="function")

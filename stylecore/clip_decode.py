@@ -88,8 +88,10 @@ def probe_clip(path: str | os.PathLike) -> ClipInfo:
                             has_audio, False, None)
         stream = container.streams.video[0]
         context = stream.codec_context
-        rate = stream.average_rate or stream.guessed_rate
-        fps = float(rate) if rate else None
+        # A variable rate's average undercounts its busy parts; the guessed ("real base")
+        # rate is the one that keeps every timestamp.
+        rates = [float(rate) for rate in (stream.average_rate, stream.guessed_rate) if rate]
+        fps = max(rates) if rates else None
         duration = _stream_seconds(stream) or _container_seconds(container)
         frames = stream.frames or (round(duration * fps) if duration and fps else None)
         width, height = context.width, context.height

@@ -1,12 +1,13 @@
 """Steady strokes on a clip: painting frame by frame without care vs carrying strokes along the
 input's optical flow (stylecore/temporal.py). A script, not a test; results in docs/animations.md.
 
-It makes a 3 s, 12 fps, 480x360 clip (a camera panning and zooming over a photo from
+It makes a 3 s (--seconds), 12 fps, 480x360 clip (a camera panning and zooming over a photo from
 /work/shared/images, or over a synthetic pattern, with a disc crossing it so parts are hidden
 and revealed), paints it twice through `stylize_clip` (carry 0 = frame by frame, and the
 default), and prints the wall time of each, the warping error (Lai et al. 2018) of the input,
 of the frame-by-frame painting and of ours (both as encoded H.264, what users get), style@256
-of the middle frame against the painting vs the input frame's, and the peak resident memory.
+of the middle frame against the painting vs the input frame's, how crisp the strokes are, and
+the peak resident memory.
 A PNG strip of consecutive frames (input, frame by frame, ours) goes to --out.
 
     .venv/bin/python benchmarks/animation.py                   # instant network if installed
@@ -23,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,12 +47,14 @@ def main() -> int:
     parser.add_argument("--clip", type=Path, help="paint this clip instead of a synthetic one")
     parser.add_argument("--photo", type=Path, default=SHARED / "photos" / "tubingen.jpg")
     parser.add_argument("--style", type=Path, default=SHARED / "styles" / "starry_night.jpg")
+    parser.add_argument("--seconds", type=float, default=SECONDS,
+                        help="length of the synthetic clip (10 s: the memory target)")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "animation")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
     style = decode_image(args.style, needed_side=512) if args.style.is_file() else None
-    clip = args.clip or make_clip(args.out / "input.mp4", args.photo)
+    clip = args.clip or make_clip(args.out / "input.mp4", args.photo, args.seconds)
     limits = ClipLimits()
     name, painter, fresh_painter = painters(args.painter, style)
     print(f"clip {clip}, painter {name}")
@@ -70,11 +74,13 @@ def main() -> int:
     measure = WarpingError()
     middle = naive.frames // 2
     strip: list[list[np.ndarray]] = []
+    details: list[tuple[float, float]] = []
     for index, (frame, a, b) in enumerate(zip(open_clip(clip, limits),
                                               open_clip(naive.output_path, limits),
                                               open_clip(ours.output_path, limits),
                                               strict=False)):
         measure.add(frame.image, frame.image, a.image, b.image)
+        details.append((detail(a.image), detail(b.image)))
         if middle <= index < middle + 5:
             strip.append([frame.image, a.image, b.image])
         if index == middle and style is not None:
@@ -85,6 +91,9 @@ def main() -> int:
     print(f"warping error: input {source:.5f}, frame by frame {by_frame:.5f} "
           f"({by_frame / source:.1f}x the input), ours {carried:.5f} "
           f"({carried / source:.1f}x the input, {carried / by_frame:.2f}x frame by frame)")
+    detail_naive, detail_ours = np.mean(details, axis=0)
+    print(f"detail (mean |Laplacian| of the grey frames): frame by frame {detail_naive:.4f}, "
+          f"ours {detail_ours:.4f} ({detail_ours / detail_naive:.2f}x)")
     if style is not None:
         print(f"style@256 of the middle frame: input {style_input:.4g}, frame by frame "
               f"{style_naive:.4g} ({style_naive / style_input:.2f}x), ours {style_ours:.4g} "
@@ -94,6 +103,13 @@ def main() -> int:
     print(f"strip (rows: input, frame by frame, ours; 5 frames from {middle}): "
           f"{args.out / 'strip.png'}")
     return 0
+
+
+def detail(image: np.ndarray) -> float:
+    """Mean absolute Laplacian of the grey frame: how crisp the strokes are (blur lowers it;
+    so does less flicker noise, a little)."""
+    gray = cv2.cvtColor(np.asarray(image, np.float32), cv2.COLOR_RGB2GRAY)
+    return float(np.abs(cv2.Laplacian(gray, cv2.CV_32F)).mean())
 
 
 def painters(choice: str, style: np.ndarray | None):
@@ -112,8 +128,8 @@ def painters(choice: str, style: np.ndarray | None):
     return "toy", ToyPainter(style), lambda: ToyPainter(style)
 
 
-def make_clip(path: Path, photo: Path) -> Path:
-    """3 s at 12 fps, 480x360: a slow pan and zoom over `photo` (or a pattern) with a disc
+def make_clip(path: Path, photo: Path, seconds: float = SECONDS) -> Path:
+    """`seconds` at 12 fps, 480x360: a slow pan and zoom over `photo` (or a pattern) with a disc
     crossing in front."""
     if photo.is_file():
         picture = decode_image(photo, needed_side=1200)
@@ -121,7 +137,7 @@ def make_clip(path: Path, photo: Path) -> Path:
         rng = np.random.default_rng(0)
         picture = resize_to(rng.random((24, 32, 3)).astype(np.float32), 900, 1200)
     picture = resize_to(picture, 900, round(900 * picture.shape[1] / picture.shape[0]))
-    frames = round(SECONDS * FPS)
+    frames = round(seconds * FPS)
     ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH]
     with ClipWriter(path, WIDTH, HEIGHT, FPS, crf=18) as writer:
         for t in range(frames):

@@ -1,9 +1,10 @@
 """Frame painters for clips: a function from one frame to its painting, built once per job.
 
-- `clip_painter(style, size)`: what the bot uses. The instant feed-forward network
-  (`stylecore.instant`) where it is installed: the style vector is computed once, each frame is
-  one forward pass. Without it, the optimiser paints every frame at a small size with few
-  iterations (`optimiser_painter`): the same look, slow (seconds a frame on a CPU) but working.
+- `clip_painter(style)`: what the bot uses. The instant feed-forward network
+  (`stylecore.instant`) where it is installed and has its weights: the style vector is computed
+  once, each frame is one forward pass. Without it, the optimiser paints every frame at a
+  small size with few iterations (`optimiser_painter`): slow (seconds a frame on a CPU) but
+  working, and steadied the same way.
 - `ToyPainter`: a cheap deterministic stand-in (a palette transfer, flattened colours and a
   fresh random shimmer on every frame) for tests and benchmarks. Its shimmer flickers the way an
   independent network's strokes boil, so it shows whether carrying strokes steadies them.
@@ -21,14 +22,17 @@ OPTIMISER_SIDE = 192
 """Long side at which the optimiser fallback paints a frame (then scaled to the frame's size)."""
 
 
-def clip_painter(style: np.ndarray, size: int = 480, precision: str = "auto") -> FramePainter:
-    """The painter for a clip in the style of `style` (float (H, W, 3) in [0, 1]), frames at
-    most `size` px: the instant network when it is installed, else `optimiser_painter`."""
+def clip_painter(style: np.ndarray, precision: str = "auto") -> FramePainter:
+    """The painter for a clip in the style of `style` (float (H, W, 3) in [0, 1]): the instant
+    network when it is installed and its weights are at hand, else `optimiser_painter`."""
     try:
-        from stylecore.instant import instant_painter
+        from stylecore.instant import InstantUnavailable, instant_painter
     except ImportError:
         return optimiser_painter(style, precision=precision)
-    network = instant_painter(precision)
+    try:
+        network = instant_painter(precision)
+    except InstantUnavailable:  # its weights are missing here: slow beats nothing
+        return optimiser_painter(style, precision=precision)
     vector = network.style_vector(style)
 
     def paint(frame: np.ndarray) -> np.ndarray:

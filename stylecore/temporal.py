@@ -5,9 +5,9 @@ different frame with a different set of strokes. `StrokeCarrier` carries each pa
 the next along the optical flow of the *input* (OpenCV's DIS flow, Kroeger et al. 2016), as
 Ruder et al. 2016 ("Artistic style transfer for videos") and Lai et al. 2018 ("Learning blind
 video temporal consistency") do: where the flow is reliable the new frame keeps the carried
-strokes (blended with a little of the fresh painting so lighting changes and drift heal), where
-the flow is not (newly revealed or occluded parts, motion boundaries, a changed colour) it takes
-the fresh painting. A scene cut (a large change of the whole picture) starts afresh.
+strokes, where the flow is not (newly revealed or occluded parts, motion boundaries, a changed
+brightness) it takes the fresh painting, with a soft seam between the two. A scene cut (a
+large change of the whole picture) starts afresh.
 
 Flow convention: `flow = Flow().between(a, b)` is the displacement with `a(x) ~ b(x + flow(x))`,
 so `warp(b_image, flow)` is `b_image` moved onto `a`'s pixel grid.
@@ -25,10 +25,13 @@ FramePainter = Callable[[np.ndarray], np.ndarray]
 """Paints one frame: float32 (H, W, 3) in [0, 1] -> the same shape, values and dtype. Built
 once per job (the style is computed once), then called for every frame."""
 
-CARRY = 0.8
-"""Share of the carried painting kept where the flow is reliable (the rest is the fresh
-painting): 1 freezes the strokes, 0 is painting frame by frame. The fresh share heals what the
-flow gets slightly wrong and follows lighting changes within a few frames."""
+CARRY = 1.0
+"""Share of the carried painting kept where the flow is reliable and the input's brightness
+agrees (the rest is the fresh painting); 0 is painting frame by frame. Blending in a share of
+the fresh painting averages strokes that do not line up and blurs them: on the benchmark clip
+0.8 halved the detail (mean |Laplacian|) for a warping error no lower than 1.0's
+(docs/animations.md). Lighting changes and what the flow loses still come fresh, through the
+mask."""
 
 SCENE_CUT = 0.2
 """Mean absolute change of the grey input (0..1) above which a frame is a new scene."""
@@ -55,13 +58,14 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2GRAY)
 
 
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """`image` sampled at x + flow(x) (bilinear; edges repeat)."""
+def warp(image: np.ndarray, flow: np.ndarray,
+         interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """`image` sampled at x + flow(x) (bilinear by default; edges repeat)."""
     height, width = flow.shape[:2]
     grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32),
                                  np.arange(height, dtype=np.float32))
     return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1],
-                     interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                     interpolation=interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
 def reliable(back: np.ndarray, forth: np.ndarray) -> np.ndarray:
@@ -132,7 +136,10 @@ class StrokeCarrier:
                 self.stats.cuts += 1
             else:
                 weight = self._soft(mask, gray, warp(previous, back)) * self.carry
-                result = fresh + weight[..., None] * (warp(painted, back) - fresh)
+                # Bicubic: a stroke carried for many frames is resampled as often; bilinear
+                # sampling would soften it a little every time.
+                carried = np.clip(warp(painted, back, cv2.INTER_CUBIC), 0.0, 1.0)
+                result = fresh + weight[..., None] * (carried - fresh)
                 self.stats.kept += (float(weight.mean()) - self.stats.kept) / (
                     self.stats.frames - self.stats.cuts)
         self.stats.frames += 1

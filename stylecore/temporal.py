@@ -33,6 +33,10 @@ the fresh painting averages strokes that do not line up and blurs them: on the b
 (docs/animations.md). Lighting changes and what the flow loses still come fresh, through the
 mask."""
 
+TONE = 0.25
+"""Share of the difference in broad colour (blurred over 1/40 of the long side) between the
+fresh and the carried painting that a carried frame takes on each frame (see `_toned`)."""
+
 SCENE_CUT = 0.2
 """Mean absolute change of the grey input (0..1) above which a frame is a new scene."""
 
@@ -110,9 +114,10 @@ class StrokeCarrier:
     `carrier(frame)` returns the painted frame (float32, as `painter`). The state is the
     previous grey input and painted frame only."""
 
-    def __init__(self, painter: FramePainter, carry: float = CARRY) -> None:
+    def __init__(self, painter: FramePainter, carry: float = CARRY, tone: float = TONE) -> None:
         self.painter = painter
         self.carry = carry
+        self.tone = tone
         self.stats = CarryStats()
         self._flow = Flow()
         self._gray: np.ndarray | None = None
@@ -139,12 +144,23 @@ class StrokeCarrier:
                 # Bicubic: a stroke carried for many frames is resampled as often; bilinear
                 # sampling would soften it a little every time.
                 carried = np.clip(warp(painted, back, cv2.INTER_CUBIC), 0.0, 1.0)
+                carried = self._toned(carried, fresh)
                 result = fresh + weight[..., None] * (carried - fresh)
                 self.stats.kept += (float(weight.mean()) - self.stats.kept) / (
                     self.stats.frames - self.stats.cuts)
         self.stats.frames += 1
         self._gray, self._painted = gray, result
         return result
+
+    def _toned(self, carried: np.ndarray, fresh: np.ndarray) -> np.ndarray:
+        """`carried` with its broad colour moved `tone` of the way to the fresh painting's:
+        the strokes (fine detail) stay, but the colour a network gives the whole scene as the
+        camera moves follows, so carried and freshly painted parts do not drift apart."""
+        if not self.tone:
+            return carried
+        sigma = max(carried.shape[:2]) / 40
+        broad = cv2.GaussianBlur(fresh - carried, (0, 0), sigmaX=sigma)
+        return np.clip(carried + self.tone * broad, 0.0, 1.0)
 
     @staticmethod
     def _soft(mask: np.ndarray, gray: np.ndarray, carried_gray: np.ndarray) -> np.ndarray:

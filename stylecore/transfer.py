@@ -266,9 +266,16 @@ def working_size(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
 
 
 def warm_up(params: StyleParams = DEFAULT) -> None:
-    """Builds the network and traces its functions once, so the first real job starts at once."""
+    """Builds the network and traces its functions once, so the first real job starts at once;
+    the instant painter too when its weights are cached (its picture is every job's first)."""
     tiny = np.full((32, 32, 3), 0.5, dtype=np.float32)
-    stylize(tiny, tiny, params.with_(size=32, steps=1))
+    if params.engine == "optimise":
+        stylize(tiny, tiny, params.with_(size=32, steps=1))
+    from stylecore.instant.run import optional_painter
+
+    painter = optional_painter(params)
+    if painter is not None:
+        painter.warm_up()
 
 
 class _Run:

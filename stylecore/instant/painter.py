@@ -33,6 +33,8 @@ _MIN_SIDE = 16
 pictures are padded up to this."""
 _VECTOR_MEMORY = 256
 _VECTOR_FOLDER = "instant_style_vectors"
+_VECTOR_FILES = 4000
+"""The disk keeps the newest this many vectors (half a kilobyte each)."""
 _VECTOR_VERSION = b"arbitrary-lite-1"
 
 
@@ -52,7 +54,8 @@ class InstantPainter:
         self._predict = tf.function(
             self._predictor.__call__,
             input_signature=[tf.TensorSpec([None, STYLE_INPUT_SIZE, STYLE_INPUT_SIZE, 3])])
-        self._paint = tf.function(self._paint_impl, reduce_retracing=True)
+        self._paint = tf.function(self._paint_impl, input_signature=[  # one trace, any size
+            tf.TensorSpec([1, None, None, 3]), tf.TensorSpec([1, None, None, None])])
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -130,11 +133,16 @@ class InstantPainter:
                 kept[:, tf.newaxis, tf.newaxis, :] * mask
         padded = np.pad(image, (*pad, (0, 0)), mode="reflect" if min(height, width) > 1
                         else "edge")
-        out = self._paint(tf.constant(padded[np.newaxis]), maps)
+        out = self._paint(tf.constant(padded[np.newaxis]), tf.cast(maps, tf.float32))
         return np.clip(out.numpy()[0, :height, :width], 0.0, 1.0).astype(np.float32)
 
     def _paint_impl(self, content: tf.Tensor, maps: tf.Tensor) -> tf.Tensor:
-        return self._transformer(content, tf.cast(maps, tf.float32))
+        return self._transformer(content, maps)
+
+    def warm_up(self) -> None:
+        """Traces both networks, so the first real picture takes its usual time."""
+        tiny = np.full((32, 32, 3), 0.5, np.float32)
+        self.paint(tiny, self.style_vector(tiny, remember=False))
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
@@ -165,7 +173,11 @@ def _read_vector(key: str) -> np.ndarray | None:
     return vector.astype(np.float32)
 
 
+_writes = 0
+
+
 def _write_vector(key: str, vector: np.ndarray) -> None:
+    global _writes
     path = _vector_path(key)
     tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     try:
@@ -173,8 +185,18 @@ def _write_vector(key: str, vector: np.ndarray) -> None:
         with open(tmp, "wb") as f:
             np.save(f, vector)
         tmp.replace(path)
+        _writes += 1
+        if _writes % 100 == 1:
+            _prune(path.parent)
     except OSError as e:  # a read-only home only costs a recomputation next time
         log.debug("could not keep a style vector in %s: %s", path, e)
+
+
+def _prune(folder: Path) -> None:
+    """Keeps the newest `_VECTOR_FILES` vectors (every upload of a new painting adds one)."""
+    files = sorted(folder.glob("*.npy"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in files[_VECTOR_FILES:]:
+        old.unlink(missing_ok=True)
 
 
 _painters: dict[str, InstantPainter] = {}

@@ -38,10 +38,11 @@ def blended_vector(
     then moved from the photo's own by the strength. With ``preserve_colors="histogram"``
     each style is first recoloured to the photo's palette."""
     vector = np.zeros(100, np.float32)
+    recolour = params.preserve_colors == "histogram"
     for style, weight in styles:
-        if params.preserve_colors == "histogram":
+        if recolour:  # a picture of this photo's: not worth remembering
             style = match_color_histogram(style, content)
-        vector += weight * painter.style_vector(style)
+        vector += weight * painter.style_vector(style, remember=not recolour)
     mix = style_mix(params.style_strength)
     if mix != 1.0:
         own = painter.style_vector(content, remember=False)

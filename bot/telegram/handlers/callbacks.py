@@ -199,7 +199,7 @@ async def _rerun(svc: Services, context: Context, query: CallbackQuery,
         settings = settings.with_(as_file=True)
     await _answer(query, t(texts.RERUN_STARTED))
     inputs = JobInputs(job.content_file_id, job.reply_to_message_id, job.preset,
-                       job.style_file_id)
+                       job.style_file_id, job.media, job.frames)
     await start_job(svc, context.bot, Sender(chat.id, job.user_id, chat.type), inputs, settings,
                     t)
 

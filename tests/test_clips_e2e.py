@@ -1,0 +1,161 @@
+"""End to end, moving pictures and stickers (issue #20): GIFs, videos, video notes and video
+stickers painted and sent back the Telegram way, the Sticker and "Add to my pack" buttons,
+/pack and /forget, against the fake Bot API with a real worker process and tiny clips (64x48,
+8 frames, made here with PyAV)."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from bot.telegram import texts
+from tests.fake_telegram import (
+    ALICE,
+    BOB,
+    FakeTelegram,
+    content_photo,
+    group_chat,
+    private_chat,
+    replies_to,
+    result_for,
+    run_bot,
+)
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
+
+WIDTH, HEIGHT, FRAMES, FPS = 64, 48, 8, 8
+
+
+def tiny_clip(container: str = "mp4", codec: str = "libx264", *, frames: int = FRAMES,
+              width: int = WIDTH, height: int = HEIGHT) -> bytes:
+    """A bar sliding across a gradient, `frames` frames at `FPS`."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=Fraction(FPS))
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
+        y, x = np.mgrid[0:height, 0:width]
+        for index in range(frames):
+            frame = np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 120)], -1)
+            frame[:, (index * 6) % width:(index * 6) % width + 10] = (240, 220, 40)
+            video = av.VideoFrame.from_ndarray(frame.astype(np.uint8), format="rgb24")
+            for packet in stream.encode(video):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def decoded_frames(data: bytes) -> list[np.ndarray]:
+    with av.open(io.BytesIO(data)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def assert_painted_clip(data: bytes, size: tuple[int, int]) -> list[np.ndarray]:
+    """The upload is a video of `size` (width, height) with several frames that differ from
+    each other (it moves) and are not the input's gradient untouched."""
+    frames = decoded_frames(data)
+    assert len(frames) >= 4
+    assert (frames[0].shape[1], frames[0].shape[0]) == size
+    assert np.abs(frames[0].astype(float) - frames[-1].astype(float)).mean() > 1.0
+    return frames
+
+
+async def test_a_gif_in_a_private_chat_comes_back_as_a_painted_animation(
+        fake: FakeTelegram, tmp_path, worker):
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker):
+        sent = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip(), duration=1)
+        ask = await fake.wait_for("sendMessage", replies_to(sent))
+        assert ask.text == texts.CHOOSE_STYLE
+        fake.user_taps(next(data for _, data in ask.buttons() if data.endswith(":mosaic")),
+                       fake.message(chat.id, ask.message_id))
+        result = await fake.wait_for("sendAnimation", result_for(sent), timeout=120)
+    assert (result.params["width"], result.params["height"]) == (WIDTH, HEIGHT)
+    assert result.params["duration"] == 1
+    assert result.text.startswith("mosaic · 64×48")
+    assert_painted_clip(result.upload(), (WIDTH, HEIGHT))
+    labels = [data for _, data in result.buttons()]
+    assert any(data.startswith("r:") for data in labels)
+
+
+async def test_a_video_note_comes_back_as_a_round_video_note(fake: FakeTelegram, tmp_path,
+                                                             worker):
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker):
+        sent = fake.user_sends_clip(chat, ALICE, "video_note", tiny_clip(width=48),
+                                    caption="mosaic", width=48, duration=1)
+        result = await fake.wait_for("sendVideoNote", replies_to(sent), timeout=120)
+    assert result.params["length"] == 48
+    assert_painted_clip(result.upload(), (48, 48))
+
+
+@pytest.mark.parametrize("kind", ["video_sticker", "gif_document", "video"])
+async def test_video_stickers_gif_files_and_videos_come_back_as_animations(
+        fake: FakeTelegram, tmp_path, worker, kind):
+    chat = private_chat(ALICE)
+    data = {"video_sticker": lambda: tiny_clip("webm", "libvpx-vp9"),
+            "gif_document": lambda: tiny_clip("gif", "gif"),
+            "video": tiny_clip}[kind]()
+    async with run_bot(fake, tmp_path, worker):
+        sent = fake.user_sends_clip(chat, ALICE, kind, data, caption="mosaic")
+        result = await fake.wait_for("sendAnimation", replies_to(sent), timeout=120)
+    assert_painted_clip(result.upload(), (result.params["width"], result.params["height"]))
+
+
+async def test_an_animated_sticker_gets_one_polite_line(fake: FakeTelegram, tmp_path, worker):
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker):
+        sticker = {**fake.add_file(b"tgs", "stickers"), "type": "regular", "width": 512,
+                   "height": 512, "is_animated": True, "is_video": False}
+        sent = fake.user_sends(chat, ALICE, sticker=sticker)
+        answer = await fake.wait_for("sendMessage", replies_to(sent))
+    assert answer.text == texts.ANIMATED_STICKER
+    assert not fake.find("getFile")
+
+
+async def test_too_long_or_too_big_clips_are_refused_before_downloading(
+        fake: FakeTelegram, tmp_path, worker):
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker, STYLEBOT_CLIP_MAX_SECONDS="5"):
+        long = fake.user_sends_clip(chat, ALICE, "video", tiny_clip(), duration=7200)
+        answer = await fake.wait_for("sendMessage", replies_to(long))
+        assert answer.text == texts.CLIP_TOO_LONG.format(seconds=7200, limit=5)
+        big = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip(), file_size=30 * 2**20)
+        answer = await fake.wait_for("sendMessage", replies_to(big))
+        assert answer.text == texts.CLIP_TOO_BIG.format(limit=20)
+    assert not fake.find("getFile")
+
+
+async def test_a_photo_then_a_gif_paints_the_gif_and_a_photo_styles_a_waiting_gif(
+        fake: FakeTelegram, tmp_path, worker):
+    """A clip is never a style: after a photo, a GIF is new content; a photo sent while a
+    GIF waits is the GIF's style."""
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker):
+        fake.user_sends_photo(chat, ALICE, content_photo())
+        gif = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip())
+        ask = await fake.wait_for("sendMessage", replies_to(gif))
+        assert ask.text == texts.CHOOSE_STYLE
+        fake.user_sends_photo(chat, ALICE, content_photo(32, 32, tint=(90, -40, 0)))
+        result = await fake.wait_for("sendAnimation", result_for(gif), timeout=120)
+    assert result.text.startswith(texts.STYLE_OWN_PHOTO)
+
+
+async def test_stylize_in_a_group_on_a_gif_someone_else_sent(fake: FakeTelegram, tmp_path,
+                                                            worker):
+    chat = group_chat()
+    async with run_bot(fake, tmp_path, worker):
+        gif = fake.user_sends_clip(chat, BOB, "animation", tiny_clip())
+        fake.user_sends_text(chat, ALICE, "/stylize mosaic", reply_to=gif)
+        result = await fake.wait_for("sendAnimation", result_for(gif), timeout=120)
+    assert_painted_clip(result.upload(), (WIDTH, HEIGHT))
+
+
+def _first_frame(data: bytes) -> np.ndarray:
+    return np.asarray(Image.fromarray(decoded_frames(data)[0]))

@@ -6,18 +6,20 @@ stickers painted and sent back the Telegram way, the Sticker and "Add to my pack
 from __future__ import annotations
 
 import io
+import time
 from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
-from PIL import Image
 
 from bot.telegram import texts
 from tests.fake_telegram import (
     ALICE,
     BOB,
+    Call,
     FakeTelegram,
+    bot_process,
     content_photo,
     group_chat,
     private_chat,
@@ -25,18 +27,20 @@ from tests.fake_telegram import (
     result_for,
     run_bot,
 )
+from tests.remote_servers import RedisServer, workers
 
-pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
+pytestmark = pytest.mark.usefixtures("presets_dir")
+async_test = pytest.mark.asyncio(loop_scope="module")
 
 WIDTH, HEIGHT, FRAMES, FPS = 64, 48, 8, 8
 
 
 def tiny_clip(container: str = "mp4", codec: str = "libx264", *, frames: int = FRAMES,
-              width: int = WIDTH, height: int = HEIGHT) -> bytes:
-    """A bar sliding across a gradient, `frames` frames at `FPS`."""
+              width: int = WIDTH, height: int = HEIGHT, fps: int = FPS) -> bytes:
+    """A bar sliding across a gradient, `frames` frames at `fps`."""
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=Fraction(FPS))
+        stream = out.add_stream(codec, rate=Fraction(fps))
         stream.width, stream.height = width, height
         stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
         y, x = np.mgrid[0:height, 0:width]
@@ -66,6 +70,7 @@ def assert_painted_clip(data: bytes, size: tuple[int, int]) -> list[np.ndarray]:
     return frames
 
 
+@async_test
 async def test_a_gif_in_a_private_chat_comes_back_as_a_painted_animation(
         fake: FakeTelegram, tmp_path, worker):
     chat = private_chat(ALICE)
@@ -84,6 +89,7 @@ async def test_a_gif_in_a_private_chat_comes_back_as_a_painted_animation(
     assert any(data.startswith("r:") for data in labels)
 
 
+@async_test
 async def test_a_video_note_comes_back_as_a_round_video_note(fake: FakeTelegram, tmp_path,
                                                              worker):
     chat = private_chat(ALICE)
@@ -96,6 +102,7 @@ async def test_a_video_note_comes_back_as_a_round_video_note(fake: FakeTelegram,
 
 
 @pytest.mark.parametrize("kind", ["video_sticker", "gif_document", "video"])
+@async_test
 async def test_video_stickers_gif_files_and_videos_come_back_as_animations(
         fake: FakeTelegram, tmp_path, worker, kind):
     chat = private_chat(ALICE)
@@ -108,6 +115,7 @@ async def test_video_stickers_gif_files_and_videos_come_back_as_animations(
     assert_painted_clip(result.upload(), (result.params["width"], result.params["height"]))
 
 
+@async_test
 async def test_an_animated_sticker_gets_one_polite_line(fake: FakeTelegram, tmp_path, worker):
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker):
@@ -119,6 +127,7 @@ async def test_an_animated_sticker_gets_one_polite_line(fake: FakeTelegram, tmp_
     assert not fake.find("getFile")
 
 
+@async_test
 async def test_too_long_or_too_big_clips_are_refused_before_downloading(
         fake: FakeTelegram, tmp_path, worker):
     chat = private_chat(ALICE)
@@ -132,6 +141,7 @@ async def test_too_long_or_too_big_clips_are_refused_before_downloading(
     assert not fake.find("getFile")
 
 
+@async_test
 async def test_a_photo_then_a_gif_paints_the_gif_and_a_photo_styles_a_waiting_gif(
         fake: FakeTelegram, tmp_path, worker):
     """A clip is never a style: after a photo, a GIF is new content; a photo sent while a
@@ -147,6 +157,7 @@ async def test_a_photo_then_a_gif_paints_the_gif_and_a_photo_styles_a_waiting_gi
     assert result.text.startswith(texts.STYLE_OWN_PHOTO)
 
 
+@async_test
 async def test_stylize_in_a_group_on_a_gif_someone_else_sent(fake: FakeTelegram, tmp_path,
                                                             worker):
     chat = group_chat()
@@ -157,5 +168,58 @@ async def test_stylize_in_a_group_on_a_gif_someone_else_sent(fake: FakeTelegram,
     assert_painted_clip(result.upload(), (WIDTH, HEIGHT))
 
 
-def _first_frame(data: bytes) -> np.ndarray:
-    return np.asarray(Image.fromarray(decoded_frames(data)[0]))
+# ---------------------------------------------------------------------- long clips
+
+LONG_CLIP = {"STYLEBOT_CLIP_MAX_SECONDS": "100", "STYLEBOT_CLIP_MAX_FPS": "15"}
+"""Limits that let a 100 s clip through whole: a job long enough to interrupt."""
+LONG_FRAMES, LONG_WIDTH, LONG_HEIGHT = 1500, 160, 120
+
+
+def long_clip() -> bytes:
+    return tiny_clip(frames=LONG_FRAMES, width=LONG_WIDTH, height=LONG_HEIGHT, fps=15)
+
+
+def painting_frames(call: Call) -> bool:
+    return call.text.startswith("Painting frame ") and f" of {LONG_FRAMES}" in call.text
+
+
+@async_test
+async def test_cancel_mid_clip_stops_between_frames(fake: FakeTelegram, tmp_path, worker):
+    """The status says which frame of how many is being painted (over the first painted
+    frame); /cancel stops the clip and the worker takes the next job."""
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker, **LONG_CLIP):
+        sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
+                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=100)
+        # The first painted frame is the preview: the status became a photo.
+        await fake.wait_for("sendPhoto", painting_frames, timeout=120)
+        fake.user_sends_text(chat, ALICE, "/cancel")
+        await fake.wait_for(None, lambda c: c.text == texts.CANCELLED, timeout=60)
+        after = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip(), caption="mosaic")
+        await fake.wait_for("sendAnimation", result_for(after), timeout=120)
+    assert not fake.find("sendAnimation", result_for(sent))
+    assert not list((tmp_path / "work" / "results").iterdir())
+
+
+def test_a_remote_worker_killed_mid_clip_hands_it_to_another(tmp_path):
+    """Clips travel through Redis to Celery workers like pictures; SIGKILL to the worker
+    painting one: the other paints it again and the user gets exactly one animation."""
+    chat = private_chat(ALICE)
+    redis_server = RedisServer(tmp_path / "redis").start()
+    try:
+        broker = {"STYLEBOT_BROKER_URL": redis_server.url, "STYLEBOT_HEARTBEAT_S": "0.5"}
+        with FakeTelegram() as fake, workers(redis_server, tmp_path, "w1", "w2") as running, \
+                bot_process(fake, tmp_path, **broker, **LONG_CLIP):
+            sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
+                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=100)
+            fake.wait_for_blocking(None, painting_frames, timeout=120)
+            victim = next(w for w in running if (info := w.info()) and info.state == "busy")
+            victim.kill()
+            result = fake.wait_for_blocking("sendAnimation", result_for(sent), timeout=300)
+            time.sleep(3)  # a second result would come now
+            assert len([c for c in fake.find("sendAnimation", result_for(sent))
+                        if c.error is None]) == 1
+    finally:
+        redis_server.stop()
+    assert (result.params["width"], result.params["height"]) == (LONG_WIDTH, LONG_HEIGHT)
+    assert len(decoded_frames(result.upload())) == LONG_FRAMES

@@ -12,6 +12,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from bot.telegram import texts
 from tests.fake_telegram import (
@@ -223,3 +224,105 @@ def test_a_remote_worker_killed_mid_clip_hands_it_to_another(tmp_path):
         redis_server.stop()
     assert (result.params["width"], result.params["height"]) == (LONG_WIDTH, LONG_HEIGHT)
     assert len(decoded_frames(result.upload())) == LONG_FRAMES
+
+
+# ---------------------------------------------------------------------- stickers and packs
+
+
+def tap(fake: FakeTelegram, result: Call, suffix: str, user=None) -> None:
+    """Presses the result's button whose data ends in `suffix` (":s" Sticker, ":p" pack)."""
+    data = next(data for _, data in result.buttons() if data.startswith("k:")
+                and data.endswith(suffix))
+    chat_id = result.chat_id
+    assert chat_id is not None and result.message_id is not None
+    fake.user_taps(data, fake.message(chat_id, result.message_id), user=user)
+
+
+@async_test
+async def test_the_sticker_button_sends_the_painting_as_a_sticker(fake: FakeTelegram, tmp_path,
+                                                                 worker):
+    """A photo's painting becomes a static WEBP sticker of 512 px, a GIF's a video sticker
+    (WEBM, at most 256 KB)."""
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker):
+        photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
+        painted = await fake.wait_for("sendPhoto", result_for(photo), timeout=120)
+        tap(fake, painted, ":s")
+        still = await fake.wait_for("sendSticker", replies_to({"message_id":
+                                                                painted.message_id}))
+        gif = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip(), caption="mosaic")
+        animated = await fake.wait_for("sendAnimation", result_for(gif), timeout=120)
+        tap(fake, animated, ":s")
+        moving = await fake.wait_for("sendSticker", replies_to({"message_id":
+                                                                 animated.message_id}))
+    webp = Image.open(io.BytesIO(still.upload()))
+    assert webp.format == "WEBP" and max(webp.size) == 512
+    assert still.result["sticker"]["is_video"] is False
+    assert moving.result["sticker"]["is_video"] is True
+    assert len(moving.upload()) <= 256 * 1024
+    assert len(decoded_frames(moving.upload())) >= 4
+
+
+@async_test
+async def test_add_to_my_pack_makes_the_pack_then_adds_and_forget_deletes_it(
+        fake: FakeTelegram, tmp_path, worker):
+    chat = private_chat(ALICE)
+    name = "u101_by_stylebot_test_bot"
+    async with run_bot(fake, tmp_path, worker):
+        photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
+        painted = await fake.wait_for("sendPhoto", result_for(photo), timeout=120)
+        tap(fake, painted, ":p")
+        made = await fake.wait_for("sendMessage", lambda c: c.text.startswith(
+            "Added to your sticker pack"))
+        assert made.text == texts.PACK_ADDED.format(link=f"https://t.me/addstickers/{name}")
+        tap(fake, painted, ":p")
+        await fake.wait_for("addStickerToSet")
+        assert len(fake.find("createNewStickerSet")) == 1
+        assert len(fake.sticker_sets[name]["stickers"]) == 2
+        # A full pack: the oldest sticker goes to make room for the new one.
+        oldest = fake.sticker_sets[name]["stickers"][0]["file_id"]
+        fake.sticker_sets[name]["stickers"].extend(
+            {**fake.add_file(b"x", "stickers"), "set_name": name, "width": 512, "height": 512,
+             "is_animated": False, "is_video": False, "type": "regular"} for _ in range(118))
+        tap(fake, painted, ":p")
+        await fake.wait_for("addStickerToSet", count=2)
+    async with run_bot(fake, tmp_path, worker):  # the pack survives a restart
+        stickers = fake.sticker_sets[name]["stickers"]
+        assert len(stickers) == 120 and oldest not in {s["file_id"] for s in stickers}
+        asked = fake.user_sends_text(chat, ALICE, "/pack")
+        link = await fake.wait_for("sendMessage", replies_to(asked))
+        assert link.text == texts.PACK_LINK.format(link=f"https://t.me/addstickers/{name}")
+        fake.user_sends_text(chat, ALICE, "/forget")
+        await fake.wait_for("deleteStickerSet")
+        assert name not in fake.sticker_sets
+        asked = fake.user_sends_text(chat, ALICE, "/pack")
+        none = await fake.wait_for("sendMessage", replies_to(asked))
+    assert none.text == texts.PACK_NONE
+
+
+@async_test
+async def test_pack_in_a_group_by_an_admin_and_a_member_who_never_started_the_bot(
+        fake: FakeTelegram, tmp_path, worker):
+    chat = group_chat()
+    fake.chat_admins[chat.id] = {ALICE.id}
+    name = f"g{abs(chat.id)}_by_stylebot_test_bot"
+    async with run_bot(fake, tmp_path, worker):
+        fake.user_sends_text(private_chat(ALICE), ALICE, "/start")  # Alice knows the bot
+        photo = fake.user_sends_photo(chat, BOB, content_photo())
+        fake.user_sends_text(chat, ALICE, "/stylize mosaic", reply_to=photo)
+        painted = await fake.wait_for("sendPhoto", result_for(photo), timeout=120)
+        result_message = fake.message(chat.id, painted.message_id)
+        refused = fake.user_sends_text(chat, BOB, "/pack", reply_to=result_message)
+        answer = await fake.wait_for("sendMessage", replies_to(refused))
+        assert answer.text == texts.GROUP_PACK_ADMINS
+        asked = fake.user_sends_text(chat, ALICE, "/pack", reply_to=result_message)
+        added = await fake.wait_for("sendMessage", replies_to(asked))
+        assert added.text == texts.GROUP_PACK_ADDED.format(
+            link=f"https://t.me/addstickers/{name}")
+        # Bob never opened a private chat with the bot: Telegram can't make him a pack.
+        tap(fake, painted, ":p", user=BOB)
+        line = await fake.wait_for("sendMessage", lambda c: c.text == texts.PACK_NEEDS_START
+                                   .format(bot="stylebot_test_bot"))
+    assert fake.sticker_sets[name]["user_id"] == ALICE.id
+    assert fake.chat_sticker_sets[chat.id] == name
+    assert line.reply_to == painted.message_id

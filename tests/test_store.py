@@ -307,7 +307,7 @@ async def test_a_database_of_schema_4_gets_clips_and_sticker_packs(tmp_path):
         "VALUES (1, 7, 'await_style', 'F1', 0)",
     )
     async with opened(path) as store:
-        assert await store.schema_version() == len(MIGRATIONS) == 5
+        assert await store.schema_version() == len(MIGRATIONS)
         async with store.read() as db:
             row = await (await db.execute("SELECT media, frames FROM jobs")).fetchone()
         assert tuple(row) == ("photo", 1)

@@ -762,20 +762,25 @@ class FakeTelegram:
         return self._bot_message(params, photo=sizes, **self._caption(params))
 
     def _api_sendMediaGroup(self, params: dict, files: dict) -> list[dict]:
-        """An album: 2-10 photos, each its own message sharing a media_group_id."""
+        """An album: 2-10 photos or videos, each its own message sharing a media_group_id."""
         media = params.get("media")
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
             raise _ApiError(400, "Bad Request: media group must include 2-10 items")
         group_id = str(next(self._media_groups))
         messages = []
         for item in media:
-            if not isinstance(item, dict) or item.get("type") != "photo":
+            if not isinstance(item, dict) or item.get("type") not in ("photo", "video"):
                 raise _ApiError(400, "Bad Request: can't parse InputMedia")
             _check_lengths({"caption": item.get("caption")})
             data = self._upload({"photo": item.get("media")}, files, "photo")
-            width, height = _image_size(data)
-            sizes = [{**self.add_file(data, "photos"), "width": width, "height": height}]
-            content: dict[str, Any] = {"photo": sizes, "media_group_id": group_id}
+            content: dict[str, Any] = {"media_group_id": group_id}
+            if item["type"] == "video":
+                content["video"] = {**self.add_file(data, "videos"), **{
+                    k: item[k] for k in ("width", "height", "duration") if k in item}}
+            else:
+                width, height = _image_size(data)
+                content["photo"] = [{**self.add_file(data, "photos"), "width": width,
+                                     "height": height}]
             if item.get("caption"):
                 content["caption"] = item["caption"]
             messages.append(self._bot_message(

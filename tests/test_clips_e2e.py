@@ -16,10 +16,12 @@ from PIL import Image
 
 from bot.telegram import texts
 from tests.fake_telegram import (
+    ADMIN_ID,
     ALICE,
     BOB,
     Call,
     FakeTelegram,
+    User,
     bot_process,
     content_photo,
     group_chat,
@@ -167,6 +169,30 @@ async def test_stylize_in_a_group_on_a_gif_someone_else_sent(fake: FakeTelegram,
         fake.user_sends_text(chat, ALICE, "/stylize mosaic", reply_to=gif)
         result = await fake.wait_for("sendAnimation", result_for(gif), timeout=120)
     assert_painted_clip(result.upload(), (WIDTH, HEIGHT))
+
+
+@async_test
+async def test_surprise_and_battle_on_a_clip(fake: FakeTelegram, tmp_path, worker):
+    """/surprise on a video gives an animation; /battle on a GIF an album of painted videos
+    (Telegram's albums hold no GIFs), then the vote; /stats counts the clips."""
+    chat = group_chat()
+    async with run_bot(fake, tmp_path, worker):
+        video = fake.user_sends_clip(chat, BOB, "video", tiny_clip())
+        fake.user_sends_text(chat, ALICE, "/surprise", reply_to=video)
+        await fake.wait_for("sendAnimation", result_for(video), timeout=120)
+        gif = fake.user_sends_clip(chat, BOB, "animation", tiny_clip())
+        fake.user_sends_text(chat, ALICE, "/battle mosaic swirl", reply_to=gif)
+        album = await fake.wait_for("sendMediaGroup", replies_to(gif), timeout=120)
+        await fake.wait_for("sendMessage", lambda c: any(
+            d.startswith("v:") for _, d in c.buttons()), timeout=30)
+        admin = User(ADMIN_ID, "Admin")
+        stats = fake.user_sends_text(private_chat(admin), admin, "/stats")
+        answer = await fake.wait_for("sendMessage", replies_to(stats))
+    assert [item["type"] for item in album.params["media"]] == ["video", "video"]
+    for item in album.params["media"]:
+        name = item["media"].removeprefix("attach://")
+        assert_painted_clip(album.files[name], (item["width"], item["height"]))
+    assert texts.STATS_CLIPS.format(clips=3) in answer.text
 
 
 # ---------------------------------------------------------------------- long clips

@@ -5,7 +5,10 @@ stickers painted and sent back the Telegram way, the Sticker and "Add to my pack
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import signal
 import time
 from fractions import Fraction
 
@@ -226,6 +229,42 @@ async def test_cancel_mid_clip_stops_between_frames(fake: FakeTelegram, tmp_path
         await fake.wait_for("sendAnimation", result_for(after), timeout=120)
     assert not fake.find("sendAnimation", result_for(sent))
     assert not list((tmp_path / "work" / "results").iterdir())
+
+
+@async_test
+async def test_the_worker_killed_mid_clip_paints_it_again_once(fake: FakeTelegram, tmp_path,
+                                                               worker):
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker, **LONG_CLIP):
+        sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
+                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=100)
+        await fake.wait_for("sendPhoto", painting_frames, timeout=120)
+        killed = worker.pid
+        assert killed is not None
+        os.kill(killed, signal.SIGKILL)
+        await fake.wait_for(None, lambda c: c.text == texts.RETRYING, timeout=60)
+        result = await fake.wait_for("sendAnimation", result_for(sent), timeout=300)
+        await asyncio.sleep(2)  # a second result would come now
+    assert worker.pid not in (None, killed)
+    assert len([c for c in fake.find("sendAnimation", result_for(sent))
+                if c.error is None]) == 1
+    assert len(decoded_frames(result.upload())) == LONG_FRAMES
+
+
+def test_the_bot_killed_mid_clip_paints_it_again_after_the_restart(tmp_path):
+    chat = private_chat(ALICE)
+    with FakeTelegram() as fake:
+        with bot_process(fake, tmp_path, **LONG_CLIP) as bot:
+            sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
+                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=100)
+            fake.wait_for_blocking("sendPhoto", painting_frames, timeout=120)
+            bot.kill()
+            bot.wait(30)
+        with bot_process(fake, tmp_path, **LONG_CLIP):
+            fake.wait_for_blocking("sendAnimation", result_for(sent), timeout=300)
+            time.sleep(2)
+        assert len([c for c in fake.find("sendAnimation", result_for(sent))
+                    if c.error is None]) == 1
 
 
 def test_a_remote_worker_killed_mid_clip_hands_it_to_another(tmp_path):

@@ -33,13 +33,12 @@ from bot.jobs.delivery import discard_files, result_caption
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.store import Store
 from bot.telegram import texts
-from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import WorkArea
 from bot.telegram.i18n import ENGLISH, Translator, translator
 from bot.telegram.keyboards import battle_keyboard
 from bot.telegram.photos import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
-from stylecore.clips import probe_clip
 from stylecore.images import decode_image
 
 log = logging.getLogger("stylebot.battles")
@@ -154,7 +153,7 @@ class Battles:
         media: list[InputMediaPhoto | InputMediaVideo] = []
         for job, _ in ready:
             if job.media != "photo":  # a clip's battle: an album of videos (no GIFs in albums)
-                info = await on_decoding_thread(probe_clip, Path(job.result_path))
+                info = await probe_clip_file(Path(job.result_path))
                 media.append(InputMediaVideo(
                     Path(job.result_path).read_bytes(), filename=f"{job.id}.mp4",
                     caption=result_caption(job, info.width, info.height, None),

@@ -20,14 +20,13 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.telegram import texts
-from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import WorkArea
 from bot.telegram.i18n import translator
 from bot.telegram.keyboards import result_keyboard
 from bot.telegram.photos import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
 from bot.telegram.status import StatusMessage
-from stylecore.clips import probe_clip
 from stylecore.errors import ImageError
 from stylecore.images import decode_image
 
@@ -118,7 +117,7 @@ class Delivery:
         """A painted clip the Telegram way: an animation (a silent MP4 that loops like a GIF)
         with its size and duration, a video note for a video note (round, no caption), or
         the MP4 as a file when the user asked for files."""
-        info = await on_decoding_thread(probe_clip, path)
+        info = await probe_clip_file(path)
         duration = max(1, round(info.duration_s))
         data = path.read_bytes()
         filename = f"stylized-{job.id}.mp4"

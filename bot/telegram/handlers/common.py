@@ -17,7 +17,7 @@ from bot.settings import JobSettings, Settings
 from bot.store import Session
 from bot.telegram import texts
 from bot.telegram.context import Sender, Services
-from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import (
     MAX_DOWNLOAD_BYTES,
     FileTooBig,
@@ -30,7 +30,6 @@ from bot.telegram.files import (
 from bot.telegram.i18n import Translator
 from bot.telegram.retries import with_retries
 from bot.telegram.status import queued_text
-from stylecore.clips import probe_clip
 from stylecore.images import ImageError, decode_image
 from stylecore.presets import UnknownPreset, get_preset
 
@@ -170,7 +169,7 @@ async def _usable_clip(svc: Services, user_id: int, ref: ImageRef, data: bytes) 
     file, a WEBM that is not one are not); kept in the work area if so, removed if not."""
     path = svc.work.save_input(user_id, ref.file_id, data)
     try:
-        info = await on_decoding_thread(probe_clip, path)
+        info = await probe_clip_file(path)
         usable = info.has_video and info.frames > 0
     except Exception as exc:  # the engine's refusal or the decoder's: unusable either way
         log.info("clip from user %s refused: %s", user_id, exc)

@@ -70,8 +70,15 @@ def execute_clip(request: WorkRequest, clip: ClipSpec, *,
         report(Progress(request.job_id, progress.frame, progress.frames, fraction, elapsed,
                         eta, jpeg))
 
-    result = stylize_clip(request.content_path, request.output_path, painter, limits,
-                          round_note=clip.round_note, on_progress=on_progress,
-                          should_stop=should_stop)
+    try:
+        result = stylize_clip(request.content_path, request.output_path, painter, limits,
+                              round_note=clip.round_note, on_progress=on_progress,
+                              should_stop=should_stop)
+    except Exception:
+        if should_stop():  # however the engine words a stop, it is the user's cancel
+            from stylecore.transfer import Cancelled
+
+            raise Cancelled() from None
+        raise
     return WorkResult(request.job_id, request.output_path, (result.width, result.height),
                       time.perf_counter() - started, result.frames)

@@ -1,5 +1,5 @@
 """`stylebot` / `python -m bot`: runs the bot (long polling, or a webhook when
-`STYLEBOT_WEBHOOK_URL` is set) until SIGINT or SIGTERM."""
+`STYLEBOT_WEBHOOK_URL` is set) until SIGINT or SIGTERM; `--help` lists the settings."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ async def _serve_until_signalled(config: Config) -> None:
     await serve(config, stop)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    from bot.usage import parser
+
+    parser().parse_args(argv)  # --help and --version answer here, without a token; else nothing
     load_dotenv_if_present()
     try:
         config = Config.from_env()

@@ -8,7 +8,7 @@
 | `STYLEBOT_API_BASE_URL` | Telegram's | self-hosted Bot API, e.g. `http://127.0.0.1:8081/bot` |
 | `STYLEBOT_API_FILE_URL` | Telegram's | its file URL, e.g. `http://127.0.0.1:8081/file/bot` |
 | `STYLEBOT_ADMINS` | (none) | comma-separated user ids allowed `/stats`, `/queue`, `/addstyle` |
-| `STYLEBOT_QUALITY` | `balanced` | default quality for new users: `fast`, `balanced` or `high` |
+| `STYLEBOT_QUALITY` | `balanced` | new users' quality: `instant`, `fast`, `balanced`, `high` |
 | `STYLEBOT_SIZE` | (quality's) | overrides the output's long side in pixels for every quality |
 | `STYLEBOT_STEPS` | (quality's) | overrides the number of optimiser steps for every quality |
 | `STYLEBOT_MAX_QUEUED_PER_USER` | `3` | jobs one user may have waiting (besides the running one) |
@@ -35,8 +35,12 @@
 | `STYLEBOT_CLIP_MAX_FPS` | `15` | clips are painted at most at this many frames per second |
 | `STYLEBOT_CLIP_MAX_SIDE` | `480` | long side of a painted clip in pixels (at most) |
 | `STYLECORE_MAX_PIXELS_PER_RUN` | (none) | pixels per job; bigger ones run once more at 0.7× size |
+| `STYLECORE_PRECISION` | `auto` | the engine's compute type: `float32`, `bfloat16` or `auto` |
+| `STYLECORE_HOME` | `~/.cache/stylecore` | the engine's caches: weights, downloaded paintings |
+| `STYLECORE_WEIGHTS` | (none) | an explicit VGG19 weights file (`.h5` or `.npz`) |
 
-Booleans accept on/off, true/false, yes/no and 1/0.
+Booleans accept on/off, true/false, yes/no and 1/0. `stylebot --help` prints this table (one line
+per row, `bot/usage.py`), so a new setting gets its row here.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ class Battles:
                     Path(job.result_path).read_bytes(), filename=f"{job.id}.mp4",
                     caption=result_caption(job, info.width, info.height, None),
                     width=info.width, height=info.height,
-                    duration=max(1, round(info.duration_s)), supports_streaming=True))
+                    duration=max(1, round(info.duration_s or 1)), supports_streaming=True))
                 continue
             image = await on_decoding_thread(decode_image, Path(job.result_path), min_side=1,
                                              max_aspect=math.inf)

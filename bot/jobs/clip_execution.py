@@ -26,11 +26,22 @@ def identity_weight(style_strength: float) -> float:
 
 def frame_painter(styles: list[tuple[np.ndarray, float]], style_strength: float,
                   precision: str) -> Callable[[np.ndarray], np.ndarray]:
-    """A `FramePainter` for the blend of `styles` (images with weights): the style vector is
-    computed once per job; the clip's own vector (from its first frame) sets the strength."""
-    from stylecore.instant import instant_painter
+    """A `FramePainter` for the blend of `styles` (images with weights) by the instant
+    network: the style vector is computed once per job, and interpolated with the clip's own
+    (from its first frame) by the strength. Without the instant network (its weights missing
+    here), the engine's fallback painter for the first style (`stylecore.clips.clip_painter`,
+    slow, full strength)."""
+    from stylecore.clips import clip_painter
+    from stylecore.images import resize_to
 
-    network = instant_painter(precision)
+    try:
+        from stylecore.instant import InstantUnavailable, instant_painter
+    except ImportError:
+        return clip_painter(styles[0][0], precision)
+    try:
+        network = instant_painter(precision)
+    except InstantUnavailable:
+        return clip_painter(styles[0][0], precision)
     total = sum(weight for _, weight in styles) or 1.0
     style = sum(network.style_vector(image) * (weight / total) for image, weight in styles)
     weight = identity_weight(style_strength)
@@ -40,7 +51,10 @@ def frame_painter(styles: list[tuple[np.ndarray, float]], style_strength: float,
         if not vector:
             own = network.style_vector(frame)
             vector.append(weight * style + (1.0 - weight) * own)
-        return network.paint(frame, vector[0])
+        painted = np.clip(np.asarray(network.paint(frame, vector[0]), np.float32), 0.0, 1.0)
+        if painted.shape[:2] != frame.shape[:2]:
+            painted = resize_to(painted, frame.shape[0], frame.shape[1])
+        return painted
 
     return paint
 
@@ -49,9 +63,12 @@ def execute_clip(request: WorkRequest, clip: ClipSpec, *,
                  report: Callable[[Progress], None],
                  should_stop: Callable[[], bool]) -> WorkResult:
     """Paints the clip; raises what the engine raises (`Cancelled` once `should_stop` says
-    so between frames, `ImageError` for a clip it cannot read, `MemoryError`)."""
-    from stylecore.clips import ClipLimits, ClipProgress, stylize_clip
+    so between frames, `MemoryError`), and an `ImageError` with the code of the engine's
+    `ClipError` for a clip it cannot use (the refusal travels and is worded like an
+    image's)."""
+    from stylecore.clips import Cancelled, ClipError, ClipLimits, ClipProgress, stylize_clip
     from stylecore.device import resolve_precision
+    from stylecore.errors import ImageError
     from stylecore.images import decode_image, encode_image
 
     started = time.perf_counter()
@@ -74,11 +91,11 @@ def execute_clip(request: WorkRequest, clip: ClipSpec, *,
         result = stylize_clip(request.content_path, request.output_path, painter, limits,
                               round_note=clip.round_note, on_progress=on_progress,
                               should_stop=should_stop)
-    except Exception:
+    except Exception as error:
         if should_stop():  # however the engine words a stop, it is the user's cancel
-            from stylecore.transfer import Cancelled
-
             raise Cancelled() from None
+        if isinstance(error, ClipError):  # worded for the user by its code, like an image's
+            raise ImageError(error.code, **error.data) from error
         raise
     return WorkResult(request.job_id, request.output_path, (result.width, result.height),
                       time.perf_counter() - started, result.frames)

@@ -118,7 +118,7 @@ class Delivery:
         with its size and duration, a video note for a video note (round, no caption), or
         the MP4 as a file when the user asked for files."""
         info = await probe_clip_file(path)
-        duration = max(1, round(info.duration_s))
+        duration = max(1, round(info.duration_s or 1))
         data = path.read_bytes()
         filename = f"stylized-{job.id}.mp4"
         reply = (ReplyParameters(job.reply_to_message_id, allow_sending_without_reply=True)

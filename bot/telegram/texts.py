@@ -197,20 +197,23 @@ PRESET_CHOSEN = N_("Style: {name}")
 SETTINGS_TITLE = N_(
     "Settings\n"
     "Quality: {quality} · Strength: {strength}\n"
-    "Keep colours: {colors} · Result as: {delivery} · Previews: {previews}"
+    "Keep colours: {colors} · Keep faces: {faces}\n"
+    "Result as: {delivery} · Previews: {previews}"
 )
 SETTINGS_SAVED = N_("Saved.")
 ON = NC_("setting", "on")
 OFF = NC_("setting", "off")
 AS_PHOTO = NC_("result as", "photo")
 AS_FILE = NC_("result as", "file")
-QUALITY_LABELS: dict[Quality, str] = {"fast": NC_("quality", "Fast"),
+QUALITY_LABELS: dict[Quality, str] = {"instant": NC_("quality", "Instant"),
+                                      "fast": NC_("quality", "Fast"),
                                       "balanced": NC_("quality", "Balanced"),
                                       "high": NC_("quality", "High")}
 STRENGTH_LABELS: dict[Strength, str] = {"low": NC_("strength", "Low"),
                                         "normal": NC_("strength", "Normal"),
                                         "high": NC_("strength", "High")}
 BTN_COLORS = N_("Keep colours: {state}")
+BTN_FACES = N_("Keep faces: {state}")
 BTN_DELIVERY = N_("Result as: {state}")
 BTN_PREVIEWS = N_("Previews: {state}")
 
@@ -340,6 +343,10 @@ _ERRORS: dict[str, Callable[[Translator, dict[str, Any]], str]] = {
                                 megapixels=d["max_pixels"] / 1e6),
     "too_small": lambda t, d: t(IMAGE_TOO_SMALL, size=_size(d), min_side=d["min_side"]),
     "aspect": lambda t, d: t(IMAGE_ASPECT, size=_size(d), max_aspect=d["max_aspect"]),
+    "not_video": lambda t, d: t(CLIP_UNREADABLE),
+    "no_video": lambda t, d: t(CLIP_UNREADABLE),
+    "too_few_frames": lambda t, d: t(CLIP_UNREADABLE),
+    "sticker_too_large": lambda t, d: t(STICKER_FAILED),
     "unknown_preset": _unknown_preset,
     "download_failed": lambda t, d: t(PRESET_DOWNLOAD_FAILED, title=d["title"]),
     "preset_unusable": lambda t, d: t(PRESET_UNUSABLE, title=d["title"]),

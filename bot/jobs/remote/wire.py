@@ -90,9 +90,9 @@ def params_from_dict(data: dict[str, Any]) -> StyleParams:
     data = dict(data)
     data["coarse_stages"] = tuple((float(scale), int(steps))
                                   for scale, steps in data.get("coarse_stages", ()))
-    for name in ("content_layers", "style_layers"):
-        if name in data:
-            data[name] = tuple(data[name])
+    for name, value in data.items():  # the layer names (content, style, faces)
+        if isinstance(value, list) and name != "coarse_stages":
+            data[name] = tuple(value)
     return StyleParams(**data)
 
 

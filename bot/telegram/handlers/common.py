@@ -170,7 +170,7 @@ async def _usable_clip(svc: Services, user_id: int, ref: ImageRef, data: bytes) 
     path = svc.work.save_input(user_id, ref.file_id, data)
     try:
         info = await probe_clip_file(path)
-        usable = info.has_video and info.frames > 0
+        usable = info.has_video and (info.frames is None or info.frames > 0)
     except Exception as exc:  # the engine's refusal or the decoder's: unusable either way
         log.info("clip from user %s refused: %s", user_id, exc)
         usable = False

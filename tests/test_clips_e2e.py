@@ -201,8 +201,9 @@ async def test_surprise_and_battle_on_a_clip(fake: FakeTelegram, tmp_path, worke
 # ---------------------------------------------------------------------- long clips
 
 LONG_CLIP = {"STYLEBOT_CLIP_MAX_SECONDS": "100", "STYLEBOT_CLIP_MAX_FPS": "15"}
-"""Limits that let a 100 s clip through whole: a job long enough to interrupt."""
-LONG_FRAMES, LONG_WIDTH, LONG_HEIGHT = 1500, 160, 120
+"""Limits that let an 80 s clip through whole: a job long enough to interrupt."""
+LONG_FRAMES, LONG_WIDTH, LONG_HEIGHT = 1200, 64, 48
+"""80 s at 15 fps: about half a minute of painting on 2 CPU cores."""
 
 
 def long_clip() -> bytes:
@@ -220,7 +221,7 @@ async def test_cancel_mid_clip_stops_between_frames(fake: FakeTelegram, tmp_path
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker, **LONG_CLIP):
         sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
-                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=100)
+                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=80)
         # The first painted frame is the preview: the status became a photo.
         await fake.wait_for("sendPhoto", painting_frames, timeout=120)
         fake.user_sends_text(chat, ALICE, "/cancel")
@@ -237,7 +238,7 @@ async def test_the_worker_killed_mid_clip_paints_it_again_once(fake: FakeTelegra
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker, **LONG_CLIP):
         sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
-                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=100)
+                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=80)
         await fake.wait_for("sendPhoto", painting_frames, timeout=120)
         killed = worker.pid
         assert killed is not None
@@ -256,7 +257,7 @@ def test_the_bot_killed_mid_clip_paints_it_again_after_the_restart(tmp_path):
     with FakeTelegram() as fake:
         with bot_process(fake, tmp_path, **LONG_CLIP) as bot:
             sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
-                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=100)
+                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=80)
             fake.wait_for_blocking("sendPhoto", painting_frames, timeout=120)
             bot.kill()
             bot.wait(30)
@@ -277,7 +278,7 @@ def test_a_remote_worker_killed_mid_clip_hands_it_to_another(tmp_path):
         with FakeTelegram() as fake, workers(redis_server, tmp_path, "w1", "w2") as running, \
                 bot_process(fake, tmp_path, **broker, **LONG_CLIP):
             sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
-                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=100)
+                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=80)
             fake.wait_for_blocking(None, painting_frames, timeout=120)
             victim = next(w for w in running if (info := w.info()) and info.state == "busy")
             victim.kill()

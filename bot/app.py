@@ -49,6 +49,7 @@ from bot.telegram.files import WorkArea
 from bot.telegram.handlers import register
 from bot.telegram.i18n import LANGUAGES, translator
 from bot.telegram.inbox import Inbox
+from bot.telegram.packs import StickerPacks
 from bot.telegram.retries import with_retries
 
 log = logging.getLogger("stylebot.app")
@@ -128,7 +129,8 @@ async def _post_init(app: Application) -> None:
     inbox = Inbox(store)
     data.services = Services(config=config, store=store, queue=queue, work=work,
                                         runner=runner, inbox=inbox, enqueue_lock=claim_lock,
-                                        battles=battles, fleet=capacity)
+                                        battles=battles, fleet=capacity,
+                                        packs=StickerPacks(store))
     # Read before any update arrives: later rows are this process' own.
     unanswered = await inbox.left_over()
     if unanswered:

@@ -31,6 +31,9 @@
 | `STYLEBOT_HEARTBEAT_S` | `2` | with a broker: a worker's heartbeat; 4 missed and it is gone |
 | `STYLEBOT_VISIBILITY_TIMEOUT_S` | `7200` | with a broker: Redis redelivers an unacknowledged job |
 | `STYLEBOT_REMOTE_TTL_S` | `3600` | with a broker: how long a job's images live in Redis |
+| `STYLEBOT_CLIP_MAX_SECONDS` | `10` | longest GIF, video or video note accepted, in seconds |
+| `STYLEBOT_CLIP_MAX_FPS` | `15` | clips are painted at most at this many frames per second |
+| `STYLEBOT_CLIP_MAX_SIDE` | `480` | long side of a painted clip in pixels (at most) |
 | `STYLECORE_MAX_PIXELS_PER_RUN` | (none) | pixels per job; bigger ones run once more at 0.7× size |
 | `STYLECORE_PRECISION` | `auto` | the engine's compute type: `float32`, `bfloat16` or `auto` |
 | `STYLECORE_HOME` | `~/.cache/stylecore` | the engine's caches: weights, downloaded paintings |
@@ -100,6 +103,9 @@ class Config:
     log_format: str = "text"
     remote: RemoteSettings | None = None
     """None: jobs run in local worker processes; else on remote workers through the broker."""
+    clip_max_seconds: float = 10.0
+    clip_max_fps: int = 15
+    clip_max_side: int = 480
     presets_dir: Path | None = None
     """Folder presets and `/addstyle` uploads; None: the engine's `$STYLECORE_HOME/user_presets`."""
 
@@ -151,6 +157,9 @@ class Config:
             remote=remote,
             presets_dir=Path(env["STYLEBOT_PRESETS_DIR"]).expanduser()
             if env.get("STYLEBOT_PRESETS_DIR") else None,
+            clip_max_seconds=_parse_float(env, "STYLEBOT_CLIP_MAX_SECONDS", 10.0, minimum=0.5),
+            clip_max_fps=_parse_int(env, "STYLEBOT_CLIP_MAX_FPS", 15, minimum=1),
+            clip_max_side=_parse_int(env, "STYLEBOT_CLIP_MAX_SIDE", 480, minimum=32),
         )
 
     def is_admin(self, user_id: int | None) -> bool:

@@ -3,7 +3,8 @@
 `bot.store.Store` applies the ones a database lacks when it opens it; `PRAGMA user_version`
 says how many a database has. The tables: `sessions` (`bot.store`), `jobs` and `turns`
 (`bot.jobs.queue`), `inbox` (`bot.telegram.inbox`), `user_languages` and `chat_languages`
-(`bot.store`), and `battles`, `battle_jobs` and `battle_votes` (`bot.jobs.battle_records`).
+(`bot.store`), `battles`, `battle_jobs` and `battle_votes` (`bot.jobs.battle_records`), and
+`sticker_packs` (`bot.telegram.packs`).
 """
 
 from __future__ import annotations
@@ -122,6 +123,24 @@ MIGRATIONS: list[str] = [
         style     TEXT NOT NULL,
         PRIMARY KEY (battle_id, user_id)
     );
+    """,
+    # 5: moving pictures (GIFs, videos, video notes: what a job paints and how many frames
+    # at most) and sticker packs (a user's own, or a group's, owned by the admin who made it).
+    """
+    ALTER TABLE jobs ADD COLUMN media TEXT NOT NULL DEFAULT 'photo';
+    ALTER TABLE jobs ADD COLUMN frames INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE sessions ADD COLUMN content_media TEXT NOT NULL DEFAULT 'photo';
+    ALTER TABLE sessions ADD COLUMN content_frames INTEGER NOT NULL DEFAULT 1;
+
+    CREATE TABLE sticker_packs (
+        name       TEXT PRIMARY KEY,
+        chat_id    INTEGER,
+        owner_id   INTEGER NOT NULL,
+        title      TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE UNIQUE INDEX sticker_packs_by_chat ON sticker_packs (chat_id);
+    CREATE INDEX sticker_packs_by_owner ON sticker_packs (owner_id);
     """,
 ]
 """Schema versions, applied in order; `PRAGMA user_version` says how many a database has.

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.jobs.model import Media
 from bot.schema import MIGRATIONS, statements
 from bot.settings import Settings
 
@@ -43,6 +44,9 @@ class Session:
     content_message_id: int | None = None
     default_preset: str | None = None
     settings: Settings = field(default_factory=Settings)
+    content_media: Media = "photo"
+    content_frames: int = 1
+    """What the waiting content is (a photo, a clip, a video note) and its frames at most."""
 
 
 class Store:
@@ -137,6 +141,8 @@ class Store:
             content_message_id=row["content_message_id"],
             default_preset=row["default_preset"],
             settings=Settings.from_json(row["settings"]),
+            content_media=row["content_media"],
+            content_frames=row["content_frames"],
         )
 
     async def save_session(self, session: Session) -> None:
@@ -147,10 +153,11 @@ class Store:
             await db.execute(
                 """
                 INSERT INTO sessions (chat_id, user_id, pending, content_file_id,
-                    content_message_id, file_ids_at, default_preset, settings, updated_at)
+                    content_message_id, file_ids_at, default_preset, settings, updated_at,
+                    content_media, content_frames)
                 VALUES (:chat_id, :user_id, :pending, :content_file_id, :content_message_id,
                     CASE WHEN :content_file_id IS NULL THEN NULL ELSE :now END,
-                    :default_preset, :settings, :now)
+                    :default_preset, :settings, :now, :content_media, :content_frames)
                 ON CONFLICT (chat_id, user_id) DO UPDATE SET
                     pending = excluded.pending,
                     file_ids_at = CASE
@@ -162,7 +169,9 @@ class Store:
                     content_message_id = excluded.content_message_id,
                     default_preset = excluded.default_preset,
                     settings = excluded.settings,
-                    updated_at = excluded.updated_at
+                    updated_at = excluded.updated_at,
+                    content_media = excluded.content_media,
+                    content_frames = excluded.content_frames
                 """,
                 {
                     "chat_id": session.chat_id,
@@ -173,6 +182,8 @@ class Store:
                     "default_preset": session.default_preset,
                     "settings": session.settings.to_json(),
                     "now": now,
+                    "content_media": session.content_media,
+                    "content_frames": session.content_frames,
                 },
             )
 
@@ -183,7 +194,8 @@ class Store:
             await db.execute(
                 """
                 UPDATE sessions SET pending = NULL, content_file_id = NULL,
-                    content_message_id = NULL, file_ids_at = NULL, updated_at = ?
+                    content_message_id = NULL, file_ids_at = NULL, updated_at = ?,
+                    content_media = 'photo', content_frames = 1
                 WHERE chat_id = ? AND user_id = ?
                 """,
                 (time.time(), chat_id, user_id),
@@ -205,6 +217,7 @@ class Store:
             await db.execute("DELETE FROM battle_votes WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM battles WHERE caller_id = ?", (user_id,))
             await db.execute("DELETE FROM user_languages WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM sticker_packs WHERE owner_id = ?", (user_id,))
             return {"sessions": sessions.rowcount, "jobs": jobs.rowcount}
 
     # ------------------------------------------------------------------ languages

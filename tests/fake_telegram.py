@@ -762,20 +762,25 @@ class FakeTelegram:
         return self._bot_message(params, photo=sizes, **self._caption(params))
 
     def _api_sendMediaGroup(self, params: dict, files: dict) -> list[dict]:
-        """An album: 2-10 photos, each its own message sharing a media_group_id."""
+        """An album: 2-10 photos or videos, each its own message sharing a media_group_id."""
         media = params.get("media")
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
             raise _ApiError(400, "Bad Request: media group must include 2-10 items")
         group_id = str(next(self._media_groups))
         messages = []
         for item in media:
-            if not isinstance(item, dict) or item.get("type") != "photo":
+            if not isinstance(item, dict) or item.get("type") not in ("photo", "video"):
                 raise _ApiError(400, "Bad Request: can't parse InputMedia")
             _check_lengths({"caption": item.get("caption")})
             data = self._upload({"photo": item.get("media")}, files, "photo")
-            width, height = _image_size(data)
-            sizes = [{**self.add_file(data, "photos"), "width": width, "height": height}]
-            content: dict[str, Any] = {"photo": sizes, "media_group_id": group_id}
+            content: dict[str, Any] = {"media_group_id": group_id}
+            if item["type"] == "video":
+                content["video"] = {**self.add_file(data, "videos"), **{
+                    k: item[k] for k in ("width", "height", "duration") if k in item}}
+            else:
+                width, height = _image_size(data)
+                content["photo"] = [{**self.add_file(data, "photos"), "width": width,
+                                     "height": height}]
             if item.get("caption"):
                 content["caption"] = item["caption"]
             messages.append(self._bot_message(
@@ -792,11 +797,164 @@ class FakeTelegram:
         document = {**self.add_file(data, "documents"), "file_name": "document"}
         return self._bot_message(params, document=document, **self._caption(params))
 
+    # -------------------------------------------------- moving pictures and sticker packs
+    # The users' side (`user_sends_clip`) and the Bot API methods for GIFs, videos, video
+    # notes, stickers and sticker sets, with Telegram's checks: a static sticker is a WEBP or
+    # PNG with a side of 512 px, a video sticker a WEBM of at most 256 KB; a set's name ends
+    # in `_by_<bot username>`, holds at most `MAX_SET_STICKERS`, and is made only for a user
+    # the bot has a private chat with (else PEER_ID_INVALID, as for a user who never started
+    # the bot).
+
+    MAX_SET_STICKERS = 120
+
+    @property
+    def sticker_sets(self) -> dict[str, dict]:
+        """Sticker sets by name: {"title", "user_id", "stickers": [sticker dicts, oldest
+        first]}; `chat_sticker_sets` maps a group to the set it was given."""
+        return self.__dict__.setdefault("_sticker_sets", {})
+
+    @property
+    def chat_sticker_sets(self) -> dict[int, str]:
+        return self.__dict__.setdefault("_chat_sticker_sets", {})
+
+    def clip_fields(self, kind: str, data: bytes, *, duration: int | None = 1,
+                    width: int = 64, height: int = 48, file_size: int | None = None) -> dict:
+        """The message fields Telegram sends for a moving picture of `kind`: "animation" (a
+        GIF, as silent MP4, with its document), "video", "video_note", "gif_document" (a
+        GIF file sent as a file) or "video_sticker" (WEBM)."""
+        folder = {"video_note": "video_notes", "video_sticker": "stickers"}.get(kind, "videos")
+        ref = self.add_file(data, folder, file_size=file_size)
+        timing = {} if duration is None else {"duration": duration}
+        if kind == "animation":
+            animation = {**ref, "width": width, "height": height, **timing,
+                         "mime_type": "video/mp4", "file_name": "funny.gif.mp4"}
+            return {"animation": animation, "document": {
+                **ref, "mime_type": "video/mp4", "file_name": "funny.gif.mp4"}}
+        if kind == "video":
+            return {"video": {**ref, "width": width, "height": height, **timing,
+                              "mime_type": "video/mp4"}}
+        if kind == "video_note":
+            return {"video_note": {**ref, "length": width, **timing}}
+        if kind == "gif_document":
+            return {"document": {**ref, "mime_type": "image/gif", "file_name": "loop.gif"}}
+        if kind == "video_sticker":
+            return {"sticker": {**ref, "type": "regular", "width": 512, "height": 512,
+                                "is_animated": False, "is_video": True}}
+        raise ValueError(f"unknown clip kind {kind!r}")
+
+    def user_sends_clip(self, chat: Chat, user: User, kind: str, data: bytes, *,
+                        caption: str | None = None, reply_to: int | dict | None = None,
+                        **fields: Any) -> dict:
+        """A moving picture (see `clip_fields`)."""
+        return self.user_sends(chat, user, caption=caption, reply_to=reply_to,
+                               **self.clip_fields(kind, data, **fields))
+
+    def _api_sendAnimation(self, params: dict, files: dict) -> dict:
+        _check_lengths(params)
+        data = self._upload(params, files, "animation")
+        animation = {**self.add_file(data, "animations"), "mime_type": "video/mp4",
+                     **{k: int(params[k]) for k in ("width", "height", "duration")
+                        if params.get(k) is not None}}
+        return self._bot_message(params, animation=animation, document=dict(animation),
+                                 **self._caption(params))
+
+    def _api_sendVideoNote(self, params: dict, files: dict) -> dict:
+        data = self._upload(params, files, "video_note")
+        note = {**self.add_file(data, "video_notes"),
+                **{k: int(params[k]) for k in ("length", "duration")
+                   if params.get(k) is not None}}
+        return self._bot_message(params, video_note=note)
+
     def _api_sendSticker(self, params: dict, files: dict) -> dict:
-        return self._bot_message(params, sticker={**self.add_file(b"sticker", "stickers"),
-                                                  "width": 512, "height": 512,
-                                                  "is_animated": False, "is_video": False,
-                                                  "type": "regular"})
+        sticker = self._sticker(self._upload(params, files, "sticker"))
+        return self._bot_message(params, sticker=sticker)
+
+    def _sticker(self, data: bytes, sticker_format: str | None = None) -> dict:
+        """A sticker of the uploaded bytes, checked as Telegram does."""
+        is_video = data[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a WEBM
+        if sticker_format is not None and (sticker_format == "video") != is_video:
+            raise _ApiError(400, "Bad Request: STICKER_FILE_INVALID")
+        if is_video:
+            if len(data) > 256 * 1024:
+                raise _ApiError(400, "Bad Request: STICKER_VIDEO_BIG")
+            width = height = 512
+        else:
+            width, height = _image_size(data)
+            if max(width, height) != 512 or (data[8:12] != b"WEBP" and data[1:4] != b"PNG"):
+                raise _ApiError(400, "Bad Request: STICKER_PNG_DIMENSIONS")
+        return {**self.add_file(data, "stickers"), "width": width, "height": height,
+                "is_animated": False, "is_video": is_video, "type": "regular"}
+
+    def _input_sticker(self, item: Any, files: dict) -> dict:
+        if not isinstance(item, dict) or not item.get("emoji_list"):
+            raise _ApiError(400, "Bad Request: can't parse InputSticker")
+        data = self._upload({"sticker": item.get("sticker")}, files, "sticker")
+        return self._sticker(data, item.get("format"))
+
+    def _sticker_set(self, name: str) -> dict:
+        found = self.sticker_sets.get(name)
+        if found is None:
+            raise _ApiError(400, "Bad Request: STICKERSET_INVALID")
+        return found
+
+    def _api_createNewStickerSet(self, params: dict, files: dict) -> bool:
+        name, user_id = str(params.get("name", "")), int(params.get("user_id") or 0)
+        suffix = f"_by_{self.bot_user['username']}"
+        if (not name.endswith(suffix) or len(name) > 64 or not name[:1].isalpha()
+                or not name.replace("_", "").isalnum()):
+            raise _ApiError(400, "Bad Request: invalid sticker set name is specified")
+        if name in self.sticker_sets:
+            raise _ApiError(400, "Bad Request: sticker set name is already occupied")
+        if user_id not in self._chats:
+            raise _ApiError(400, "Bad Request: PEER_ID_INVALID")
+        stickers = params.get("stickers")
+        if not isinstance(stickers, list) or not 1 <= len(stickers) <= 50:
+            raise _ApiError(400, "Bad Request: can't parse stickers JSON object")
+        made = [{**self._input_sticker(item, files), "set_name": name} for item in stickers]
+        self.sticker_sets[name] = {"title": str(params.get("title", "")), "user_id": user_id,
+                                   "stickers": made}
+        return True
+
+    def _api_addStickerToSet(self, params: dict, files: dict) -> bool:
+        found = self._sticker_set(str(params.get("name", "")))
+        if int(params.get("user_id") or 0) != found["user_id"]:
+            raise _ApiError(400, "Bad Request: STICKERSET_INVALID")
+        if len(found["stickers"]) >= self.MAX_SET_STICKERS:
+            raise _ApiError(400, "Bad Request: STICKERS_TOO_MUCH")
+        sticker = self._input_sticker(params.get("sticker"), files)
+        found["stickers"].append({**sticker, "set_name": params["name"]})
+        return True
+
+    def _api_getStickerSet(self, params: dict, files: dict) -> dict:
+        name = str(params.get("name", ""))
+        found = self._sticker_set(name)
+        return {"name": name, "title": found["title"], "sticker_type": "regular",
+                "stickers": found["stickers"]}
+
+    def _api_deleteStickerFromSet(self, params: dict, files: dict) -> bool:
+        file_id = str(params.get("sticker", ""))
+        for found in self.sticker_sets.values():
+            kept = [s for s in found["stickers"] if s["file_id"] != file_id]
+            if len(kept) < len(found["stickers"]):
+                found["stickers"] = kept
+                return True
+        raise _ApiError(400, "Bad Request: STICKER_INVALID")
+
+    def _api_deleteStickerSet(self, params: dict, files: dict) -> bool:
+        self._sticker_set(str(params.get("name", "")))
+        del self.sticker_sets[str(params["name"])]
+        return True
+
+    def _api_setChatStickerSet(self, params: dict, files: dict) -> bool:
+        chat = self._chat(params)
+        name = str(params.get("sticker_set_name", ""))
+        self._sticker_set(name)
+        if chat.get("type") != "supergroup":
+            raise _ApiError(400, "Bad Request: method is available only for supergroups")
+        self.chat_sticker_sets[chat["id"]] = name
+        return True
+
+    # -------------------------------------------------- (end of moving pictures and packs)
 
     def _api_editMessageText(self, params: dict, files: dict) -> dict:
         message = self._target(params)

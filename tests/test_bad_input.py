@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from bot.telegram import texts
+from bot.telegram.files import WorkArea
 from tests.fake_telegram import (
     ADMIN_ID,
     ALICE,
@@ -155,19 +156,27 @@ async def test_files_over_the_download_limit_are_refused_before_downloading(
 
 
 @pytest.mark.parametrize("kind", ["video", "animation", "animated sticker"])
-async def test_moving_pictures_are_politely_refused(fake: FakeTelegram, tmp_path, worker, kind):
+async def test_a_corrupt_clip_or_an_animated_sticker_gets_one_line(fake: FakeTelegram, tmp_path,
+                                                                   worker, kind):
+    """A video or GIF whose file holds no picture (a broken MP4) is answered with one line
+    and leaves nothing on disk; an animated (TGS) sticker is refused without downloading."""
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker):
         media = moving(fake, kind)
         sent = fake.user_sends(chat, ALICE, **media)
         answer = await fake.wait_for("sendMessage", replies_to(sent))
-        assert answer.text == texts.NO_STILLS
+        expected = texts.ANIMATED_STICKER if kind == "animated sticker" else texts.CLIP_UNREADABLE
+        assert answer.text == expected
         await can_carry_on(fake, chat, ALICE)
     file_ids = {fields["file_id"] for fields in media.values()}
-    assert not fake.find("getFile", lambda c: c.params["file_id"] in file_ids)
+    downloaded = fake.find("getFile", lambda c: c.params["file_id"] in file_ids)
+    assert bool(downloaded) == (kind != "animated sticker")
+    work = WorkArea(tmp_path / "work")
+    assert not any(work.input_path(ALICE.id, file_id).exists() for file_id in file_ids)
 
 
-async def test_a_gif_sent_as_a_file_uses_its_first_frame(fake: FakeTelegram, tmp_path, worker):
+async def test_a_gif_sent_as_a_file_is_a_clip_asking_for_its_style(fake: FakeTelegram,
+                                                                   tmp_path, worker):
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker):
         sent = fake.user_sends_document(chat, ALICE, animated_gif(), "loop.gif", "image/gif")

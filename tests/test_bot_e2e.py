@@ -68,7 +68,7 @@ async def test_private_flow_with_own_style_photo(fake: FakeTelegram, tmp_path, w
         assert_stylised(result.upload(), content, (64, 48))
         assert result.text.startswith("your style photo · 64×48")
         actions = {data.split(":")[-1] for _, data in result.buttons()}
-        assert actions == {"up", "down", "col", "file"}
+        assert actions == {"up", "down", "col", "file", "s", "p"}  # re-runs, sticker, pack
         # The status message said "queued" and went away once the picture was there.
         status = await fake.wait_for("sendMessage", lambda c: c.text.startswith("Queued"))
         assert status.reply_to == photo["message_id"]

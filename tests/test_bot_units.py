@@ -21,6 +21,7 @@ from bot.telegram.keyboards import (
     ChangeSetting,
     ChoosePreset,
     EndBattle,
+    MakeSticker,
     Noop,
     PickStyle,
     Rerun,
@@ -133,6 +134,8 @@ def test_token_can_come_from_a_dotenv_file(tmp_path):
     ("s:v:0", ChangeSetting("previews", False)),
     ("r:7:up", Rerun(7, "up")),
     ("r:7:file", Rerun(7, "file")),
+    ("k:7:s", MakeSticker(7, into_pack=False)),
+    ("k:7:p", MakeSticker(7, into_pack=True)),
     ("v:5:2", Vote(5, 2)),
     ("e:5", EndBattle(5)),
     ("n", Noop()),
@@ -145,7 +148,7 @@ def test_callback_data_round_trip(data, expected):
     None, "", "x", "p:12", "p:0:mosaic", "p:12:Mosaic", "p:12:../../etc", "s:q:ultra",
     "s:c:2", "s:z:1", "r:7:explode", "r:-1:up", "r:7:up:extra", "d:" + "a" * 40,
     "p:12:mosaic\n", "n:1", "g:1:1000", "r:1:up" + " " * 64, "v:5:3", "v:0:1", "v:5",
-    "e:5:1", "e:x",
+    "e:5:1", "e:x", "k:7", "k:7:x", "k:0:s", "k:7:sp", "k:-7:p",
 ])
 def test_forged_or_malformed_callback_data_is_refused(data):
     assert parse_callback(data) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import pytest_asyncio
 
@@ -349,3 +351,30 @@ async def test_jobs_stored_by_older_versions_still_load(queue):
         async with queue.store.transaction() as db:
             await db.execute("UPDATE jobs SET settings = ? WHERE id = ?", (text, job.id))
         assert (await queue.get(job.id)).settings == expected, text
+
+
+async def test_a_clips_estimate_counts_its_frames(queue, clock):
+    """Pictures are estimated by the recent pictures; a clip by its frames times the recent
+    clips' time per frame (before any clip finished, as a picture)."""
+    photo = await queue.enqueue(request(A))
+    await queue.claim()
+    clock.now += 40
+    await finish(queue, photo)
+    first_clip = await queue.enqueue(clip_request(B, frames=30))
+    assert await queue.position(first_clip.id) == (0, 40.0)  # no clip finished: a guess
+    await queue.claim()
+    clock.now += 15  # 0.5 s per frame
+    await finish(queue, first_clip)
+
+    long = await queue.enqueue(clip_request(C, frames=150))
+    after = await queue.enqueue(request(D))
+    assert await queue.position(long.id) == (0, 75.0)
+    assert await queue.position(after.id) == (1, 75.0 + 40.0)
+    await queue.claim()
+    clock.now += 25
+    assert await queue.position(long.id) == (0, 50.0)  # running: 75 s expected, 25 s done
+    assert await queue.position(after.id) == (1, 50.0 + 40.0)
+
+
+def clip_request(user_id: int, frames: int) -> JobRequest:
+    return dataclasses.replace(request(user_id), media="clip", frames=frames)

@@ -213,7 +213,7 @@ async def test_jobs_and_pictures_of_an_older_database_are_in_english(tmp_path):
         "INSERT INTO inbox (chat_id, user_id, message_id, received_at) VALUES (1, 1, 5, 0)",
     )
     async with opened(path) as store:
-        assert await store.schema_version() == len(MIGRATIONS) == 4
+        assert await store.schema_version() == len(MIGRATIONS)
         async with store.read() as db:
             row = await (await db.execute("SELECT language FROM inbox")).fetchone()
         assert row[0] == "en"

@@ -285,7 +285,7 @@ async def test_a_database_of_schema_3_gets_the_battles(tmp_path):
         "INSERT INTO user_languages (user_id, language, updated_at) VALUES (7, 'ru', 0)",
     )
     async with opened(path) as store:
-        assert await store.schema_version() == len(MIGRATIONS) == 4
+        assert await store.schema_version() == len(MIGRATIONS)
         assert await store.languages(1, 7) == (None, "ru")
         async with store.transaction() as db:
             await db.execute("INSERT INTO battles (chat_id, caller_id, state, created_at) "
@@ -293,3 +293,29 @@ async def test_a_database_of_schema_3_gets_the_battles(tmp_path):
         async with store.read() as db:
             row = await (await db.execute("SELECT language FROM battles")).fetchone()
         assert row[0] == "en"
+
+
+@pytest.mark.asyncio
+async def test_a_database_of_schema_4_gets_clips_and_sticker_packs(tmp_path):
+    """Migration 5 (moving pictures, sticker packs) on a database of schema 4: its jobs and
+    waiting photos stay pictures, and a waiting clip survives a restart as a clip."""
+    path = await database_at_schema(
+        tmp_path / "battles.db", 4,
+        "INSERT INTO jobs (chat_id, user_id, chat_type, content_file_id, status, created_at) "
+        "VALUES (1, 7, 'private', 'F1', 'queued', 0)",
+        "INSERT INTO sessions (chat_id, user_id, pending, content_file_id, updated_at) "
+        "VALUES (1, 7, 'await_style', 'F1', 0)",
+    )
+    async with opened(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        async with store.read() as db:
+            row = await (await db.execute("SELECT media, frames FROM jobs")).fetchone()
+        assert tuple(row) == ("photo", 1)
+        session = await store.get_session(1, 7)
+        assert (session.content_file_id, session.content_media) == ("F1", "photo")
+        session.content_file_id, session.content_media, session.content_frames = "C", "round", 45
+        await store.save_session(session)
+    async with opened(path) as store:
+        session = await store.get_session(1, 7)
+        assert (session.content_file_id, session.content_media, session.content_frames) == (
+            "C", "round", 45)

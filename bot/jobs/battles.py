@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from telegram import Bot, InputMediaPhoto, ReplyParameters
+from telegram import Bot, InputMediaPhoto, InputMediaVideo, ReplyParameters
 from telegram.error import Forbidden, TelegramError
 
 from bot.jobs.battle_records import Battle, BattleRecords
@@ -33,7 +33,7 @@ from bot.jobs.delivery import discard_files, result_caption
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.store import Store
 from bot.telegram import texts
-from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import WorkArea
 from bot.telegram.i18n import ENGLISH, Translator, translator
 from bot.telegram.keyboards import battle_keyboard
@@ -150,8 +150,16 @@ class Battles:
         if len(ready) < 2:
             await self._give_up(battle, [job for job in jobs if job is not None])
             return
-        media = []
+        media: list[InputMediaPhoto | InputMediaVideo] = []
         for job, _ in ready:
+            if job.media != "photo":  # a clip's battle: an album of videos (no GIFs in albums)
+                info = await probe_clip_file(Path(job.result_path))
+                media.append(InputMediaVideo(
+                    Path(job.result_path).read_bytes(), filename=f"{job.id}.mp4",
+                    caption=result_caption(job, info.width, info.height, None),
+                    width=info.width, height=info.height,
+                    duration=max(1, round(info.duration_s or 1)), supports_streaming=True))
+                continue
             image = await on_decoding_thread(decode_image, Path(job.result_path), min_side=1,
                                              max_aspect=math.inf)
             height, width = image.shape[:2]

@@ -20,7 +20,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.telegram import texts
-from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import WorkArea
 from bot.telegram.i18n import translator
 from bot.telegram.keyboards import result_keyboard
@@ -92,6 +92,8 @@ class Delivery:
         discard_files(self.work, job)
 
     async def _send_result(self, job: Job, path: Path, seconds: float | None) -> Message:
+        if job.media != "photo":
+            return await self._send_clip(job, path, seconds)
         # Our own picture: the limits for users' uploads don't apply (a long panorama, or a
         # small STYLEBOT_SIZE, gives a short side under their minimum).
         image = await on_decoding_thread(decode_image, path, min_side=1, max_aspect=math.inf)
@@ -110,6 +112,31 @@ class Delivery:
                 job.chat_id, InputFile(data, filename=filename), **common))
         photo = await asyncio.to_thread(fit_for_telegram_photo, image)
         return await with_retries(lambda: self.bot.send_photo(job.chat_id, photo, **common))
+
+    async def _send_clip(self, job: Job, path: Path, seconds: float | None) -> Message:
+        """A painted clip the Telegram way: an animation (a silent MP4 that loops like a GIF)
+        with its size and duration, a video note for a video note (round, no caption), or
+        the MP4 as a file when the user asked for files."""
+        info = await probe_clip_file(path)
+        duration = max(1, round(info.duration_s or 1))
+        data = path.read_bytes()
+        filename = f"stylized-{job.id}.mp4"
+        reply = (ReplyParameters(job.reply_to_message_id, allow_sending_without_reply=True)
+                 if job.reply_to_message_id else None)
+        keyboard = result_keyboard(job.id, translator(job.language))
+        if job.media == "round" and not job.settings.as_file:
+            return await with_retries(lambda: self.bot.send_video_note(
+                job.chat_id, InputFile(data, filename=filename), duration=duration,
+                length=info.width, reply_parameters=reply, reply_markup=keyboard))
+        caption = result_caption(job, info.width, info.height, seconds)
+        if job.settings.as_file:
+            return await with_retries(lambda: self.bot.send_document(
+                job.chat_id, InputFile(data, filename=filename), caption=caption,
+                reply_parameters=reply, reply_markup=keyboard))
+        return await with_retries(lambda: self.bot.send_animation(
+            job.chat_id, InputFile(data, filename=filename), duration=duration,
+            width=info.width, height=info.height, caption=caption, reply_parameters=reply,
+            reply_markup=keyboard))
 
 
 def discard_files(work: WorkArea, job: Job) -> None:

@@ -1,7 +1,8 @@
 """One job on the engine, wherever it runs: decode the inputs, stylise with progress and
-previews, save the result. The local worker process (`bot.jobs.child`) and the remote Celery
-worker (`bot.jobs.remote.task`) both call `execute`; they differ only in how progress travels
-back and how a cancel arrives. Imports TensorFlow, never python-telegram-bot.
+previews, save the result (a clip: `bot.jobs.clip_execution`). The local worker process
+(`bot.jobs.child`) and the remote Celery worker (`bot.jobs.remote.task`) both call `execute`;
+they differ only in how progress travels back and how a cancel arrives. Imports TensorFlow,
+never python-telegram-bot.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def execute(
                         jpeg))
 
     try:
+        if request.clip is not None:
+            from bot.jobs.clip_execution import execute_clip
+
+            return execute_clip(request, request.clip, report=report, should_stop=should_stop)
         # Decoded no bigger than the job needs: the engine scales both to `params.size`.
         size = request.params.size
         content = decode_image(request.content_path, needed_side=size)

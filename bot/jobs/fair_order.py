@@ -2,8 +2,9 @@
 
 `SqliteJobQueue` (`bot.jobs.queue`) hands out jobs with `fair_order`: retried jobs first, then
 round-robin across users (the user served least recently first), FIFO within a user. A job's
-estimated wait (`eta`) is the mean of the last `ETA_HISTORY` computing times, times the jobs
-ahead, minus what the jobs computing now have done already; it assumes one worker.
+estimated wait (`eta`) is what each job ahead is expected to take (`Durations`: the mean of the
+last `ETA_HISTORY` pictures' computing times; a clip's frames times the mean time per frame of
+the last clips), minus what the jobs computing now have done already; it assumes one worker.
 """
 
 from __future__ import annotations
@@ -33,6 +34,24 @@ class Waiting:
     attempts: int
     served_at: int
     """The user's turn number when last served (0: never)."""
+    media: str = "photo"
+    frames: int = 1
+
+
+@dataclass(frozen=True)
+class Durations:
+    """What jobs take, from the recent ones: a picture (`per_picture`) and a clip's frame
+    (`per_frame`); None where none has finished yet."""
+
+    per_picture: float | None
+    per_frame: float | None = None
+
+    def of(self, media: str, frames: int) -> float | None:
+        """A job's expected computing time. A clip before any clip finished counts as a
+        picture (a guess; the first clip's time corrects it)."""
+        if media != "photo" and self.per_frame is not None:
+            return self.per_frame * max(frames, 1)
+        return self.per_picture
 
 
 def fair_order(waiting: Iterable[Waiting]) -> list[Waiting]:
@@ -69,7 +88,7 @@ async def queued_in_order(db: aiosqlite.Connection) -> list[Waiting]:
     rows = await fetch_all(
         db,
         """
-        SELECT j.id, j.user_id, j.attempts, COALESCE(t.served_at, 0)
+        SELECT j.id, j.user_id, j.attempts, COALESCE(t.served_at, 0), j.media, j.frames
         FROM jobs j LEFT JOIN turns t ON t.user_id = j.user_id
         WHERE j.status = 'queued'
         """,
@@ -77,33 +96,39 @@ async def queued_in_order(db: aiosqlite.Connection) -> list[Waiting]:
     return fair_order(Waiting(*row) for row in rows)
 
 
-async def mean_duration(db: aiosqlite.Connection) -> float | None:
-    """The mean computing time of the last `ETA_HISTORY` jobs; None before any finished."""
-    row = await fetch_one(
-        db,
-        f"""
-        SELECT AVG(seconds) FROM (
-            SELECT computed_at - started_at AS seconds FROM jobs
-            WHERE computed_at IS NOT NULL AND started_at IS NOT NULL
-            ORDER BY computed_at DESC LIMIT {ETA_HISTORY}
+async def mean_durations(db: aiosqlite.Connection) -> Durations:
+    """The mean computing time of the last `ETA_HISTORY` pictures, and per frame of the last
+    `ETA_HISTORY` clips."""
+    rows = {}
+    for media, per in (("picture", "1"), ("clip", "frames")):
+        row = await fetch_one(
+            db,
+            f"""
+            SELECT AVG(seconds) FROM (
+                SELECT (computed_at - started_at) / MAX({per}, 1) AS seconds FROM jobs
+                WHERE computed_at IS NOT NULL AND started_at IS NOT NULL
+                    AND (media = 'photo') = {int(media == "picture")}
+                ORDER BY computed_at DESC LIMIT {ETA_HISTORY}
+            )
+            """,
         )
-        """,
-    )
-    return None if row[0] is None else max(float(row[0]), 0.0)
+        rows[media] = None if row[0] is None else max(float(row[0]), 0.0)
+    return Durations(rows["picture"], rows["clip"])
 
 
-def remaining(mean: float | None, started_at: float | None, now: float) -> float | None:
-    """Seconds left for a job computing since `started_at`, if it takes the mean time."""
-    if mean is None:
+def remaining(expected: float | None, started_at: float | None, now: float) -> float | None:
+    """Seconds left for a job computing since `started_at`, if it takes `expected`."""
+    if expected is None:
         return None
-    return max(mean - (now - (started_at or now)), 0.0)
+    return max(expected - (now - (started_at or now)), 0.0)
 
 
-def eta(mean: float | None, computing: list[float | None], index: int,
+def eta(expected: list[float | None], computing: list[tuple[float | None, float | None]],
         now: float) -> float | None:
-    """Seconds until the result of the queued job `index` places from the front, behind the
-    jobs computing since `computing`; None until some job has finished."""
-    if mean is None:
+    """Seconds until the result of the queued job that comes after the jobs whose expected
+    times are `expected` (itself last), behind the jobs computing as (started_at, expected
+    time); None while some time is unknown (no job has finished)."""
+    if any(e is None for e in expected):
         return None
-    ahead = sum(remaining(mean, started, now) or 0.0 for started in computing)
-    return ahead + (index + 1) * mean
+    ahead = sum(remaining(e, started, now) or 0.0 for started, e in computing)
+    return ahead + sum(e for e in expected if e is not None)

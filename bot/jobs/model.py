@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.settings import JobSettings
+
+Media = Literal["photo", "clip", "round"]
+"""What a job paints: a still picture, a moving one (GIF, video, video sticker: it comes back
+as an animation), or a round video note (it comes back as one)."""
 
 
 class JobStatus(StrEnum):
@@ -34,6 +38,9 @@ class JobRequest:
     language: str = field(default="en", kw_only=True)
     """What the bot says about the job later (status, caption, failures) is in this language:
     the requester's, as chosen when the job was asked for (`bot.telegram.i18n.choose`)."""
+    media: Media = field(default="photo", kw_only=True)
+    frames: int = field(default=1, kw_only=True)
+    """Frames a clip job paints at most (1 for a picture): the queue's estimates count them."""
 
 
 @dataclass

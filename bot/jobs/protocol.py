@@ -17,6 +17,17 @@ from stylecore.errors import ImageError
 from stylecore.params import StyleParams
 
 
+@dataclass(frozen=True)
+class ClipSpec:
+    """A clip job: painted frame by frame within these limits (`stylecore.clips.ClipLimits`),
+    into an MP4; `round_note`: square, to come back as a round video note."""
+
+    max_seconds: float
+    max_fps: int
+    max_side: int
+    round_note: bool = False
+
+
 @dataclass
 class WorkRequest:
     job_id: int
@@ -28,14 +39,16 @@ class WorkRequest:
     """Where the child writes the result; the format follows the suffix (use .png)."""
     preview_every: float = 0.25
     """Share of the work between preview images (and one after each coarse stage, the first
-    look); 0 = no previews."""
+    look); 0 = no previews. A clip shows its first painted frame (unless 0)."""
+    clip: ClipSpec | None = None
+    """Set for a moving picture: `content_path` is the clip, `output_path` an .mp4."""
 
 
 @dataclass
 class Progress:
     job_id: int
     step: int
-    """Optimiser iterations done, all stages together."""
+    """Optimiser iterations done, all stages together (a clip: frames painted)."""
     total: int
     fraction: float
     """Share of the job's work done, 0 to 1 (coarse iterations are cheap and count for less)."""

@@ -24,7 +24,7 @@ import aiosqlite
 from bot.jobs.fair_order import (
     COMPUTING,
     eta,
-    mean_duration,
+    mean_durations,
     queued_in_order,
     remaining,
 )
@@ -91,8 +91,8 @@ class SqliteJobQueue(JobQueue):
                     """
                     INSERT INTO jobs (chat_id, user_id, chat_type, reply_to_message_id,
                         content_file_id, style_file_id, preset, settings, language, status,
-                        attempts, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)
+                        attempts, created_at, media, frames)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)
                     RETURNING *
                     """,
                     (
@@ -106,6 +106,8 @@ class SqliteJobQueue(JobQueue):
                         request.settings.to_json(),
                         request.language,
                         self._clock(),
+                        request.media,
+                        request.frames,
                     ),
                 )
                 jobs.append(_job(await cursor.fetchone()))
@@ -254,20 +256,24 @@ class SqliteJobQueue(JobQueue):
         until some job has finished, and assume one worker."""
         async with self.store.read() as db:
             job = await fetch_one(
-                db, "SELECT id, status, started_at FROM jobs WHERE id = ?", (job_id,)
+                db, "SELECT id, status, started_at, media, frames FROM jobs WHERE id = ?",
+                (job_id,)
             )
             if job is None or job["status"] not in ("queued", "running"):
                 return 0, None
-            mean = await mean_duration(db)
+            durations = await mean_durations(db)
             now = self._clock()
             if job["status"] == "running":
-                return 0, remaining(mean, job["started_at"], now)
+                expected = durations.of(job["media"], job["frames"])
+                return 0, remaining(expected, job["started_at"], now)
             computing = [
-                r[0] for r in await fetch_all(db, f"SELECT started_at FROM jobs WHERE {COMPUTING}")
+                (r[0], durations.of(r[1], r[2])) for r in await fetch_all(
+                    db, f"SELECT started_at, media, frames FROM jobs WHERE {COMPUTING}")
             ]
-            order = [w.id for w in await queued_in_order(db)]
-        index = order.index(job_id)
-        return len(computing) + index, eta(mean, computing, index, now)
+            order = await queued_in_order(db)
+        index = [w.id for w in order].index(job_id)
+        expected = [durations.of(w.media, w.frames) for w in order[:index + 1]]
+        return len(computing) + index, eta(expected, computing, now)
 
     async def pending_delivery(self) -> list[Job]:
         """Computed results not yet delivered, oldest first: after a restart, send these
@@ -284,8 +290,9 @@ class SqliteJobQueue(JobQueue):
         return [_job(row) for row in rows]
 
     async def stats(self, since: float) -> dict[str, Any]:
-        """For /stats: jobs created since `since` by status, the queue now, the mean computing
-        time and the failures since then (with the latest errors)."""
+        """For /stats: jobs created since `since` by status (and how many were clips), the
+        queue now, the mean computing time and the failures since then (with the latest
+        errors)."""
         async with self.store.read() as db:
             by_status = {status.value: 0 for status in JobStatus}
             for status, count in await fetch_all(
@@ -315,6 +322,10 @@ class SqliteJobQueue(JobQueue):
             retried = await fetch_one(
                 db, "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND attempts > 1", (since,)
             )
+            clips = await fetch_one(
+                db, "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND media != 'photo'",
+                (since,)
+            )
         return {
             "since": since,
             "by_status": by_status,
@@ -325,6 +336,7 @@ class SqliteJobQueue(JobQueue):
             "mean_seconds": mean_row[0],
             "failures": len(failures),
             "retried": retried[0],
+            "clips": clips[0],
             "recent_errors": [(row["id"], row["error"]) for row in failures[:5]],
         }
 

@@ -25,6 +25,7 @@ from bot.jobs.cancellation import stop_if_cancelled
 from bot.jobs.delivery import Delivery, discard_files
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.jobs.outcomes import Cancelled, Fail, Outcome, Retry, ShrinkAndRetry, outcome_of
+from bot.jobs.protocol import ClipSpec
 from bot.jobs.worker import JobCancelled, Progress, WorkRequest, WorkResult
 from bot.ops.logs import log_context
 from bot.ops.metrics import JOB_SECONDS
@@ -33,7 +34,13 @@ from bot.store import Store
 from bot.telegram import texts
 from bot.telegram.files import FileUnavailable, WorkArea
 from bot.telegram.i18n import translator
-from bot.telegram.status import StatusMessage, chat_action, progress_text, queued_text
+from bot.telegram.status import (
+    StatusMessage,
+    chat_action,
+    clip_progress_text,
+    progress_text,
+    queued_text,
+)
 from stylecore.images import save_image
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
 from stylecore.presets import load_preset
@@ -64,6 +71,16 @@ def build_params(settings: JobSettings, config: Config) -> StyleParams:
         preserve_colors="luminance" if settings.preserve_colors else None,
         keep_faces=settings.keep_faces,
     )
+
+
+def clip_spec(job: Job, config: Config) -> ClipSpec | None:
+    """How a clip job is painted (the operator's limits; a smaller long side after it ran out
+    of memory); None for a picture."""
+    if job.media == "photo":
+        return None
+    return ClipSpec(max_seconds=config.clip_max_seconds, max_fps=config.clip_max_fps,
+                    max_side=max(32, round(config.clip_max_side * job.settings.size_scale)),
+                    round_note=job.media == "round")
 
 
 class Capacity(Protocol):
@@ -285,8 +302,10 @@ class JobRunner:
                 raise JobCancelled(job.id)
 
             def on_progress(progress: Progress) -> None:
-                status.show(progress_text(progress.percent, progress.eta, t),
-                            progress.preview_jpeg)
+                text = (clip_progress_text(progress.step, progress.total, progress.eta, t)
+                        if request.clip is not None
+                        else progress_text(progress.percent, progress.eta, t))
+                status.show(text, progress.preview_jpeg)
 
             async with chat_action(self.bot, job.chat_id, repeat=job.chat_type == "private"):
                 result = await self.worker.run(request, on_progress)
@@ -330,13 +349,15 @@ class JobRunner:
             await asyncio.to_thread(save_image, image, style)
         else:
             raise FileUnavailable("job has no style")
+        clip = clip_spec(job, self.config)
         return WorkRequest(
             job_id=job.id,
             content_path=str(content),
             styles=[(str(style), 1.0)],
             params=build_params(job.settings, self.config),
-            output_path=str(self.work.result_path(job.id)),
+            output_path=str(self.work.result_path(job.id, ".png" if clip is None else ".mp4")),
             preview_every=PREVIEW_EVERY if self._previews(job) else 0,
+            clip=clip,
         )
 
     def _status_message(self, job: Job) -> StatusMessage:

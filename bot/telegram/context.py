@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from bot.store import Store
     from bot.telegram.files import WorkArea
     from bot.telegram.inbox import Inbox
+    from bot.telegram.packs import StickerPacks
 
 
 class BotData:
@@ -74,6 +75,8 @@ class Services:
     battles: Battles | None = None
     fleet: Fleet | None = None
     """The remote workers (None: local worker processes)."""
+    packs: StickerPacks | None = None
+    """Sticker packs of paintings (`bot.telegram.packs`)."""
     albums: Any = None
     """Albums being collected (`bot.telegram.handlers.fun.Albums`), made on first use."""
     gallery: dict[tuple[str, ...], bytes | str] = field(default_factory=dict)

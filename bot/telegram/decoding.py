@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from stylecore.clips import ClipInfo
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,3 +30,14 @@ async def on_decoding_thread(func: Callable[P, R], *args: P.args, **kwargs: P.kw
     images before it are done."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_decoding_thread, functools.partial(func, *args, **kwargs))
+
+
+async def probe_clip_file(path: str | os.PathLike) -> ClipInfo:
+    """A clip's duration, frames and size (`stylecore.clips.probe_clip`), on the decoding
+    thread. The engine's clip module is imported on first use, inside the call."""
+    def probe() -> ClipInfo:
+        from stylecore.clips import probe_clip
+
+        return probe_clip(path)
+
+    return await on_decoding_thread(probe)

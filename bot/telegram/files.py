@@ -4,7 +4,7 @@ Layout of the work area (`STYLEBOT_WORK_DIR`):
 
     users/<user id>/<hash of file id>   downloaded inputs, per user so /forget can remove them
     jobs/<job id>/                      a job's scratch files (preset style image, ...)
-    results/job-<job id>.png            a finished picture, kept until it is delivered
+    results/job-<job id>.png|.mp4       a finished picture or clip, kept until it is delivered
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import math
 import shutil
 import tempfile
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 from telegram import Bot, File, Message
 from telegram.error import BadRequest
 
+from bot.jobs.model import Media
 from bot.telegram.retries import with_retries
 from stylecore.images import write_atomic
 
@@ -31,6 +33,10 @@ DOWNLOAD_ATTEMPTS = 4
 """Tries of getFile and of the download each, 1, 2 and 4 s apart, while the network fails."""
 
 
+RESULT_SUFFIXES = (".png", ".mp4")
+"""A picture's result and a clip's."""
+
+
 class FileTooBig(Exception):
     def __init__(self, size: int | None) -> None:
         super().__init__(f"file of {size} bytes is over the download limit")
@@ -38,7 +44,7 @@ class FileTooBig(Exception):
 
 
 class NotAStillImage(Exception):
-    """Video, animation, animated sticker: nothing to stylise."""
+    """An animated (TGS) sticker: vector animation, nothing to stylise."""
 
 
 class FileUnavailable(Exception):
@@ -47,34 +53,71 @@ class FileUnavailable(Exception):
 
 @dataclass(frozen=True)
 class ImageRef:
-    """A picture inside a message, before it is downloaded."""
+    """A picture inside a message, before it is downloaded: a still image, or a moving
+    picture (`media` "clip", or "round" for a video note, which comes back round)."""
 
     file_id: str
     file_unique_id: str
     file_size: int | None
-    kind: str  # photo | document | sticker
+    kind: str  # photo | document | sticker | animation | video | video_note | video_sticker
+    media: Media = "photo"
+    duration: float | None = None
+    """Seconds, as Telegram states them for moving pictures (None: not said)."""
+
+    @property
+    def moving(self) -> bool:
+        return self.media != "photo"
+
+    def frames(self, max_seconds: float, max_fps: int) -> int:
+        """The frames a job on it paints at most (its queue estimate counts them)."""
+        if not self.moving:
+            return 1
+        seconds = min(self.duration or max_seconds, max_seconds)
+        return max(1, math.ceil(seconds * max_fps))
+
+
+CLIP_DOCUMENT_TYPES = frozenset({"image/gif", "video/mp4", "video/webm"})
+"""Documents taken as moving pictures (a GIF sent as a file; Telegram turns most GIFs into
+silent MP4 animations itself)."""
 
 
 def image_in(message: Message | None) -> ImageRef | None:
     """The picture a message carries, or None if it carries none.
 
     Photos give their largest size; documents are taken whatever their type (they are decoded
-    before use, so a text file is refused then); static stickers count as images.
-    Raises `NotAStillImage` for videos, animations and animated stickers."""
+    before use, so a text file is refused then), GIF and MP4 files as moving pictures; static
+    stickers count as images, video stickers (WEBM) as moving pictures. Animations (GIFs),
+    videos and video notes are moving pictures. Raises `NotAStillImage` for animated (TGS)
+    stickers."""
     if message is None:
         return None
     if message.photo:
         best = message.photo[-1]
         return ImageRef(best.file_id, best.file_unique_id, best.file_size, "photo")
-    if message.animation or message.video or message.video_note:
-        raise NotAStillImage
+    if message.animation:  # before document: an animation message carries both
+        clip = message.animation
+        return ImageRef(clip.file_id, clip.file_unique_id, clip.file_size, "animation",
+                        "clip", clip.duration)
+    if message.video:
+        clip = message.video
+        return ImageRef(clip.file_id, clip.file_unique_id, clip.file_size, "video", "clip",
+                        clip.duration)
+    if message.video_note:
+        clip = message.video_note
+        return ImageRef(clip.file_id, clip.file_unique_id, clip.file_size, "video_note",
+                        "round", clip.duration)
     if message.document:
         doc = message.document
+        if (doc.mime_type or "").lower() in CLIP_DOCUMENT_TYPES:
+            return ImageRef(doc.file_id, doc.file_unique_id, doc.file_size, "document", "clip")
         return ImageRef(doc.file_id, doc.file_unique_id, doc.file_size, "document")
     if message.sticker:
         sticker = message.sticker
-        if sticker.is_animated or sticker.is_video:
+        if sticker.is_animated:
             raise NotAStillImage
+        if sticker.is_video:
+            return ImageRef(sticker.file_id, sticker.file_unique_id, sticker.file_size,
+                            "video_sticker", "clip")
         return ImageRef(sticker.file_id, sticker.file_unique_id, sticker.file_size, "sticker")
     return None
 
@@ -130,8 +173,8 @@ class WorkArea:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def result_path(self, job_id: int) -> Path:
-        return self.root / "results" / f"job-{job_id}.png"
+    def result_path(self, job_id: int, suffix: str = ".png") -> Path:
+        return self.root / "results" / f"job-{job_id}{suffix}"
 
     def cached_input(self, user_id: int, file_id: str) -> Path | None:
         path = self.input_path(user_id, file_id)
@@ -156,7 +199,8 @@ class WorkArea:
 
     def remove_job(self, job_id: int) -> None:
         shutil.rmtree(self.root / "jobs" / str(job_id), ignore_errors=True)
-        self.result_path(job_id).unlink(missing_ok=True)
+        for suffix in RESULT_SUFFIXES:
+            self.result_path(job_id, suffix).unlink(missing_ok=True)
 
     def forget_user(self, user_id: int) -> None:
         shutil.rmtree(self.root / "users" / str(user_id), ignore_errors=True)

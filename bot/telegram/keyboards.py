@@ -10,6 +10,7 @@ match one of the formats below, stale or forged, parses to None.
 | `d:<preset>` | from /styles: use on the waiting photo, or make it the default |
 | `s:<q|s|c|f|v>:<value>` | change one setting |
 | `r:<job id>:<up|down|col|file>` | re-run a finished job, changed |
+| `k:<job id>:<s|p>` | the result as a sticker in the chat (`s`), or into the presser's pack (`p`) |
 | `v:<battle id>:<position>` | a vote in a style battle |
 | `e:<battle id>` | ends a style battle's vote (its caller only) |
 | `l:<en|ru|zh|es|auto>` | the language for the user (private chat) or the group |
@@ -41,6 +42,7 @@ _PATTERNS = {
     "d": re.compile(rf"d:({_PRESET})"),
     "s": re.compile(rf"s:(q:(?:{'|'.join(QUALITIES)})|s:(?:{'|'.join(STRENGTHS)})|[cfvk]:[01])"),
     "r": re.compile(rf"r:({_ID}):(up|down|col|file)"),
+    "k": re.compile(rf"k:({_ID}):([sp])"),
     "v": re.compile(rf"v:({_ID}):([0-2])"),
     "e": re.compile(rf"e:({_ID})"),
     "l": re.compile(rf"l:({'|'.join(LANGUAGES)}|auto)"),
@@ -81,6 +83,13 @@ class Rerun:
 
 
 @dataclass(frozen=True)
+class MakeSticker:
+    job_id: int
+    into_pack: bool
+    """False: send it as a sticker in the chat; True: add it to the presser's pack."""
+
+
+@dataclass(frozen=True)
 class Vote:
     battle_id: int
     position: int
@@ -101,8 +110,8 @@ class Noop:
     pass
 
 
-Callback = (ChoosePreset | ShowPage | PickStyle | ChangeSetting | Rerun | Vote | EndBattle
-            | ChooseLanguage | Noop)
+Callback = (ChoosePreset | ShowPage | PickStyle | ChangeSetting | Rerun | MakeSticker | Vote
+            | EndBattle | ChooseLanguage | Noop)
 
 
 def parse_callback(data: str | None) -> Callback | None:
@@ -125,6 +134,8 @@ def parse_callback(data: str | None) -> Callback | None:
         return ChangeSetting(SETTING_FIELDS[key], value if key in "qs" else value == "1")
     if kind == "r":
         return Rerun(int(match[1]), match[2])
+    if kind == "k":
+        return MakeSticker(int(match[1]), match[2] == "p")
     if kind == "v":
         return Vote(int(match[1]), int(match[2]))
     if kind == "e":
@@ -197,6 +208,8 @@ def result_keyboard(job_id: int, t: Translator = ENGLISH) -> InlineKeyboardMarku
          _button(t(texts.BTN_WEAKER), f"r:{job_id}:down")],
         [_button(t(texts.BTN_KEEP_COLORS), f"r:{job_id}:col"),
          _button(t(texts.BTN_AS_FILE), f"r:{job_id}:file")],
+        [_button(t(texts.BTN_STICKER), f"k:{job_id}:s"),
+         _button(t(texts.BTN_ADD_TO_PACK), f"k:{job_id}:p")],
     ])
 
 

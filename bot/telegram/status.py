@@ -228,6 +228,16 @@ def progress_text(percent: int, eta: float | None, t: Translator = ENGLISH) -> s
     return t(texts.RUNNING_ETA, percent=percent, eta=texts.seconds_text(eta, t))
 
 
+def clip_progress_text(frame: int, frames: int, eta: float | None,
+                       t: Translator = ENGLISH) -> str:
+    """A clip's progress in frames: "Painting frame 12 of 36, about 8 s left"."""
+    frames = max(frames, frame, 1)
+    if eta is None or eta <= 0 or frame >= frames:
+        return t(texts.PAINTING_FRAME, frame=frame, frames=frames)
+    return t(texts.PAINTING_FRAME_ETA, frame=frame, frames=frames,
+             eta=texts.seconds_text(eta, t))
+
+
 def queued_text(ahead: int, eta: float | None, t: Translator = ENGLISH, *,
                 workers_online: bool = True) -> str:
     """What a waiting job's status message says: its place, the wait if known, and that no

@@ -38,6 +38,11 @@ HELP = N_(
     "/battle [NAMES] – paint the photo you reply to in 2–3 styles and vote\n"
     "/me [NAME] – your profile photo as a painting\n"
     "An album of two photos: the first in the style of the second.\n"
+    "Short GIFs, videos, round video messages and video stickers work like photos and come "
+    "back painted as a GIF (a round message comes back round).\n"
+    "Under every painting, “Sticker” sends it as a sticker and “Add to my pack” puts it into "
+    "your sticker pack; /pack shows its link (in a group, an admin's /pack in reply to a "
+    "painting adds it to the group's pack).\n"
     "/settings – quality, strength, colours, photo or file, previews\n"
     "/language – the language I speak\n"
     "/cancel – stop your job and start over\n"
@@ -55,6 +60,7 @@ COMMANDS = [
     ("me", N_("Stylise your profile photo: /me [NAME]")),
     ("settings", N_("Quality, strength, colours, previews")),
     ("language", N_("Change the bot's language")),
+    ("pack", N_("Your sticker pack of paintings")),
     ("cancel", N_("Cancel your job")),
     ("forget", N_("Delete your data")),
 ]
@@ -117,7 +123,18 @@ A_MOMENT = N_("a moment")
 
 # --- input problems
 TOO_BIG = N_("That file is too big: I can take images up to {limit} MB.")
-NO_STILLS = N_("I can only work with still images; please send a photo.")
+ANIMATED_STICKER = N_(
+    "Animated stickers are drawings I can't paint; send a photo, a GIF, a video or a video "
+    "sticker instead.")
+CLIP_TOO_BIG = N_("That file is too big: I can take GIFs and videos up to {limit} MB.")
+CLIP_TOO_LONG = N_("That clip is {seconds} s long; I paint GIFs and videos of up to {limit} s. "
+                   "Please send a shorter one.")
+CLIP_UNREADABLE = N_("I couldn't find a picture in that clip; please send another GIF or "
+                     "video.")
+CLIP_NOT_A_STYLE = N_("A style has to be a still picture: send a photo as the style, or tap "
+                      "a style.")
+PAINTING_FRAME = N_("Painting frame {frame} of {frames}")
+PAINTING_FRAME_ETA = N_("Painting frame {frame} of {frames}, about {eta} left")
 ONLY_PICTURES = N_(
     "I turn photos into paintings, so I can't do anything with that. Send me a photo "
     "(/help shows how)."
@@ -231,10 +248,30 @@ STATS = N_(
     "Mean duration: {mean}\n"
     "Queue: {queued} waiting, {running} running"
 )
+STATS_CLIPS = N_("Of these, clips: {clips}")
 STATS_REMOTE = N_("Remote workers: {live} online ({busy} busy), {broken} broken; "
                   "{waiting} handed out and not started")
 STATS_REMOTE_WORKER = N_("· {name} on {host}, GPU {gpu}: {state}, {jobs} jobs done")
 STATS_BROKER_DOWN = N_("The broker (Redis) is unreachable: {error}")
+BTN_STICKER = N_("Sticker")
+BTN_ADD_TO_PACK = N_("Add to my pack")
+STICKER_GONE = N_("That painting is no longer there to make a sticker of.")
+STICKER_FAILED = N_("I couldn't make a sticker of that; please try again later.")
+PACK_TITLE = N_("{name}'s paintings")
+GROUP_PACK_TITLE = N_("{title}: paintings")
+PACK_ADDED = N_("Added to your sticker pack: {link}")
+PACK_LINK = N_("Your sticker pack: {link}")
+PACK_NONE = N_("You have no sticker pack yet: tap “Add to my pack” under a painting.")
+PACK_NAME_TAKEN = N_("Telegram says the pack's name is taken, so I can't make the pack.")
+PACK_NEEDS_START = N_("Telegram lets me make a sticker pack for you only once you have "
+                      "started me: open a private chat with @{bot}, tap Start, then try again.")
+PACK_FULL = N_("The sticker pack is full and I couldn't make room in it.")
+PACK_FAILED = N_("Telegram didn't take the sticker; please try again later.")
+GROUP_PACK_USAGE = N_("Reply to one of my paintings with /pack to add it to this group's "
+                      "sticker pack (admins only).")
+GROUP_PACK_ADMINS = N_("Only the group's admins can add to its sticker pack.")
+GROUP_PACK_ADDED = N_("Added to this group's sticker pack: {link}")
+GROUP_PACK_LINK = N_("This group's sticker pack: {link}")
 QUEUE_EMPTY = N_("The queue is empty.")
 QUEUE_LINE = N_("#{id} {status} · user {user_id} · chat {chat_id} · {age} ago")
 QUEUE_MORE = NP_("… and {count} more", "… and {count} more")
@@ -306,6 +343,10 @@ _ERRORS: dict[str, Callable[[Translator, dict[str, Any]], str]] = {
                                 megapixels=d["max_pixels"] / 1e6),
     "too_small": lambda t, d: t(IMAGE_TOO_SMALL, size=_size(d), min_side=d["min_side"]),
     "aspect": lambda t, d: t(IMAGE_ASPECT, size=_size(d), max_aspect=d["max_aspect"]),
+    "not_video": lambda t, d: t(CLIP_UNREADABLE),
+    "no_video": lambda t, d: t(CLIP_UNREADABLE),
+    "too_few_frames": lambda t, d: t(CLIP_UNREADABLE),
+    "sticker_too_large": lambda t, d: t(STICKER_FAILED),
     "unknown_preset": _unknown_preset,
     "download_failed": lambda t, d: t(PRESET_DOWNLOAD_FAILED, title=d["title"]),
     "preset_unusable": lambda t, d: t(PRESET_UNUSABLE, title=d["title"]),

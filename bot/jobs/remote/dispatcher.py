@@ -116,7 +116,7 @@ class RemoteWorker:
             job_id=request.job_id, dispatch=dispatch, content_key=blob_key(dispatch, "content"),
             styles=[(blob_key(dispatch, f"style{index}"), weight)
                     for index, (_, weight) in enumerate(request.styles)],
-            params=request.params, preview_every=request.preview_every,
+            params=request.params, preview_every=request.preview_every, clip=request.clip,
         )
         ttl = self.settings.ttl_s
         try:

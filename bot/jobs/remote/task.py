@@ -105,8 +105,9 @@ class RemoteTask:
             styles=[(fetch(key, f"style{index}"), weight)
                     for index, (key, weight) in enumerate(payload.styles)],
             params=payload.params,
-            output_path=str(folder / "result.png"),
+            output_path=str(folder / ("result.png" if payload.clip is None else "result.mp4")),
             preview_every=payload.preview_every,
+            clip=payload.clip,
         )
 
     def _current(self, payload: TaskPayload) -> bool:

@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from bot.jobs.protocol import Progress, WorkFailure
+from bot.jobs.protocol import ClipSpec, Progress, WorkFailure
 from stylecore.errors import ImageError
 from stylecore.params import StyleParams
 
@@ -62,6 +62,8 @@ class TaskPayload:
     """Blob keys of the style images with their blend weights."""
     params: StyleParams
     preview_every: float
+    clip: ClipSpec | None = None
+    """A clip job's limits (the content blob is the clip; the result an MP4)."""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -78,6 +80,7 @@ class TaskPayload:
             styles=[(str(key), float(weight)) for key, weight in data["styles"]],
             params=params_from_dict(data["params"]),
             preview_every=float(data["preview_every"]),
+            clip=ClipSpec(**data["clip"]) if data.get("clip") else None,
         )
 
 
@@ -87,9 +90,9 @@ def params_from_dict(data: dict[str, Any]) -> StyleParams:
     data = dict(data)
     data["coarse_stages"] = tuple((float(scale), int(steps))
                                   for scale, steps in data.get("coarse_stages", ()))
-    for name in ("content_layers", "style_layers"):
-        if name in data:
-            data[name] = tuple(data[name])
+    for name, value in data.items():  # the layer names (content, style, faces)
+        if isinstance(value, list) and name != "coarse_stages":
+            data[name] = tuple(value)
     return StyleParams(**data)
 
 
@@ -104,7 +107,7 @@ class Started:
 
 @dataclass(frozen=True)
 class Finished:
-    """The result is stored under `blob_key(dispatch, "result")` (PNG)."""
+    """The result is stored under `blob_key(dispatch, "result")` (PNG; a clip's MP4)."""
 
     size: tuple[int, int]
     seconds: float

@@ -20,7 +20,7 @@ from telegram.ext import (
 
 from bot.telegram import texts
 from bot.telegram.context import Context, Request, Sender, Services, handler, services
-from bot.telegram.handlers import admin, battle, callbacks, commands, fun, photos
+from bot.telegram.handlers import admin, battle, callbacks, commands, fun, packs, photos
 from bot.telegram.handlers.common import reply
 from bot.telegram.i18n import ENGLISH
 from stylecore.preset_folders import set_presets_folder
@@ -102,6 +102,7 @@ def register(application: Application) -> None:
         ("surprise", fun.surprise),
         ("me", fun.me),
         ("battle", battle.battle),
+        ("pack", packs.pack_command),
         ("stats", admin.stats),
         ("queue", admin.queue),
         ("addstyle", admin.addstyle),

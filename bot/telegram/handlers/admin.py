@@ -62,6 +62,7 @@ async def stats(req: Request) -> None:
         queued=data["queue_depth"],
         running=data["running"],
     )
+    text = "\n".join([text, req.t(texts.STATS_CLIPS, clips=data.get("clips", 0))])
     if req.svc.fleet is not None:
         text = "\n".join([text, *fleet_lines(req.svc.fleet.snapshot, req.t)])
     await reply(req.message, text)
@@ -107,7 +108,7 @@ async def addstyle(req: Request) -> None:
         ref = image_in(message.reply_to_message)
     except NotAStillImage:
         ref = None
-    if ref is None or not req.args:
+    if ref is None or ref.moving or not req.args:  # a style is a still picture
         await reply(message, req.t(texts.ADDSTYLE_USAGE))
         return
     try:

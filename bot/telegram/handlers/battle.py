@@ -54,7 +54,8 @@ async def battle(req: Request) -> None:
             chat_id=req.sender.chat_id, user_id=req.sender.user_id,
             chat_type=req.sender.chat_type, reply_to_message_id=target.message_id,
             content_file_id=ref.file_id, style_file_id=None, preset=style, settings=settings,
-            language=req.t.code,
+            language=req.t.code, media=ref.media,
+            frames=ref.frames(svc.config.clip_max_seconds, svc.config.clip_max_fps),
         ) for style in styles]
         reply_to = ReplyParameters(target.message_id, allow_sending_without_reply=True)
         async with svc.enqueue_lock:

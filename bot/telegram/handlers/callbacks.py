@@ -16,6 +16,7 @@ from bot.telegram import texts
 from bot.telegram.context import Context, Sender, Services, services
 from bot.telegram.handlers.commands import language_panel, set_language
 from bot.telegram.handlers.common import JobInputs, get_session, preset_name, start_job
+from bot.telegram.handlers.packs import sticker_button
 from bot.telegram.handlers.photos import AWAIT_STYLE, preset_names
 from bot.telegram.i18n import Translator
 from bot.telegram.keyboards import (
@@ -23,6 +24,7 @@ from bot.telegram.keyboards import (
     ChooseLanguage,
     ChoosePreset,
     EndBattle,
+    MakeSticker,
     Noop,
     PickStyle,
     Rerun,
@@ -62,6 +64,9 @@ async def button(update: Update, context: Context) -> None:
         return
     if isinstance(action, Vote | EndBattle):
         await _battle(svc, query, action, t)
+        return
+    if isinstance(action, MakeSticker):
+        await sticker_button(svc, context.bot, query, action, t)
         return
     personal = isinstance(action, ChoosePreset | ShowPage | ChangeSetting)
     if personal and _belongs_to_someone_else(query, user_id):
@@ -199,7 +204,7 @@ async def _rerun(svc: Services, context: Context, query: CallbackQuery,
         settings = settings.with_(as_file=True)
     await _answer(query, t(texts.RERUN_STARTED))
     inputs = JobInputs(job.content_file_id, job.reply_to_message_id, job.preset,
-                       job.style_file_id)
+                       job.style_file_id, job.media, job.frames)
     await start_job(svc, context.bot, Sender(chat.id, job.user_id, chat.type), inputs, settings,
                     t)
 

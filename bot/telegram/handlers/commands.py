@@ -137,10 +137,13 @@ async def cancel(req: Request) -> None:
 @handler()
 async def forget(req: Request) -> None:
     """Deletes everything stored about the user: sessions, jobs, downloaded files, their
-    language (the confirmation is still in the language they had)."""
+    language, their sticker packs (Telegram is asked to delete them too); the confirmation
+    is still in the language they had."""
     svc, user_id = req.svc, req.sender.user_id
     async with req.locked():
         svc.runner.cancel_user(user_id)
+        if svc.packs is not None:  # Telegram deletes their packs before we forget the names
+            await svc.packs.forget(req.bot, user_id)
         removed = await svc.store.forget_user(user_id)
         svc.work.forget_user(user_id)
     log.info("user data deleted on request: %s", removed)

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from telegram import Bot, Message, ReplyParameters
 from telegram.error import Forbidden, NetworkError, TelegramError
 
-from bot.jobs.model import Job, JobRequest, QueueFull, UserLimitReached
+from bot.config import Config
+from bot.jobs.model import Job, JobRequest, Media, QueueFull, UserLimitReached
 from bot.settings import JobSettings, Settings
 from bot.store import Session
 from bot.telegram import texts
 from bot.telegram.context import Sender, Services
-from bot.telegram.decoding import on_decoding_thread
+from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import (
     MAX_DOWNLOAD_BYTES,
     FileTooBig,
@@ -110,13 +111,13 @@ def caption_preset(caption: str | None) -> str | None:
 
 async def image_to_paint(message: Message, target: Message | None, usage: str, t: Translator,
                          *, can_start: bool = True) -> ImageRef | None:
-    """The still image in `target` (the photo a command replies to, or the photo it is the
-    caption of), or None once the user has been answered: "still images only" for a video or
-    an animation, `usage` when there is no picture or the command cannot start anyway."""
+    """The picture or clip in `target` (what a command replies to, or what it is the caption
+    of), or None once the user has been answered: a line for an animated (TGS) sticker,
+    `usage` when there is no picture or the command cannot start anyway."""
     try:
         ref = image_in(target)
     except NotAStillImage:
-        await reply(message, t(texts.NO_STILLS))
+        await reply(message, t(texts.ANIMATED_STICKER))
         return None
     if ref is None or target is None or not can_start:
         await reply(message, t(usage))
@@ -127,17 +128,29 @@ async def image_to_paint(message: Message, target: Message | None, usage: str, t
 async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
                         ref: ImageRef, t: Translator) -> bool:
     """Downloads and decodes the picture right away, so bad input is answered at once; keeps
-    the download in the work area for the runner. False (after telling the user) if unusable."""
+    the download in the work area for the runner. False (after telling the user) if unusable.
+    A clip over the size or duration limit Telegram states is refused before downloading."""
+    too_big = texts.CLIP_TOO_BIG if ref.moving else texts.TOO_BIG
     if ref.file_size is not None and ref.file_size > MAX_DOWNLOAD_BYTES:
-        await reply(message, t(texts.TOO_BIG, limit=MAX_DOWNLOAD_BYTES // 2**20))
+        await reply(message, t(too_big, limit=MAX_DOWNLOAD_BYTES // 2**20))
+        return False
+    limit_s = svc.config.clip_max_seconds
+    if ref.moving and ref.duration is not None and ref.duration > limit_s:
+        await reply(message, t(texts.CLIP_TOO_LONG, seconds=round(ref.duration),
+                               limit=_seconds(limit_s)))
         return False
     if svc.work.cached_input(user_id, ref.file_id) is not None:
         return True
     try:
         data = await download(bot, ref.file_id, ref.file_size)
+        if ref.moving:
+            if not await _usable_clip(svc, user_id, ref, data):
+                await reply(message, t(texts.CLIP_UNREADABLE))
+                return False
+            return True
         await on_decoding_thread(decode_image, data, needed_side=CHECK_SIDE)
     except FileTooBig:
-        await reply(message, t(texts.TOO_BIG, limit=MAX_DOWNLOAD_BYTES // 2**20))
+        await reply(message, t(too_big, limit=MAX_DOWNLOAD_BYTES // 2**20))
         return False
     except ImageError as exc:
         log.info("image from user %s refused: %s", user_id, exc.reason)
@@ -149,6 +162,25 @@ async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
         return False
     svc.work.save_input(user_id, ref.file_id, data)
     return True
+
+
+async def _usable_clip(svc: Services, user_id: int, ref: ImageRef, data: bytes) -> bool:
+    """Whether the download is a video with a picture in it (an audio-only MP4, a corrupt
+    file, a WEBM that is not one are not); kept in the work area if so, removed if not."""
+    path = svc.work.save_input(user_id, ref.file_id, data)
+    try:
+        info = await probe_clip_file(path)
+        usable = info.has_video and (info.frames is None or info.frames > 0)
+    except Exception as exc:  # the engine's refusal or the decoder's: unusable either way
+        log.info("clip from user %s refused: %s", user_id, exc)
+        usable = False
+    if not usable:
+        svc.work.remove_inputs(user_id, ref.file_id)
+    return usable
+
+
+def _seconds(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
 
 
 # ---------------------------------------------------------------------- starting jobs
@@ -163,13 +195,24 @@ class JobInputs:
     content_message_id: int | None
     preset: str | None = None
     style_file_id: str | None = None
+    media: Media = "photo"
+    frames: int = 1
+    """A moving picture's frames at most (see `ImageRef.frames`)."""
 
     @classmethod
     def waiting(cls, session: Session, *, preset: str | None = None,
                 style_file_id: str | None = None) -> JobInputs:
-        """The photo waiting in `session` for a style, with this style."""
+        """The photo (or clip) waiting in `session` for a style, with this style."""
         assert session.content_file_id is not None
-        return cls(session.content_file_id, session.content_message_id, preset, style_file_id)
+        return cls(session.content_file_id, session.content_message_id, preset, style_file_id,
+                   session.content_media, session.content_frames)
+
+    @classmethod
+    def of(cls, ref: ImageRef, content_message_id: int | None, config: Config, *,
+           preset: str | None = None, style_file_id: str | None = None) -> JobInputs:
+        """The picture or clip `ref` as a job's content, with this style."""
+        return cls(ref.file_id, content_message_id, preset, style_file_id, ref.media,
+                   ref.frames(config.clip_max_seconds, config.clip_max_fps))
 
 
 async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
@@ -187,6 +230,8 @@ async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
         preset=inputs.preset,
         settings=JobSettings.of(settings),
         language=t.code,
+        media=inputs.media,
+        frames=inputs.frames,
     )
     chat_id = sender.chat_id
     reply_to = (ReplyParameters(inputs.content_message_id, allow_sending_without_reply=True)

@@ -131,7 +131,7 @@ async def _album(svc: Services, context: Context, sender: Sender, parts: list[Me
     try:
         refs = [image_in(part) for part in parts]
     except NotAStillImage:
-        await reply(first, t(texts.NO_STILLS))
+        await reply(first, t(texts.ANIMATED_STICKER))
         return
     pictures = [(part, ref) for part, ref in zip(parts, refs, strict=True) if ref is not None]
     if len(pictures) == 1 and not sender.private:
@@ -144,13 +144,17 @@ async def _album(svc: Services, context: Context, sender: Sender, parts: list[Me
         await reply(first, t(texts.ALBUM_NEEDS_TWO))
         return
     (content_msg, content), (_, style) = pictures
+    if style.moving:
+        await reply(first, t(texts.CLIP_NOT_A_STYLE))
+        return
     async with svc.inbox.receiving(content_msg, sender.user_id, t.code), \
             svc.user_lock(sender.chat_id, sender.user_id):
         for ref in (content, style):
             if not await receive_image(svc, bot, content_msg, sender.user_id, ref, t):
                 return
         session = await get_session(svc, sender.chat_id, sender.user_id)
-        inputs = JobInputs(content.file_id, content_msg.message_id, style_file_id=style.file_id)
+        inputs = JobInputs.of(content, content_msg.message_id, svc.config,
+                              style_file_id=style.file_id)
         await start_job(svc, bot, sender, inputs, session.settings, t)
 
 
@@ -186,7 +190,7 @@ async def _paint(req: Request, target: Message | None, preset: str | None, *,
         if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
             return
         session = await get_session(req.svc, req.sender.chat_id, req.sender.user_id)
-        inputs = JobInputs(ref.file_id, target.message_id, preset=preset)
+        inputs = JobInputs.of(ref, target.message_id, req.svc.config, preset=preset)
         await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
 
 

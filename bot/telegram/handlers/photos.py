@@ -6,6 +6,8 @@ them an answer after the restart."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import Message
 
 from bot.store import Session
@@ -46,11 +48,12 @@ async def private_image(req: Request) -> None:
         if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
             return
         session = await _session(req)
-        if preset is None and _waiting(session):
+        if preset is None and _waiting(session) and not ref.moving:
             inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
             await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
             return
-        await _paint_or_ask(req, session, ref.file_id, preset or session.default_preset)
+        # A clip is never a style: a new one is new content, even with a photo waiting.
+        await _paint_or_ask(req, session, ref, preset or session.default_preset)
 
 
 @handler(locked=True)
@@ -90,11 +93,11 @@ async def stylize_command(req: Request) -> None:
         if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
             return
         preset = preset or session.default_preset
+        inputs = JobInputs.of(ref, target.message_id, req.svc.config, preset=preset)
         if preset:
-            inputs = JobInputs(ref.file_id, target.message_id, preset=preset)
             await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
             return
-        await ask_for_style(req.svc, message, session, ref.file_id, target.message_id, req.t)
+        await ask_for_style(req.svc, message, session, inputs, req.t)
 
 
 async def _stylize_waiting_photo(req: Request, session: Session, preset: str | None) -> None:
@@ -103,8 +106,10 @@ async def _stylize_waiting_photo(req: Request, session: Session, preset: str | N
         return
     preset = preset or session.default_preset
     if preset is None:
-        await ask_for_style(req.svc, req.message, session, session.content_file_id,
-                            session.content_message_id or req.message.message_id, req.t)
+        waiting = JobInputs.waiting(session)
+        if waiting.content_message_id is None:
+            waiting = replace(waiting, content_message_id=req.message.message_id)
+        await ask_for_style(req.svc, req.message, session, waiting, req.t)
         return
     await start_job(req.svc, req.bot, req.sender, JobInputs.waiting(session, preset=preset),
                     session.settings, req.t)
@@ -134,7 +139,10 @@ async def group_captioned_image(req: Request) -> None:
             try:
                 content_ref = image_in(replied)
             except NotAStillImage:
-                await reply(message, req.t(texts.NO_STILLS))
+                await reply(message, req.t(texts.ANIMATED_STICKER))
+                return
+            if content_ref is not None and ref.moving:
+                await reply(message, req.t(texts.CLIP_NOT_A_STYLE))
                 return
         user_id = req.sender.user_id
         if not await receive_image(req.svc, req.bot, message, user_id, ref, req.t):
@@ -143,10 +151,11 @@ async def group_captioned_image(req: Request) -> None:
             if not await receive_image(req.svc, req.bot, message, user_id, content_ref,
                                        req.t):
                 return
-            inputs = JobInputs(content_ref.file_id, replied.message_id, style_file_id=ref.file_id)
+            inputs = JobInputs.of(content_ref, replied.message_id, req.svc.config,
+                                  style_file_id=ref.file_id)
             await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
             return
-        await _paint_or_ask(req, session, ref.file_id, preset or session.default_preset)
+        await _paint_or_ask(req, session, ref, preset or session.default_preset)
 
 
 @handler()
@@ -160,6 +169,9 @@ async def group_style_reply(req: Request) -> None:
         if not _waiting(session):
             return  # someone else's conversation, or nothing waiting: stay quiet in groups
         ref = await _image_or_refuse(req.message, req.t)
+        if ref is not None and ref.moving:
+            await reply(req.message, req.t(texts.CLIP_NOT_A_STYLE))
+            return
         if ref is None or not await receive_image(req.svc, req.bot, req.message,
                                                   req.sender.user_id, ref, req.t):
             return
@@ -176,30 +188,32 @@ def _waiting(session: Session) -> bool:
     return session.pending == AWAIT_STYLE and bool(session.content_file_id)
 
 
-async def _paint_or_ask(req: Request, session: Session, content_file_id: str,
+async def _paint_or_ask(req: Request, session: Session, ref: ImageRef,
                         preset: str | None) -> None:
-    """A new content photo: start at once with the named (or default) preset, else offer the
-    style keyboard."""
+    """A new content photo or clip: start at once with the named (or default) preset, else
+    offer the style keyboard."""
+    inputs = JobInputs.of(ref, req.message.message_id, req.svc.config, preset=preset)
     if not preset:
-        await ask_for_style(req.svc, req.message, session, content_file_id,
-                            req.message.message_id, req.t)
+        await ask_for_style(req.svc, req.message, session, inputs, req.t)
         return
-    inputs = JobInputs(content_file_id, req.message.message_id, preset=preset)
     await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
 
 
-async def ask_for_style(svc: Services, message: Message, session: Session, content_file_id: str,
-                        content_message_id: int, t: Translator) -> None:
-    """Remembers the content photo and offers the presets (or a style photo)."""
+async def ask_for_style(svc: Services, message: Message, session: Session, content: JobInputs,
+                        t: Translator) -> None:
+    """Remembers the content photo (or clip) and offers the presets (or a style photo)."""
+    assert content.content_message_id is not None
     session.pending = AWAIT_STYLE
-    session.content_file_id = content_file_id
-    session.content_message_id = content_message_id
+    session.content_file_id = content.content_file_id
+    session.content_message_id = content.content_message_id
+    session.content_media = content.media
+    session.content_frames = content.frames
     await svc.store.save_session(session)
     private = message.chat.type == "private"
     await reply(
         message,
         t(texts.CHOOSE_STYLE if private else texts.CHOOSE_STYLE_GROUP),
-        reply_markup=preset_keyboard(preset_names(), content_message_id),
+        reply_markup=preset_keyboard(preset_names(), content.content_message_id),
     )
 
 
@@ -213,7 +227,7 @@ async def _image_or_refuse(message: Message, t: Translator,
     try:
         ref = image_in(source or message)
     except NotAStillImage:
-        await reply(message, t(texts.NO_STILLS))
+        await reply(message, t(texts.ANIMATED_STICKER))
         return None
     if ref is None and source is not None:
         await reply(message, t(texts.STYLIZE_NEEDS_PHOTO))

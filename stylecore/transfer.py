@@ -136,13 +136,13 @@ def stylize(
         raise WorkingImageTooLarge(width, height, max_pixels)
     style_pairs = _normalised_styles(styles)
     if params.engine == "instant":
-        return _stylize_instantly(content, style_pairs, params, on_progress, should_stop)
+        return _stylize_instantly(content, style_pairs, params, on_progress, should_stop, faces)
     started = time.perf_counter()
     faces = _faces_to_keep(content, params, faces)
     face_layers = tuple(params.face_layers) if faces else ()
     objective = objective_for(params.style_layers, params.content_layers, _precision(params),
                               face_layers)
-    instant = _InstantPictures.for_run(content, style_pairs, params, on_progress)
+    instant = _InstantPictures.for_run(content, style_pairs, params, on_progress, faces)
 
     plan = stage_plan(params, (height, width))
     run = _Run(objective, params, plan, on_progress, should_stop)
@@ -190,6 +190,7 @@ def _stylize_instantly(
     params: StyleParams,
     on_progress: ProgressCallback | None,
     should_stop: StopCheck | None,
+    faces: Sequence[Face] | None,
 ) -> Result:
     from stylecore.instant import instant_painter
     from stylecore.instant.run import paint_instantly
@@ -198,31 +199,35 @@ def _stylize_instantly(
     started = time.perf_counter()
     if should_stop is not None and should_stop():
         raise Cancelled()
+    faces = _faces_to_keep(content, params, faces)
     content_image = scale_image(content, params.size, antialias=True)
-    image = paint_instantly(painter, content_image, styles, params)
+    image = paint_instantly(painter, content_image, styles, params, faces)
     seconds = time.perf_counter() - started
     if on_progress is not None:
         on_progress(Progress(step=0, total=0, fraction=1.0, stage=0, stages=1,
                              stage_fraction=1.0, preview=lambda: image))
-    return Result(image=image, steps=0, seconds=seconds, losses={}, evaluations=0)
+    return Result(image=image, steps=0, seconds=seconds, losses={}, evaluations=0,
+                  faces=len(faces))
 
 
 class _InstantPictures:
     """The instant painter's pictures of one optimiser run, painted when first asked for, at
     a given long side (the first preview at full size, a head start at the first stage's)."""
 
-    def __init__(self, painter, content: np.ndarray, styles, params: StyleParams):
+    def __init__(self, painter, content: np.ndarray, styles, params: StyleParams, faces):
         self.painter, self.content, self.styles, self.params = painter, content, styles, params
+        self.faces = faces
         self.pictures: dict[int, np.ndarray] = {}
 
     @classmethod
-    def for_run(cls, content, styles, params: StyleParams, on_progress) -> _InstantPictures | None:
+    def for_run(cls, content, styles, params: StyleParams, on_progress,
+                faces: Sequence[Face]) -> _InstantPictures | None:
         if params.optimizer != "lbfgs" or (on_progress is None and params.start == "photo"):
             return None
         from stylecore.instant.run import optional_painter
 
         painter = optional_painter(params)
-        return None if painter is None else cls(painter, content, styles, params)
+        return None if painter is None else cls(painter, content, styles, params, faces)
 
     def at(self, long_side: int) -> np.ndarray:
         from stylecore.instant.run import paint_instantly
@@ -230,7 +235,7 @@ class _InstantPictures:
         if long_side not in self.pictures:
             content = scale_image(self.content, long_side, antialias=True)
             self.pictures[long_side] = paint_instantly(self.painter, content, self.styles,
-                                                       self.params)
+                                                       self.params, self.faces)
         return self.pictures[long_side]
 
 

@@ -104,9 +104,12 @@ class Transformer:
         layer order. Linear in the vector, so mixing vectors mixes these the same way."""
         return tf.matmul(vectors, self.style_kernel) + self.style_bias
 
-    def __call__(self, content: tf.Tensor, maps: tf.Tensor) -> tf.Tensor:
-        """`maps`: (1, 1, 1, n) for the whole picture, or (1, H, W, n) per pixel (then each
-        layer takes it at its own resolution by area averaging)."""
+    def __call__(self, content: tf.Tensor, maps: tf.Tensor, kept_maps: tf.Tensor | None = None,
+                 mask: tf.Tensor | None = None) -> tf.Tensor:
+        """`maps`: (1, n) gammas and betas for the whole picture. With `kept_maps` (1, n) and
+        `mask` (1, h, w, 1) in [0, 1], any size: where the mask is 1 each layer takes
+        `kept_maps` instead, the mask scaled to the layer's resolution by area averaging (the
+        maps are linear in the style vector, so this is a per-pixel style vector)."""
         x = tf.cast(content, tf.float32)
         shortcut = x
         offset, index = 0, 0
@@ -116,11 +119,12 @@ class Transformer:
             x = _convolved(x, spec, form, conv)
             if spec.normalised:
                 width = self.widths[index]
-                gamma = maps[..., offset:offset + width]
-                beta = maps[..., offset + width:offset + 2 * width]
+                layer_mask = (None if mask is None
+                              else tf.image.resize(mask, tf.shape(x)[1:3], method="area"))
+                gamma, beta = (_layer_maps(maps, kept_maps, layer_mask, start, width)
+                               for start in (offset, offset + width))
                 offset, index = offset + 2 * width, index + 1
-                x = _instance_norm(x, _at_size(gamma, x), _at_size(beta, x),
-                                   self.epsilon[spec.name])
+                x = _instance_norm(x, gamma, beta, self.epsilon[spec.name])
             if spec.activation == "relu":
                 x = tf.nn.relu(x)
             elif spec.activation == "sigmoid":
@@ -128,6 +132,16 @@ class Transformer:
             if spec.residual == "end":
                 x = shortcut + x
         return x
+
+
+def _layer_maps(maps: tf.Tensor, kept_maps: tf.Tensor | None, mask: tf.Tensor | None,
+                start: int, width: int) -> tf.Tensor:
+    """One layer's gammas (or betas): (1, 1, 1, width), or per pixel where a mask is given."""
+    chosen = maps[:, tf.newaxis, tf.newaxis, start:start + width]
+    if mask is None:
+        return chosen
+    kept = kept_maps[:, tf.newaxis, tf.newaxis, start:start + width]
+    return chosen + mask * (kept - chosen)
 
 
 def _prepared(spec: TransformerConv, kernel: np.ndarray, bias: np.ndarray):
@@ -188,12 +202,6 @@ def _convolved(x: tf.Tensor, spec: TransformerConv, form: str, conv) -> tf.Tenso
     if form == "blocks":
         return tf.nn.depth_to_space(tf.cast(conv(tf.nn.space_to_depth(x, 2)), tf.float32), 2)
     return tf.cast(conv(x), tf.float32)
-
-
-def _at_size(values: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
-    if values.shape[1] == 1 and values.shape[2] == 1:
-        return values
-    return tf.image.resize(values, tf.shape(x)[1:3], method="area")
 
 
 def _instance_norm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: float):

@@ -54,8 +54,11 @@ class InstantPainter:
         self._predict = tf.function(
             self._predictor.__call__,
             input_signature=[tf.TensorSpec([None, STYLE_INPUT_SIZE, STYLE_INPUT_SIZE, 3])])
-        self._paint = tf.function(self._paint_impl, input_signature=[  # one trace, any size
-            tf.TensorSpec([1, None, None, 3]), tf.TensorSpec([1, None, None, None])])
+        self._paint = tf.function(self._transformer.__call__, input_signature=[  # one trace,
+            tf.TensorSpec([1, None, None, 3]), tf.TensorSpec([1, None])])        # any size
+        self._paint_kept = tf.function(self._transformer.__call__, input_signature=[
+            tf.TensorSpec([1, None, None, 3]), tf.TensorSpec([1, None]), tf.TensorSpec([1, None]),
+            tf.TensorSpec([1, None, None, 1])])
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -120,8 +123,10 @@ class InstantPainter:
         pad = ((0, padded_h - height), (0, padded_w - width))
         if (keep_mask is None) != (keep_vector is None):
             raise ValueError("keep_mask and keep_vector go together")
+        padded = np.pad(image, (*pad, (0, 0)), mode="reflect" if min(height, width) > 1
+                        else "edge")
         if keep_mask is None:
-            maps = maps[:, tf.newaxis, tf.newaxis, :]
+            out = self._paint(tf.constant(padded[np.newaxis]), maps)
         else:
             mask = np.asarray(keep_mask, dtype=np.float32)
             if mask.shape != (height, width):
@@ -129,20 +134,16 @@ class InstantPainter:
             kept = self._transformer.style_maps(
                 tf.constant(_vector(keep_vector, "keep_vector")[np.newaxis]))
             mask = np.pad(np.clip(mask, 0.0, 1.0), pad, mode="edge")[np.newaxis, ..., np.newaxis]
-            maps = maps[:, tf.newaxis, tf.newaxis, :] * (1.0 - mask) + \
-                kept[:, tf.newaxis, tf.newaxis, :] * mask
-        padded = np.pad(image, (*pad, (0, 0)), mode="reflect" if min(height, width) > 1
-                        else "edge")
-        out = self._paint(tf.constant(padded[np.newaxis]), tf.cast(maps, tf.float32))
+            out = self._paint_kept(tf.constant(padded[np.newaxis]), maps, kept, tf.constant(mask))
         return np.clip(out.numpy()[0, :height, :width], 0.0, 1.0).astype(np.float32)
 
-    def _paint_impl(self, content: tf.Tensor, maps: tf.Tensor) -> tf.Tensor:
-        return self._transformer(content, maps)
-
     def warm_up(self) -> None:
-        """Traces both networks, so the first real picture takes its usual time."""
+        """Traces both networks (and the painter's face path), so the first real picture takes
+        its usual time."""
         tiny = np.full((32, 32, 3), 0.5, np.float32)
-        self.paint(tiny, self.style_vector(tiny, remember=False))
+        vector = self.style_vector(tiny, remember=False)
+        self.paint(tiny, vector)
+        self.paint(tiny, vector, keep_mask=np.zeros((32, 32), np.float32), keep_vector=vector)
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
 from stylecore.colors import match_color_histogram, transfer_luminance
+from stylecore.faces import Face, detect_faces, face_mask
 from stylecore.instant.painter import InstantPainter, InstantUnavailable, instant_painter
 from stylecore.params import StyleParams
 
@@ -18,6 +20,11 @@ log = logging.getLogger("stylecore.instant")
 MAX_EXTRAPOLATION = 1.5
 """Strengths over 1 move the vector past the painting's, away from the photo's, but no further
 than this: beyond it the strokes only get noisier."""
+
+FACE_STYLE_MIX = 0.5
+"""Inside a face (`StyleParams.keep_faces`), how far the style vector goes from the photo's own
+towards the run's: halfway keeps eyes, brows and mouth in shape while the painting's colours
+and strokes still cover the face; the soft mask leaves no seam (benchmarks/faces.py)."""
 
 
 def style_mix(strength: float) -> float:
@@ -55,12 +62,33 @@ def paint_instantly(
     content: np.ndarray,
     styles: list[tuple[np.ndarray, float]],
     params: StyleParams,
+    faces: Sequence[Face] | None = None,
 ) -> np.ndarray:
-    """`content` (already at the working size) painted for `params`."""
-    image = painter.paint(content, blended_vector(painter, content, styles, params))
+    """`content` (already at the working size) painted for `params`; with `keep_faces`, the
+    faces (`faces`, found in any size of this photo, else found here) painted more gently."""
+    vector = blended_vector(painter, content, styles, params)
+    keep_mask, keep_vector = _gentler_faces(painter, content, vector, params, faces)
+    image = painter.paint(content, vector, keep_mask=keep_mask, keep_vector=keep_vector)
     if params.preserve_colors == "luminance":
         image = transfer_luminance(image, content)
     return image
+
+
+def _gentler_faces(
+    painter: InstantPainter,
+    content: np.ndarray,
+    vector: np.ndarray,
+    params: StyleParams,
+    faces: Sequence[Face] | None,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(mask, vector) for `InstantPainter.paint`'s faces, or (None, None) without faces."""
+    if not params.keep_faces:
+        return None, None
+    found = detect_faces(content) if faces is None else faces
+    if not found:
+        return None, None
+    own = painter.style_vector(content, remember=False)
+    return face_mask(found, content.shape[:2]), own + FACE_STYLE_MIX * (vector - own)
 
 
 _unavailable_logged = False

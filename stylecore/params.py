@@ -15,6 +15,8 @@ Precision = Literal["auto", "float32", "bfloat16", "mixed_bfloat16", "mixed_floa
 ColorMode = Literal["luminance", "histogram"]
 StyleNormalisation = Literal["none", "total", "layers"]
 StartPalette = Literal["covariance", "distribution"]
+Engine = Literal["optimise", "instant"]
+Start = Literal["photo", "instant", "instant_coarse", "instant_blend"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,16 @@ class StyleParams:
     """Root-mean-square pixel change of L-BFGS's first step, taken before any curvature is known."""
     tolerance: float = 1e-5
     """L-BFGS stops early once an iteration improves the loss by less than this fraction."""
+    engine: Engine = "optimise"
+    """"optimise": the VGG19 optimiser (everything above); "instant": one pass of the
+    feed-forward network (`stylecore.instant`) at `size`, with `style_strength`,
+    `preserve_colors` and blends; the optimiser's settings do not apply."""
+    start: Start = "photo"
+    """Where the optimiser's first stage starts: "photo" (the photo, recoloured as
+    `init_style_colors` says), "instant" (the instant painter's picture at full size, the
+    first preview's, scaled to the stage), "instant_coarse" (painted at the stage's size),
+    "instant_blend" (the mean of "photo" and "instant"). Without the instant painter's
+    weights: "photo"."""
     keep_faces: bool = True
     """Paint faces carefully: find them (`stylecore.faces`) and add a content term at
     `face_layers` inside a soft mask over them, so eyes, brows, nose and mouth keep their shape
@@ -122,6 +134,7 @@ QUALITY_PRESETS: dict[str, StyleParams] = {
     "fast": DEFAULT.with_(size=384, coarse_stages=((0.25, 40), (0.5, 15)), steps=6),
     "balanced": DEFAULT,
     "high": DEFAULT.with_(size=768, steps=10),
+    "instant": DEFAULT.with_(engine="instant"),
 }
 """Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md)."""
 

@@ -88,7 +88,8 @@ def main() -> int:
     peer = load_peer()
     print(machine, flush=True)
     sections = []
-    for photo, style in PAIRS[: args.limit]:
+    pairs = [p for p in PAIRS if p[0] in args.photos] if args.photos else PAIRS[: args.limit]
+    for photo, style in pairs:
         path = photo_path(photo, args.shared)
         if path is None:
             continue
@@ -108,6 +109,8 @@ def main() -> int:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=len(PAIRS), help="how many pairs")
+    parser.add_argument("--photos", nargs="+", choices=sorted(PHOTOS),
+                        help="only the pairs of these photos")
     parser.add_argument("--size", type=int, default=600)
     parser.add_argument("--face-weights", type=float, nargs="*", default=[],
                         help="also run keep_faces with these face_content_weight values")

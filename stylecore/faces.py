@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,8 +125,13 @@ class FaceDetector:
             warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
             self._detection = FaceDetection(model_type=FaceDetectionModel.FULL)
             self._landmarks = FaceLandmark()
+        self._lock = threading.Lock()  # a TensorFlow Lite interpreter runs one call at a time
 
     def detect(self, image: np.ndarray, max_faces: int = MAX_FACES) -> list[Face]:
+        with self._lock:
+            return self._detect(image, max_faces)
+
+    def _detect(self, image: np.ndarray, max_faces: int) -> list[Face]:
         pixels = _as_uint8(image)
         height, width = pixels.shape[:2]
         scale = min(1.0, DETECT_LONG_SIDE / max(height, width))

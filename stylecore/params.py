@@ -95,9 +95,10 @@ class StyleParams:
     face_layers: tuple[str, ...] = ("block4_conv2",)
     """Where the face term compares the picture with the photo: block4 carries facial
     structure (eyes, mouth) finer than block5, the content layer, which keeps only layout."""
-    face_content_weight: float = 3e3
-    """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). Its
-    value comes from benchmarks/faces.py (docs/engine.md): more and the face looks pasted in."""
+    face_content_weight: float = 6e3
+    """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). From
+    benchmarks/faces.py (docs/engine.md): 3e3 left faces level with the feed-forward peer, 1e4
+    took the painting's texture off faces that fill much of the picture."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def with_(self, **changes) -> StyleParams:

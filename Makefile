@@ -8,7 +8,7 @@ EXTRAS ?= dev
 PO     := $(wildcard bot/locale/*/LC_MESSAGES/stylebot.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: install run test lint stylize weights benchmark clean messages
+.PHONY: install run demo test lint stylize weights benchmark clean messages
 
 $(STAMP): pyproject.toml scripts/install.sh
 	VENV=$(VENV) EXTRAS=$(EXTRAS) bash scripts/install.sh
@@ -22,6 +22,10 @@ install: $(STAMP) $(MO)
 ## Runs the Telegram bot (needs TELEGRAM_BOT_TOKEN; without it, says how to get one).
 run: $(STAMP) $(MO)
 	$(BIN)/stylebot
+
+## The playground: the bot, a local Bot API and a chat page on http://127.0.0.1:8080 (no token).
+demo: $(STAMP) $(MO)
+	$(BIN)/stylebot demo
 
 ## Extracts the texts into bot/locale/messages.pot and merges them into every catalogue.
 messages: $(STAMP)

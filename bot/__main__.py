@@ -24,6 +24,10 @@ async def _serve_until_signalled(config: Config) -> None:
 
 def main() -> int:
     load_dotenv_if_present()
+    if sys.argv[1:2] == ["demo"]:  # the playground: the bot against a local Bot API, no token
+        from bot.playground.demo import main as demo
+
+        return demo(sys.argv[2:])
     try:
         config = Config.from_env()
     except ConfigError as exc:

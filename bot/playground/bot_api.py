@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import io
 import itertools
 import json
@@ -533,6 +534,12 @@ class FakeTelegram:
     def message(self, chat_id: int, message_id: int) -> dict | None:
         with self._lock:
             return self.messages.get((chat_id, message_id))
+
+    def chat_history(self, chat_id: int) -> list[dict]:
+        """Copies of the chat's messages as they are now, oldest first (the playground's page)."""
+        with self._lock:
+            found = [m for (chat, _), m in self.messages.items() if chat == chat_id]
+            return copy.deepcopy(sorted(found, key=lambda m: m["message_id"]))
 
     def pending_updates(self) -> int:
         with self._lock:

@@ -34,8 +34,9 @@ messages: $(STAMP)
 	$(BIN)/pybabel update --domain stylebot -i bot/locale/messages.pot -d bot/locale \
 		--ignore-obsolete
 
-## Runs the linter and the whole test suite.
+## Runs the linter and the whole test suite (installing Chromium for the browser tests when it can).
 test: $(STAMP) $(MO)
+	@bash scripts/install_browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

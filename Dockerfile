@@ -20,7 +20,7 @@ FROM base AS build
 # and the NVIDIA Container Toolkit). cpu: plain tensorflow, a far smaller image.
 ARG VARIANT=gpu
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY scripts/install.sh scripts/install.sh
 COPY stylecore/ stylecore/
 COPY bot/ bot/

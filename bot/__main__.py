@@ -1,5 +1,5 @@
 """`stylebot` / `python -m bot`: runs the bot (long polling, or a webhook when
-`STYLEBOT_WEBHOOK_URL` is set) until SIGINT or SIGTERM."""
+`STYLEBOT_WEBHOOK_URL` is set) until SIGINT or SIGTERM; `--help` lists the settings."""
 
 from __future__ import annotations
 
@@ -22,12 +22,16 @@ async def _serve_until_signalled(config: Config) -> None:
     await serve(config, stop)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    from bot.usage import parser
+
+    # --help and --version answer here, without a token
+    command = parser().parse_args(argv).command
     load_dotenv_if_present()
-    if sys.argv[1:2] == ["demo"]:  # the playground: the bot against a local Bot API, no token
+    if command == "demo":  # the playground: the bot against a local Bot API, no token
         from bot.playground.demo import main as demo
 
-        return demo(sys.argv[2:])
+        return demo([])
     try:
         config = Config.from_env()
     except ConfigError as exc:

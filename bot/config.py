@@ -32,8 +32,12 @@
 | `STYLEBOT_VISIBILITY_TIMEOUT_S` | `7200` | with a broker: Redis redelivers an unacknowledged job |
 | `STYLEBOT_REMOTE_TTL_S` | `3600` | with a broker: how long a job's images live in Redis |
 | `STYLECORE_MAX_PIXELS_PER_RUN` | (none) | pixels per job; bigger ones run once more at 0.7× size |
+| `STYLECORE_PRECISION` | `auto` | the engine's compute type: `float32`, `bfloat16` or `auto` |
+| `STYLECORE_HOME` | `~/.cache/stylecore` | the engine's caches: weights, downloaded paintings |
+| `STYLECORE_WEIGHTS` | (none) | an explicit VGG19 weights file (`.h5` or `.npz`) |
 
-Booleans accept on/off, true/false, yes/no and 1/0.
+Booleans accept on/off, true/false, yes/no and 1/0. `stylebot --help` prints this table (one line
+per row, `bot/usage.py`), so a new setting gets its row here.
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 # The translations: Babel compiles the committed .po catalogues into the .mo files the bot
-# reads with the standard library's gettext, before the package is installed (a non-editable
-# install copies them into site-packages). Same version range as the "i18n" extra.
+# reads with the standard library's gettext. Every build of the package compiles them too
+# (setup.py); this keeps an existing editable install's catalogues fresh after a .po changed.
+# Same version range as the "i18n" extra.
 "$venv/bin/python" -m pip install --quiet "Babel>=2.12,<3"
 "$venv/bin/pybabel" compile --domain stylebot --directory bot/locale
 spec="."

@@ -4,7 +4,8 @@ Every sentence in `bot.telegram.texts` is English source text marked for extract
 `NP_` for the ones with a number, `NC_` for words whose translation depends on what they
 describe). The gettext catalogues live in `bot/locale/<catalogue>/LC_MESSAGES/stylebot.po`
 (committed; `bot/locale/messages.pot` is what extraction gives) and are compiled to `.mo` files
-by `scripts/install.sh` (`pybabel compile`), never committed. At run time the standard library's
+by every build of the package (`setup.py`) and by `scripts/install.sh` (`pybabel compile`), never
+committed. At run time the standard library's
 `gettext` reads the `.mo` files; a catalogue that was not compiled falls back to English with
 one warning in the log.
 
@@ -77,8 +78,8 @@ def NC_(context: str, message: str) -> InContext:
 
 
 EXTRACTION_KEYWORDS = {"N_": None, "NP_": (1, 2), "NC_": ((1, "c"), 2)}
-"""Babel's keyword specs for the markers above (the same as `-k` options to `pybabel extract`
-in README.md)."""
+"""Babel's keyword specs for the markers above (the same as the `-k` options to `pybabel extract`
+in the Makefile's `messages` target)."""
 
 
 # ---------------------------------------------------------------------- translating

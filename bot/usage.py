@@ -1,0 +1,72 @@
+"""`stylebot --help` and `stylebot --version`: answered from the settings table in `bot/config.py`'s
+docstring and the installed package's metadata, before anything heavy (Telegram, TensorFlow) is
+imported and without a token."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from dataclasses import dataclass
+from importlib import metadata
+
+from bot import config
+
+_ROW = re.compile(
+    r"^\|\s*`(?P<name>[A-Z][A-Z0-9_]*)`\s*\|(?P<default>[^|]*)\|(?P<meaning>.*)\|\s*$")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    meaning: str
+
+
+def settings() -> list[Setting]:
+    """The rows of the table in `bot/config.py`'s docstring, the one list of settings."""
+    rows = []
+    for line in (config.__doc__ or "").splitlines():
+        match = _ROW.match(line.strip())
+        if match:
+            rows.append(Setting(match["name"], _plain(match["default"]), _plain(match["meaning"])))
+    return rows
+
+
+def version() -> str:
+    try:
+        return metadata.version("stylebot")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def settings_help() -> str:
+    """One line per setting: its name, its default and what it does."""
+    rows = settings()
+    width = max(len(row.name) for row in rows)
+    lines = [f"  {row.name:<{width}}  {row.meaning} [default: {row.default}]" for row in rows]
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    result = argparse.ArgumentParser(
+        prog="stylebot",
+        description="A Telegram bot that turns photos into paintings (neural style transfer).\n"
+                    "Without arguments it runs the bot, configured by environment variables\n"
+                    "(or a .env file in the working folder), until Ctrl-C or SIGTERM.",
+        epilog="settings (environment variables; booleans accept on/off, true/false, yes/no, "
+               f"1/0):\n{settings_help()}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    result.add_argument("-V", "--version", action="version", version=f"stylebot {version()}")
+    result.add_argument(
+        "command", nargs="?", choices=["demo"],
+        help="demo: the playground instead, with no token: the bot against a local Bot API and "
+             "a chat page on http://127.0.0.1:8080 (STYLEBOT_DEMO_LISTEN=host:port to change)")
+    return result
+
+
+def _plain(cell: str) -> str:
+    text = cell.strip().replace("`", "")
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    return text

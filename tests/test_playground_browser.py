@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from tests import playground_servers
 from tests.fake_telegram import REPO, content_photo, decode, is_result_upload, style_photo
 from tests.playground_servers import Demo, browser_missing, demo_in_thread, headless_chromium, write
 
@@ -22,12 +21,24 @@ pytestmark = pytest.mark.skipif(browser_missing() is not None,
                                 reason=browser_missing() or "")
 
 if browser_missing() is None:
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.remote.webdriver import WebDriver
-    from selenium.webdriver.remote.webelement import WebElement
     from selenium.webdriver.support.ui import Select
+
+    from tests.chat_page import (
+        attach,
+        body,
+        bot_ids,
+        callbacks,
+        images,
+        newest_bot_row,
+        open_chat,
+        rows,
+        send,
+        tap,
+        wait_until,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,70 +56,9 @@ def browser() -> Iterator[WebDriver]:
         yield driver
 
 
-def wait_until(condition, timeout: float = 60.0, what: str = "the condition"):
-    """`wait_until` where an element the page has just re-rendered counts as not yet."""
-    def settled():
-        try:
-            return condition()
-        except StaleElementReferenceException:
-            return None
-
-    return playground_servers.wait_until(settled, timeout, what)
-
-
-def open_chat(browser: WebDriver, playground: Demo, chat: str = "private") -> None:
-    browser.get(f"{playground.url}?chat={chat}")
-    wait_until(lambda: browser.find_element(By.ID, "chat-status").text not in (
-        "connecting…", "the bot is starting…"), 60, "the page to show the bot online")
-
-
-def rows(browser: WebDriver, who: str | None = None) -> list[WebElement]:
-    found = browser.find_elements(By.CSS_SELECTOR, "#messages .msg-row")
-    return [r for r in found if who is None or r.get_attribute("data-from") == who]
-
-
-def attach(browser: WebDriver, *paths: str) -> None:
-    browser.find_element(By.ID, "file-input").send_keys("\n".join(paths))
-
-
-def send(browser: WebDriver, text: str = "") -> None:
-    box = browser.find_element(By.ID, "text")
-    if text:
-        box.send_keys(text)
-    browser.find_element(By.ID, "send").click()
-    wait_until(lambda: box.get_attribute("value") == "", 30, "the message to be sent")
-
-
-def bot_ids(browser: WebDriver) -> set[str]:
-    """The ids of the bot's messages on the page now."""
-    return {r.get_attribute("data-message-id") for r in rows(browser, "bot")}
-
-
-def newest_bot_row(browser: WebDriver, known: set[str], predicate=lambda row: True,
-                   timeout: float = 90, what: str = "the bot's answer") -> WebElement:
-    """The newest of the bot's messages (not among `known`) that matches."""
-    return wait_until(lambda: next((r for r in reversed(rows(browser, "bot"))
-                                    if r.get_attribute("data-message-id") not in known
-                                    and predicate(r)), None), timeout, what)
-
-
-def body(row: WebElement) -> str:
-    """The text or caption of a message (not the message it quotes, nor its buttons)."""
-    return "\n".join(t.text for t in row.find_elements(By.CSS_SELECTOR, ".bubble > .text"))
-
-
-def callbacks(row: WebElement) -> list[WebElement]:
-    return row.find_elements(By.CSS_SELECTOR, ".keyboard button")
-
-
-def images(row: WebElement) -> list[WebElement]:
-    return [img for img in row.find_elements(By.CSS_SELECTOR, "img")
-            if img.get_attribute("naturalWidth") not in (None, "0")]
-
-
 def test_photo_style_preview_result_and_a_setting(playground: Demo, browser: WebDriver,
                                                   tmp_path: Path):
-    open_chat(browser, playground)
+    open_chat(browser, playground.url)
     empty = browser.find_element(By.ID, "empty")
     assert "Send a photo to start" in empty.text
 
@@ -128,8 +78,8 @@ def test_photo_style_preview_result_and_a_setting(playground: Demo, browser: Web
     result_upload = playground.api.hold_next("sendPhoto", is_result_upload)
     mosaic.click()
 
-    preview = newest_bot_row(browser, before, lambda r: body(r).startswith("Stylising") and images(r),
-                             timeout=120, what="a live preview")
+    preview = newest_bot_row(browser, before, lambda r: body(r).startswith("Stylising")
+                             and images(r), timeout=120, what="a live preview")
     assert not callbacks(preview)
     result_upload.wait_arrived(120)
     result_upload.release()  # a 502, as if Telegram failed: the bot sends the result again
@@ -168,7 +118,7 @@ def test_photo_style_preview_result_and_a_setting(playground: Demo, browser: Web
 
 
 def test_group_battle_vote(playground: Demo, browser: WebDriver, tmp_path: Path):
-    open_chat(browser, playground)
+    open_chat(browser, playground.url)
     browser.find_element(By.CSS_SELECTOR, '.chat-item[data-chat="group"]').click()
     wait_until(lambda: "members" in browser.find_element(By.ID, "chat-status").text, 30,
                "the group to open")
@@ -196,14 +146,7 @@ def test_group_battle_vote(playground: Demo, browser: WebDriver, tmp_path: Path)
 
     def vote_as(member: str, style: str) -> None:
         Select(browser.find_element(By.ID, "sender")).select_by_value(member)
-
-        def click() -> bool:  # again if the vote message was re-rendered meanwhile
-            row = next(r for r in rows(browser, "bot")
-                       if r.get_attribute("data-message-id") == vote_id)
-            next(b for b in callbacks(row) if b.text.startswith(style)).click()
-            return True
-
-        wait_until(click, 30, f"{member}'s tap on {style}")
+        tap(browser, vote_id, style)
 
     vote_as("carol", "mosaic")
     vote_as("dave", "mosaic")
@@ -218,7 +161,7 @@ def test_group_battle_vote(playground: Demo, browser: WebDriver, tmp_path: Path)
 
 
 def test_bad_input(playground: Demo, browser: WebDriver, tmp_path: Path):
-    open_chat(browser, playground)
+    open_chat(browser, playground.url)
     # Not an image: sent as a file, and the bot says it cannot read it.
     before = bot_ids(browser)
     attach(browser, write(tmp_path / "notes.txt", b"not a picture at all\n" * 50))
@@ -246,10 +189,10 @@ def test_bad_input(playground: Demo, browser: WebDriver, tmp_path: Path):
 
 
 def test_two_tabs_see_one_chat(playground: Demo, browser: WebDriver):
-    open_chat(browser, playground)
+    open_chat(browser, playground.url)
     first = browser.current_window_handle
     browser.switch_to.new_window("tab")
-    open_chat(browser, playground)
+    open_chat(browser, playground.url)
     browser.find_element(By.ID, "text").send_keys("/help", Keys.ENTER)
     browser.switch_to.window(first)
     wait_until(lambda: any(body(r) == "/help" for r in rows(browser, "user")), 30,

@@ -75,9 +75,12 @@ async def _state(request: web.Request) -> web.Response:
 async def _send(request: web.Request) -> web.Response:
     fields: dict[str, str] = {}
     uploads: list[Upload] = []
-    reader = await request.multipart()
+    if request.content_type != "multipart/form-data":  # a form without files
+        form = await request.post()
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    reader = await request.multipart() if request.content_type == "multipart/form-data" else None
     total = 0
-    while (part := await reader.next()) is not None:
+    while reader is not None and (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
             raise BadInput("nested multipart is not supported")
         if part.filename is not None:

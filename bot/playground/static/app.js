@@ -222,7 +222,6 @@ function senderColour(user) {
 
 function renderUnit(unit, state) {
   const first = unit.messages[0];
-  const withText = unit.messages.find((m) => m.text || m.caption) || first;
   const last = unit.messages[unit.messages.length - 1];
   const row = el("div", "msg-row " + (isOutgoing(first) ? "out" : "in"));
   row.dataset.messageId = first.message_id;
@@ -238,7 +237,8 @@ function renderUnit(unit, state) {
   if (first.reply_to_message) bubble.append(renderQuote(first.reply_to_message));
   const media = renderMedia(unit.messages);
   if (media) bubble.append(media);
-  const text = withText.text || withText.caption || "";
+  // An album shows each part's caption (the bot captions every picture of a battle).
+  const text = unit.messages.map((m) => m.text || m.caption || "").filter(Boolean).join("\n");
   if (text) bubble.append(el("div", "text", text));
   else if (media) bubble.classList.add("media-only");
   if (!media && !text) bubble.append(el("div", "text", describe(first)));

@@ -224,6 +224,10 @@ class FakeTelegram:
         """Every command menu set, by language_code (None: the default)."""
         self.chat_admins: dict[int, set[int]] = {}
         """Group chat id -> ids of its administrators (getChatMember says "administrator")."""
+        self.chat_owners: dict[int, int] = {}
+        """Group chat id -> the id of whoever made it (getChatMember says "creator")."""
+        self.webhook: dict[str, Any] | None = None
+        """setWebhook's parameters while a webhook is set (getUpdates then answers 409)."""
         self.acked_update_id = 0  # highest update id the bot has confirmed via `offset`
         self._lock = threading.RLock()
         self._updates: list[dict] = []
@@ -638,6 +642,10 @@ class FakeTelegram:
         if injected is not None:
             return injected
         if method == "getUpdates":
+            if self.webhook is not None:
+                call.error = _WEBHOOK_CONFLICT
+                self._record(call)
+                return _error(409, _WEBHOOK_CONFLICT)
             result = await self._get_updates(params)
             # Polls are not recorded: there are too many and they say nothing about behaviour.
             return web.json_response({"ok": True, "result": result})
@@ -703,10 +711,21 @@ class FakeTelegram:
         return self.bot_user
 
     def _api_setWebhook(self, params: dict, files: dict) -> bool:
-        """Accepted and recorded (url, secret_token); the test posts the updates itself."""
+        """Kept (url, secret_token...) until deleteWebhook; the test posts the updates itself."""
         if not str(params.get("url", "")).startswith("https://"):
             raise _ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided")
+        self.webhook = dict(params)
         return True
+
+    def _api_deleteWebhook(self, params: dict, files: dict) -> bool:
+        self.webhook = None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _api_getWebhookInfo(self, params: dict, files: dict) -> dict:
+        return {"url": (self.webhook or {}).get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": len(self._updates)}
 
     def _api_setMyCommands(self, params: dict, files: dict) -> bool:
         commands = list(params.get("commands") or [])
@@ -719,6 +738,8 @@ class FakeTelegram:
     def _api_getChatMember(self, params: dict, files: dict) -> dict:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
         user = {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+        if self.chat_owners.get(chat_id) == user_id:
+            return {"status": "creator", "user": user, "is_anonymous": False}
         if user_id in self.chat_admins.get(chat_id, set()):
             rights = dict.fromkeys((
                 "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
@@ -754,6 +775,7 @@ class FakeTelegram:
     def _api_sendPhoto(self, params: dict, files: dict) -> dict:
         _check_lengths(params)
         data = self._upload(params, files, "photo")
+        _check_photo(data)
         width, height = _image_size(data)
         sizes = [{**self.add_file(data, "photos"), "width": width, "height": height}]
         return self._bot_message(params, photo=sizes, **self._caption(params))
@@ -770,6 +792,7 @@ class FakeTelegram:
                 raise _ApiError(400, "Bad Request: can't parse InputMedia")
             _check_lengths({"caption": item.get("caption")})
             data = self._upload({"photo": item.get("media")}, files, "photo")
+            _check_photo(data)
             width, height = _image_size(data)
             sizes = [{**self.add_file(data, "photos"), "width": width, "height": height}]
             content: dict[str, Any] = {"photo": sizes, "media_group_id": group_id}
@@ -785,6 +808,7 @@ class FakeTelegram:
         return {"total_count": 1 if sizes else 0, "photos": [sizes] if sizes else []}
 
     def _api_sendDocument(self, params: dict, files: dict) -> dict:
+        _check_lengths(params)
         data = self._upload(params, files, "document")
         document = {**self.add_file(data, "documents"), "file_name": "document"}
         return self._bot_message(params, document=document, **self._caption(params))
@@ -813,6 +837,7 @@ class FakeTelegram:
 
     def _api_editMessageCaption(self, params: dict, files: dict) -> dict:
         message = self._target(params)
+        _check_lengths(params)
         caption = params.get("caption")
         markup = params.get("reply_markup")
         if message.get("caption") == caption and message.get("reply_markup") == markup:
@@ -838,6 +863,7 @@ class FakeTelegram:
         media = params.get("media")
         if not isinstance(media, dict) or media.get("type") not in ("photo", "document"):
             raise _ApiError(400, "Bad Request: can't parse InputMedia")
+        _check_lengths({"caption": media.get("caption")})
         ref = str(media.get("media", ""))
         if ref.startswith("attach://"):
             name = ref.removeprefix("attach://")
@@ -848,6 +874,8 @@ class FakeTelegram:
             data = self._files[ref]["data"]
         else:
             raise _ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if media["type"] == "photo":
+            _check_photo(data)
         for key in ("text", "entities", "photo", "document", "caption"):
             message.pop(key, None)
         if media["type"] == "photo":
@@ -966,7 +994,27 @@ def _check_lengths(params: dict) -> None:
         raise _ApiError(400, "Bad Request: message caption is too long")
 
 
-_ACCEPTED = frozenset({"logOut", "close", "deleteWebhook", "setMyDescription",
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_PHOTO_SIDES = 10_000
+MAX_PHOTO_RATIO = 20
+_WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is active; use "
+                     "deleteWebhook to delete the webhook first")
+
+
+def _check_photo(data: bytes) -> None:
+    """Telegram's limits on a photo the bot sends: an image, at most 10 MB, width + height at
+    most 10000, sides at most 20:1."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise _ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+    width, height = _image_size(data)
+    if not width or not height:
+        raise _ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+    if width + height > MAX_PHOTO_SIDES or max(width, height) > MAX_PHOTO_RATIO * min(width,
+                                                                                        height):
+        raise _ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+
+
+_ACCEPTED = frozenset({"logOut", "close", "setMyDescription",
                        "setMyShortDescription", "answerCallbackQuery"})
 """Methods the fake accepts and records without doing anything: it answers true."""
 

@@ -93,7 +93,7 @@ class Playground:
                                 api.bot_user["first_name"], ("you",)),
             "group": ChatView("group", group, "Playground group", tuple(self.members)),
         }
-        api.chat_admins[group.id] = {me.id}  # Alex made the group: its admin
+        api.chat_owners[group.id] = me.id  # Alex made the group: its creator
         self._taps: dict[str, str] = {}  # callback query id -> chat key
         self._seen_calls = 0
         self._changed = asyncio.Condition()

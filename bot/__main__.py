@@ -23,15 +23,17 @@ async def _serve_until_signalled(config: Config) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.usage import parser
+    from bot.usage import demo_parser, parser
 
-    # --help and --version answer here, without a token
-    command = parser().parse_args(argv).command
-    load_dotenv_if_present()
-    if command == "demo":  # the playground: the bot against a local Bot API, no token
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["demo"]:  # the playground: the bot against a local Bot API, no token
+        demo_parser().parse_args(args[1:])
+        load_dotenv_if_present()
         from bot.playground.demo import main as demo
 
-        return demo([])
+        return demo()
+    parser().parse_args(args)  # --help and --version answer here, without a token; else nothing
+    load_dotenv_if_present()
     try:
         config = Config.from_env()
     except ConfigError as exc:

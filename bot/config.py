@@ -31,6 +31,7 @@
 | `STYLEBOT_HEARTBEAT_S` | `2` | with a broker: a worker's heartbeat; 4 missed and it is gone |
 | `STYLEBOT_VISIBILITY_TIMEOUT_S` | `7200` | with a broker: Redis redelivers an unacknowledged job |
 | `STYLEBOT_REMOTE_TTL_S` | `3600` | with a broker: how long a job's images live in Redis |
+| `STYLEBOT_DEMO_LISTEN` | `127.0.0.1:8080` | `stylebot demo` only: where its chat page listens |
 | `STYLECORE_MAX_PIXELS_PER_RUN` | (none) | pixels per job; bigger ones run once more at 0.7× size |
 | `STYLECORE_PRECISION` | `auto` | the engine's compute type: `float32`, `bfloat16` or `auto` |
 | `STYLECORE_HOME` | `~/.cache/stylecore` | the engine's caches: weights, downloaded paintings |

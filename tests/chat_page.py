@@ -4,6 +4,8 @@ tests and scripts/screenshots.py."""
 
 from __future__ import annotations
 
+import base64
+
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -83,3 +85,32 @@ def tap(browser: WebDriver, message_id: str, label: str) -> None:
         return True
 
     wait_until(click, 30, f"a tap on {label}")
+
+
+_DROP_OR_PASTE = """
+const [how, name, b64, type] = arguments;
+const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+const data = new DataTransfer();
+data.items.add(new File([bytes], name, { type }));
+if (how === "drop") {
+  const chat = document.getElementById("chat");
+  chat.dispatchEvent(new DragEvent("dragenter", { dataTransfer: data, bubbles: true }));
+  chat.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true,
+                                             cancelable: true }));
+} else {
+  document.getElementById("text").dispatchEvent(new ClipboardEvent("paste", {
+    clipboardData: data, bubbles: true, cancelable: true }));
+}
+"""
+
+
+def drop(browser: WebDriver, name: str, data: bytes, content_type: str) -> None:
+    """A file dragged from the desktop and dropped on the chat (the browser's own events)."""
+    browser.execute_script(_DROP_OR_PASTE, "drop", name, base64.b64encode(data).decode(),
+                           content_type)
+
+
+def paste(browser: WebDriver, name: str, data: bytes, content_type: str) -> None:
+    """A file pasted into the message box (Ctrl-V after copying an image)."""
+    browser.execute_script(_DROP_OR_PASTE, "paste", name, base64.b64encode(data).decode(),
+                           content_type)

@@ -31,9 +31,11 @@ if browser_missing() is None:
         body,
         bot_ids,
         callbacks,
+        drop,
         images,
         newest_bot_row,
         open_chat,
+        paste,
         rows,
         send,
         tap,
@@ -81,6 +83,10 @@ def test_photo_style_preview_result_and_a_setting(playground: Demo, browser: Web
     preview = newest_bot_row(browser, before, lambda r: body(r).startswith("Stylising")
                              and images(r), timeout=120, what="a live preview")
     assert not callbacks(preview)
+    # A reload in the middle of the job: the chat comes back from the server, preview and all.
+    browser.refresh()
+    newest_bot_row(browser, before, lambda r: body(r).startswith("Stylising") and images(r),
+                   timeout=30, what="the preview after a reload")
     result_upload.wait_arrived(120)
     result_upload.release()  # a 502, as if Telegram failed: the bot sends the result again
     result = newest_bot_row(browser, before, lambda r: body(r).startswith("mosaic") and any(
@@ -162,9 +168,10 @@ def test_group_battle_vote(playground: Demo, browser: WebDriver, tmp_path: Path)
 
 def test_bad_input(playground: Demo, browser: WebDriver, tmp_path: Path):
     open_chat(browser, playground.url)
-    # Not an image: sent as a file, and the bot says it cannot read it.
+    # Not an image, dropped on the chat: sent as a file, and the bot says it cannot read it.
     before = bot_ids(browser)
-    attach(browser, write(tmp_path / "notes.txt", b"not a picture at all\n" * 50))
+    drop(browser, "notes.txt", b"not a picture at all\n" * 50, "text/plain")
+    assert "notes.txt" in browser.find_element(By.ID, "pending").text
     send(browser)
     answer = newest_bot_row(browser, before, what="an answer to a text file")
     assert "not an image" in answer.text
@@ -181,6 +188,12 @@ def test_bad_input(playground: Demo, browser: WebDriver, tmp_path: Path):
     send(browser)
     newest_bot_row(browser, before, lambda r: images(r) and callbacks(r), timeout=180,
                    what="the album's result")
+    # A pasted image is a photo like any other.
+    before = bot_ids(browser)
+    paste(browser, "image.png", content_photo(), "image/png")
+    send(browser)
+    answer = newest_bot_row(browser, before, callbacks, what="the styles for a pasted photo")
+    assert "Pick a style" in body(answer)
     # Nothing typed, nothing attached: nothing is sent and nothing hangs.
     count = len(rows(browser))
     browser.find_element(By.ID, "send").click()

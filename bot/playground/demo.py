@@ -33,9 +33,11 @@ TOKEN = "4242:PLAYGROUND-not-a-real-token"
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Stylebot", "username": "stylebot",
             "can_join_groups": True, "can_read_all_group_messages": False,
             "supports_inline_queries": False}
-_NOT_INHERITED = ("TELEGRAM_", "STYLEBOT_API_", "STYLEBOT_WEBHOOK_", "STYLEBOT_BROKER_URL",
-                  "STYLEBOT_DB", "STYLEBOT_WORK_DIR", "STYLEBOT_DEMO_")
-"""Settings the demo sets itself: it never talks to Telegram or to remote workers."""
+_NOT_INHERITED = frozenset({
+    "TELEGRAM_BOT_TOKEN", "STYLEBOT_API_BASE_URL", "STYLEBOT_API_FILE_URL", "STYLEBOT_DB",
+    "STYLEBOT_WORK_DIR", "STYLEBOT_WEBHOOK_URL", "STYLEBOT_WEBHOOK_LISTEN",
+    "STYLEBOT_WEBHOOK_SECRET", "STYLEBOT_BROKER_URL"})
+"""Settings the demo sets or drops itself: it never talks to Telegram or to remote workers."""
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
@@ -43,7 +45,7 @@ def bot_environment(environ: Mapping[str, str], api: FakeTelegram, root: Path,
                     admin_id: int) -> dict[str, str]:
     """The bot's settings: the operator's (quality, size, steps, workers...) minus those that
     point elsewhere, plus the local Bot API and a database and work folder under `root`."""
-    env = {k: v for k, v in environ.items() if not k.startswith(_NOT_INHERITED)}
+    env = {k: v for k, v in environ.items() if k not in _NOT_INHERITED}
     env.update(api.env())
     env.update({"STYLEBOT_DB": str(root / "stylebot.db"),
                 "STYLEBOT_WORK_DIR": str(root / "work"),
@@ -114,13 +116,8 @@ def _announce(listen: tuple[str, int], weights: str, out: TextIO) -> None:
           flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`stylebot demo`."""
-    args = sys.argv[2:] if argv is None else argv
-    if args:
-        print("usage: stylebot demo (settings: STYLEBOT_DEMO_LISTEN=host:port, and the bot's "
-              "STYLEBOT_* settings such as STYLEBOT_QUALITY)", file=sys.stderr)
-        return 2
+def main() -> int:
+    """`stylebot demo` (its arguments were checked by `bot.usage`)."""
     try:
         listen = parse_listen(os.environ, "STYLEBOT_DEMO_LISTEN") or DEFAULT_LISTEN
     except ConfigError as exc:

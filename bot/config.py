@@ -8,7 +8,7 @@
 | `STYLEBOT_API_BASE_URL` | Telegram's | self-hosted Bot API, e.g. `http://127.0.0.1:8081/bot` |
 | `STYLEBOT_API_FILE_URL` | Telegram's | its file URL, e.g. `http://127.0.0.1:8081/file/bot` |
 | `STYLEBOT_ADMINS` | (none) | comma-separated user ids allowed `/stats`, `/queue`, `/addstyle` |
-| `STYLEBOT_QUALITY` | `balanced` | default quality for new users: `fast`, `balanced` or `high` |
+| `STYLEBOT_QUALITY` | `balanced` | new users' quality: `instant`, `fast`, `balanced`, `high` |
 | `STYLEBOT_SIZE` | (quality's) | overrides the output's long side in pixels for every quality |
 | `STYLEBOT_STEPS` | (quality's) | overrides the number of optimiser steps for every quality |
 | `STYLEBOT_MAX_QUEUED_PER_USER` | `3` | jobs one user may have waiting (besides the running one) |

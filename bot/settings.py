@@ -17,13 +17,14 @@ from typing import Any, Literal, Self, get_args
 
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS
 
-Quality = Literal["fast", "balanced", "high"]
+Quality = Literal["instant", "fast", "balanced", "high"]
 Strength = Literal["low", "normal", "high"]
 QUALITIES: tuple[Quality, ...] = get_args(Quality)
 STRENGTHS: tuple[Strength, ...] = get_args(Strength)
 """Weakest first: "stronger" and "weaker" re-runs step along this order."""
 
-if set(QUALITIES) != set(QUALITY_PRESETS) or set(STRENGTHS) != set(STYLE_STRENGTHS):
+# The bot offers engine presets by name; the engine may have more than it offers yet.
+if not set(QUALITIES) <= set(QUALITY_PRESETS) or set(STRENGTHS) != set(STYLE_STRENGTHS):
     raise ImportError(  # caught by any test run: the engine's presets and these names differ
         f"bot.settings names {QUALITIES} / {STRENGTHS}, stylecore.params has "
         f"{tuple(QUALITY_PRESETS)} / {tuple(STYLE_STRENGTHS)}"
@@ -39,6 +40,8 @@ class Settings:
     preserve_colors: bool = False
     as_file: bool = False
     previews: bool = True
+    keep_faces: bool = True
+    """Paint faces carefully so people stay recognisable (stylecore's `keep_faces`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

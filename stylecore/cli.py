@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("styles", nargs="*", metavar="style", help="style image(s) or preset names")
     parser.add_argument("-o", "--output", help="where to write the result (.jpg or .png)")
     parser.add_argument(
-        "--quality", choices=sorted(QUALITY_PRESETS), help="a preset of size and steps"
+        "--quality", choices=sorted(QUALITY_PRESETS),
+        help="a preset of size and steps; instant: the feed-forward network, in a second"
     )
     parser.add_argument("--size", type=int, help="long side of the result in pixels")
     parser.add_argument("--steps", type=int, help="optimiser iterations")
@@ -61,10 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
         "where the CPU or GPU computes it natively, float32 elsewhere)",
     )
     parser.add_argument(
+        "--faces",
+        choices=["keep", "off"],
+        help="keep: paint faces carefully so people stay recognisable (the default); off: "
+        "paint them like the rest (--classic: off unless given)",
+    )
+    parser.add_argument(
         "--classic", action="store_true", help="the original script: Adam, 100 steps, 600 px"
     )
     parser.add_argument(
-        "--fetch-weights", action="store_true", help="download the VGG19 weights and exit"
+        "--fetch-weights", action="store_true",
+        help="download the VGG19 and the instant painter's weights and exit",
     )
     parser.add_argument(
         "--presets-dir", type=Path,
@@ -85,6 +93,7 @@ def params_from_args(args: argparse.Namespace) -> StyleParams:
         "tv_weight": args.tv_weight,
         "preserve_colors": args.preserve_colors,
         "precision": args.precision,
+        "keep_faces": None if args.faces is None else args.faces == "keep",
     }
     return params.with_(**{k: v for k, v in changes.items() if v is not None})
 
@@ -96,12 +105,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     if args.fetch_weights:
+        from stylecore.instant.weights import InstantWeightsError, fetch_instant_weights
         from stylecore.weights import WeightsError, fetch_weights
 
         try:
             print(f"VGG19 weights ready at {fetch_weights()}")
+            print(f"instant painter weights ready at {fetch_instant_weights()}")
         except WeightsError as error:
             return _fail(str(error))
+        except InstantWeightsError as error:
+            return _fail(f"could not obtain the instant painter's weights: {error}")
         return 0
     if not args.content or not args.styles:
         parser.print_usage(sys.stderr)
@@ -134,6 +147,7 @@ def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
         return _fail(_describe(error))
     weights = args.style_weights or [1.0] * len(styles)
 
+    from stylecore.instant import InstantUnavailable
     from stylecore.transfer import WorkingImageTooLarge, pixel_budget, stylize
     from stylecore.weights import WeightsError
 
@@ -145,7 +159,7 @@ def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
         with _progress_bar(disabled=args.quiet) as on_progress:
             result = stylize(content, list(zip(styles, weights, strict=True)), params,
                              on_progress, max_pixels=max_pixels)
-    except (WeightsError, WorkingImageTooLarge) as error:
+    except (WeightsError, WorkingImageTooLarge, InstantUnavailable) as error:
         return _fail(str(error))
     save_image(result.image, output)
     width, height = result.size

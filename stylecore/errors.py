@@ -15,6 +15,12 @@ process boundaries (the bot's worker) intact.
 | `PresetUnavailable` | `download_failed`, `preset_unreadable`, | `name`, `title`, `detail` |
 | | `preset_unusable`, `preset_gone` | |
 | `PresetNameError` | `bad_name`, `builtin_name` | `name` |
+| `ClipError` | `missing`, `empty`, `not_video` (no container PyAV can open), `corrupt` | |
+| | `no_video` (audio only) | |
+| | `too_few_frames` (a still: 0 or 1 frame) | `frames` |
+| | `sticker_too_large` (no setting fits Telegram's limit) | `bytes`, `max_bytes` |
+
+`Cancelled` is not a refusal: the caller's `should_stop()` said so (a photo run or a clip).
 """
 
 from __future__ import annotations
@@ -77,3 +83,11 @@ class PresetUnavailable(StyleError):
 
 class PresetNameError(StyleError, ValueError):
     """A name an admin cannot give a new preset."""
+
+
+class ClipError(StyleError, ValueError):
+    """A GIF, video or sticker the engine cannot use (see the module's table for the codes)."""
+
+
+class Cancelled(Exception):
+    """The caller's `should_stop()` returned True; the run stopped within one step (a frame)."""

@@ -37,6 +37,20 @@ def content_loss(features: list[tf.Tensor], targets: list[tf.Tensor]) -> tf.Tens
     )
 
 
+def masked_content_loss(
+    features: list[tf.Tensor], targets: list[tf.Tensor], masks: list[tf.Tensor]
+) -> tf.Tensor:
+    """`content_loss` counted only where each layer's mask (1, H, W, 1) in [0, 1] is: the mean
+    over all locations of mask times squared difference (so a face pulls as hard per pixel
+    whatever its size, and the term is zero where the mask is)."""
+    return tf.add_n(
+        [
+            tf.reduce_mean(m * (tf.cast(f, tf.float32) - t) ** 2)
+            for f, t, m in zip(features, targets, masks, strict=True)
+        ]
+    )
+
+
 def total_variation_loss(image: tf.Tensor) -> tf.Tensor:
     """The seed's form: mean squared horizontal plus mean squared vertical differences."""
     dx = image[:, :, 1:, :] - image[:, :, :-1, :]

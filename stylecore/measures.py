@@ -11,10 +11,18 @@ people see: the measures of the engine benchmark (docs/engine.md) and of the qua
 - total variation: the seed's form (mean squared neighbour differences), at the result's size.
 
 Lower is better for all of them. They are measured in float32 whatever the run's precision.
+
+For clips, the warping error (Lai et al. 2018, "Learning blind video temporal consistency"):
+the mean over consecutive frames t, t+1 of the squared RGB difference (summed over the
+channels, averaged over the pixels the mask keeps) between output frame t and output frame t+1
+warped back onto t by the *input's* optical flow, with occlusions and motion boundaries masked
+(`stylecore.temporal.reliable`). Measured on the input clip itself it is the floor (flow
+errors, noise); strokes that boil make it many times that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -23,6 +31,7 @@ import tensorflow as tf
 from stylecore.losses import content_loss, total_variation_loss
 from stylecore.objective import objective_for
 from stylecore.params import SEED_CONTENT_LAYERS, SEED_STYLE_LAYERS
+from stylecore.temporal import Flow, reliable, to_gray, warp
 
 COLOUR_DIRECTIONS = 64
 COLOUR_QUANTILES = 256
@@ -90,6 +99,49 @@ def colour_distance(image: np.ndarray, style: np.ndarray, long_side: int = 256) 
 def total_variation(image: np.ndarray) -> float:
     """The seed's total variation of `image` at its own size."""
     return float(total_variation_loss(tf.constant(np.asarray(image, np.float32))[tf.newaxis]))
+
+
+class WarpingError:
+    """The warping error of one or more output clips of the same input, fed frame by frame:
+    `add(input_frame, output_a, output_b, ...)`, then `values` (one per output clip; pass the
+    input frame itself as an output to measure the input). The flow is computed once per pair
+    of frames and only the previous frames are kept."""
+
+    def __init__(self) -> None:
+        self._flow = Flow()
+        self._previous: tuple[np.ndarray, Sequence[np.ndarray]] | None = None
+        self._sums: list[float] = []
+        self._pairs = 0
+
+    def add(self, frame: np.ndarray, *outputs: np.ndarray) -> None:
+        gray = to_gray(frame)
+        if self._previous is not None:
+            previous_gray, previous_outputs = self._previous
+            ahead = self._flow.between(previous_gray, gray)  # t -> t+1, on t's grid
+            behind = self._flow.between(gray, previous_gray)
+            mask = reliable(ahead, behind)
+            kept = max(float(mask.sum()), 1.0)
+            if not self._sums:
+                self._sums = [0.0] * len(outputs)
+            for index, (before, now) in enumerate(zip(previous_outputs, outputs, strict=True)):
+                difference = np.asarray(before, np.float32) - warp(
+                    np.asarray(now, np.float32), ahead)
+                self._sums[index] += float(np.sum(mask[..., None] * difference ** 2)) / kept
+            self._pairs += 1
+        self._previous = (gray, outputs)
+
+    @property
+    def values(self) -> list[float]:
+        return [total / max(self._pairs, 1) for total in self._sums]
+
+
+def warping_error(inputs: Iterable[np.ndarray], outputs: Iterable[np.ndarray]) -> float:
+    """The warping error of the clip `outputs` painted from the clip `inputs` (float (H, W, 3)
+    frames in [0, 1], the same sizes, in order)."""
+    measure = WarpingError()
+    for frame, output in zip(inputs, outputs, strict=True):
+        measure.add(frame, output)
+    return measure.values[0] if measure.values else 0.0
 
 
 def _measuring_objective():

@@ -14,7 +14,13 @@ import numpy as np
 import tensorflow as tf
 
 from stylecore.device import configure_devices
-from stylecore.losses import content_loss, gram_matrix, style_loss, total_variation_loss
+from stylecore.losses import (
+    content_loss,
+    gram_matrix,
+    masked_content_loss,
+    style_loss,
+    total_variation_loss,
+)
 from stylecore.params import StyleParams
 from stylecore.weights import vgg19_features
 
@@ -30,52 +36,83 @@ class Targets:
     content: tuple[tf.Tensor, ...]
     style_layer_weights: tf.Tensor
     """One factor per style layer (see `StyleParams.style_normalisation`): ones for the seed."""
+    faces: tuple[tf.Tensor, ...] = ()
+    """Content activations at the objective's face layers (empty: no face term)."""
+    face_masks: tuple[tf.Tensor, ...] = ()
+    """The soft face mask at each face layer's resolution, (1, h, w, 1) in [0, 1]."""
 
 
-def loss_weights(params: StyleParams) -> tf.Tensor:
-    """[style, content, tv] weights as the seed applies them (style and content per layer)."""
-    return tf.constant(
-        [
-            params.style_weight * params.style_strength / len(params.style_layers),
-            params.content_weight / len(params.content_layers),
-            params.tv_weight,
-        ],
-        dtype=tf.float32,
-    )
+def loss_weights(params: StyleParams, faces: bool = False) -> tf.Tensor:
+    """[style, content, tv] weights as the seed applies them (style and content per layer),
+    and with `faces` the face term's weight (per face layer) after them."""
+    weights = [
+        params.style_weight * params.style_strength / len(params.style_layers),
+        params.content_weight / len(params.content_layers),
+        params.tv_weight,
+    ]
+    if faces:
+        weights.append(params.face_content_weight / len(params.face_layers))
+    return tf.constant(weights, dtype=tf.float32)
 
 
 class Objective:
-    """Loss terms of an image (1, H, W, 3) in [0, 1] against `Targets`, and the loss gradient."""
+    """Loss terms of an image (1, H, W, 3) in [0, 1] against `Targets`, and the loss gradient.
 
-    def __init__(self, style_layers: Sequence[str], content_layers: Sequence[str], precision: str):
+    With `face_layers` the network also returns those layers, and targets made with a face
+    mask add a fourth term: the content loss at those layers inside the mask (faces keep
+    their features; Gatys et al. 2017's spatial control of the content weight)."""
+
+    def __init__(
+        self,
+        style_layers: Sequence[str],
+        content_layers: Sequence[str],
+        precision: str,
+        face_layers: Sequence[str] = (),
+    ):
         configure_devices()
         self.style_layers = tuple(style_layers)
         self.content_layers = tuple(content_layers)
+        self.face_layers = tuple(face_layers)
         self.precision = precision
         dtype = None if precision == "float32" else precision
-        self.model = vgg19_features(self.style_layers + self.content_layers, dtype=dtype)
+        self.model = vgg19_features(
+            self.style_layers + self.content_layers + self.face_layers, dtype=dtype
+        )
         self._terms = tf.function(self._terms_impl, reduce_retracing=True)
         self._terms_and_grad = tf.function(self._terms_and_grad_impl, reduce_retracing=True)
 
     def features(self, image: tf.Tensor) -> tuple[list[tf.Tensor], list[tf.Tensor]]:
         """(style Gram matrices, content activations) of an image batch in [0, 1]."""
+        grams, content, _ = self._all_features(image)
+        return grams, content
+
+    def _all_features(self, image: tf.Tensor):
+        """(style Gram matrices, content activations, face-layer activations)."""
         bgr = tf.reverse(image * 255.0, axis=[-1]) - _BGR_MEANS
         outputs = self.model(bgr)
         if not isinstance(outputs, list | tuple):
             outputs = [outputs]
-        n_style = len(self.style_layers)
+        n_style, n_content = len(self.style_layers), len(self.content_layers)
         grams = [gram_matrix(f) for f in outputs[:n_style]]
-        content = [tf.cast(f, tf.float32) for f in outputs[n_style:]]
-        return grams, content
+        content = [tf.cast(f, tf.float32) for f in outputs[n_style : n_style + n_content]]
+        faces = [tf.cast(f, tf.float32) for f in outputs[n_style + n_content :]]
+        return grams, content, faces
 
     def targets(
         self,
         content: np.ndarray,
         styles: Sequence[tuple[np.ndarray, float]],
         normalisation: str = "none",
+        face_mask: np.ndarray | None = None,
     ) -> Targets:
-        """Content activations and the weighted blend of each style image's Gram matrices."""
-        _, content_features = self.features(_batch(content))
+        """Content activations and the weighted blend of each style image's Gram matrices;
+        with a `face_mask` (H, W) of the content (and face layers) also the face term's
+        activations and the mask scaled to each face layer."""
+        _, content_features, face_features = self._all_features(_batch(content))
+        faces, face_masks = (), ()
+        if face_mask is not None and self.face_layers:
+            faces = tuple(face_features)
+            face_masks = tuple(_mask_like(face_mask, f) for f in face_features)
         per_style = [
             [weight * g for g in self.features(_batch(image))[0]] for image, weight in styles
         ]
@@ -88,7 +125,11 @@ class Objective:
         else:
             layer_weights = tf.ones([len(blended)], tf.float32)
         return Targets(
-            style=blended, content=tuple(content_features), style_layer_weights=layer_weights
+            style=blended,
+            content=tuple(content_features),
+            style_layer_weights=layer_weights,
+            faces=faces,
+            face_masks=face_masks,
         )
 
     def terms(self, image: np.ndarray | tf.Tensor, targets: Targets, weights: tf.Tensor) -> dict:
@@ -102,38 +143,67 @@ class Objective:
         return self._terms_and_grad(image, *_traceable(targets), weights)
 
     # Targets travel into tf.function as tuples of tensors: tf.function cannot trace a dataclass.
-    def _terms_impl(self, image, style_targets, content_targets, layer_weights, weights):
-        grams, content = self.features(image)
-        return (
+    # Without face targets the traced function has no face term at all: the same computation
+    # as an objective without face layers.
+    def _terms_impl(
+        self, image, style_targets, content_targets, layer_weights, face_targets, face_masks,
+        weights,
+    ):
+        grams, content, faces = self._all_features(image)
+        terms = (
             weights[0] * style_loss(grams, list(style_targets), layer_weights),
             weights[1] * content_loss(content, list(content_targets)),
             weights[2] * total_variation_loss(image),
         )
+        if face_targets:
+            terms += (weights[3] * masked_content_loss(faces, list(face_targets),
+                                                       list(face_masks)),)
+        return terms
 
-    def _terms_and_grad_impl(self, image, style_targets, content_targets, layer_weights, weights):
+    def _terms_and_grad_impl(
+        self, image, style_targets, content_targets, layer_weights, face_targets, face_masks,
+        weights,
+    ):
         with tf.GradientTape() as tape:
             tape.watch(image)
             terms = tf.stack(
-                self._terms_impl(image, style_targets, content_targets, layer_weights, weights)
+                self._terms_impl(image, style_targets, content_targets, layer_weights,
+                                 face_targets, face_masks, weights)
             )
             loss = tf.reduce_sum(terms)
         return terms, tape.gradient(loss, image)
 
 
 def terms_dict(terms: Sequence | tf.Tensor) -> dict[str, float]:
-    """Weighted [style, content, tv] terms as Python floats, with their total."""
-    style, content, tv = (float(v) for v in terms)
-    return {"style": style, "content": content, "tv": tv, "total": style + content + tv}
+    """Weighted [style, content, tv] terms (and "faces" when there is a fourth) as Python
+    floats, with their total."""
+    values = [float(v) for v in terms]
+    named = dict(zip(("style", "content", "tv", "faces"), values, strict=False))
+    return {**named, "total": sum(values)}
 
 
 @functools.cache
-def objective_for(style_layers: tuple[str, ...], content_layers: tuple[str, ...], precision: str):
+def objective_for(
+    style_layers: tuple[str, ...],
+    content_layers: tuple[str, ...],
+    precision: str,
+    face_layers: tuple[str, ...] = (),
+):
     """The process-wide Objective for this layer set and precision."""
-    return Objective(style_layers, content_layers, precision)
+    return Objective(style_layers, content_layers, precision, face_layers)
 
 
 def _traceable(targets: Targets) -> tuple:
-    return targets.style, targets.content, targets.style_layer_weights
+    return (targets.style, targets.content, targets.style_layer_weights, targets.faces,
+            targets.face_masks)
+
+
+def _mask_like(mask: np.ndarray, features: tf.Tensor) -> tf.Tensor:
+    """`mask` (H, W) averaged down to the resolution of `features` (1, h, w, C): (1, h, w, 1)."""
+    height, width = int(features.shape[1]), int(features.shape[2])
+    scaled = tf.image.resize(mask[np.newaxis, :, :, np.newaxis].astype(np.float32),
+                             (height, width), method="area")
+    return tf.clip_by_value(scaled, 0.0, 1.0)
 
 
 def _batch(image: np.ndarray | tf.Tensor) -> tf.Tensor:

@@ -15,6 +15,8 @@ Precision = Literal["auto", "float32", "bfloat16", "mixed_bfloat16", "mixed_floa
 ColorMode = Literal["luminance", "histogram"]
 StyleNormalisation = Literal["none", "total", "layers"]
 StartPalette = Literal["covariance", "distribution"]
+Engine = Literal["optimise", "instant"]
+Start = Literal["photo", "instant", "instant_coarse", "instant_blend"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,27 @@ class StyleParams:
     """Root-mean-square pixel change of L-BFGS's first step, taken before any curvature is known."""
     tolerance: float = 1e-5
     """L-BFGS stops early once an iteration improves the loss by less than this fraction."""
+    engine: Engine = "optimise"
+    """"optimise": the VGG19 optimiser (everything above); "instant": one pass of the
+    feed-forward network (`stylecore.instant`) at `size`, with `style_strength`,
+    `preserve_colors` and blends; the optimiser's settings do not apply."""
+    start: Start = "photo"
+    """Where the optimiser's first stage starts: "photo" (the photo, recoloured as
+    `init_style_colors` says), "instant" (the instant painter's picture at full size, the
+    first preview's, scaled to the stage), "instant_coarse" (painted at the stage's size),
+    "instant_blend" (the mean of "photo" and "instant"). Without the instant painter's
+    weights: "photo"."""
+    keep_faces: bool = True
+    """Paint faces carefully: find them (`stylecore.faces`) and add a content term at
+    `face_layers` inside a soft mask over them, so eyes, brows, nose and mouth keep their shape
+    and place while the painting's colours and strokes still cover them. A photo without faces
+    runs exactly as with this off."""
+    face_layers: tuple[str, ...] = ("block4_conv2",)
+    """Where the face term compares the picture with the photo: block4 carries facial
+    structure (eyes, mouth) finer than block5, the content layer, which keeps only layout."""
+    face_content_weight: float = 3e3
+    """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). Its
+    value comes from benchmarks/faces.py (docs/engine.md): more and the face looks pasted in."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def with_(self, **changes) -> StyleParams:
@@ -88,6 +111,7 @@ CLASSIC = StyleParams(
     optimizer="adam",
     init_style_colors=0.0,
     precision="float32",
+    keep_faces=False,
 )
 """The seed script, number for number: Adam(0.02, beta_1=0.99, epsilon=0.1), 100 steps, 600 px."""
 
@@ -110,6 +134,7 @@ QUALITY_PRESETS: dict[str, StyleParams] = {
     "fast": DEFAULT.with_(size=384, coarse_stages=((0.25, 40), (0.5, 15)), steps=6),
     "balanced": DEFAULT,
     "high": DEFAULT.with_(size=768, steps=10),
+    "instant": DEFAULT.with_(engine="instant"),
 }
 """Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md)."""
 

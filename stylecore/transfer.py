@@ -19,6 +19,8 @@ import tensorflow as tf
 
 from stylecore.colors import match_color_distribution, match_color_histogram, transfer_luminance
 from stylecore.device import resolve_precision
+from stylecore.errors import Cancelled  # re-exported: callers catch it from here
+from stylecore.faces import Face, detect_faces, face_mask
 from stylecore.images import resize_to
 from stylecore.lbfgs import minimize_in_box
 from stylecore.objective import Objective, Targets, loss_weights, objective_for, terms_dict
@@ -43,6 +45,10 @@ class Progress:
     preview: Callable[[], np.ndarray]
     """The current image (float32 (H, W, 3) in [0, 1]) at the result's size (a coarse stage's
     scaled up), computed on call."""
+    instant: bool = False
+    """True for the one Progress an optimiser run sends before its first step (step 0,
+    fraction 0) when the instant painter is available: its preview is the instant painter's
+    picture, the first thing to show."""
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -51,10 +57,6 @@ StyleInput = np.ndarray | tuple[np.ndarray, float]
 
 
 PIXEL_BUDGET_ENV = "STYLECORE_MAX_PIXELS_PER_RUN"
-
-
-class Cancelled(Exception):
-    """The caller's `should_stop()` returned True; the run stopped within one step."""
 
 
 class WorkingImageTooLarge(MemoryError):
@@ -92,9 +94,12 @@ class Result:
     seconds: float
     """Wall time of the run: targets and optimisation, excluding the one-off model start-up."""
     losses: dict[str, float]
-    """Final weighted loss terms at full size: style, content, tv, total."""
+    """Final weighted loss terms at full size: style, content, tv, total (none for the
+    instant engine)."""
     evaluations: int
     """Forward + backward passes through VGG19 (the unit of cost)."""
+    faces: int = 0
+    """Faces painted carefully (`StyleParams.keep_faces`)."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -109,23 +114,42 @@ def stylize(
     on_progress: ProgressCallback | None = None,
     should_stop: StopCheck | None = None,
     max_pixels: int | None = None,
+    faces: Sequence[Face] | None = None,
 ) -> Result:
     """Paints `content` in the style of `styles` (images, or (image, blend weight) pairs).
 
     `on_progress(progress)` gets a `Progress` after every iteration; its `preview()` returns
-    the current image and costs something only when called. `should_stop()` is polled before
-    every network evaluation; when it returns True the run raises `Cancelled`. A working image
-    (the content at `params.size`) over `max_pixels` raises `WorkingImageTooLarge` up front.
+    the current image and costs something only when called. An L-BFGS run first sends one at
+    step 0 whose preview is the instant painter's picture (`Progress.instant`), when its
+    weights are cached. `should_stop()` is polled before every network evaluation; when it
+    returns True the run raises `Cancelled`. A working image (the content at `params.size`)
+    over `max_pixels` raises `WorkingImageTooLarge` up front.
+
+    With ``params.engine == "instant"`` the feed-forward network paints instead (one
+    `Progress` at the end, no losses; `stylecore.instant.InstantUnavailable` without weights).
+
+    With `params.keep_faces` the faces are found in `content` unless `faces` (found in it
+    earlier, e.g. once for all frames) are given.
     """
     height, width = working_size(content.shape[:2], params.size)
     if max_pixels is not None and width * height > max_pixels:
         raise WorkingImageTooLarge(width, height, max_pixels)
-    objective = objective_for(params.style_layers, params.content_layers, _precision(params))
-    started = time.perf_counter()
-
     style_pairs = _normalised_styles(styles)
+    if params.engine == "instant":
+        return _stylize_instantly(content, style_pairs, params, on_progress, should_stop)
+    started = time.perf_counter()
+    faces = _faces_to_keep(content, params, faces)
+    face_layers = tuple(params.face_layers) if faces else ()
+    objective = objective_for(params.style_layers, params.content_layers, _precision(params),
+                              face_layers)
+    instant = _InstantPictures.for_run(content, style_pairs, params, on_progress)
+
     plan = stage_plan(params, (height, width))
     run = _Run(objective, params, plan, on_progress, should_stop)
+    if instant is not None and on_progress is not None:
+        on_progress(Progress(step=0, total=run.total_steps, fraction=0.0, stage=0,
+                             stages=len(plan), stage_fraction=0.0,
+                             preview=lambda: instant.at(params.size), instant=True))
     image = None
     for index, stage in enumerate(plan):
         antialias = params.antialias if stage.long_side == params.size else True
@@ -134,9 +158,15 @@ def stylize(
         if params.preserve_colors == "histogram":
             stage_styles = [(match_color_histogram(s, content_image), w) for s, w in style_pairs]
         stage_styles = [(scale_image(s, stage.long_side, antialias), w) for s, w in stage_styles]
-        targets = objective.targets(content_image, stage_styles, params.style_normalisation)
+        targets = objective.targets(content_image, stage_styles, params.style_normalisation,
+                                    _stage_face_mask(faces, content_image.shape[:2]))
         if image is None:
             start = _starting_image(content_image, stage_styles, params)
+            if instant is not None and params.start != "photo":
+                run._check_stop()
+                side = stage.long_side if params.start == "instant_coarse" else params.size
+                painted = resize_to(instant.at(side), *content_image.shape[:2])
+                start = (start + painted) / 2 if params.start == "instant_blend" else painted
         else:
             start = resize_to(image, *content_image.shape[:2])
         run.stage, run.stage_step = index, 0
@@ -150,7 +180,58 @@ def stylize(
         seconds=time.perf_counter() - started,
         losses=losses,
         evaluations=run.evaluations,
+        faces=len(faces),
     )
+
+
+def _stylize_instantly(
+    content: np.ndarray,
+    styles: list[tuple[np.ndarray, float]],
+    params: StyleParams,
+    on_progress: ProgressCallback | None,
+    should_stop: StopCheck | None,
+) -> Result:
+    from stylecore.instant import instant_painter
+    from stylecore.instant.run import paint_instantly
+
+    painter = instant_painter(params.precision)
+    started = time.perf_counter()
+    if should_stop is not None and should_stop():
+        raise Cancelled()
+    content_image = scale_image(content, params.size, antialias=True)
+    image = paint_instantly(painter, content_image, styles, params)
+    seconds = time.perf_counter() - started
+    if on_progress is not None:
+        on_progress(Progress(step=0, total=0, fraction=1.0, stage=0, stages=1,
+                             stage_fraction=1.0, preview=lambda: image))
+    return Result(image=image, steps=0, seconds=seconds, losses={}, evaluations=0)
+
+
+class _InstantPictures:
+    """The instant painter's pictures of one optimiser run, painted when first asked for, at
+    a given long side (the first preview at full size, a head start at the first stage's)."""
+
+    def __init__(self, painter, content: np.ndarray, styles, params: StyleParams):
+        self.painter, self.content, self.styles, self.params = painter, content, styles, params
+        self.pictures: dict[int, np.ndarray] = {}
+
+    @classmethod
+    def for_run(cls, content, styles, params: StyleParams, on_progress) -> _InstantPictures | None:
+        if params.optimizer != "lbfgs" or (on_progress is None and params.start == "photo"):
+            return None
+        from stylecore.instant.run import optional_painter
+
+        painter = optional_painter(params)
+        return None if painter is None else cls(painter, content, styles, params)
+
+    def at(self, long_side: int) -> np.ndarray:
+        from stylecore.instant.run import paint_instantly
+
+        if long_side not in self.pictures:
+            content = scale_image(self.content, long_side, antialias=True)
+            self.pictures[long_side] = paint_instantly(self.painter, content, self.styles,
+                                                       self.params)
+        return self.pictures[long_side]
 
 
 @dataclass(frozen=True)
@@ -194,9 +275,20 @@ def working_size(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
 
 
 def warm_up(params: StyleParams = DEFAULT) -> None:
-    """Builds the network and traces its functions once, so the first real job starts at once."""
+    """Builds the network and traces its functions once, so the first real job starts at once;
+    the instant painter too when its weights are cached (its picture is every job's first)."""
     tiny = np.full((32, 32, 3), 0.5, dtype=np.float32)
-    stylize(tiny, tiny, params.with_(size=32, steps=1))
+    if params.engine == "optimise":
+        stylize(tiny, tiny, params.with_(size=32, steps=1))
+        if params.keep_faces:  # the detector, and the objective with its face term
+            detect_faces(tiny)
+            middle = Face((8.0, 8.0, 24.0, 24.0), 1.0, (32, 32))
+            stylize(tiny, tiny, params.with_(size=32, steps=1), faces=[middle])
+    from stylecore.instant.run import optional_painter
+
+    painter = optional_painter(params)
+    if painter is not None:
+        painter.warm_up()
 
 
 class _Run:
@@ -224,7 +316,7 @@ class _Run:
         self.total_steps = sum(s.iterations for s in plan)
 
     def optimise(self, start: np.ndarray, targets: Targets, iterations: int):
-        weights = loss_weights(self.params)
+        weights = loss_weights(self.params, faces=bool(targets.faces))
         if self.params.optimizer == "adam":
             image = self.adam(start, targets, weights, iterations)
             return image, self.objective.terms(image, targets, weights)
@@ -308,6 +400,20 @@ class _Run:
         self.work_done += skipped * self.plan[self.stage].cost
         self.total_steps -= skipped
         return minimum.x, accepted["terms"]
+
+
+def _faces_to_keep(
+    content: np.ndarray, params: StyleParams, faces: Sequence[Face] | None
+) -> list[Face]:
+    """The faces to paint carefully: none unless `params.keep_faces`; else those given or found."""
+    if not params.keep_faces or not params.face_layers or params.face_content_weight <= 0:
+        return []
+    return list(detect_faces(content) if faces is None else faces)
+
+
+def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int]) -> np.ndarray | None:
+    """The soft face mask drawn at one stage's size (None without faces: no face term)."""
+    return face_mask(faces, shape) if faces else None
 
 
 def _scaled_up(preview: Callable[[], np.ndarray], shape: tuple[int, int]):

@@ -82,10 +82,11 @@ def execute(
 
 
 class PreviewSchedule:
-    """When a job shows a preview: half way through a run's coarsest stage (the first look:
-    the colours and big shapes are there already, at a tenth of the job's time or so), after
-    each coarse stage, and each time the work crosses another `every` of the whole; never at
-    the end (the result itself follows then)."""
+    """When a job shows a preview: first the instant network's picture, before the optimiser's
+    first step (the engine marks it `instant`); half way through a run's coarsest stage (the
+    first look: the colours and big shapes are there already, at a tenth of the job's time or
+    so), after each coarse stage, and each time the work crosses another `every` of the whole;
+    never at the end (the result itself follows then)."""
 
     def __init__(self, every: float) -> None:
         self.every = every
@@ -96,6 +97,8 @@ class PreviewSchedule:
     def due(self, progress: Any) -> bool:
         if self.every <= 0 or progress.fraction >= 1.0:
             return False
+        if getattr(progress, "instant", False):
+            return True
         first_look = (progress.stages > 1 and progress.stage == 0 and not self.first_look
                       and progress.stage_fraction >= 0.5)
         self.first_look = self.first_look or first_look

@@ -62,6 +62,7 @@ def build_params(settings: JobSettings, config: Config) -> StyleParams:
         steps=config.steps_override or params.steps,
         style_strength=STYLE_STRENGTHS[settings.strength],
         preserve_colors="luminance" if settings.preserve_colors else None,
+        keep_faces=settings.keep_faces,
     )
 
 

@@ -39,7 +39,7 @@ _PATTERNS = {
     "p": re.compile(rf"p:({_ID}):({_PRESET})"),
     "g": re.compile(rf"g:({_ID}):([0-9]{{1,3}})"),
     "d": re.compile(rf"d:({_PRESET})"),
-    "s": re.compile(rf"s:(q:(?:{'|'.join(QUALITIES)})|s:(?:{'|'.join(STRENGTHS)})|[cfv]:[01])"),
+    "s": re.compile(rf"s:(q:(?:{'|'.join(QUALITIES)})|s:(?:{'|'.join(STRENGTHS)})|[cfvk]:[01])"),
     "r": re.compile(rf"r:({_ID}):(up|down|col|file)"),
     "v": re.compile(rf"v:({_ID}):([0-2])"),
     "e": re.compile(rf"e:({_ID})"),
@@ -48,7 +48,7 @@ _PATTERNS = {
 }
 
 SETTING_FIELDS = {"q": "quality", "s": "strength", "c": "preserve_colors", "f": "as_file",
-                  "v": "previews"}
+                  "v": "previews", "k": "keep_faces"}
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,8 @@ def settings_keyboard(settings: Settings, t: Translator = ENGLISH) -> InlineKeyb
     return InlineKeyboardMarkup([
         [choice("q", q, texts.QUALITY_LABELS[q], settings.quality) for q in QUALITIES],
         [choice("s", s, texts.STRENGTH_LABELS[s], settings.strength) for s in STRENGTHS],
-        [toggle("c", texts.BTN_COLORS, settings.preserve_colors, texts.ON, texts.OFF)],
+        [toggle("c", texts.BTN_COLORS, settings.preserve_colors, texts.ON, texts.OFF),
+         toggle("k", texts.BTN_FACES, settings.keep_faces, texts.ON, texts.OFF)],
         [toggle("f", texts.BTN_DELIVERY, settings.as_file, texts.AS_FILE, texts.AS_PHOTO)],
         [toggle("v", texts.BTN_PREVIEWS, settings.previews, texts.ON, texts.OFF)],
     ])
@@ -184,6 +185,7 @@ def settings_text(settings: Settings, t: Translator = ENGLISH) -> str:
         quality=t(texts.QUALITY_LABELS[settings.quality]),
         strength=t(texts.STRENGTH_LABELS[settings.strength]),
         colors=t(texts.ON if settings.preserve_colors else texts.OFF),
+        faces=t(texts.ON if settings.keep_faces else texts.OFF),
         delivery=t(texts.AS_FILE if settings.as_file else texts.AS_PHOTO),
         previews=t(texts.ON if settings.previews else texts.OFF),
     )

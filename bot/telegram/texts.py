@@ -180,20 +180,23 @@ PRESET_CHOSEN = N_("Style: {name}")
 SETTINGS_TITLE = N_(
     "Settings\n"
     "Quality: {quality} · Strength: {strength}\n"
-    "Keep colours: {colors} · Result as: {delivery} · Previews: {previews}"
+    "Keep colours: {colors} · Keep faces: {faces}\n"
+    "Result as: {delivery} · Previews: {previews}"
 )
 SETTINGS_SAVED = N_("Saved.")
 ON = NC_("setting", "on")
 OFF = NC_("setting", "off")
 AS_PHOTO = NC_("result as", "photo")
 AS_FILE = NC_("result as", "file")
-QUALITY_LABELS: dict[Quality, str] = {"fast": NC_("quality", "Fast"),
+QUALITY_LABELS: dict[Quality, str] = {"instant": NC_("quality", "Instant"),
+                                      "fast": NC_("quality", "Fast"),
                                       "balanced": NC_("quality", "Balanced"),
                                       "high": NC_("quality", "High")}
 STRENGTH_LABELS: dict[Strength, str] = {"low": NC_("strength", "Low"),
                                         "normal": NC_("strength", "Normal"),
                                         "high": NC_("strength", "High")}
 BTN_COLORS = N_("Keep colours: {state}")
+BTN_FACES = N_("Keep faces: {state}")
 BTN_DELIVERY = N_("Result as: {state}")
 BTN_PREVIEWS = N_("Previews: {state}")
 

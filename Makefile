@@ -8,7 +8,7 @@ EXTRAS ?= dev
 PO     := $(wildcard bot/locale/*/LC_MESSAGES/stylebot.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: install run test lint stylize weights benchmark clean messages
+.PHONY: install run demo test lint stylize weights benchmark clean messages
 
 $(STAMP): pyproject.toml scripts/install.sh
 	VENV=$(VENV) EXTRAS=$(EXTRAS) bash scripts/install.sh
@@ -23,6 +23,10 @@ install: $(STAMP) $(MO)
 run: $(STAMP) $(MO)
 	$(BIN)/stylebot
 
+## The playground: the bot, a local Bot API and a chat page on http://127.0.0.1:8080 (no token).
+demo: $(STAMP) $(MO)
+	$(BIN)/stylebot demo
+
 ## Extracts the texts into bot/locale/messages.pot and merges them into every catalogue.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords -k N_ -k NP_:1,2 -k NC_:1c,2 \
@@ -30,8 +34,9 @@ messages: $(STAMP)
 	$(BIN)/pybabel update --domain stylebot -i bot/locale/messages.pot -d bot/locale \
 		--ignore-obsolete
 
-## Runs the linter and the whole test suite.
+## Runs the linter and the whole test suite (installing Chromium for the browser tests when it can).
 test: $(STAMP) $(MO)
+	@bash scripts/install_browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -23,9 +23,16 @@ async def _serve_until_signalled(config: Config) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bot.usage import parser
+    from bot.usage import demo_parser, parser
 
-    parser().parse_args(argv)  # --help and --version answer here, without a token; else nothing
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["demo"]:  # the playground: the bot against a local Bot API, no token
+        demo_parser().parse_args(args[1:])
+        load_dotenv_if_present()
+        from bot.playground.demo import main as demo
+
+        return demo()
+    parser().parse_args(args)  # --help and --version answer here, without a token; else nothing
     load_dotenv_if_present()
     try:
         config = Config.from_env()

@@ -34,6 +34,7 @@
 | `STYLEBOT_CLIP_MAX_SECONDS` | `10` | longest GIF, video or video note accepted, in seconds |
 | `STYLEBOT_CLIP_MAX_FPS` | `15` | clips are painted at most at this many frames per second |
 | `STYLEBOT_CLIP_MAX_SIDE` | `480` | long side of a painted clip in pixels (at most) |
+| `STYLEBOT_DEMO_LISTEN` | `127.0.0.1:8080` | `stylebot demo` only: where its chat page listens |
 | `STYLECORE_MAX_PIXELS_PER_RUN` | (none) | pixels per job; bigger ones run once more at 0.7× size |
 | `STYLECORE_PRECISION` | `auto` | the engine's compute type: `float32`, `bfloat16` or `auto` |
 | `STYLECORE_HOME` | `~/.cache/stylecore` | the engine's caches: weights, downloaded paintings |

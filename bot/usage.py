@@ -52,13 +52,28 @@ def parser() -> argparse.ArgumentParser:
         prog="stylebot",
         description="A Telegram bot that turns photos into paintings (neural style transfer).\n"
                     "Without arguments it runs the bot, configured by environment variables\n"
-                    "(or a .env file in the working folder), until Ctrl-C or SIGTERM.",
+                    "(or a .env file in the working folder), until Ctrl-C or SIGTERM.\n"
+                    "`stylebot demo` runs the playground instead (no token needed; see\n"
+                    "`stylebot demo --help`).",
         epilog="settings (environment variables; booleans accept on/off, true/false, yes/no, "
                f"1/0):\n{settings_help()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     result.add_argument("-V", "--version", action="version", version=f"stylebot {version()}")
+
     return result
+
+
+def demo_parser() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog="stylebot demo",
+        description="The playground: the bot, unchanged, against a local Bot API, and a chat\n"
+                    "page that looks like Telegram, on http://127.0.0.1:8080. No token, no\n"
+                    "Telegram. Stops on Ctrl-C.",
+        epilog="settings: STYLEBOT_DEMO_LISTEN (host:port, default 127.0.0.1:8080) and the\n"
+               "bot's own (stylebot --help), e.g. STYLEBOT_QUALITY, STYLEBOT_SIZE.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _plain(cell: str) -> str:

@@ -67,6 +67,15 @@ def test_the_wheel_carries_every_compiled_catalogue(wheel: Path) -> None:
         assert f"bot/locale/{folder}/LC_MESSAGES/stylebot.mo" in names, names
 
 
+def test_the_wheel_carries_the_playgrounds_page(wheel: Path) -> None:
+    """`stylebot demo` serves its chat page from the package: every file of it is in the wheel."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    static = REPO / "bot" / "playground" / "static"
+    pages = {f"bot/playground/static/{path.name}" for path in static.iterdir()}
+    assert {"bot/playground/static/index.html", "bot/playground/static/app.js"} <= pages
+    assert pages <= names, pages - names
+
+
 def test_the_installed_wheel_speaks_every_language(installed: Path) -> None:
     codes = sorted(CATALOGUES)
     probe = ("import json, bot; from bot.telegram import i18n, texts; "

@@ -45,7 +45,7 @@ else:  # still a check of the machine, on generated pictures
     photo = np.stack([x / 800, y / 600, 0.5 + 0.3 * np.sin(x / 40)], -1).astype(np.float32)
     painting = np.stack([np.sin(x / 9) ** 2, np.cos(y / 7) ** 2, x / 800], -1).astype(np.float32)
 
-sizes = (128, 192) if quick else (512, 1024)
+sizes = (64, 96) if quick else (512, 1024)
 rows: list[tuple[str, str, str]] = []
 
 

@@ -81,6 +81,11 @@ class StyleParams:
     """"optimise": the VGG19 optimiser (everything above); "instant": one pass of the
     feed-forward network (`stylecore.instant`) at `size`, with `style_strength`,
     `preserve_colors` and blends; the optimiser's settings do not apply."""
+    instant_side: int = 384
+    """The long side the instant painter paints at (at most `size`; its picture is scaled up
+    to `size`). Trained on small crops, the network paints strokes the size of a painting's
+    at about 384 px; painted at 512 its strokes are finer and the picture at phone scale
+    further from the painting (docs/engine.md)."""
     start: Start = "photo"
     """Where the optimiser's first stage starts: "photo" (the photo, recoloured as
     `init_style_colors` says), "instant" (the instant painter's picture at full size, the

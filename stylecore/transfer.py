@@ -193,15 +193,13 @@ def _stylize_instantly(
     faces: Sequence[Face] | None,
 ) -> Result:
     from stylecore.instant import instant_painter
-    from stylecore.instant.run import paint_instantly
 
     painter = instant_painter(params.precision)
     started = time.perf_counter()
     if should_stop is not None and should_stop():
         raise Cancelled()
     faces = _faces_to_keep(content, params, faces)
-    content_image = scale_image(content, params.size, antialias=True)
-    image = paint_instantly(painter, content_image, styles, params, faces)
+    image = _painted_at(painter, content, styles, params, params.size, faces)
     seconds = time.perf_counter() - started
     if on_progress is not None:
         on_progress(Progress(step=0, total=0, fraction=1.0, stage=0, stages=1,
@@ -230,13 +228,23 @@ class _InstantPictures:
         return None if painter is None else cls(painter, content, styles, params, faces)
 
     def at(self, long_side: int) -> np.ndarray:
-        from stylecore.instant.run import paint_instantly
-
         if long_side not in self.pictures:
-            content = scale_image(self.content, long_side, antialias=True)
-            self.pictures[long_side] = paint_instantly(self.painter, content, self.styles,
-                                                       self.params, self.faces)
+            self.pictures[long_side] = _painted_at(self.painter, self.content, self.styles,
+                                                   self.params, long_side, self.faces)
         return self.pictures[long_side]
+
+
+def _painted_at(painter, content: np.ndarray, styles, params: StyleParams,
+                long_side: int, faces: Sequence[Face]) -> np.ndarray:
+    """The instant picture with `long_side`, painted at most at `params.instant_side`."""
+    from stylecore.instant.run import paint_instantly
+
+    painted = paint_instantly(painter, scale_image(content, min(long_side, params.instant_side),
+                                                   antialias=True), styles, params, faces)
+    shape = working_size(content.shape[:2], long_side)
+    if painted.shape[:2] == shape:
+        return painted
+    return np.clip(resize_to(painted, *shape), 0.0, 1.0).astype(np.float32)
 
 
 @dataclass(frozen=True)

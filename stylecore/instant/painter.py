@@ -23,7 +23,6 @@ from stylecore.device import configure_devices, resolve_precision
 from stylecore.instant.architecture import STYLE_DIMENSIONS, STYLE_INPUT_SIZE
 from stylecore.instant.network import Transformer, build_predictor
 from stylecore.instant.weights import InstantWeightsError, load_instant_weights
-from stylecore.params import precision_setting
 from stylecore.weights import stylecore_home
 
 log = logging.getLogger("stylecore.instant")
@@ -232,14 +231,8 @@ def instant_painter(precision: str = "auto", *, download: bool = True) -> Instan
 
 def instant_precision(precision: str = "auto") -> str:
     """The Keras dtype policy the instant painter runs in: the optimiser's
-    (`resolve_precision`), except that "auto" on a CPU is float32: the network's thin layers
-    (3 to 32 channels) run slower in bfloat16 there, even with native bfloat16 (measured in
-    docs/engine.md)."""
-    policy = resolve_precision(precision)
-    if precision == "auto" and precision_setting() == "auto" and \
-            not tf.config.list_physical_devices("GPU"):
-        return "float32"
-    return policy
+    (`resolve_precision`: bfloat16 only where the CPU or GPU computes it natively)."""
+    return resolve_precision(precision)
 
 
 def _forget_painters_for_tests() -> None:

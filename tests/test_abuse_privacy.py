@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
 from bot.telegram import texts
 from bot.telegram.handlers import FLOOD_LIMIT
+from tests.conditions import until
 from tests.fake_telegram import (
     ALICE,
     BOB,
@@ -41,12 +41,6 @@ def rows_about(db: Path, user_id: int) -> dict[str, int]:
                                           (user_id,)).fetchone()[0]
                 for table in ("sessions", "jobs", "turns")}
 
-
-async def until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 # ---------------------------------------------------------------------- floods

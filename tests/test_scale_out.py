@@ -57,12 +57,6 @@ def stylising(call: Call) -> bool:
     return call.text.startswith("Stylising")
 
 
-async def until(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
 
 def busy_worker(running: list[WorkerProcess]) -> WorkerProcess:
     for worker in running:

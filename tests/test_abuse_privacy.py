@@ -122,8 +122,9 @@ async def test_forget_deletes_sessions_jobs_and_pictures_and_confirms(fake: Fake
         default = fake.user_sends_text(chat, ALICE, "/style crosshatch")
         await fake.wait_for("sendMessage", replies_to(default))
         running = fake.user_sends_photo(chat, ALICE, content_photo())
-        await fake.wait_for("editMessageText", lambda c: c.chat_id == ALICE.id
-                            and c.text.startswith("Stylising"), timeout=60)
+        progress = await fake.wait_for("editMessageText", lambda c: c.chat_id == ALICE.id
+                                       and c.text.startswith("Stylising"), timeout=60)
+        assert worker.busy
         queued = fake.user_sends_photo(chat, ALICE, content_photo(tint=(40, 0, 0)))
         await fake.wait_for("sendMessage", replies_to(queued))
         bob = fake.user_sends_photo(private_chat(BOB), BOB, content_photo())
@@ -135,11 +136,14 @@ async def test_forget_deletes_sessions_jobs_and_pictures_and_confirms(fake: Fake
         answer = await fake.wait_for("sendMessage", replies_to(command))
         assert answer.text == texts.FORGOTTEN.format(jobs=2)
         assert rows_about(db, ALICE.id) == {"sessions": 0, "jobs": 0, "turns": 0}
-        # The running job stops and its files go; only Bob's waiting photo is left.
+        # The running job (3000 steps) stops: its status says so and the worker is free.
+        await fake.wait_for("editMessageText", lambda c: c.message_id == progress.message_id
+                            and c.text == texts.CANCELLED, timeout=30)
+        await until(lambda: not worker.busy, 30, "the worker idle")
+        # Its files go; only Bob's waiting photo is left.
         await until(lambda: files_in(work) == files_in(work / "users" / str(BOB.id)))
         assert len(files_in(work)) == 1
         assert rows_about(db, BOB.id)["sessions"] == 1
-        await asyncio.sleep(0.5)
     assert not fake.find("sendPhoto", result_for(running))
     assert not fake.find("sendPhoto", result_for(queued))
 

@@ -4,11 +4,14 @@ battle, against the fake Bot API with tiny 2-step jobs."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
+from bot.jobs.battles import result_text
 from bot.telegram import texts
 from stylecore.presets import list_presets
+from tests.conditions import job_rows, until
 from tests.fake_telegram import (
     ALICE,
     BOB,
@@ -98,13 +101,18 @@ async def test_surprise_names_its_random_style(fake: FakeTelegram, tmp_path, wor
 async def test_me_paints_the_profile_photo(fake: FakeTelegram, tmp_path, worker):
     group = group_chat()
     avatar = content_photo(56, 56, tint=(40, 0, 0))
-    fake.set_profile_photo(ALICE, avatar)
+    sizes = fake.set_profile_photo(ALICE, avatar)
     async with run_bot(fake, tmp_path, worker):
         command = fake.user_sends_text(group, ALICE, "/me crosshatch")
         result = await fake.wait_for("sendPhoto", result_for(command), timeout=60)
         assert result.text.startswith("crosshatch ·")
         assert_stylised(result.upload(), avatar, (64, 64))  # STYLEBOT_SIZE is the long side
         assert fake.find("getUserProfilePhotos", lambda c: c.params["user_id"] == ALICE.id)
+        # The job was given the biggest size Telegram has, not the thumbnail listed first.
+        thumbnail, biggest = [size["file_id"] for size in sizes]
+        [job] = job_rows(tmp_path / "stylebot.db")
+        assert job.content_file_id == biggest
+        assert not fake.find("getFile", lambda c: c.params["file_id"] == thumbnail)
 
         hidden = fake.user_sends_text(group, BOB, "/me mosaic")
         answer = await fake.wait_for("sendMessage", replies_to(hidden))
@@ -146,13 +154,23 @@ async def test_battle_votes_and_the_caller_ends_it(fake: FakeTelegram, tmp_path,
                 lambda c: c.params["callback_query_id"] == query))
             return answer.text
 
+        # The first vote's edit of the counts hangs (Telegram is slow): the votes cast
+        # meanwhile are a burst, shown together by one more edit.
+        mark = fake.mark()
+        first_edit = fake.hold_next("editMessageText",
+                                    lambda params: params["message_id"] == vote.message_id)
         assert await tap(mosaic, ALICE) == texts.VOTED.format(name="mosaic")
+        await until(first_edit.arrived.is_set, 30, "the first edit held")
         assert await tap(swirl, BOB) == texts.VOTED.format(name="swirl")
         assert await tap(swirl, BOB) == texts.VOTE_UNCHANGED.format(name="swirl")
         assert await tap(mosaic, BOB) == texts.VOTED.format(name="mosaic")  # changed its mind
         assert await tap(mosaic, CAROL) == texts.VOTED.format(name="mosaic")
+        first_edit.release()
         await fake.wait_for("editMessageText", lambda c: (
             c.message_id == vote.message_id and "mosaic: 3" in c.text))
+        edits = fake.find("editMessageText", lambda c: c.message_id == vote.message_id,
+                          after=mark)
+        assert [c.error for c in edits] == ["held", None]
         shown = fake.message(group.id, vote.message_id)
         assert "mosaic: 3" in shown["text"] and "swirl: 0" in shown["text"]
         assert ("mosaic (3)", mosaic) in [(b["text"], b["callback_data"]) for row in
@@ -177,8 +195,11 @@ async def test_battle_counts_as_its_jobs(fake: FakeTelegram, tmp_path, worker):
         command = fake.user_sends_text(group, ALICE, "/battle mosaic swirl crosshatch",
                                        reply_to=photo)
         answer = await fake.wait_for("sendMessage", replies_to(command))
-        assert answer.text == texts.USER_LIMIT.format(count=0)
+        # Alice has nothing waiting: the battle alone is over her limit of 2.
+        assert answer.text == ("A style battle paints 3 pictures at once, more than the 2 you "
+                               "may have waiting.")
         assert not fake.find("sendMediaGroup")
+        assert job_rows(tmp_path / "stylebot.db") == []
         same = fake.user_sends_text(group, ALICE, "/battle mosaic mosaic", reply_to=photo)
         answer = await fake.wait_for("sendMessage", replies_to(same))
         assert answer.text == texts.BATTLE_SAME_STYLE
@@ -189,7 +210,7 @@ async def test_battle_counts_as_its_jobs(fake: FakeTelegram, tmp_path, worker):
 
 async def test_battle_vote_survives_a_restart(fake: FakeTelegram, tmp_path, worker):
     group = group_chat()
-    async with run_bot(fake, tmp_path, worker, STYLEBOT_BATTLE_SECONDS="8"):
+    async with run_bot(fake, tmp_path, worker):  # ten minutes to vote
         photo = fake.user_sends_photo(group, BOB, content_photo())
         _, vote = await _battle_vote_message(fake, group, photo, ALICE, "/battle")
         styles = [text.split(" (")[0] for text, data in vote.buttons() if data.startswith("v:")]
@@ -199,12 +220,28 @@ async def test_battle_vote_survives_a_restart(fake: FakeTelegram, tmp_path, work
         fake.user_taps(first, fake.message(group.id, vote.message_id), user=BOB)
         await fake.wait_for("editMessageText", after=mark,
                             predicate=lambda c: c.message_id == vote.message_id)
-    await asyncio.sleep(9)  # the deadline passes while the bot is down
-    async with run_bot(fake, tmp_path, worker, STYLEBOT_BATTLE_SECONDS="8"):
-        await fake.wait_for("editMessageText", timeout=30, predicate=lambda c: (
+    assert not fake.find("editMessageText", lambda c: c.text.startswith("Style battle over"))
+    with sqlite3.connect(tmp_path / "stylebot.db") as connection:  # the bot is down 11 minutes
+        connection.execute("UPDATE battles SET deadline = deadline - 660")
+    mark = fake.mark()
+    async with run_bot(fake, tmp_path, worker):
+        await fake.wait_for("editMessageText", timeout=30, after=mark, predicate=lambda c: (
             c.message_id == vote.message_id and c.text.startswith("Style battle over")))
         over = fake.message(group.id, vote.message_id)
         assert over["text"].startswith(f"Style battle over. The winner: {styles[0]} with 1")
+
+
+async def test_a_battle_ends_on_its_timer_while_the_bot_runs(fake: FakeTelegram, tmp_path,
+                                                              worker):
+    group = group_chat()
+    async with run_bot(fake, tmp_path, worker, STYLEBOT_BATTLE_SECONDS="3"):
+        photo = fake.user_sends_photo(group, BOB, content_photo())
+        _, vote = await _battle_vote_message(fake, group, photo, ALICE, "/battle mosaic swirl")
+        # Nobody votes or taps "End vote": the timer alone ends it.
+        over = await fake.wait_for("editMessageText", timeout=60, predicate=lambda c: (
+            c.message_id == vote.message_id and c.text.startswith("Style battle over")))
+    assert over.text == result_text(["mosaic", "swirl"], {})
+    assert "reply_markup" not in fake.message(group.id, vote.message_id)
 
 
 async def test_a_battle_speaks_the_groups_language(fake: FakeTelegram, tmp_path, worker):

@@ -168,9 +168,6 @@ async def test_battle_votes_and_the_caller_ends_it(fake: FakeTelegram, tmp_path,
         first_edit.release()
         await fake.wait_for("editMessageText", lambda c: (
             c.message_id == vote.message_id and "mosaic: 3" in c.text))
-        edits = fake.find("editMessageText", lambda c: c.message_id == vote.message_id,
-                          after=mark)
-        assert [c.error for c in edits] == ["held", None]
         shown = fake.message(group.id, vote.message_id)
         assert "mosaic: 3" in shown["text"] and "swirl: 0" in shown["text"]
         assert ("mosaic (3)", mosaic) in [(b["text"], b["callback_data"]) for row in
@@ -178,6 +175,11 @@ async def test_battle_votes_and_the_caller_ends_it(fake: FakeTelegram, tmp_path,
         assert await tap(end, BOB) == texts.NOT_YOUR_BATTLE
         await tap(end, ALICE)
         over = fake.message(group.id, vote.message_id)
+        # Between the held edit and the result, one edit showed the whole burst.
+        edits = fake.find("editMessageText", lambda c: c.message_id == vote.message_id,
+                          after=mark)
+        assert [c.error for c in edits] == ["held", None, None]
+        assert "mosaic: 3" in edits[1].text and edits[2].text.startswith("Style battle over")
         assert over["text"].startswith("Style battle over. The winner: mosaic with 3 votes")
         assert "reply_markup" not in over
         assert vote_msg["message_id"] == vote.message_id

@@ -1133,12 +1133,14 @@ async def _report_stuck_tasks(after_s: float) -> None:
 REPO = Path(__file__).resolve().parents[1]
 
 
-def start_bot_process(env: dict[str, str], cwd: Path, **popen: Any) -> subprocess.Popen:
+def start_bot_process(env: dict[str, str], cwd: Path, *, wrapper: tuple[str, ...] = (),
+                      **popen: Any) -> subprocess.Popen:
     """`python -m bot` with `env` on top of this environment minus its TELEGRAM*/STYLEBOT*
-    variables; stdout and stderr piped as text unless `popen` redirects them."""
+    variables; stdout and stderr piped as text unless `popen` redirects them. `wrapper`: a
+    command that runs it (e.g. setpriv with its options)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STYLEBOT"))}
     popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
-    return subprocess.Popen([sys.executable, "-m", "bot"], cwd=cwd,
+    return subprocess.Popen([*wrapper, sys.executable, "-m", "bot"], cwd=cwd,
                             env={**clean, "PYTHONPATH": str(REPO), **env}, **popen)
 
 

@@ -169,3 +169,29 @@ async def test_expired_file_ids_are_forgotten_at_start_up(fake: FakeTelegram, tm
         name = fake.user_sends_text(chat, ALICE, "mosaic")
         answer = await fake.wait_for("sendMessage", replies_to(name))
         assert answer.text == texts.NO_CONTENT
+
+
+async def test_file_ids_expire_while_the_bot_runs(fake: FakeTelegram, tmp_path, worker,
+                                                  monkeypatch):
+    """The hourly check, its hour shortened: ids that grow too old while the bot runs go."""
+    from bot.jobs import runner
+
+    monkeypatch.setattr(runner, "HOUSEKEEPING_EVERY_S", 0.2)
+    chat = private_chat(ALICE)
+    db = tmp_path / "stylebot.db"
+
+    def stored_file_ids() -> int:
+        with sqlite3.connect(db) as connection:
+            return connection.execute(
+                "SELECT COUNT(*) FROM sessions WHERE content_file_id IS NOT NULL").fetchone()[0]
+
+    async with run_bot(fake, tmp_path, worker, STYLEBOT_FILE_TTL_DAYS="7"):
+        photo = fake.user_sends_photo(chat, ALICE, content_photo())
+        await fake.wait_for("sendMessage", replies_to(photo))
+        assert stored_file_ids() == 1
+        with sqlite3.connect(db) as connection:  # eight days pass
+            connection.execute("UPDATE sessions SET file_ids_at = file_ids_at - 8 * 86400")
+        await until(lambda: stored_file_ids() == 0, 30, "the file id forgotten")
+        name = fake.user_sends_text(chat, ALICE, "mosaic")
+        answer = await fake.wait_for("sendMessage", replies_to(name))
+        assert answer.text == texts.NO_CONTENT

@@ -286,6 +286,15 @@ async def test_styles_gallery_and_default_style(fake: FakeTelegram, tmp_path, wo
         again = await fake.wait_for("sendPhoto", after=mark)
         assert isinstance(again.params.get("photo"), str) and not again.files
 
+        # /style off: the next photo is asked for a style again, nothing starts.
+        command = fake.user_sends_text(chat, ALICE, "/style off")
+        answer = await fake.wait_for("sendMessage", replies_to(command))
+        assert answer.text == texts.DEFAULT_CLEARED
+        unstyled = fake.user_sends_photo(chat, ALICE, content_photo())
+        ask = await fake.wait_for("sendMessage", replies_to(unstyled))
+        assert ask.text == texts.CHOOSE_STYLE
+        assert len(job_rows(tmp_path / "stylebot.db")) == 1
+
 
 async def test_bad_input_is_answered_politely(fake: FakeTelegram, tmp_path, worker):
     chat = private_chat(ALICE)

@@ -11,7 +11,7 @@ import pytest
 from bot.jobs.battles import result_text
 from bot.telegram import texts
 from stylecore.presets import list_presets
-from tests.conditions import job_rows, until
+from tests.conditions import all_finished, biggest_file_id, job_rows, until
 from tests.fake_telegram import (
     ALICE,
     BOB,
@@ -43,6 +43,22 @@ async def test_album_of_two_photos_in_a_private_chat(fake: FakeTelegram, tmp_pat
         assert_stylised(result.upload(), content, (64, 48))
         # One job, no "pick a style" question for either part.
         assert not fake.find("sendMessage", lambda c: "Pick a style" in c.text)
+
+
+async def test_album_parts_a_moment_apart_are_one_job(fake: FakeTelegram, tmp_path, worker):
+    chat = private_chat(ALICE)
+    content, style = content_photo(), style_photo(seed=4)
+    async with run_bot(fake, tmp_path, worker):
+        first, second = fake.user_sends_album(chat, ALICE, [content, style], order=[1])
+        await asyncio.sleep(0.5)  # the scenario: the first part comes half a second later
+        fake.deliver_late(first)
+        result = await fake.wait_for("sendPhoto", result_for(first), timeout=60)
+        assert_stylised(result.upload(), content, (64, 48))
+        await until(all_finished(tmp_path / "stylebot.db"))
+    [job] = job_rows(tmp_path / "stylebot.db")
+    assert (job.content_file_id, job.style_file_id) == (biggest_file_id(first),
+                                                        biggest_file_id(second))
+    assert not fake.find("sendMessage", lambda c: c.chat_id == chat.id and c.buttons())
 
 
 async def test_album_in_a_group_needs_stylize(fake: FakeTelegram, tmp_path, worker):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
 
 from bot.telegram import texts
 from bot.telegram.handlers import FLOOD_LIMIT
+from tests.conditions import until
 from tests.fake_telegram import (
     ALICE,
     BOB,
@@ -41,12 +41,6 @@ def rows_about(db: Path, user_id: int) -> dict[str, int]:
                                           (user_id,)).fetchone()[0]
                 for table in ("sessions", "jobs", "turns")}
 
-
-async def until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 # ---------------------------------------------------------------------- floods
@@ -128,8 +122,9 @@ async def test_forget_deletes_sessions_jobs_and_pictures_and_confirms(fake: Fake
         default = fake.user_sends_text(chat, ALICE, "/style crosshatch")
         await fake.wait_for("sendMessage", replies_to(default))
         running = fake.user_sends_photo(chat, ALICE, content_photo())
-        await fake.wait_for("editMessageText", lambda c: c.chat_id == ALICE.id
-                            and c.text.startswith("Stylising"), timeout=60)
+        progress = await fake.wait_for("editMessageText", lambda c: c.chat_id == ALICE.id
+                                       and c.text.startswith("Stylising"), timeout=60)
+        assert worker.busy
         queued = fake.user_sends_photo(chat, ALICE, content_photo(tint=(40, 0, 0)))
         await fake.wait_for("sendMessage", replies_to(queued))
         bob = fake.user_sends_photo(private_chat(BOB), BOB, content_photo())
@@ -141,11 +136,14 @@ async def test_forget_deletes_sessions_jobs_and_pictures_and_confirms(fake: Fake
         answer = await fake.wait_for("sendMessage", replies_to(command))
         assert answer.text == texts.FORGOTTEN.format(jobs=2)
         assert rows_about(db, ALICE.id) == {"sessions": 0, "jobs": 0, "turns": 0}
-        # The running job stops and its files go; only Bob's waiting photo is left.
+        # The running job (3000 steps) stops: its status says so and the worker is free.
+        await fake.wait_for("editMessageText", lambda c: c.message_id == progress.message_id
+                            and c.text == texts.CANCELLED, timeout=30)
+        await until(lambda: not worker.busy, 30, "the worker idle")
+        # Its files go; only Bob's waiting photo is left.
         await until(lambda: files_in(work) == files_in(work / "users" / str(BOB.id)))
         assert len(files_in(work)) == 1
         assert rows_about(db, BOB.id)["sessions"] == 1
-        await asyncio.sleep(0.5)
     assert not fake.find("sendPhoto", result_for(running))
     assert not fake.find("sendPhoto", result_for(queued))
 
@@ -168,6 +166,32 @@ async def test_expired_file_ids_are_forgotten_at_start_up(fake: FakeTelegram, tm
     async with run_bot(fake, tmp_path, worker, STYLEBOT_FILE_TTL_DAYS="7"):
         await until(lambda: stored_file_ids() == 0, timeout=10)
         # The half-finished conversation went with its photo.
+        name = fake.user_sends_text(chat, ALICE, "mosaic")
+        answer = await fake.wait_for("sendMessage", replies_to(name))
+        assert answer.text == texts.NO_CONTENT
+
+
+async def test_file_ids_expire_while_the_bot_runs(fake: FakeTelegram, tmp_path, worker,
+                                                  monkeypatch):
+    """The hourly check, its hour shortened: ids that grow too old while the bot runs go."""
+    from bot.jobs import runner
+
+    monkeypatch.setattr(runner, "HOUSEKEEPING_EVERY_S", 0.2)
+    chat = private_chat(ALICE)
+    db = tmp_path / "stylebot.db"
+
+    def stored_file_ids() -> int:
+        with sqlite3.connect(db) as connection:
+            return connection.execute(
+                "SELECT COUNT(*) FROM sessions WHERE content_file_id IS NOT NULL").fetchone()[0]
+
+    async with run_bot(fake, tmp_path, worker, STYLEBOT_FILE_TTL_DAYS="7"):
+        photo = fake.user_sends_photo(chat, ALICE, content_photo())
+        await fake.wait_for("sendMessage", replies_to(photo))
+        assert stored_file_ids() == 1
+        with sqlite3.connect(db) as connection:  # eight days pass
+            connection.execute("UPDATE sessions SET file_ids_at = file_ids_at - 8 * 86400")
+        await until(lambda: stored_file_ids() == 0, 30, "the file id forgotten")
         name = fake.user_sends_text(chat, ALICE, "mosaic")
         answer = await fake.wait_for("sendMessage", replies_to(name))
         assert answer.text == texts.NO_CONTENT

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bot.telegram import texts
+from tests.conditions import all_finished, biggest_file_id, job_rows, until
 from tests.fake_telegram import (
     ADMIN_ID,
     ALICE,
@@ -25,6 +26,8 @@ from tests.fake_telegram import (
     is_result_upload,
     jpeg,
     private_chat,
+    replies_to,
+    result_for,
     run_bot,
     style_photo,
 )
@@ -37,17 +40,6 @@ def worker(any_backend):
     """Every test here runs twice: on a local worker process, and through Redis on a remote
     Celery worker process."""
     return any_backend
-
-
-
-def replies_to(message: dict):
-    return lambda call: call.reply_to == message["message_id"]
-
-
-def result_for(message: dict):
-    """A result picture (not a live preview): a reply with the re-run buttons."""
-    return lambda call: (call.reply_to == message["message_id"]
-                         and any(data.startswith("r:") for _, data in call.buttons()))
 
 
 async def test_private_flow_with_own_style_photo(fake: FakeTelegram, tmp_path, worker):
@@ -137,11 +129,44 @@ async def test_settings_change_is_used_by_the_next_job(fake: FakeTelegram, tmp_p
         assert_stylised(result.upload(), content, (64, 48))
         assert not fake.find("sendPhoto", result_for(photo))
 
-        # The result's buttons re-run it with one change, here back to a photo.
-        mark = fake.mark()
-        fake.user_taps(result.buttons()[1][1], fake.message(chat.id, result.message_id))  # weaker
-        rerun = await fake.wait_for("sendDocument", result_for(photo), after=mark)
-        assert rerun.message_id != result.message_id
+        [job] = job_rows(tmp_path / "stylebot.db")
+        assert (job.settings["strength"], job.settings["as_file"]) == ("high", True)
+
+
+async def test_rerun_buttons_each_change_one_thing(fake: FakeTelegram, tmp_path, worker):
+    chat = private_chat(ALICE)
+    content = content_photo()
+    db = tmp_path / "stylebot.db"
+    async with run_bot(fake, tmp_path, worker):
+        photo = fake.user_sends_photo(chat, ALICE, content, caption="mosaic")
+        result = await fake.wait_for("sendPhoto", result_for(photo))
+        buttons = {data.split(":")[-1]: data for _, data in result.buttons()}
+
+        async def rerun(action: str, method: str = "sendPhoto"):
+            mark = fake.mark()
+            fake.user_taps(buttons[action], fake.message(chat.id, result.message_id))
+            sent = await fake.wait_for(method, result_for(photo), after=mark)
+            await until(all_finished(db))
+            return sent, job_rows(db)[-1]
+
+        _, stronger = await rerun("up")
+        _, weaker = await rerun("down")
+        kept, keep_colours = await rerun("col")
+        full_size, as_file = await rerun("file", "sendDocument")
+    original = job_rows(db)[0]
+    assert original.settings["strength"] == "normal"
+    assert (stronger.settings["strength"], weaker.settings["strength"]) == ("high", "low")
+    assert keep_colours.settings["preserve_colors"] and not original.settings["preserve_colors"]
+    assert as_file.settings["as_file"] and full_size.filenames["document"].endswith(".png")
+    # Each re-run is the same photo in the same style, with only its one change.
+    for job in (stronger, weaker, keep_colours, as_file):
+        assert (job.content_file_id, job.preset) == (original.content_file_id, "mosaic")
+        changed = {k for k, v in job.settings.items() if original.settings[k] != v}
+        assert len(changed) == 1
+    # Keeping the photo's colours shows: the picture's colours are nearer the photo's.
+    photo_colours = decode(content).mean(axis=(0, 1))
+    assert (np.abs(decode(kept.upload()).mean(axis=(0, 1)) - photo_colours).sum()
+            < np.abs(decode(result.upload()).mean(axis=(0, 1)) - photo_colours).sum())
 
 
 async def test_cancel_running_job_and_waiting_photo(fake: FakeTelegram, tmp_path,
@@ -261,6 +286,15 @@ async def test_styles_gallery_and_default_style(fake: FakeTelegram, tmp_path, wo
         again = await fake.wait_for("sendPhoto", after=mark)
         assert isinstance(again.params.get("photo"), str) and not again.files
 
+        # /style off: the next photo is asked for a style again, nothing starts.
+        command = fake.user_sends_text(chat, ALICE, "/style off")
+        answer = await fake.wait_for("sendMessage", replies_to(command))
+        assert answer.text == texts.DEFAULT_CLEARED
+        unstyled = fake.user_sends_photo(chat, ALICE, content_photo())
+        ask = await fake.wait_for("sendMessage", replies_to(unstyled))
+        assert ask.text == texts.CHOOSE_STYLE
+        assert len(job_rows(tmp_path / "stylebot.db")) == 1
+
 
 async def test_bad_input_is_answered_politely(fake: FakeTelegram, tmp_path, worker):
     chat = private_chat(ALICE)
@@ -353,22 +387,12 @@ async def test_forget_deletes_the_users_data(fake: FakeTelegram, tmp_path, worke
         assert "second photo" in ask.text
 
 
-def _is_result_upload(params: dict) -> bool:
-    markup = params.get("reply_markup") or {}
-    return any(data.startswith("r:") for _, data in _buttons(markup))
-
-
-def _buttons(markup: dict) -> list[tuple[str, str]]:
-    return [(b.get("text", ""), b.get("callback_data", ""))
-            for row in markup.get("inline_keyboard", []) for b in row]
-
-
 async def test_flood_control_is_waited_out_and_blocked_users_end_quietly(fake: FakeTelegram,
                                                                          tmp_path, worker):
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker):
         fake.fail_next("sendPhoto", error_code=429, description="Too Many Requests: retry after 1",
-                       retry_after=1, predicate=_is_result_upload)
+                       retry_after=1, predicate=is_result_upload)
         photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
         await fake.wait_for("sendPhoto", result_for(photo), timeout=120)
         refused = fake.find("sendPhoto", lambda c: c.error is not None)
@@ -377,12 +401,17 @@ async def test_flood_control_is_waited_out_and_blocked_users_end_quietly(fake: F
         assert len(sent) == 1
 
         fake.fail_next("sendPhoto", error_code=403, description="Forbidden: bot was blocked by "
-                       "the user", predicate=_is_result_upload)
+                       "the user", predicate=is_result_upload)
         blocked = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
-        await fake.wait_for("sendPhoto", lambda c: "Forbidden" in (c.error or ""), timeout=120,
-                            failed=True)
-        await asyncio.sleep(1.0)
-        assert not [c for c in fake.find("sendPhoto", result_for(blocked)) if c.error is None]
+        forbidden = await fake.wait_for("sendPhoto", lambda c: "Forbidden" in (c.error or ""),
+                                        timeout=120, failed=True)
+        # The job ends as failed, for good: nothing is retried, nothing more is said.
+        await until(all_finished(tmp_path / "stylebot.db"))
+        job = job_rows(tmp_path / "stylebot.db")[-1]
+        assert job.reply_to_message_id == blocked["message_id"]
+        assert (job.status, job.error) == ("failed", "the user blocked the bot")
+        after = fake.calls.index(forbidden) + 1
+        assert not fake.find(None, lambda c: c.chat_id == chat.id, after=after)
         # The bot is still fine for everyone else.
         help_request = fake.user_sends_text(private_chat(BOB), BOB, "/help")
         await fake.wait_for("sendMessage", replies_to(help_request))
@@ -402,10 +431,14 @@ async def test_group_stylize_without_a_name_asks_that_user(fake: FakeTelegram, t
         answer = await fake.wait_for("answerCallbackQuery", after=mark)
         assert "belong" in answer.text
         # Bob's photo replying to the question is not taken as Alice's style...
-        fake.user_sends_photo(group, BOB, style_photo(), reply_to=ask.message_id)
+        bobs = fake.user_sends_photo(group, BOB, style_photo(), reply_to=ask.message_id)
         # ...Alice's is.
-        fake.user_sends_photo(group, ALICE, style_photo(seed=5), reply_to=ask.message_id)
+        alices = fake.user_sends_photo(group, ALICE, style_photo(seed=5), reply_to=ask.message_id)
         result = await fake.wait_for("sendPhoto", result_for(shared))
         assert result.text.startswith("your style photo")
-        await asyncio.sleep(0.5)
+        await until(all_finished(tmp_path / "stylebot.db"))
+        [job] = job_rows(tmp_path / "stylebot.db")
+        assert (job.user_id, job.style_file_id) == (ALICE.id, biggest_file_id(alices))
+        assert job.content_file_id == biggest_file_id(shared)
+        assert not fake.find("getFile", lambda c: c.params["file_id"] == biggest_file_id(bobs))
         assert len(fake.find("sendPhoto", result_for(shared))) == 1

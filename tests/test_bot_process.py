@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -57,15 +58,19 @@ def test_a_refused_token_exits_2(tmp_path):
 
 
 # ---------------------------------------------------------------------- unusable surroundings
-# Tests run as root, for whom a read-only folder is writable: each unusable path below is
-# unusable for root too (a path through a regular file, a file that is not SQLite).
+# Tests run as root, for whom a read-only folder is writable: the paths below are unusable
+# for root too (a path through a regular file, a file that is not SQLite), or the bot runs
+# without root's file powers (`as_a_plain_user`) to meet a folder it may not write.
 
 
-def _exit_of_bot_with(tmp_path, **overrides: str) -> tuple[int, str]:
-    """Exit status and stderr of `python -m bot` with `overrides`; a hang fails the test."""
+def _exit_of_bot_with(tmp_path, *, as_a_plain_user: bool = False, **overrides: str
+                      ) -> tuple[int, str]:
+    """Exit status and stderr of `python -m bot` with `overrides`; a hang fails the test.
+    `as_a_plain_user`: without root's power to write where file permissions forbid it."""
     with FakeTelegram() as fake:
         env = bot_env(fake, tmp_path, STYLEBOT_PRESETS_DIR=str(tmp_path), **overrides)
-        process = start_bot_process(env, tmp_path)
+        process = start_bot_process(env, tmp_path,
+                                    wrapper=_as_a_plain_user() if as_a_plain_user else ())
         try:
             _, stderr = process.communicate(timeout=90)
         except subprocess.TimeoutExpired:
@@ -73,6 +78,21 @@ def _exit_of_bot_with(tmp_path, **overrides: str) -> tuple[int, str]:
             process.communicate()
             pytest.fail("the bot did not exit after failing to start")
     return process.returncode, stderr
+
+
+_FILE_POWERS = "-dac_override,-dac_read_search,-fowner"
+
+
+def _as_a_plain_user() -> tuple[str, ...]:
+    """A command that runs another without root's file-permission overrides: root (as the
+    tests run) drops those capabilities with util-linux's setpriv, effective at the exec; any
+    other user has none to drop."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: cannot give up root's file powers")
+    return (setpriv, f"--bounding-set={_FILE_POWERS}", f"--inh-caps={_FILE_POWERS}")
 
 
 def _a_regular_file(tmp_path) -> Path:
@@ -102,6 +122,21 @@ def test_a_database_file_that_is_not_sqlite_exits_2_with_one_line(tmp_path):
     assert db.read_bytes().startswith(b"these are not the tables")  # left as it was
 
 
+def test_a_database_folder_without_write_permission_exits_2_with_one_line(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir(mode=0o555)
+    db = data / "stylebot.db"
+    try:
+        status, stderr = _exit_of_bot_with(tmp_path, as_a_plain_user=True, STYLEBOT_DB=str(db))
+    finally:
+        data.chmod(0o755)
+    assert status == 2
+    assert stderr.splitlines() == [
+        f"stylebot: cannot open the database {db} (STYLEBOT_DB): unable to open database file"
+    ]
+    assert not db.exists()
+
+
 def test_a_database_from_a_newer_bot_exits_2_with_one_line(tmp_path):
     db = tmp_path / "stylebot.db"
     with contextlib.closing(sqlite3.connect(db)) as connection:
@@ -123,7 +158,6 @@ def test_an_unusable_work_folder_exits_2_with_one_line_instead_of_hanging(tmp_pa
     ]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
 def test_a_read_only_work_folder_exits_2_with_one_line(tmp_path):
     work = tmp_path / "work"
     for sub in ("", "users", "jobs", "results"):
@@ -131,7 +165,8 @@ def test_a_read_only_work_folder_exits_2_with_one_line(tmp_path):
     for sub in ("users", "jobs", "results", ""):
         (work / sub).chmod(0o555)
     try:
-        status, stderr = _exit_of_bot_with(tmp_path, STYLEBOT_WORK_DIR=str(work))
+        status, stderr = _exit_of_bot_with(tmp_path, as_a_plain_user=True,
+                                           STYLEBOT_WORK_DIR=str(work))
     finally:
         for sub in ("", "users", "jobs", "results"):
             (work / sub).chmod(0o755)

@@ -4,11 +4,14 @@ battle, against the fake Bot API with tiny 2-step jobs."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
+from bot.jobs.battles import result_text
 from bot.telegram import texts
 from stylecore.presets import list_presets
+from tests.conditions import all_finished, biggest_file_id, job_rows, until
 from tests.fake_telegram import (
     ALICE,
     BOB,
@@ -40,6 +43,22 @@ async def test_album_of_two_photos_in_a_private_chat(fake: FakeTelegram, tmp_pat
         assert_stylised(result.upload(), content, (64, 48))
         # One job, no "pick a style" question for either part.
         assert not fake.find("sendMessage", lambda c: "Pick a style" in c.text)
+
+
+async def test_album_parts_a_moment_apart_are_one_job(fake: FakeTelegram, tmp_path, worker):
+    chat = private_chat(ALICE)
+    content, style = content_photo(), style_photo(seed=4)
+    async with run_bot(fake, tmp_path, worker):
+        first, second = fake.user_sends_album(chat, ALICE, [content, style], order=[1])
+        await asyncio.sleep(0.5)  # the scenario: the first part comes half a second later
+        fake.deliver_late(first)
+        result = await fake.wait_for("sendPhoto", result_for(first), timeout=60)
+        assert_stylised(result.upload(), content, (64, 48))
+        await until(all_finished(tmp_path / "stylebot.db"))
+    [job] = job_rows(tmp_path / "stylebot.db")
+    assert (job.content_file_id, job.style_file_id) == (biggest_file_id(first),
+                                                        biggest_file_id(second))
+    assert not fake.find("sendMessage", lambda c: c.chat_id == chat.id and c.buttons())
 
 
 async def test_album_in_a_group_needs_stylize(fake: FakeTelegram, tmp_path, worker):
@@ -98,13 +117,18 @@ async def test_surprise_names_its_random_style(fake: FakeTelegram, tmp_path, wor
 async def test_me_paints_the_profile_photo(fake: FakeTelegram, tmp_path, worker):
     group = group_chat()
     avatar = content_photo(56, 56, tint=(40, 0, 0))
-    fake.set_profile_photo(ALICE, avatar)
+    sizes = fake.set_profile_photo(ALICE, avatar)
     async with run_bot(fake, tmp_path, worker):
         command = fake.user_sends_text(group, ALICE, "/me crosshatch")
         result = await fake.wait_for("sendPhoto", result_for(command), timeout=60)
         assert result.text.startswith("crosshatch ·")
         assert_stylised(result.upload(), avatar, (64, 64))  # STYLEBOT_SIZE is the long side
         assert fake.find("getUserProfilePhotos", lambda c: c.params["user_id"] == ALICE.id)
+        # The job was given the biggest size Telegram has, not the thumbnail listed first.
+        thumbnail, biggest = [size["file_id"] for size in sizes]
+        [job] = job_rows(tmp_path / "stylebot.db")
+        assert job.content_file_id == biggest
+        assert not fake.find("getFile", lambda c: c.params["file_id"] == thumbnail)
 
         hidden = fake.user_sends_text(group, BOB, "/me mosaic")
         answer = await fake.wait_for("sendMessage", replies_to(hidden))
@@ -146,11 +170,18 @@ async def test_battle_votes_and_the_caller_ends_it(fake: FakeTelegram, tmp_path,
                 lambda c: c.params["callback_query_id"] == query))
             return answer.text
 
+        # The first vote's edit of the counts hangs (Telegram is slow): the votes cast
+        # meanwhile are a burst, shown together by one more edit.
+        mark = fake.mark()
+        first_edit = fake.hold_next("editMessageText",
+                                    lambda params: params["message_id"] == vote.message_id)
         assert await tap(mosaic, ALICE) == texts.VOTED.format(name="mosaic")
+        await until(first_edit.arrived.is_set, 30, "the first edit held")
         assert await tap(swirl, BOB) == texts.VOTED.format(name="swirl")
         assert await tap(swirl, BOB) == texts.VOTE_UNCHANGED.format(name="swirl")
         assert await tap(mosaic, BOB) == texts.VOTED.format(name="mosaic")  # changed its mind
         assert await tap(mosaic, CAROL) == texts.VOTED.format(name="mosaic")
+        first_edit.release()
         await fake.wait_for("editMessageText", lambda c: (
             c.message_id == vote.message_id and "mosaic: 3" in c.text))
         shown = fake.message(group.id, vote.message_id)
@@ -160,6 +191,11 @@ async def test_battle_votes_and_the_caller_ends_it(fake: FakeTelegram, tmp_path,
         assert await tap(end, BOB) == texts.NOT_YOUR_BATTLE
         await tap(end, ALICE)
         over = fake.message(group.id, vote.message_id)
+        # Between the held edit and the result, one edit showed the whole burst.
+        edits = fake.find("editMessageText", lambda c: c.message_id == vote.message_id,
+                          after=mark)
+        assert [c.error for c in edits] == ["held", None, None]
+        assert "mosaic: 3" in edits[1].text and edits[2].text.startswith("Style battle over")
         assert over["text"].startswith("Style battle over. The winner: mosaic with 3 votes")
         assert "reply_markup" not in over
         assert vote_msg["message_id"] == vote.message_id
@@ -177,8 +213,11 @@ async def test_battle_counts_as_its_jobs(fake: FakeTelegram, tmp_path, worker):
         command = fake.user_sends_text(group, ALICE, "/battle mosaic swirl crosshatch",
                                        reply_to=photo)
         answer = await fake.wait_for("sendMessage", replies_to(command))
-        assert answer.text == texts.USER_LIMIT.format(count=0)
+        # Alice has nothing waiting: the battle alone is over her limit of 2.
+        assert answer.text == ("A style battle paints 3 pictures at once, more than the 2 you "
+                               "may have waiting.")
         assert not fake.find("sendMediaGroup")
+        assert job_rows(tmp_path / "stylebot.db") == []
         same = fake.user_sends_text(group, ALICE, "/battle mosaic mosaic", reply_to=photo)
         answer = await fake.wait_for("sendMessage", replies_to(same))
         assert answer.text == texts.BATTLE_SAME_STYLE
@@ -189,7 +228,7 @@ async def test_battle_counts_as_its_jobs(fake: FakeTelegram, tmp_path, worker):
 
 async def test_battle_vote_survives_a_restart(fake: FakeTelegram, tmp_path, worker):
     group = group_chat()
-    async with run_bot(fake, tmp_path, worker, STYLEBOT_BATTLE_SECONDS="8"):
+    async with run_bot(fake, tmp_path, worker):  # ten minutes to vote
         photo = fake.user_sends_photo(group, BOB, content_photo())
         _, vote = await _battle_vote_message(fake, group, photo, ALICE, "/battle")
         styles = [text.split(" (")[0] for text, data in vote.buttons() if data.startswith("v:")]
@@ -199,12 +238,28 @@ async def test_battle_vote_survives_a_restart(fake: FakeTelegram, tmp_path, work
         fake.user_taps(first, fake.message(group.id, vote.message_id), user=BOB)
         await fake.wait_for("editMessageText", after=mark,
                             predicate=lambda c: c.message_id == vote.message_id)
-    await asyncio.sleep(9)  # the deadline passes while the bot is down
-    async with run_bot(fake, tmp_path, worker, STYLEBOT_BATTLE_SECONDS="8"):
-        await fake.wait_for("editMessageText", timeout=30, predicate=lambda c: (
+    assert not fake.find("editMessageText", lambda c: c.text.startswith("Style battle over"))
+    with sqlite3.connect(tmp_path / "stylebot.db") as connection:  # the bot is down 11 minutes
+        connection.execute("UPDATE battles SET deadline = deadline - 660")
+    mark = fake.mark()
+    async with run_bot(fake, tmp_path, worker):
+        await fake.wait_for("editMessageText", timeout=30, after=mark, predicate=lambda c: (
             c.message_id == vote.message_id and c.text.startswith("Style battle over")))
         over = fake.message(group.id, vote.message_id)
         assert over["text"].startswith(f"Style battle over. The winner: {styles[0]} with 1")
+
+
+async def test_a_battle_ends_on_its_timer_while_the_bot_runs(fake: FakeTelegram, tmp_path,
+                                                              worker):
+    group = group_chat()
+    async with run_bot(fake, tmp_path, worker, STYLEBOT_BATTLE_SECONDS="3"):
+        photo = fake.user_sends_photo(group, BOB, content_photo())
+        _, vote = await _battle_vote_message(fake, group, photo, ALICE, "/battle mosaic swirl")
+        # Nobody votes or taps "End vote": the timer alone ends it.
+        over = await fake.wait_for("editMessageText", timeout=60, predicate=lambda c: (
+            c.message_id == vote.message_id and c.text.startswith("Style battle over")))
+    assert over.text == result_text(["mosaic", "swirl"], {})
+    assert "reply_markup" not in fake.message(group.id, vote.message_id)
 
 
 async def test_a_battle_speaks_the_groups_language(fake: FakeTelegram, tmp_path, worker):

@@ -26,6 +26,7 @@ from tests.fake_telegram import (
     content_photo,
     free_port,
     private_chat,
+    result_for,
     run_bot,
 )
 
@@ -48,11 +49,6 @@ def json_lines(caplog):
     yield lines
     logging.getLogger("stylebot").removeHandler(handler)
 
-
-def is_result_for(photo: dict):
-    """The result picture (with its re-run buttons), not a live preview."""
-    return lambda call: (call.reply_to == photo["message_id"]
-                         and any(data.startswith("r:") for _, data in call.buttons()))
 
 
 async def get(url: str) -> tuple[int, str, str]:
@@ -104,7 +100,7 @@ async def test_healthz_and_metrics_follow_a_job(fake: FakeTelegram, tmp_path, wo
                        retry_after=1)
         photo = fake.user_sends_photo(private_chat(ALICE), ALICE, content_photo(),
                                       caption="mosaic")
-        await fake.wait_for("sendPhoto", is_result_for(photo), timeout=180)
+        await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
         for _ in range(100):  # the delivery is recorded just after Telegram accepted it
             after = await scrape(port)
             if value(after, "stylebot_jobs_total", status="done") > value(

@@ -18,6 +18,7 @@ import pytest_asyncio
 from bot.jobs.worker import StyleWorker
 from bot.telegram import texts
 from stylecore.transfer import PIXEL_BUDGET_ENV
+from tests.conditions import until, until_blocking
 from tests.fake_telegram import (
     ALICE,
     BOB,
@@ -105,7 +106,7 @@ def test_bot_killed_while_downloading_a_photo_asks_for_it_again_after_the_restar
         with bot_process(fake, tmp_path) as bot:
             photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
             download.wait_arrived(timeout=60)
-            _until_blocking(lambda: fake.pending_updates() == 0)
+            until_blocking(lambda: fake.pending_updates() == 0)
             _kill(bot)
         download.release()
         assert not fake.find("sendMessage", replies_to(photo))
@@ -117,12 +118,6 @@ def test_bot_killed_while_downloading_a_photo_asks_for_it_again_after_the_restar
         assert apology.text == texts.RESTARTED_WHILE_RECEIVING
         assert len(fake.find("sendMessage", replies_to(photo))) == 1
 
-
-def _until_blocking(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -172,7 +167,7 @@ async def test_worker_killed_mid_job_is_retried_and_the_queue_goes_on(fake: Fake
         await fake.wait_for("sendMessage", replies_to(second))
         await fake.wait_for("editMessageText", lambda c: c.chat_id == ALICE.id
                             and c.text == texts.STARTING)
-        await _until(lambda: worker.busy)
+        await until(lambda: worker.busy)
         killed = worker.pid
         os.kill(killed, signal.SIGKILL)
 
@@ -186,12 +181,6 @@ async def test_worker_killed_mid_job_is_retried_and_the_queue_goes_on(fake: Fake
     assert second_result.text.startswith("crosshatch")
     assert len(delivered(fake, first)) == len(delivered(fake, second)) == 1
 
-
-async def _until(condition, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 # ---------------------------------------------------------------------- out of memory

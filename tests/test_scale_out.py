@@ -11,11 +11,13 @@ import json
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.telegram import texts
+from tests.conditions import all_finished, job_rows, until, until_blocking
 from tests.fake_telegram import (
     ALICE,
     BOB,
@@ -57,11 +59,16 @@ def stylising(call: Call) -> bool:
     return call.text.startswith("Stylising")
 
 
-async def until(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+
+def settled(db: Path, running: list[WorkerProcess]) -> Callable[[], bool]:
+    """For `until`: every job is finished in the bot's records (a delivered job is never sent
+    again) and every live worker is idle, so no run is left that could send a second result."""
+    def check() -> bool:
+        live = [worker for worker in running
+                if worker.process is not None and worker.process.poll() is None]
+        return all_finished(db)() and all(
+            (info := worker.info()) is not None and info.state == "idle" for worker in live)
+    return check
 
 
 def busy_worker(running: list[WorkerProcess]) -> WorkerProcess:
@@ -83,7 +90,7 @@ async def test_a_worker_killed_mid_job_hands_it_to_another(fake, tmp_path, redis
             victim = busy_worker(running)
             victim.kill()
             result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
-            await asyncio.sleep(2)  # a second result would come now
+            await until(settled(tmp_path / "stylebot.db", running), 60, "all settled")
         survivor = next(worker for worker in running if worker is not victim)
         assert survivor.info().jobs_done == 1
     assert_stylised(result.upload(), content, (64, 48))
@@ -95,7 +102,7 @@ async def test_redis_restarted_mid_job(fake, tmp_path, redis_server):
     """Redis comes back empty (no persistence, the hardest case): the bot keeps answering,
     queues the job again and the user gets one result."""
     chat = private_chat(ALICE)
-    with workers(redis_server, tmp_path, "w1"):
+    with workers(redis_server, tmp_path, "w1") as running:
         async with run_bot(fake, tmp_path, RemoteEngine(redis_server.url), **LONG_JOB):
             photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
             await fake.wait_for("editMessageText", stylising, timeout=120)
@@ -105,7 +112,7 @@ async def test_redis_restarted_mid_job(fake, tmp_path, redis_server):
             await asyncio.sleep(2)
             redis_server.start()
             await fake.wait_for("sendPhoto", result_for(photo), timeout=240)
-            await asyncio.sleep(2)
+            await until(settled(tmp_path / "stylebot.db", running), 60, "all settled")
     assert len(delivered(fake, photo)) == 1
 
 
@@ -123,7 +130,7 @@ def test_bot_killed_while_a_remote_job_runs(tmp_path, redis_server):
             bot.wait(30)
         with bot_process(fake, tmp_path, **broker, **LONG_JOB):
             fake.wait_for_blocking("sendPhoto", result_for(photo), timeout=240)
-            time.sleep(3)
+            until_blocking(settled(tmp_path / "stylebot.db", running), 60, "all settled")
         assert len(delivered(fake, photo)) == 1
         assert running[0].info().jobs_done >= 1
 
@@ -135,10 +142,13 @@ async def test_no_worker_alive_jobs_wait_then_run(fake, tmp_path, redis_server):
         photo = fake.user_sends_photo(chat, BOB, content_photo(), caption="mosaic")
         queued = await fake.wait_for("sendMessage", replies_to(photo))
         assert texts.NO_WORKER_ONLINE.split(";")[0] in queued.text
-        await asyncio.sleep(3)
+        # The queue holds it, untried, while no painter is there.
+        [job] = job_rows(tmp_path / "stylebot.db")
+        assert (job.status, job.attempts) == ("queued", 0)
         assert not delivered(fake, photo)
-        with workers(redis_server, tmp_path, "late"):
+        with workers(redis_server, tmp_path, "late") as running:
             await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
+            await until(settled(tmp_path / "stylebot.db", running), 60, "all settled")
     assert len(delivered(fake, photo)) == 1
 
 
@@ -162,10 +172,10 @@ async def test_waiting_users_hear_when_the_last_worker_goes_and_get_one_result_e
             for user in (ALICE, BOB):  # the interrupted job and the one that never started
                 await fake.wait_for("editMessageText", lambda c, u=user: c.chat_id == u.id
                                     and no_painter in c.text, timeout=60)
-            with workers(redis_server, tmp_path, "back"):
+            with workers(redis_server, tmp_path, "back") as back:
                 for photo in (first, second):
                     await fake.wait_for("sendPhoto", result_for(photo), timeout=240)
-                await asyncio.sleep(2)
+                await until(settled(tmp_path / "stylebot.db", back), 60, "all settled")
     assert len(delivered(fake, first)) == len(delivered(fake, second)) == 1
 
 
@@ -199,8 +209,19 @@ async def test_broken_and_out_of_memory_workers_are_reported_never_silent(fake, 
             chat = private_chat(ALICE)
             photo = fake.user_sends_photo(chat, ALICE, large, caption="mosaic")
             result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
-            await asyncio.sleep(1.5)  # the fleet view catches up with the worker's counters
-            health = await asyncio.to_thread(_health, port)
+            # The fleet view catches up with the worker's counters (its next heartbeat).
+            health: dict = {}
+
+            async def small_worker_idle_after_two_runs() -> bool:
+                nonlocal health
+                health = await asyncio.to_thread(_health, port)
+                return any(w["worker"] == "small" and w["state"] == "idle"
+                           and w["jobs_done"] == 2 for w in health["workers"])
+
+            deadline = time.monotonic() + 30
+            while not await small_worker_idle_after_two_runs():
+                assert time.monotonic() < deadline, f"the fleet view is stale: {health}"
+                await asyncio.sleep(0.2)
             metrics = await asyncio.to_thread(_metrics, port)
     assert result.text.startswith("mosaic · 67×50") and texts.NOTE_SMALLER in result.text
     assert_stylised(result.upload(), large, (67, 50))

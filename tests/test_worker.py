@@ -29,6 +29,7 @@ from bot.jobs.worker import (
 from bot.telegram.texts import error_text
 from stylecore.errors import ImageError
 from stylecore.params import DEFAULT
+from tests.conditions import until
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
@@ -78,16 +79,14 @@ async def test_run_writes_the_result_and_streams_progress(worker, images, tmp_pa
     async def on_progress(progress: Progress) -> None:
         seen.append(progress)
 
-    # The event loop must stay responsive while the child computes.
-    gaps, last = [], time.perf_counter()
+    # The event loop stays responsive while the child computes: another task runs meanwhile.
+    ticks_while_busy = 0
 
     async def ticker():
-        nonlocal last
+        nonlocal ticks_while_busy
         while True:
             await asyncio.sleep(0.01)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+            ticks_while_busy += worker.busy
 
     ticking = asyncio.create_task(ticker())
     request = work(images, tmp_path, 1, params=TINY.with_(steps=4), preview_every=0.5)
@@ -111,7 +110,7 @@ async def test_run_writes_the_result_and_streams_progress(worker, images, tmp_pa
     assert list(previews) == [2]  # half way; the end is the result itself
     with Image.open(io.BytesIO(previews[2])) as preview:
         assert preview.format == "JPEG" and preview.size == (64, 48)
-    assert max(gaps) < 0.5, f"event loop blocked for {max(gaps):.2f} s"
+    assert ticks_while_busy > 0, "the event loop was blocked while the child computed"
 
 
 @in_module_loop
@@ -119,12 +118,13 @@ async def test_a_slow_progress_callback_gets_the_latest_step_and_every_preview(
     worker, images, tmp_path
 ):
     seen: list[Progress] = []
+    request = work(images, tmp_path, 10, params=TINY.with_(size=48, steps=20))
 
     async def slow(progress: Progress) -> None:
         seen.append(progress)
-        await asyncio.sleep(0.5)  # e.g. a Telegram edit per step
+        if len(seen) == 1:  # e.g. a Telegram edit that takes as long as the whole job
+            await until(lambda: os.path.exists(request.output_path), 120, "the job done")
 
-    request = work(images, tmp_path, 10, params=TINY.with_(size=48, steps=20))
     result = await worker.run(request, slow)
     assert result.steps == 20
     steps = [p.step for p in seen]
@@ -150,8 +150,7 @@ async def test_cancel_stops_the_job_promptly_and_the_worker_carries_on(worker, i
 
     with pytest.raises(JobCancelled):
         await worker.run(work(images, tmp_path, 2, params=LONG), on_progress)
-    assert time.perf_counter() - cancelled_at[0] < 5
-    assert 3 <= max(steps) < 50
+    assert cancelled_at and 3 <= max(steps) < 50  # it stopped within a few of 5000 steps
     assert not (tmp_path / "result-2.png").exists()
 
     result = await worker.run(work(images, tmp_path, 3), lambda p: None)
@@ -172,9 +171,8 @@ async def test_cancelling_the_run_task_abandons_the_job(worker, images, tmp_path
     # The abandoned job stops in the child, so the next one starts at once; its stale
     # messages are not mistaken for the new job's.
     seen: list[int] = []
-    started = time.perf_counter()
     result = await worker.run(work(images, tmp_path, 5), lambda p: seen.append(p.job_id))
-    assert time.perf_counter() - started < 30
+    assert not (tmp_path / "result-4.png").exists()  # its 5000 steps were not run out
     assert result.job_id == 5 and set(seen) == {5}
     assert worker.pid == pid
 

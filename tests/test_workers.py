@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import pytest
 
 from bot.app import build_application, running
 from bot.config import Config
 from bot.jobs.gpus import visible_gpus, worker_environments
-from tests.fake_telegram import FakeTelegram, User, bot_env, content_photo, private_chat
+from tests.conditions import job_rows, until
+from tests.fake_telegram import (
+    FakeTelegram,
+    User,
+    bot_env,
+    content_photo,
+    private_chat,
+    result_for,
+)
 
 
 def test_gpus_come_from_cuda_visible_devices_or_nvidia_smi(monkeypatch):
@@ -54,35 +61,19 @@ async def test_two_workers_run_two_users_jobs_at_once(tmp_path, monkeypatch, cap
 
             photos = [fake.user_sends_photo(private_chat(user), user, content_photo(), "mosaic")
                       for user in (alice, bob)]
-            both_busy = await _until(lambda: all(worker.busy for worker in pool.workers), 60)
+            await until(lambda: all(worker.busy for worker in pool.workers), 60,
+                        "both workers busy at once")
             running_jobs = pool.running()
-            assert both_busy and None not in running_jobs
+            assert None not in running_jobs
             assert {job.user_id for job in running_jobs} == {alice.id, bob.id}
             queue = app.bot_data.services.queue
             snapshot = await queue.queue_snapshot()
             assert [job.status for job in snapshot] == ["running", "running"]
             for photo in photos:
-                await fake.wait_for("sendPhoto", is_result_for(photo), timeout=120)
+                await fake.wait_for("sendPhoto", result_for(photo), timeout=120)
 
-            async def statuses() -> list[str]:
-                return [(await queue.get(job.id)).status for job in running_jobs]
-
-            deadline = time.monotonic() + 10  # recorded just after Telegram accepted the photo
-            while await statuses() != ["done", "done"] and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            assert await statuses() == ["done", "done"]
+            # Recorded just after Telegram accepted the photo.
+            await until(lambda: [job.status for job in job_rows(tmp_path / "stylebot.db")]
+                        == ["done", "done"], 30, "both jobs done")
 
 
-def is_result_for(photo: dict):
-    """The result picture (with its re-run buttons)."""
-    return lambda call: (call.reply_to == photo["message_id"]
-                         and any(data.startswith("r:") for _, data in call.buttons()))
-
-
-async def _until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.005)
-    return True

@@ -61,6 +61,9 @@ class Battles:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._locks: dict[int, asyncio.Lock] = {}
+        self._edit_locks: dict[int, asyncio.Lock] = {}
+        """One edit of a vote message at a time, so the counts never overwrite the result;
+        held during the request, which `_locks` (votes wait on those) never are for counts."""
         self._dirty: set[int] = set()
         self._refreshers: dict[int, asyncio.Task] = {}
 
@@ -116,6 +119,9 @@ class Battles:
     def _lock(self, battle_id: int) -> asyncio.Lock:
         return self._locks.setdefault(battle_id, asyncio.Lock())
 
+    def _edit_lock(self, battle_id: int) -> asyncio.Lock:
+        return self._edit_locks.setdefault(battle_id, asyncio.Lock())
+
     # ------------------------------------------------------------------ the loop's work
 
     async def tick(self) -> None:
@@ -133,9 +139,10 @@ class Battles:
                 elif state == "voting" and deadline is not None and deadline <= now:
                     await self._finish(battle)
         open_ids = {row[0] for row in rows}
-        for battle_id in [b for b, lock in self._locks.items()
-                          if b not in open_ids and not lock.locked()]:
-            del self._locks[battle_id]
+        for locks in (self._locks, self._edit_locks):
+            for battle_id in [b for b, lock in locks.items()
+                              if b not in open_ids and not lock.locked()]:
+                del locks[battle_id]
 
     async def _post_album(self, battle: Battle) -> None:
         jobs = [await self.queue.get(job_id) for job_id in battle.job_ids]
@@ -279,7 +286,7 @@ class Battles:
     async def _refresh(self, battle_id: int) -> None:
         while battle_id in self._dirty:
             self._dirty.discard(battle_id)
-            async with self._lock(battle_id):
+            async with self._edit_lock(battle_id):
                 battle = await self.get(battle_id)
                 if battle is None or battle.state != "voting":
                     return
@@ -308,13 +315,14 @@ class Battles:
         styles = await self._posted_styles(battle)
         counts = await self.records.counts(battle.id)
         await self.records.set(battle.id, state="over")
-        try:
-            await self.bot.edit_message_text(result_text(styles, counts,
-                                                         translator(battle.language)),
-                                             chat_id=battle.chat_id,
-                                             message_id=battle.vote_message_id)
-        except TelegramError as exc:
-            log.info("battle %d: result not shown: %s", battle.id, exc)
+        async with self._edit_lock(battle.id):  # after any edit of the counts in flight
+            try:
+                await self.bot.edit_message_text(result_text(styles, counts,
+                                                             translator(battle.language)),
+                                                 chat_id=battle.chat_id,
+                                                 message_id=battle.vote_message_id)
+            except TelegramError as exc:
+                log.info("battle %d: result not shown: %s", battle.id, exc)
         log.info("battle %d over: %s", battle.id, counts)
 
 

@@ -364,13 +364,21 @@ class FakeTelegram:
                 self._push_update({"message": messages[index]})
             return messages
 
-    def set_profile_photo(self, user: User, image_bytes: bytes | None) -> None:
-        """What getUserProfilePhotos answers for `user` (None: no photo, or hidden)."""
+    def deliver_late(self, message: dict) -> None:
+        """The update of a message sent earlier but left out of its delivery (an album part
+        held back by `user_sends_album(order=...)`) arrives now."""
+        with self._lock:
+            self._push_update({"message": message})
+
+    def set_profile_photo(self, user: User, image_bytes: bytes | None) -> list[dict]:
+        """What getUserProfilePhotos answers for `user` (None: no photo, or hidden); returns
+        the photo's sizes (thumbnail first), empty for None."""
         with self._lock:
             if image_bytes is None:
                 self._profile_photos.pop(user.id, None)
-            else:
-                self._profile_photos[user.id] = self.photo_sizes(image_bytes)
+                return []
+            self._profile_photos[user.id] = self.photo_sizes(image_bytes)
+            return self._profile_photos[user.id]
 
     def user_sends_document(
         self,

@@ -159,6 +159,13 @@ BATTLE_USAGE = N_(
     "/battle mosaic swirl."
 )
 BATTLE_SAME_STYLE = N_("A battle needs two or three different styles.")
+BATTLE_OVER_LIMIT = NP_(
+    "A style battle paints {count} picture at once, more than the {limit} you may have "
+    "waiting.",
+    "A style battle paints {count} pictures at once, more than the {limit} you may have "
+    "waiting.",
+)
+"""A battle that could never fit under STYLEBOT_MAX_QUEUED_PER_USER, however long one waits."""
 BATTLE_QUEUED = N_("Style battle: painting {styles}…")
 BATTLE_VOTE = N_("Style battle! Vote for your favourite:\n{lines}")
 BATTLE_LINE = NP_("{name}: {votes} vote", "{name}: {votes} votes")

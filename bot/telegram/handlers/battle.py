@@ -62,8 +62,12 @@ async def battle(req: Request) -> None:
             try:
                 jobs = await svc.queue.enqueue_many(requests)
             except UserLimitReached as exc:
-                await reply(message,
-                            req.t.n(texts.USER_LIMIT, exc.waiting, count=exc.waiting))
+                if len(requests) > exc.limit:  # waiting would not help: the battle is too big
+                    text = req.t.n(texts.BATTLE_OVER_LIMIT, len(requests), count=len(requests),
+                                   limit=exc.limit)
+                else:
+                    text = req.t.n(texts.USER_LIMIT, exc.waiting, count=exc.waiting)
+                await reply(message, text)
                 return
             except QueueFull:
                 await reply(message, req.t(texts.QUEUE_FULL))

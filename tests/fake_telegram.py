@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +43,36 @@ from bot.playground.bot_api import (  # noqa: F401
 if TYPE_CHECKING:
     from bot.config import Config
     from bot.jobs.worker import StyleWorker
+
+
+# ---------------------------------------------------------------------- a job's status message
+
+STATUS_METHODS = frozenset({"sendMessage", "editMessageText", "sendPhoto", "editMessageCaption",
+                            "editMessageMedia"})
+"""How a job's status message changes: a text sent or edited, or, once a preview shows (the
+instant picture is every job's first), a photo sent or its caption or picture edited."""
+
+
+def status_text(call: Call) -> str:
+    """What a status call shows: its text, or its caption (inside `media` for editMessageMedia)."""
+    media = call.params.get("media")
+    if call.method == "editMessageMedia" and isinstance(media, dict):
+        return str(media.get("caption") or "")
+    return call.text
+
+
+def status_says(prefix: str, chat_id: int | None = None, *, exactly: bool = False
+                ) -> Callable[[Call], bool]:
+    """Matches the status message of a job (in `chat_id`) showing `prefix` (all of it with
+    `exactly`), as text or as a preview's caption; never a result."""
+    def matches(call: Call) -> bool:
+        if call.method not in STATUS_METHODS or is_result_upload(call.params):
+            return False
+        if chat_id is not None and call.chat_id != chat_id:
+            return False
+        text = status_text(call)
+        return text == prefix if exactly else text.startswith(prefix)
+    return matches
 
 
 

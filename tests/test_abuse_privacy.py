@@ -24,6 +24,7 @@ from tests.fake_telegram import (
     replies_to,
     result_for,
     run_bot,
+    status_says,
     style_photo,
 )
 
@@ -122,8 +123,7 @@ async def test_forget_deletes_sessions_jobs_and_pictures_and_confirms(fake: Fake
         default = fake.user_sends_text(chat, ALICE, "/style crosshatch")
         await fake.wait_for("sendMessage", replies_to(default))
         running = fake.user_sends_photo(chat, ALICE, content_photo())
-        progress = await fake.wait_for("editMessageText", lambda c: c.chat_id == ALICE.id
-                                       and c.text.startswith("Stylising"), timeout=60)
+        await fake.wait_for(None, status_says("Stylising", ALICE.id), timeout=60)
         assert worker.busy
         queued = fake.user_sends_photo(chat, ALICE, content_photo(tint=(40, 0, 0)))
         await fake.wait_for("sendMessage", replies_to(queued))
@@ -137,8 +137,8 @@ async def test_forget_deletes_sessions_jobs_and_pictures_and_confirms(fake: Fake
         assert answer.text == texts.FORGOTTEN.format(jobs=2)
         assert rows_about(db, ALICE.id) == {"sessions": 0, "jobs": 0, "turns": 0}
         # The running job (3000 steps) stops: its status says so and the worker is free.
-        await fake.wait_for("editMessageText", lambda c: c.message_id == progress.message_id
-                            and c.text == texts.CANCELLED, timeout=30)
+        await fake.wait_for(None, status_says(texts.CANCELLED, ALICE.id, exactly=True),
+                            timeout=30)
         await until(lambda: not worker.busy, 30, "the worker idle")
         # Its files go; only Bob's waiting photo is left.
         await until(lambda: files_in(work) == files_in(work / "users" / str(BOB.id)))

@@ -29,6 +29,7 @@ from tests.fake_telegram import (
     replies_to,
     result_for,
     run_bot,
+    status_says,
     style_photo,
 )
 
@@ -174,14 +175,12 @@ async def test_cancel_running_job_and_waiting_photo(fake: FakeTelegram, tmp_path
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker, STYLEBOT_STEPS="3000"):
         photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
-        status = await fake.wait_for("sendMessage", replies_to(photo))
-        await fake.wait_for("editMessageText", lambda c: c.message_id == status.message_id
-                            and c.text.startswith("Stylising"))
+        await fake.wait_for("sendMessage", replies_to(photo))
+        await fake.wait_for(None, status_says("Stylising", chat.id))
         command = fake.user_sends_text(chat, ALICE, "/cancel")
         answer = await fake.wait_for("sendMessage", replies_to(command))
         assert answer.text.startswith("Cancelled 1 job")
-        await fake.wait_for("editMessageText", lambda c: c.message_id == status.message_id
-                            and c.text == "Cancelled.", timeout=10)
+        await fake.wait_for(None, status_says("Cancelled.", chat.id, exactly=True), timeout=10)
 
         # A half-finished conversation is cleared too: the next photo is a new content photo.
         waiting = fake.user_sends_photo(chat, ALICE, content_photo())
@@ -193,7 +192,8 @@ async def test_cancel_running_job_and_waiting_photo(fake: FakeTelegram, tmp_path
         ask = await fake.wait_for("sendMessage", replies_to(again))
         assert "second photo" in ask.text
         await asyncio.sleep(0.5)
-        assert not fake.find("sendPhoto") and not fake.find("sendDocument")
+        # No result: the only pictures sent were the cancelled job's previews.
+        assert not fake.find(None, result_for(photo)) and not fake.find("sendDocument")
 
 
 async def test_two_users_in_a_group_at_once(fake: FakeTelegram, tmp_path, worker):

@@ -24,6 +24,7 @@ from tests.fake_telegram import (
     replies_to,
     result_for,
     run_bot,
+    status_says,
 )
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
@@ -37,8 +38,7 @@ async def test_a_full_queue_says_busy_and_the_admin_sees_it(fake: FakeTelegram, 
     admin = User(ADMIN_ID, "Admin")
     async with run_bot(fake, tmp_path, worker, STYLEBOT_MAX_QUEUE="1", **FOREVER):
         running = fake.user_sends_photo(private_chat(ALICE), ALICE, content_photo(), "mosaic")
-        await fake.wait_for("editMessageText", lambda c: c.chat_id == ALICE.id
-                            and c.text.startswith("Stylising"), timeout=60)
+        await fake.wait_for(None, status_says("Stylising", ALICE.id), timeout=60)
         waiting = fake.user_sends_photo(private_chat(BOB), BOB, content_photo(), "mosaic")
         queued = await fake.wait_for("sendMessage", replies_to(waiting))
         assert queued.text.startswith("Queued")

@@ -32,11 +32,12 @@ RUN --mount=type=cache,target=/root/.cache/pip \
       *) echo "VARIANT must be gpu or cpu, got '$VARIANT'" >&2; exit 2 ;; \
     esac \
  && VENV=/opt/venv EXTRAS="$extras" EDITABLE=0 bash scripts/install.sh
-# Weights and paintings now, so the bot downloads nothing at start. Keras' own copy of the
-# weights is dropped: the project's cache (vgg19_conv.npz) holds the same numbers and is read
-# first. Everything is made readable for the runtime user (Keras falls back to /tmp/.keras
+# Weights (VGG19's and the instant painter's) and paintings now, so the bot downloads nothing
+# at start. Keras' own copy of the weights is dropped: the project's cache (vgg19_conv.npz)
+# holds the same numbers and is read first. Everything is made readable for the runtime user (Keras falls back to /tmp/.keras
 # without a word when its home is unusable).
 RUN python -m stylecore.weights \
+ && python -m stylecore.instant.weights \
  && python -m stylecore.presets --fetch \
  && rm -rf "$KERAS_HOME/models" \
  && chmod -R a+rX "$STYLECORE_HOME"

@@ -97,3 +97,29 @@ def test_webhook_settings_are_checked():
         Config.from_env({**base, "STYLEBOT_WEBHOOK_SECRET": "has spaces"})
     with pytest.raises(ConfigError, match="host:port"):
         Config.from_env({**base, "STYLEBOT_WEBHOOK_LISTEN": "0.0.0.0"})
+
+
+def test_unsetting_the_webhook_goes_back_to_polling(tmp_path):
+    """A bot that ran by webhook and is restarted without STYLEBOT_WEBHOOK_URL polls again:
+    it deletes the webhook first (Telegram answers getUpdates with 409 while one is set), then
+    answers what users send."""
+    alice = User(7, "Alice")
+    chat = private_chat(alice)
+    with FakeTelegram() as fake:
+        common = {"STYLEBOT_PRESETS_DIR": str(tmp_path), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        hooked = bot_env(fake, tmp_path, **common,
+                         STYLEBOT_WEBHOOK_URL="https://bot.example.test/telegram/hook/",
+                         STYLEBOT_WEBHOOK_LISTEN=f"127.0.0.1:{free_port()}")
+        with piped_bot_process(hooked, tmp_path) as process:
+            fake.wait_for_blocking("setWebhook", timeout=60)
+            stop_with_sigterm(process)
+        assert fake.webhook is not None  # Telegram keeps it after the bot stops
+        mark = fake.mark()
+        with piped_bot_process(bot_env(fake, tmp_path, **common), tmp_path) as process:
+            fake.wait_for_blocking("deleteWebhook", after=mark, timeout=60)
+            message = fake.user_sends_text(chat, alice, "/help")
+            answer = fake.wait_for_blocking(
+                "sendMessage", lambda c: c.reply_to == message["message_id"], timeout=30)
+            assert "/styles" in answer.text
+            stop_with_sigterm(process)
+        assert fake.webhook is None

@@ -10,7 +10,6 @@ import pytest
 from telegram import Message
 
 from bot.config import Config
-from bot.jobs.clip_execution import identity_weight
 from bot.jobs.model import Job, JobStatus
 from bot.jobs.protocol import ClipSpec
 from bot.jobs.remote.wire import TaskPayload
@@ -75,8 +74,10 @@ def test_a_clip_job_is_painted_within_the_operators_limits_and_smaller_after_oom
 
 
 def test_a_weaker_style_keeps_more_of_the_clip():
-    weights = [identity_weight(STYLE_STRENGTHS[name]) for name in ("low", "normal", "high")]
-    assert 0 < weights[0] < weights[1] < weights[2] <= 1
+    from stylecore.instant.run import style_mix  # what every frame's painting uses
+
+    mixes = [style_mix(STYLE_STRENGTHS[name]) for name in ("low", "normal", "high")]
+    assert 0 < mixes[0] < mixes[1] == 1.0 < mixes[2]
 
 
 def test_a_clip_travels_to_remote_workers_with_its_limits():

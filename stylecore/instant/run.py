@@ -13,6 +13,7 @@ import numpy as np
 from stylecore.colors import match_color_histogram, transfer_luminance
 from stylecore.faces import Face, detect_faces, face_mask
 from stylecore.instant.painter import InstantPainter, InstantUnavailable, instant_painter
+from stylecore.instant.weights import cache_path
 from stylecore.params import StyleParams
 
 log = logging.getLogger("stylecore.instant")
@@ -100,8 +101,8 @@ def optional_painter(params: StyleParams) -> InstantPainter | None:
     only (an optimiser run never downloads); None when it cannot be had, said once per
     process in the log."""
     global _unavailable_logged
-    if _unavailable_logged:
-        return None
+    if _unavailable_logged and not cache_path().is_file():
+        return None  # still missing; once fetched (while this process runs) they are used
     try:
         return instant_painter(params.precision, download=False)
     except InstantUnavailable as e:

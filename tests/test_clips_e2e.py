@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from bot.telegram import texts
+from tests.conditions import until
 from tests.fake_telegram import (
     ADMIN_ID,
     ALICE,
@@ -202,8 +203,9 @@ async def test_surprise_and_battle_on_a_clip(fake: FakeTelegram, tmp_path, worke
 
 LONG_CLIP = {"STYLEBOT_CLIP_MAX_SECONDS": "100", "STYLEBOT_CLIP_MAX_FPS": "15"}
 """Limits that let an 80 s clip through whole: a job long enough to interrupt."""
-LONG_FRAMES, LONG_WIDTH, LONG_HEIGHT = 1200, 64, 48
-"""80 s at 15 fps: about half a minute of painting on 2 CPU cores."""
+LONG_FRAMES, LONG_WIDTH, LONG_HEIGHT = 450, 64, 48
+"""30 s at 15 fps: about ten seconds of painting on 2 CPU cores, interrupted after its first."""
+LONG_SECONDS = LONG_FRAMES // 15
 
 
 def long_clip() -> bytes:
@@ -221,15 +223,16 @@ async def test_cancel_mid_clip_stops_between_frames(fake: FakeTelegram, tmp_path
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker, **LONG_CLIP):
         sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
-                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=80)
+                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=LONG_SECONDS)
         # The first painted frame is the preview: the status became a photo.
         await fake.wait_for("sendPhoto", painting_frames, timeout=120)
         fake.user_sends_text(chat, ALICE, "/cancel")
         await fake.wait_for(None, lambda c: c.text == texts.CANCELLED, timeout=60)
         after = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip(), caption="mosaic")
         await fake.wait_for("sendAnimation", result_for(after), timeout=120)
+        results = tmp_path / "work" / "results"
+        await until(lambda: not list(results.iterdir()), 30, "the delivered result's file removed")
     assert not fake.find("sendAnimation", result_for(sent))
-    assert not list((tmp_path / "work" / "results").iterdir())
 
 
 @async_test
@@ -238,7 +241,7 @@ async def test_the_worker_killed_mid_clip_paints_it_again_once(fake: FakeTelegra
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker, **LONG_CLIP):
         sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
-                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=80)
+                                    width=LONG_WIDTH, height=LONG_HEIGHT, duration=LONG_SECONDS)
         await fake.wait_for("sendPhoto", painting_frames, timeout=120)
         killed = worker.pid
         assert killed is not None
@@ -257,7 +260,7 @@ def test_the_bot_killed_mid_clip_paints_it_again_after_the_restart(tmp_path):
     with FakeTelegram() as fake:
         with bot_process(fake, tmp_path, **LONG_CLIP) as bot:
             sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
-                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=80)
+                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=LONG_SECONDS)
             fake.wait_for_blocking("sendPhoto", painting_frames, timeout=120)
             bot.kill()
             bot.wait(30)
@@ -278,7 +281,7 @@ def test_a_remote_worker_killed_mid_clip_hands_it_to_another(tmp_path):
         with FakeTelegram() as fake, workers(redis_server, tmp_path, "w1", "w2") as running, \
                 bot_process(fake, tmp_path, **broker, **LONG_CLIP):
             sent = fake.user_sends_clip(chat, ALICE, "video", long_clip(), caption="mosaic",
-                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=80)
+                                        width=LONG_WIDTH, height=LONG_HEIGHT, duration=LONG_SECONDS)
             fake.wait_for_blocking(None, painting_frames, timeout=120)
             victim = next(w for w in running if (info := w.info()) and info.state == "busy")
             victim.kill()

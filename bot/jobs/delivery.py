@@ -87,9 +87,9 @@ class Delivery:
             return
         await self.queue.mark_delivered(job.id, message.message_id)
         log.info("job %d delivered as message %d", job.id, message.message_id)
+        discard_files(self.work, job)
         await status.stop()
         await status.delete()
-        discard_files(self.work, job)
 
     async def _send_result(self, job: Job, path: Path, seconds: float | None) -> Message:
         if job.media != "photo":

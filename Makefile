@@ -3,6 +3,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 EXTRAS ?= dev
+# pytest processes for `make test` (each module stays in one, with its engine worker).
+TEST_PROCESSES ?= 2
 
 # The compiled translations: rebuilt when a catalogue (.po) is newer than its .mo.
 PO     := $(wildcard bot/locale/*/LC_MESSAGES/stylebot.po)
@@ -38,7 +40,7 @@ messages: $(STAMP)
 test: $(STAMP) $(MO)
 	@bash scripts/install_browser.sh
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

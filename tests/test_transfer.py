@@ -311,10 +311,11 @@ def test_flat_colour_fields_move_the_pictures_colours_towards_the_painting(preci
     assert style_distance(result, painting, coarse) < 0.6 * style_distance(photo, painting, coarse)
 
 
-@PRECISIONS
-def test_a_stronger_style_setting_gives_a_picture_closer_to_the_painting(precision):
+def test_a_stronger_style_setting_gives_a_picture_closer_to_the_painting():
+    # float32 only: three whole default runs in emulated bfloat16 take minutes on AVX2 CPUs;
+    # bfloat16's numerics are covered by the other PRECISIONS tests.
     photo, painting = gradient_photo(96, 128), stripes_style(96)
-    params = DEFAULT.with_(size=128, precision=precision)
+    params = DEFAULT.with_(size=128, precision="float32")
     pictures = [
         stylize(photo, painting, params.with_(style_strength=STYLE_STRENGTHS[name])).image
         for name in ("low", "normal", "high")

@@ -25,6 +25,9 @@ log = logging.getLogger("stylebot.status")
 
 PRIVATE_INTERVAL_S = 2.5
 GROUP_INTERVAL_S = 6.0
+FIRST_PREVIEW_INTERVAL_S = 1.0
+"""In a private chat the first preview (the instant picture, ready a fraction of a second after
+"Starting…") waits only for Telegram's one edit a second, not for `PRIVATE_INTERVAL_S`."""
 CHAT_ACTION_EVERY_S = 4.5  # Telegram shows an action for 5 s
 
 
@@ -84,7 +87,10 @@ class StatusMessage:
     async def _pump(self) -> None:
         while not self._dead:
             await self._changed.wait()
-            wait = self._last_edit + self.min_interval - time.monotonic()
+            interval = self.min_interval
+            if self.private and self.previews_shown == 0 and self._preview is not None:
+                interval = FIRST_PREVIEW_INTERVAL_S
+            wait = self._last_edit + interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             self._changed.clear()

@@ -141,7 +141,9 @@ def test_classic_mode_follows_the_seed_loop_step_for_step():
 
 
 PRECISIONS = pytest.mark.parametrize("precision", ["float32", "bfloat16"])
-"""The default engine's behaviour must hold in both precisions, whatever this CPU would pick."""
+"""The default engine's behaviour must hold in both precisions, whatever this CPU would pick.
+Where a CPU lacks native bfloat16 it is emulated, and slow: so the loss and colour tests run in
+both, the blend, palette and strength tests (the same arithmetic on other inputs) in float32."""
 
 
 @pytest.mark.parametrize(
@@ -238,12 +240,11 @@ def test_pixel_budget_comes_from_the_environment():
             pixel_budget({"STYLECORE_MAX_PIXELS_PER_RUN": bad})
 
 
-@PRECISIONS
-def test_several_styles_blend_between_their_results(precision):
+def test_several_styles_blend_between_their_results():
     content = gradient_photo()
     red = (stripes_style() * [1.0, 0.6, 0.2]).astype(np.float32)  # reds and browns
     blue = red[..., ::-1].copy()  # blues and teals
-    params = DEFAULT.with_(size=64, steps=10, precision=precision)
+    params = DEFAULT.with_(size=64, steps=10, precision="float32")
     only_red = stylize(content, [(red, 1.0)], params).image
     only_blue = stylize(content, [(blue, 1.0)], params).image
     mixed = stylize(content, [(red, 1.0), (blue, 1.0)], params).image
@@ -254,10 +255,9 @@ def test_several_styles_blend_between_their_results(precision):
     assert redness(only_blue) < redness(mixed) < redness(only_red)
 
 
-@PRECISIONS
-def test_preserve_colors_keeps_the_photo_palette(precision):
+def test_preserve_colors_keeps_the_photo_palette():
     content, style = gradient_photo(), stripes_style()
-    params = DEFAULT.with_(size=64, steps=8, precision=precision)
+    params = DEFAULT.with_(size=64, steps=8, precision="float32")
     painted = stylize(content, style, params).image
     kept = stylize(content, style, params.with_(preserve_colors="luminance")).image
     start = scale_image(content, 64)

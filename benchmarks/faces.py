@@ -15,6 +15,7 @@ photographs (US Government works) that ageitgey/face_recognition ships in exampl
     pip install -e '.[bench]'; pip install --no-deps face_recognition   # the embedding
     python benchmarks/faces.py                     # 600 px, 5 portraits/group photos
     python benchmarks/faces.py --limit 2 --size 400 --face-weights 1e3 1e4   # a weight sweep
+    python benchmarks/faces.py --size 400 --variants block4_conv2:6000   # another face layer
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=600)
     parser.add_argument("--face-weights", type=float, nargs="*", default=[],
                         help="also run keep_faces with these face_content_weight values")
+    parser.add_argument("--variants", nargs="*", default=[], metavar="LAYER:WEIGHT",
+                        help="also run keep_faces with this face layer and weight, e.g. "
+                             "block4_conv2:6000 (the face term before 2 December)")
     parser.add_argument("--no-landscape", action="store_true", help="skip the faceless check")
     parser.add_argument("--shared", type=Path, default=SHARED,
                         help=f"the shared images folder (default {SHARED})")
@@ -157,6 +161,10 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
     variants = [("before", params.with_(keep_faces=False)), ("after", params)]
     variants += [(f"after w={w:g}", params.with_(face_content_weight=w))
                  for w in args.face_weights]
+    for spec in args.variants:
+        layer, weight = spec.split(":")
+        variants.append((f"after {layer} w={float(weight):g}",
+                         params.with_(face_layers=(layer,), face_content_weight=float(weight))))
     pictures = []
     for label, variant in variants:
         warm_up(variant)
@@ -173,8 +181,8 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
         pictures.append(score("peer", image, seconds, reference, style))
         print(f"{name}: peer {seconds:.1f} s, {fmt(pictures[-1])}", flush=True)
     if not args.no_save:
-        strip = np.concatenate([photo, *(p.image for p in pictures[:2]),
-                                *(p.image for p in pictures if p.name == "peer")], axis=1)
+        # photo, before, after, any variants, the peer
+        strip = np.concatenate([photo, *(p.image for p in pictures)], axis=1)
         RESULTS.mkdir(parents=True, exist_ok=True)
         save_image(strip, RESULTS / f"faces-{name}.jpg")
     height, width = photo.shape[:2]

@@ -97,13 +97,16 @@ class StyleParams:
     `face_layers` inside a soft mask over them, so eyes, brows, nose and mouth keep their shape
     and place while the painting's colours and strokes still cover them. A photo without faces
     runs exactly as with this off."""
-    face_layers: tuple[str, ...] = ("block4_conv2",)
-    """Where the face term compares the picture with the photo: block4 carries facial
-    structure (eyes, mouth) finer than block5, the content layer, which keeps only layout."""
-    face_content_weight: float = 6e3
+    face_layers: tuple[str, ...] = ("block3_conv2",)
+    """Where the face term compares the picture with the photo: block3 carries the shapes of
+    eyes, brows and mouth, and sees only about 32 px around each point, so the term holds the
+    face without reaching past it. block4_conv2 (84 px) also held faces, but its pull spread
+    into the hair, neck and background around them and left that ring unpainted (style@256
+    up to 1.6x; benchmarks/faces.py, docs/engine.md)."""
+    face_content_weight: float = 4e3
     """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). From
-    benchmarks/faces.py (docs/engine.md): 3e3 left faces level with the feed-forward peer, 1e4
-    took the painting's texture off faces that fill much of the picture."""
+    benchmarks/faces.py (docs/engine.md): at block3, 3e3 kept faces just within the target
+    (0.85x the feed-forward peer's distance), 6e3 made them smooth and nearly photographic."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def with_(self, **changes) -> StyleParams:

@@ -128,7 +128,11 @@ def test_the_face_term_pulls_only_where_the_face_is():
     np.testing.assert_allclose(terms[:3], plain_terms, rtol=1e-4)
     pull = np.abs((grad - plain_grad).numpy()[0]).sum(axis=-1)
     assert pull[:40, :40].max() > 0
-    assert pull[112:, 112:].max() <= 1e-6 * pull.max()  # beyond the face's reach: nothing
+    # The mask ends about 45 px from the corner; the face layer's reach (block3_conv2 sees 32
+    # px) adds a little more, and past that the term must leave the painting alone: a deeper
+    # layer (block4_conv2) pulled hair and background around faces towards the photo.
+    assert pull[72:, :].max() <= 1e-6 * pull.max()
+    assert pull[:, 72:].max() <= 1e-6 * pull.max()
 
 
 def test_keep_faces_changes_the_face_and_reports_it():

@@ -88,7 +88,7 @@ def main() -> int:
             lines += instant_bench.speed_and_memory(*pairs[0])
             lines += ["", *instant_bench.against_peer(pairs, args.size, load_peer())]
         if args.starts:
-            lines += ["", *instant_bench.head_starts(pairs, default)]
+            lines += ["", *instant_bench.head_starts(pairs, default, args.start_variants)]
         table = "\n".join(lines)
     else:
         peer = load_peer()
@@ -133,6 +133,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--starts", action="store_true",
         help="instead: the default from today's start and from the instant picture's variants",
+    )
+    parser.add_argument(
+        "--start-variants", nargs="+", metavar="NAME",
+        help="with --starts: only these variants beside today's start (names as in "
+        "instant_bench.START_VARIANTS)",
     )
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
     parser.add_argument("--no-save", action="store_true", help="print only")

@@ -4,7 +4,9 @@ the group's creator, and no getUpdates while a webhook is set."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 
 import aiohttp
 import numpy as np
@@ -105,3 +107,19 @@ async def test_no_getupdates_while_a_webhook_is_set(fake: FakeTelegram):
     code, _ = await call(fake, "deleteWebhook")
     code, answer = await call(fake, "getUpdates")
     assert code == 200 and answer["result"][0]["message"]["text"] == "/start"
+
+
+async def test_a_client_hanging_up_mid_upload_is_no_error(fake: FakeTelegram, caplog):
+    """A bot stopping while it uploads hangs up mid-request: Telegram shrugs, so must this."""
+    _, writer = await asyncio.open_connection("127.0.0.1", fake.port)
+    writer.write(
+        f"POST /bot{fake.token}/sendPhoto HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n"
+        "--x\r\nContent-Disposition: form-data; name=\"chat_id\"\r\n\r\n1\r\n".encode())
+    await writer.drain()
+    writer.close()  # 100 kB promised, a few bytes sent
+    await writer.wait_closed()
+    fake.user_sends_text(private_chat(ALICE), ALICE, "/start")
+    code, answer = await call(fake, "getUpdates")  # still answering, and nothing logged
+    assert code == 200 and answer["result"][0]["message"]["text"] == "/start"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -644,7 +644,12 @@ class FakeTelegram:
         if request.match_info["token"] != self.token:
             return _error(401, "Unauthorized")
         method = request.match_info["method"]
-        params, files, filenames = await _read_params(request)
+        try:
+            params, files, filenames = await _read_params(request)
+        except ConnectionResetError:
+            # The client hung up while sending (a bot stopping mid-upload): no one to answer,
+            # and nothing wrong on this side, as on Telegram's.
+            return web.Response(status=400, text="Connection lost")
         call = Call(method=method, params=params, files=files, filenames=filenames)
         injected = await self._injected(request, call)
         if injected is not None:

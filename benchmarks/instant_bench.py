@@ -26,6 +26,10 @@ START_VARIANTS = {
     "instant, no quarter stage": {"start": "instant", "coarse": ((0.5, 20),)},
     "instant_blend, no quarter stage": {"start": "instant_blend", "coarse": ((0.5, 20),)},
     "instant_blend, no quarter, half 12": {"start": "instant_blend", "coarse": ((0.5, 12),)},
+    "instant_recoloured": {"start": "instant_recoloured"},
+    "recoloured, quarter stage 30": {"start": "instant_recoloured",
+                                     "coarse": ((0.25, 30), (0.5, 20))},
+    "recoloured, no quarter stage": {"start": "instant_recoloured", "coarse": ((0.5, 20),)},
 }
 """The head starts measured against today's default: each starts the first stage elsewhere;
 the ones named with stages also cut the coarse stages, which the start may make unnecessary

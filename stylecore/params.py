@@ -16,7 +16,7 @@ ColorMode = Literal["luminance", "histogram"]
 StyleNormalisation = Literal["none", "total", "layers"]
 StartPalette = Literal["covariance", "distribution"]
 Engine = Literal["optimise", "instant"]
-Start = Literal["photo", "instant", "instant_coarse", "instant_blend"]
+Start = Literal["photo", "instant", "instant_coarse", "instant_blend", "instant_recoloured"]
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,9 @@ class StyleParams:
     """Where the optimiser's first stage starts: "photo" (the photo, recoloured as
     `init_style_colors` says), "instant" (the instant painter's picture at full size, the
     first preview's, scaled to the stage), "instant_coarse" (painted at the stage's size),
-    "instant_blend" (the mean of "photo" and "instant"). Without the instant painter's
-    weights: "photo"."""
+    "instant_blend" (the mean of "photo" and "instant"), "instant_recoloured" ("instant"
+    recoloured to the painting's palette as "photo" recolours the photo). Without the instant
+    painter's weights: "photo"."""
     keep_faces: bool = True
     """Paint faces carefully: find them (`stylecore.faces`) and add a content term at
     `face_layers` inside a soft mask over them, so eyes, brows, nose and mouth keep their shape

@@ -161,12 +161,8 @@ def stylize(
         targets = objective.targets(content_image, stage_styles, params.style_normalisation,
                                     _stage_face_mask(faces, content_image.shape[:2]))
         if image is None:
-            start = _starting_image(content_image, stage_styles, params)
-            if instant is not None and params.start != "photo":
-                run._check_stop()
-                side = stage.long_side if params.start == "instant_coarse" else params.size
-                painted = resize_to(instant.at(side), *content_image.shape[:2])
-                start = (start + painted) / 2 if params.start == "instant_blend" else painted
+            start = _first_start(content_image, stage_styles, params, instant, stage.long_side,
+                                 run._check_stop)
         else:
             start = resize_to(image, *content_image.shape[:2])
         run.stage, run.stage_step = index, 0
@@ -237,10 +233,11 @@ class _InstantPictures:
 def _painted_at(painter, content: np.ndarray, styles, params: StyleParams,
                 long_side: int, faces: Sequence[Face]) -> np.ndarray:
     """The instant picture with `long_side`, painted at most at `params.instant_side`."""
-    from stylecore.instant.run import paint_instantly
+    from stylecore.instant.run import paint_instantly, with_paintings_palette
 
     painted = paint_instantly(painter, scale_image(content, min(long_side, params.instant_side),
                                                    antialias=True), styles, params, faces)
+    painted = with_paintings_palette(painted, styles, params)
     shape = working_size(content.shape[:2], long_side)
     if painted.shape[:2] == shape:
         return painted
@@ -431,6 +428,23 @@ def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int]) -> np.ndarra
 
 def _scaled_up(preview: Callable[[], np.ndarray], shape: tuple[int, int]):
     return lambda: resize_to(preview(), *shape)
+
+
+def _first_start(content, styles, params: StyleParams, instant: _InstantPictures | None,
+                 long_side: int, check_stop: Callable[[], None]) -> np.ndarray:
+    """Where the first stage starts (`StyleParams.start`); the photo start without the
+    instant painter."""
+    photo_start = _starting_image(content, styles, params)
+    if instant is None or params.start == "photo":
+        return photo_start
+    check_stop()
+    side = long_side if params.start == "instant_coarse" else params.size
+    painted = resize_to(instant.at(side), *content.shape[:2])
+    if params.start == "instant_blend":
+        return (photo_start + painted) / 2
+    if params.start == "instant_recoloured":
+        return _starting_image(painted, styles, params)
+    return painted
 
 
 def _starting_image(

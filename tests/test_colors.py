@@ -10,6 +10,7 @@ import pytest
 from stylecore.colors import (
     match_color_distribution,
     match_color_histogram,
+    pull_towards_palette,
     rgb_to_yiq,
     transfer_luminance,
     yiq_to_rgb,
@@ -136,3 +137,28 @@ def test_distribution_transfer_reaches_a_palette_of_few_colours() -> None:
     # Brightness order survives: the photo's brightest corner is still brighter than its darkest.
     luma = matched @ np.array([0.299, 0.587, 0.114])
     assert luma[-1, -1] >= luma[0, 0]
+
+
+def test_a_pull_towards_the_palette_goes_that_share_of_the_way() -> None:
+    """The cheap pull (fitted on a sample, read from a colour table) lands where the exact
+    transfer does, a given share of the way, with every pixel moved by its own colour."""
+    y, x = np.mgrid[0:90, 0:120] / 120.0
+    photo = np.stack([x, y, 0.5 + 0.3 * x * y], axis=-1).astype(np.float32)
+    painting = (np.random.default_rng(3).uniform(0, 1, (40, 40, 3)) ** 3
+                * np.array([1.0, 0.6, 0.3])).astype(np.float32)
+    exact = match_color_distribution(photo, painting)
+
+    whole = pull_towards_palette(photo, [(painting, 1.0)], 1.0)
+    assert whole.shape == photo.shape and whole.dtype == np.float32
+    assert np.abs(whole - exact).mean() < 0.1 * np.abs(photo - exact).mean()
+    assert np.array_equal(pull_towards_palette(photo, [(painting, 1.0)], 0.0), photo)
+    quarter = pull_towards_palette(photo, [(painting, 1.0)], 0.25)
+    assert np.abs(quarter - (0.75 * photo + 0.25 * exact)).mean() < 0.025 * np.abs(
+        photo - exact).mean()
+    assert (colour_distance(whole, painting) < colour_distance(quarter, painting)
+            < colour_distance(photo, painting))
+    # Two paintings by weight: between the two pulls.
+    other = 1 - painting
+    both = pull_towards_palette(photo, [(painting, 0.5), (other, 0.5)], 1.0)
+    towards_other = pull_towards_palette(photo, [(other, 1.0)], 1.0)
+    assert np.abs(both - (whole + towards_other) / 2).mean() < 0.01

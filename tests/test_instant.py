@@ -232,6 +232,22 @@ def test_keep_the_photos_colours_keeps_them():
     assert colour_distance(kept, content) < colour_distance(painted, content)
 
 
+def test_the_picture_leans_towards_the_paintings_colours(painter: InstantPainter):
+    """After the network, a share of the way to the painting's colours: closer to its palette
+    than the network alone, the photo's shapes unmoved; not when the photo's colours are kept."""
+    content, style = photo(), stripes()
+    params = INSTANT.with_(size=96, keep_faces=False)
+    network_alone = run_module.paint_instantly(painter, content, [(style, 1.0)], params)
+    picture = stylize(content, style, params).image
+    assert colour_distance(picture, style) < 0.9 * colour_distance(network_alone, style)
+    brightness = np.array([0.299, 0.587, 0.114])
+    assert np.corrcoef((picture @ brightness).ravel(),
+                       (network_alone @ brightness).ravel())[0, 1] > 0.9
+    kept = params.with_(preserve_colors="luminance")
+    assert np.abs(stylize(content, style, kept).image - run_module.paint_instantly(
+        painter, content, [(style, 1.0)], kept)).max() < 1e-5
+
+
 def test_result_reports_painting_time_and_no_optimiser_work():
     seen: list[Progress] = []
     result = stylize(photo(), stripes(), INSTANT.with_(size=64), on_progress=seen.append)
@@ -329,6 +345,8 @@ def test_head_start_from_the_instant_picture(painter: InstantPainter):
     from_photo = stylize(photo(), stripes(), params).image
     from_instant = stylize(photo(), stripes(), params.with_(start="instant")).image
     assert np.abs(from_instant - instant).mean() < 0.5 * np.abs(from_photo - instant).mean()
+    recoloured = stylize(photo(), stripes(), params.with_(start="instant_recoloured")).image
+    assert colour_distance(recoloured, stripes()) < colour_distance(from_instant, stripes())
 
 
 # --- missing or corrupt weights ------------------------------------------------------------------

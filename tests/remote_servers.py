@@ -12,12 +12,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import redis
 
 from bot.jobs.remote.wire import WorkerInfo, worker_key
+from tests.conditions import all_finished
 from tests.fake_telegram import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,3 +157,14 @@ def workers(redis_server: RedisServer, root: Path, *names: str, **env: str
     finally:
         for worker in started:
             worker.stop()
+
+
+def settled(db: Path, running: list[WorkerProcess]) -> Callable[[], bool]:
+    """For `until`: every job is finished in the bot's records (a delivered job is never sent
+    again) and every live worker is idle, so no run is left that could send a second result."""
+    def check() -> bool:
+        live = [worker for worker in running
+                if worker.process is not None and worker.process.poll() is None]
+        return all_finished(db)() and all(
+            (info := worker.info()) is not None and info.state == "idle" for worker in live)
+    return check

@@ -5,11 +5,9 @@ stickers painted and sent back the Telegram way, the Sticker and "Add to my pack
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import signal
-import time
 from fractions import Fraction
 
 import av
@@ -18,7 +16,7 @@ import pytest
 from PIL import Image
 
 from bot.telegram import texts
-from tests.conditions import until
+from tests.conditions import all_finished, until, until_blocking
 from tests.fake_telegram import (
     ADMIN_ID,
     ALICE,
@@ -34,7 +32,7 @@ from tests.fake_telegram import (
     result_for,
     run_bot,
 )
-from tests.remote_servers import RedisServer, workers
+from tests.remote_servers import RedisServer, settled, workers
 
 pytestmark = pytest.mark.usefixtures("presets_dir")
 async_test = pytest.mark.asyncio(loop_scope="module")
@@ -203,8 +201,8 @@ async def test_surprise_and_battle_on_a_clip(fake: FakeTelegram, tmp_path, worke
 
 LONG_CLIP = {"STYLEBOT_CLIP_MAX_SECONDS": "100", "STYLEBOT_CLIP_MAX_FPS": "15"}
 """Limits that let an 80 s clip through whole: a job long enough to interrupt."""
-LONG_FRAMES, LONG_WIDTH, LONG_HEIGHT = 450, 64, 48
-"""30 s at 15 fps: about ten seconds of painting on 2 CPU cores, interrupted after its first."""
+LONG_FRAMES, LONG_WIDTH, LONG_HEIGHT = 240, 64, 48
+"""16 s at 15 fps: about five seconds of painting on 2 CPU cores, interrupted after its first."""
 LONG_SECONDS = LONG_FRAMES // 15
 
 
@@ -248,7 +246,7 @@ async def test_the_worker_killed_mid_clip_paints_it_again_once(fake: FakeTelegra
         os.kill(killed, signal.SIGKILL)
         await fake.wait_for(None, lambda c: c.text == texts.RETRYING, timeout=60)
         result = await fake.wait_for("sendAnimation", result_for(sent), timeout=300)
-        await asyncio.sleep(2)  # a second result would come now
+        await until(all_finished(tmp_path / "stylebot.db"), 60, "the job finished")
     assert worker.pid not in (None, killed)
     assert len([c for c in fake.find("sendAnimation", result_for(sent))
                 if c.error is None]) == 1
@@ -266,7 +264,7 @@ def test_the_bot_killed_mid_clip_paints_it_again_after_the_restart(tmp_path):
             bot.wait(30)
         with bot_process(fake, tmp_path, **LONG_CLIP):
             fake.wait_for_blocking("sendAnimation", result_for(sent), timeout=300)
-            time.sleep(2)
+            until_blocking(all_finished(tmp_path / "stylebot.db"), 60, "the job finished")
         assert len([c for c in fake.find("sendAnimation", result_for(sent))
                     if c.error is None]) == 1
 
@@ -286,7 +284,7 @@ def test_a_remote_worker_killed_mid_clip_hands_it_to_another(tmp_path):
             victim = next(w for w in running if (info := w.info()) and info.state == "busy")
             victim.kill()
             result = fake.wait_for_blocking("sendAnimation", result_for(sent), timeout=300)
-            time.sleep(3)  # a second result would come now
+            until_blocking(settled(tmp_path / "stylebot.db", running), 60, "all settled")
             assert len([c for c in fake.find("sendAnimation", result_for(sent))
                         if c.error is None]) == 1
     finally:

@@ -11,13 +11,12 @@ import json
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.telegram import texts
-from tests.conditions import all_finished, job_rows, until, until_blocking
+from tests.conditions import job_rows, until, until_blocking
 from tests.fake_telegram import (
     ALICE,
     BOB,
@@ -36,13 +35,13 @@ from tests.fake_telegram import (
     start_bot_process,
     status_says,
 )
-from tests.remote_servers import RedisServer, WorkerProcess, workers
+from tests.remote_servers import RedisServer, WorkerProcess, settled, workers
 
 pytestmark = pytest.mark.usefixtures("presets_dir")
 async_test = pytest.mark.asyncio(loop_scope="function")
 
-LONG_JOB = {"STYLEBOT_STEPS": "150"}
-"""Full-size iterations of a test job long enough to interrupt (a few seconds here)."""
+LONG_JOB = {"STYLEBOT_STEPS": "80"}
+"""Full-size iterations of a test job long enough to interrupt (about 6 s on 2 cores)."""
 
 
 @pytest.fixture
@@ -58,17 +57,6 @@ def delivered(fake: FakeTelegram, photo: dict) -> list[Call]:
 
 stylising = status_says("Stylising")
 
-
-
-def settled(db: Path, running: list[WorkerProcess]) -> Callable[[], bool]:
-    """For `until`: every job is finished in the bot's records (a delivered job is never sent
-    again) and every live worker is idle, so no run is left that could send a second result."""
-    def check() -> bool:
-        live = [worker for worker in running
-                if worker.process is not None and worker.process.poll() is None]
-        return all_finished(db)() and all(
-            (info := worker.info()) is not None and info.state == "idle" for worker in live)
-    return check
 
 
 def busy_worker(running: list[WorkerProcess]) -> WorkerProcess:

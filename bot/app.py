@@ -109,7 +109,7 @@ async def _post_init(app: Application) -> None:
         workers = [data.shared_worker]
     else:
         gpus = await asyncio.to_thread(visible_gpus)
-        local = [StyleWorker(warm_up=True, env=env)
+        local = [StyleWorker(warm_up=config.warm_up, env=env)
                  for env in worker_environments(config.workers, gpus)]
         data.owned_workers = local
         workers = list(local)

@@ -17,6 +17,7 @@
 | `STYLEBOT_FILE_TTL_DAYS` | `7` | days after which stored Telegram file ids are forgotten |
 | `STYLEBOT_BATTLE_SECONDS` | `600` | how long a style battle's vote stays open |
 | `STYLEBOT_PREVIEWS` | `on` | whether live previews are allowed at all (`off` disables them) |
+| `STYLEBOT_WARM_UP` | `on` | trace the engine as a worker starts (`off`: first job slower) |
 | `STYLEBOT_POLL_TIMEOUT` | `30` | long-polling timeout of `getUpdates` in seconds |
 | `STYLEBOT_PRESETS_DIR` | (none) | images added as presets (file name = name), and `/addstyle`'s |
 | `STYLEBOT_WORKERS` | one per GPU | worker processes (jobs at once); without a GPU, default 1 |
@@ -92,6 +93,7 @@ class Config:
     file_ttl_days: int = 7
     battle_seconds: int = 600
     previews: bool = True
+    warm_up: bool = True
     poll_timeout: float = 30.0
     workers: int | None = None
     """None: one per visible GPU (one without a GPU)."""
@@ -147,6 +149,7 @@ class Config:
             file_ttl_days=_parse_int(env, "STYLEBOT_FILE_TTL_DAYS", 7, minimum=1),
             battle_seconds=_parse_int(env, "STYLEBOT_BATTLE_SECONDS", 600, minimum=1),
             previews=_parse_bool(env, "STYLEBOT_PREVIEWS", True),
+            warm_up=_parse_bool(env, "STYLEBOT_WARM_UP", True),
             poll_timeout=_parse_float(env, "STYLEBOT_POLL_TIMEOUT", 30.0, minimum=0.0),
             workers=_parse_int(env, "STYLEBOT_WORKERS", None, minimum=1),
             webhook_url=webhook_url,

@@ -42,8 +42,9 @@ def presets_dir(tmp_path: Path) -> Path:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def worker() -> AsyncIterator[StyleWorker]:
     """One started engine worker process per test module (TensorFlow starts once, not per
-    test); a module that needs a differently configured one defines its own."""
-    worker = StyleWorker()
+    test; no warm-up: the first job traces what it needs); a module that needs a differently
+    configured one defines its own."""
+    worker = StyleWorker(warm_up=False)
     await worker.start()
     yield worker
     await worker.stop()
@@ -55,7 +56,7 @@ async def any_backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.T
     """What runs the jobs, once per backend: a local worker process, or a real redis-server
     with one real `stylebot-worker` (Celery) process; `run_bot` takes either."""
     if request.param == "local":
-        worker = StyleWorker()
+        worker = StyleWorker(warm_up=False)
         await worker.start()
         yield worker
         await worker.stop()

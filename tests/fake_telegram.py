@@ -89,7 +89,7 @@ TEST_SIZE = 64
 
 def bot_env(fake: FakeTelegram, root: Path, **overrides: str) -> dict[str, str]:
     """Environment of a bot with tiny fast jobs, its database, work area and presets folder
-    under `root`."""
+    under `root`; its workers skip the warm-up (tests/test_bot_process.py runs one with it)."""
     return {
         **fake.env(),
         "STYLEBOT_DB": str(root / "stylebot.db"),
@@ -99,6 +99,7 @@ def bot_env(fake: FakeTelegram, root: Path, **overrides: str) -> dict[str, str]:
         "STYLEBOT_STEPS": "2",
         "STYLEBOT_POLL_TIMEOUT": "1",
         "STYLEBOT_ADMINS": str(ADMIN_ID),
+        "STYLEBOT_WARM_UP": "off",
         **overrides,
     }
 

@@ -79,7 +79,7 @@ class Demo:
 
 
 PLAYGROUND_ENV = {"STYLEBOT_SIZE": "64", "STYLEBOT_STEPS": "2", "STYLEBOT_POLL_TIMEOUT": "1",
-                  "STYLEBOT_LOG_LEVEL": "WARNING"}
+                  "STYLEBOT_LOG_LEVEL": "WARNING", "STYLEBOT_WARM_UP": "off"}
 """Tiny quick jobs."""
 
 

@@ -32,7 +32,8 @@ from tests.fake_telegram import (
 
 def test_runs_answers_and_stops_on_sigterm_without_logging_the_token(tmp_path):
     with FakeTelegram() as fake:
-        env = bot_env(fake, tmp_path, STYLEBOT_PRESETS_DIR=str(tmp_path))
+        # The operator's default, with the engine warmed up at start.
+        env = bot_env(fake, tmp_path, STYLEBOT_PRESETS_DIR=str(tmp_path), STYLEBOT_WARM_UP="on")
         with piped_bot_process(env, tmp_path) as process:
             fake.wait_for_blocking("setMyCommands", timeout=60)
             alice = User(7, "Alice")

@@ -49,7 +49,7 @@ def test_config_defaults():
     assert config.api_base_url is None and config.api_file_url is None
     assert config.admins == frozenset()
     assert (config.max_queued_per_user, config.max_queue, config.max_attempts) == (3, 100, 3)
-    assert config.file_ttl_days == 7 and config.previews is True
+    assert config.file_ttl_days == 7 and config.previews is True and config.warm_up is True
     assert config.size_override is None and config.steps_override is None
     assert config.presets_dir is None
     assert "1:abc" not in repr(config)
@@ -71,6 +71,7 @@ def test_config_reads_every_variable():
         "STYLEBOT_MAX_ATTEMPTS": "2",
         "STYLEBOT_FILE_TTL_DAYS": "1",
         "STYLEBOT_PREVIEWS": "off",
+        "STYLEBOT_WARM_UP": "off",
         "STYLEBOT_POLL_TIMEOUT": "1",
         "STYLEBOT_PRESETS_DIR": "/srv/styles",
     })
@@ -80,12 +81,13 @@ def test_config_reads_every_variable():
     assert (config.size_override, config.steps_override) == (64, 2)
     assert (config.max_queued_per_user, config.max_queue, config.max_attempts) == (5, 10, 2)
     assert config.previews is False and config.poll_timeout == 1.0
+    assert config.warm_up is False
     assert config.presets_dir == Path("/srv/styles")
 
 
 @pytest.mark.parametrize("name, value", [
     ("STYLEBOT_SIZE", "big"), ("STYLEBOT_STEPS", "0"), ("STYLEBOT_QUALITY", "ultra"),
-    ("STYLEBOT_PREVIEWS", "maybe"), ("STYLEBOT_ADMINS", "alice"),
+    ("STYLEBOT_PREVIEWS", "maybe"), ("STYLEBOT_WARM_UP", "later"), ("STYLEBOT_ADMINS", "alice"),
 ])
 def test_config_rejects_malformed_values_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):

@@ -47,7 +47,7 @@ PIXEL_BUDGET = 5000
 async def worker():
     """One worker for the module, with STYLECORE_MAX_PIXELS_PER_RUN set as an operator would
     (its replacements after a crash get the same environment)."""
-    worker = StyleWorker(env={PIXEL_BUDGET_ENV: str(PIXEL_BUDGET)})
+    worker = StyleWorker(warm_up=False, env={PIXEL_BUDGET_ENV: str(PIXEL_BUDGET)})
     await worker.start()
     yield worker
     await worker.stop()

@@ -305,8 +305,10 @@ def colour_blocks(size: int = 96) -> np.ndarray:
 
 @PRECISIONS
 def test_flat_colour_fields_move_the_pictures_colours_towards_the_painting(precision):
+    # The coarse stage matches the colour fields; three full-size steps (not eight) add the
+    # texture, which this test does not measure (emulated bfloat16: 17 s instead of 30).
     photo, painting = gradient_photo(96, 128), colour_blocks()
-    params = DEFAULT.with_(size=128, precision=precision)
+    params = DEFAULT.with_(size=128, steps=3, precision=precision)
     result = stylize(photo, painting, params).image
 
     assert colour_distance(result, painting) < 0.75 * colour_distance(photo, painting)
@@ -317,12 +319,12 @@ def test_flat_colour_fields_move_the_pictures_colours_towards_the_painting(preci
 def test_a_stronger_style_setting_gives_a_picture_closer_to_the_painting():
     # float32 only: three whole default runs in emulated bfloat16 take minutes on AVX2 CPUs;
     # bfloat16's numerics are covered by the other PRECISIONS tests.
-    photo, painting = gradient_photo(96, 128), stripes_style(96)
-    params = DEFAULT.with_(size=128, precision="float32")
+    photo, painting = gradient_photo(72, 96), stripes_style(96)
+    params = DEFAULT.with_(size=96, precision="float32")
     pictures = [
         stylize(photo, painting, params.with_(style_strength=STYLE_STRENGTHS[name])).image
         for name in ("low", "normal", "high")
     ]
-    low, normal, high = (style_distance(p, painting, 128) for p in pictures)
+    low, normal, high = (style_distance(p, painting, 96) for p in pictures)
     assert low > normal > high
     assert high < 0.6 * low

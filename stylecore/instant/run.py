@@ -32,8 +32,9 @@ PALETTE_PULL = 0.25
 """How far the instant picture's colours then move towards the paintings' whole colour
 distribution. The network's palette is its own: on Chicago + Wave its colours were 1.3x
 further from the painting's than the released int8 network's; a quarter of the way brings
-every benchmark pair within 1.0x while the strokes and the photo's shapes stay (half the way
-moves the picture away from the painting at phone scale: docs/engine.md)."""
+every benchmark pair within 1.02x of that network's measures while the strokes and the photo's
+shapes stay (half the way moves the picture away from the painting at phone scale:
+docs/engine.md)."""
 
 
 def style_mix(strength: float) -> float:

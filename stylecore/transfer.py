@@ -434,14 +434,13 @@ def _first_start(content, styles, params: StyleParams, instant: _InstantPictures
                  long_side: int, check_stop: Callable[[], None]) -> np.ndarray:
     """Where the first stage starts (`StyleParams.start`); the photo start without the
     instant painter."""
-    photo_start = _starting_image(content, styles, params)
     if instant is None or params.start == "photo":
-        return photo_start
+        return _starting_image(content, styles, params)
     check_stop()
     side = long_side if params.start == "instant_coarse" else params.size
     painted = resize_to(instant.at(side), *content.shape[:2])
     if params.start == "instant_blend":
-        return (photo_start + painted) / 2
+        return (_starting_image(content, styles, params) + painted) / 2
     if params.start == "instant_recoloured":
         return _starting_image(painted, styles, params)
     return painted

@@ -83,20 +83,22 @@ def _in_instant_home(instant_home: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("STYLECORE_HOME", str(instant_home))
 
 
+def _painter_from(instant_home: Path, precision: str) -> InstantPainter:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STYLECORE_HOME", str(instant_home))
+        return instant_painter(precision)
+
+
 @pytest.fixture(scope="session")
 def painter(instant_home: Path) -> InstantPainter:
     """In the precision this machine picks (bfloat16 where it is native, or when forced)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("STYLECORE_HOME", str(instant_home))
-        return instant_painter()
+    return _painter_from(instant_home, "auto")
 
 
 @pytest.fixture(scope="session")
 def float32_painter(instant_home: Path) -> InstantPainter:
     """For number-for-number comparisons: bfloat16 keeps 3 significant digits."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("STYLECORE_HOME", str(instant_home))
-        return instant_painter("float32")
+    return _painter_from(instant_home, "float32")
 
 
 @pytest.fixture

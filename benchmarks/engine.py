@@ -88,7 +88,9 @@ def main() -> int:
             lines += instant_bench.speed_and_memory(*pairs[0])
             lines += ["", *instant_bench.against_peer(pairs, args.size, load_peer())]
         if args.starts:
-            lines += ["", *instant_bench.head_starts(pairs, default, args.start_variants)]
+            lines += ["", *instant_bench.head_starts(
+                pairs, default, args.start_variants,
+                save_strip=None if args.no_save else save_strip)]
         table = "\n".join(lines)
     else:
         peer = load_peer()
@@ -165,7 +167,7 @@ def load_peer():
 def bench_pair(content_path: Path, style_path: Path, classic, default, peer, args):
     import numpy as np
 
-    from stylecore.images import decode_image, save_image
+    from stylecore.images import decode_image
     from stylecore.measures import measure
     from stylecore.params import QUALITY_PRESETS
     from stylecore.transfer import scale_image, stylize, warm_up
@@ -214,10 +216,7 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
         print(f"{name}: peer {seconds:.1f} s, {fmt(scored[-1].measures)}", flush=True)
 
     if not args.no_save:
-        height = pictures["classic"].shape[0]
-        panels = [scale_image(content, args.size), *pictures.values(), style]
-        strip = np.concatenate([_fit_height(p, height) for p in panels], axis=1)
-        save_image(strip, RESULTS / f"{name}.jpg")
+        save_strip(name, [scale_image(content, args.size), *pictures.values(), style])
     height, width = pictures["default"].shape[:2]
     return name, f"{width}x{height}", scored
 
@@ -400,6 +399,19 @@ def describe_machine(device: str) -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, {device}, Python {sys.version.split()[0]}"
+
+
+def save_strip(name: str, panels: list) -> Path:
+    """The pictures side by side at the first one's height, as results/<name>.jpg."""
+    import numpy as np
+
+    from stylecore.images import save_image
+
+    height = panels[0].shape[0]
+    strip = np.concatenate([_fit_height(p, height) for p in panels], axis=1)
+    path = RESULTS / f"{name}.jpg"
+    save_image(strip, path)
+    return path
 
 
 def _fit_height(image, height: int):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 MEMORY_TARGET_MB = 200
@@ -30,10 +31,14 @@ START_VARIANTS = {
     "recoloured, quarter stage 30": {"start": "instant_recoloured",
                                      "coarse": ((0.25, 30), (0.5, 20))},
     "recoloured, no quarter stage": {"start": "instant_recoloured", "coarse": ((0.5, 20),)},
+    "photo, no quarter stage": {"coarse": ((0.5, 20),)},
+    "photo, quarter stage 30": {"coarse": ((0.25, 30), (0.5, 20))},
 }
 """The head starts measured against today's default: each starts the first stage elsewhere;
 the ones named with stages also cut the coarse stages, which the start may make unnecessary
-(the last is about 0.66x of today's network evaluations at full size, the issue's 0.7x)."""
+(the last is about 0.66x of today's network evaluations at full size, the issue's 0.7x). The
+two "photo, ..." rows are the controls: the same cuts from today's start, to tell what the
+start adds from what the cut costs."""
 
 
 def _rss_mb(field: str = "VmRSS") -> float:
@@ -161,12 +166,13 @@ def against_peer(pairs: list[tuple[Path, Path]], size: int, peer) -> list[str]:
     return lines
 
 
-def head_starts(pairs: list[tuple[Path, Path]], default, only: list[str] | None = None
-                ) -> list[str]:
+def head_starts(pairs: list[tuple[Path, Path]], default, only: list[str] | None = None,
+                save_strip: Callable[[str, list], Path] | None = None) -> list[str]:
     """Today's default against the same run started from the instant picture (and variants,
     or only those named in `only`), per pair: the measures and the time (the instant painting
-    included)."""
-    from stylecore.images import decode_image
+    included). `save_strip` gets each pair's pictures: the photo, each variant's result in the
+    table's order, the painting."""
+    from stylecore.images import decode_image, resize_to
     from stylecore.measures import measure
     from stylecore.transfer import stylize, warm_up
 
@@ -183,6 +189,7 @@ def head_starts(pairs: list[tuple[Path, Path]], default, only: list[str] | None 
     for content_path, style_path in pairs:
         content, style = decode_image(content_path), decode_image(style_path)
         name = f"{content_path.stem}+{style_path.stem}"
+        pictures = []
         for label, change in START_VARIANTS.items():
             if only and label != "photo (today)" and label not in only:
                 continue
@@ -194,6 +201,7 @@ def head_starts(pairs: list[tuple[Path, Path]], default, only: list[str] | None 
             result = stylize(content, style, params)
             cpu = time.process_time() - cpu
             m = measure(result.image, content, style)
+            pictures.append(result.image)
             lines.append(
                 f"| {name} | {label} | {result.seconds:.1f} | {cpu:.1f} | {result.evaluations} | "
                 f"{m.style_256:.3g} | {m.style_512:.3g} | {m.content_512:.4g} | {m.colour:.4f} "
@@ -201,6 +209,10 @@ def head_starts(pairs: list[tuple[Path, Path]], default, only: list[str] | None 
             print(lines[-1], flush=True)
             totals.setdefault(label, []).append(result.seconds)
             cpu_totals.setdefault(label, []).append(cpu)
+        if save_strip is not None:
+            photo = resize_to(content, *pictures[0].shape[:2])
+            path = save_strip(f"starts-{name}", [photo, *pictures, style])
+            print(f"{name}: pictures in {path}", flush=True)
     for title, table in (("Wall time", totals), ("CPU time", cpu_totals)):
         base = sum(table["photo (today)"])
         lines += ["", f"{title} against today's start, all pairs together: " + ", ".join(

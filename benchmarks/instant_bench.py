@@ -36,9 +36,9 @@ START_VARIANTS = {
 }
 """The head starts measured against today's default: each starts the first stage elsewhere;
 the ones named with stages also cut the coarse stages, which the start may make unnecessary
-(the last is about 0.66x of today's network evaluations at full size, the issue's 0.7x). The
-two "photo, ..." rows are the controls: the same cuts from today's start, to tell what the
-start adds from what the cut costs."""
+(without the quarter stage a run is about 0.66x of today's network evaluations at full size,
+the issue's 0.7x). The two "photo, ..." rows are the controls: the same cuts from today's
+start, to tell what the start adds from what the cut costs."""
 
 
 def _rss_mb(field: str = "VmRSS") -> float:

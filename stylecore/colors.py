@@ -114,10 +114,10 @@ def pull_towards_palette(
     grid = np.linspace(0.0, 1.0, _GRID)
     lattice = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1).reshape(-1, 3)
     change = np.zeros_like(lattice)
+    pixels = _sample(image)
     for reference, weight in references:
         reference = _check_rgb(reference, "reference")
-        _, mapped = _distribution_transfer(_sample(image), _sample(reference), 12, 0,
-                                           also=lattice)
+        _, mapped = _distribution_transfer(pixels, _sample(reference), 12, 0, also=lattice)
         change += weight * (np.clip(mapped, 0.0, 1.0) - lattice)
     table = (lattice + amount * change).reshape(_GRID, _GRID, _GRID, 3).astype(np.float32)
     return np.clip(_trilinear(table, image), 0.0, 1.0).astype(np.float32)

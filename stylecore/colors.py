@@ -141,13 +141,26 @@ def _distribution_transfer(src: np.ndarray, ref: np.ndarray, iterations: int, se
     moved = [src] if also is None else [src, also]
     for _ in range(iterations):
         rotation, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-        rotated = [points @ rotation for points in moved]
-        src_q, ref_q = _quantiles(rotated[0]), _quantiles(ref @ rotation)
+        rotated = [_snap(points @ rotation) for points in moved]
+        src_q, ref_q = _quantiles(rotated[0]), _quantiles(_snap(ref @ rotation))
         for points in rotated:
             for axis in range(3):
                 points[:, axis] = np.interp(points[:, axis], src_q[:, axis], ref_q[:, axis])
         moved = [points @ rotation.T for points in rotated]
     return tuple(moved)
+
+
+_SNAP = 2.0**20
+
+
+def _snap(values: np.ndarray) -> np.ndarray:
+    """`values` on a grid of 2**-20 (about 1e-6, far below a colour level of 1/255).
+
+    Colours that are equal in exact arithmetic come out of a rotation a rounding error apart,
+    and which error depends on the CPU's kernels. Quantile maps of a flat-colour painting are
+    steps, and `np.interp` sends such near-ties to either side of a step: without the grid,
+    the picture changed visibly between CPUs (and with a 1e-12 nudge to the rotation)."""
+    return np.round(values * _SNAP) / _SNAP
 
 
 def _quantiles(points: np.ndarray, count: int = 256) -> np.ndarray:

@@ -139,6 +139,27 @@ def test_distribution_transfer_reaches_a_palette_of_few_colours() -> None:
     assert luma[-1, -1] >= luma[0, 0]
 
 
+def test_distribution_transfer_does_not_amplify_rounding() -> None:
+    """CPUs round the colour rotations differently (AVX-512 and AVX2 kernels differ in the last
+    bits); a flat-colour painting's quantile map is a staircase, and such differences must not
+    send pixels across its steps: inputs nudged by 1e-9 give the same picture."""
+    y, x = np.mgrid[0:60, 0:80] / 80.0
+    photo = np.stack([x, y, 0.5 + 0.3 * x * y], axis=-1)
+    palette = np.array([[0.85, 0.15, 0.1], [0.95, 0.8, 0.1], [0.1, 0.2, 0.7], [0.1, 0.55, 0.25]])
+    painting = palette[(np.arange(64 * 64) // 1024) % 4].reshape(64, 64, 3)
+    matched = match_color_distribution(photo, painting)
+    pulled = pull_towards_palette(photo.astype(np.float32), [(painting, 1.0)], 0.5)
+    rng = np.random.default_rng(7)
+    for _ in range(3):
+        nudged_photo = photo + 1e-9 * rng.standard_normal(photo.shape)
+        nudged_painting = painting + 1e-9 * rng.standard_normal(painting.shape)
+        again = match_color_distribution(nudged_photo, nudged_painting)
+        assert np.abs(again - matched).max() < 1 / 255
+        pulled_again = pull_towards_palette(nudged_photo.astype(np.float32),
+                                            [(nudged_painting, 1.0)], 0.5)
+        assert np.abs(pulled_again - pulled).max() < 1 / 255
+
+
 def test_a_pull_towards_the_palette_goes_that_share_of_the_way() -> None:
     """The cheap pull (fitted on a sample, read from a colour table) lands where the exact
     transfer does, a given share of the way, with every pixel moved by its own colour."""

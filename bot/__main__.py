@@ -9,7 +9,7 @@ import signal
 import sys
 
 from bot.config import Config, ConfigError, load_dotenv_if_present
-from bot.ops.logs import setup_logging
+from bot.logs import setup_logging
 
 
 async def _serve_until_signalled(config: Config) -> None:

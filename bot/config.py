@@ -55,7 +55,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.jobs.remote.settings import BROKER_ENV, RemoteSettings
+from bot.broker import BROKER_ENV, RemoteSettings
 from bot.settings import QUALITIES, Quality
 
 LOG_FORMATS = ("text", "json")

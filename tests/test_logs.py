@@ -1,4 +1,4 @@
-"""`bot.ops.logs`: one line per event, the job/chat/user fields, no secrets, no image bytes."""
+"""`bot.logs`: one line per event, the job/chat/user fields, no secrets, no image bytes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.ops.logs import LineFormatter, bind, log_context
+from bot.logs import LineFormatter, bind, log_context
 
 TOKEN = "123456:TEST-fake-token"
 

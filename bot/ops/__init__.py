@@ -1,2 +1,2 @@
-"""Operating the bot: health and status endpoints (`health`), Prometheus metrics (`metrics`)
-and structured logs (`logs`)."""
+"""Operating the bot: health and status endpoints (`health`) and Prometheus metrics
+(`metrics`). The log format every layer writes is `bot.logs`."""

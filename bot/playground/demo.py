@@ -23,7 +23,7 @@ from typing import TextIO
 from aiohttp import web
 
 from bot.config import Config, ConfigError, parse_listen
-from bot.ops.logs import setup_logging
+from bot.logs import setup_logging
 from bot.playground.bot_api import FakeTelegram
 from bot.playground.chat import Playground
 from bot.playground.web import make_app

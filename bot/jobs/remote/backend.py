@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from celery import Celery
 
+from bot.broker import RemoteSettings, connect
 from bot.jobs.remote.celery_app import make_celery
 from bot.jobs.remote.dispatcher import RemoteWorker
 from bot.jobs.remote.fleet import Fleet
-from bot.jobs.remote.settings import RemoteSettings, connect
 
 
 @dataclass

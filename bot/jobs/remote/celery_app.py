@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from bot.jobs.remote.settings import DEFAULT_VISIBILITY_TIMEOUT_S
+from bot.broker import DEFAULT_VISIBILITY_TIMEOUT_S
 from bot.jobs.remote.wire import QUEUE, TASK_NAME
 
 RESULT_TTL_S = 24 * 3600

@@ -20,8 +20,8 @@ from dataclasses import replace
 
 import redis
 
+from bot.broker import BrokerUnusable, RemoteSettings, connect
 from bot.config import ConfigError, remote_settings
-from bot.jobs.remote.settings import BrokerUnusable, RemoteSettings, connect
 from bot.jobs.remote.wire import QUEUE, TASK_NAME, WorkerInfo
 
 log = logging.getLogger("stylebot.remote.worker")
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = args.gpu  # before TensorFlow is imported
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from bot.ops.logs import setup_logging
+    from bot.logs import setup_logging
 
     setup_logging(os.environ.get("STYLEBOT_LOG_LEVEL", "INFO"),
                   os.environ.get("STYLEBOT_LOG_FORMAT", "text"))

@@ -253,13 +253,13 @@ def test_broker_settings_are_read_from_the_environment_and_checked():
 
 
 def test_what_travels_through_redis_comes_back_the_same():
-    from bot.jobs.protocol import Progress, WorkFailure
     from bot.jobs.remote.wire import (
         Finished,
         TaskPayload,
         decode_event,
         encode_event,
     )
+    from bot.jobs.work import WorkFailure, WorkProgress
     from stylecore.errors import ImageError
     from stylecore.params import DEFAULT
 
@@ -272,8 +272,8 @@ def test_what_travels_through_redis_comes_back_the_same():
                   for k, v in encode_event(event).items()}
         return decode_event(fields)
 
-    for event in (Progress(7, 3, 10, 0.3, 1.5, 3.5, b"\xff\xd8jpeg"),
-                  Progress(7, 4, 10, 0.4, 2.0, None, None), Finished((64, 48), 2.5, 10)):
+    for event in (WorkProgress(7, 3, 10, 0.3, 1.5, 3.5, b"\xff\xd8jpeg"),
+                  WorkProgress(7, 4, 10, 0.4, 2.0, None, None), Finished((64, 48), 2.5, 10)):
         assert round_trip(event) == event
     refusal = WorkFailure("bad_input", "too_small", image_error=ImageError(
         "too_small", width=20, height=18, min_side=32))
@@ -288,11 +288,11 @@ async def test_a_job_whose_message_is_lost_before_it_starts_is_handed_out_again(
     """While its message waits in Celery's queue the bot waits; once the message is gone and
     a worker sits idle without having started the job, it is queued again (no waiting for
     Redis' two-hour visibility timeout)."""
-    from bot.jobs.protocol import WorkerCrashed, WorkRequest
+    from bot.broker import RemoteSettings
     from bot.jobs.remote import dispatcher
     from bot.jobs.remote.backend import RemoteBackend
-    from bot.jobs.remote.settings import RemoteSettings
     from bot.jobs.remote.wire import QUEUE, WorkerInfo, worker_key
+    from bot.jobs.work import WorkerCrashed, WorkRequest
     from stylecore.params import DEFAULT
 
     monkeypatch.setattr(dispatcher, "UNSTARTED_GRACE_S", 1.0)

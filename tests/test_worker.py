@@ -16,14 +16,14 @@ import pytest
 from PIL import Image
 
 from bot.jobs.execution import PreviewSchedule
-from bot.jobs.protocol import WorkFailure
-from bot.jobs.worker import (
+from bot.jobs.work import (
     BadInput,
     JobCancelled,
     OutOfMemory,
-    Progress,
     WorkerCrashed,
     WorkerError,
+    WorkFailure,
+    WorkProgress,
     WorkRequest,
 )
 from bot.telegram.texts import error_text
@@ -74,9 +74,9 @@ async def test_child_is_ready_and_has_not_imported_telegram(worker):
 
 @in_module_loop
 async def test_run_writes_the_result_and_streams_progress(worker, images, tmp_path):
-    seen: list[Progress] = []
+    seen: list[WorkProgress] = []
 
-    async def on_progress(progress: Progress) -> None:
+    async def on_progress(progress: WorkProgress) -> None:
         seen.append(progress)
 
     # The event loop stays responsive while the child computes: another task runs meanwhile.
@@ -119,10 +119,10 @@ async def test_run_writes_the_result_and_streams_progress(worker, images, tmp_pa
 async def test_a_slow_progress_callback_gets_the_latest_step_and_every_preview(
     worker, images, tmp_path
 ):
-    seen: list[Progress] = []
+    seen: list[WorkProgress] = []
     request = work(images, tmp_path, 10, params=TINY.with_(size=48, steps=20))
 
-    async def slow(progress: Progress) -> None:
+    async def slow(progress: WorkProgress) -> None:
         seen.append(progress)
         if len(seen) == 1:  # e.g. a Telegram edit that takes as long as the whole job
             await until(lambda: os.path.exists(request.output_path), 120, "the job done")
@@ -141,7 +141,7 @@ async def test_cancel_stops_the_job_promptly_and_the_worker_carries_on(worker, i
     cancelled_at: list[float] = []
     steps: list[int] = []
 
-    def on_progress(progress: Progress) -> None:
+    def on_progress(progress: WorkProgress) -> None:
         steps.append(progress.step)
         if progress.step == 1:
             worker.cancel(999)  # another job's id: ignored
@@ -183,7 +183,7 @@ async def test_cancelling_the_run_task_abandons_the_job(worker, images, tmp_path
 async def test_a_killed_child_raises_worker_crashed_and_is_replaced(worker, images, tmp_path):
     old_pid = worker.pid
 
-    def on_progress(progress: Progress) -> None:
+    def on_progress(progress: WorkProgress) -> None:
         if progress.step == 2:
             os.kill(old_pid, signal.SIGKILL)
 
@@ -203,7 +203,7 @@ async def test_a_stuck_child_is_killed_when_its_run_is_abandoned(worker, images,
     old_pid = worker.pid
     worker.cancel_grace = 1.0
 
-    def on_progress(progress: Progress) -> None:
+    def on_progress(progress: WorkProgress) -> None:
         if progress.step == 2:
             os.kill(old_pid, signal.SIGSTOP)  # frozen: it can't notice the cancel
 

@@ -14,18 +14,8 @@ import traceback
 from typing import Any
 
 from bot.jobs.execution import execute, load_engine
-from bot.jobs.protocol import (
-    Done,
-    Failed,
-    FromChild,
-    Progress,
-    Progressed,
-    Ready,
-    Run,
-    StartFailed,
-    WorkFailure,
-    WorkRequest,
-)
+from bot.jobs.pipe import Done, Failed, FromChild, Progressed, Ready, Run, StartFailed
+from bot.jobs.work import WorkFailure, WorkProgress, WorkRequest
 
 
 def child_main(conn: Any, cancel_token: Any, warm_up: bool, env: dict[str, str]) -> None:
@@ -67,7 +57,7 @@ def _run_job(conn: Any, seq: int, request: WorkRequest, cancel_token: Any,
              max_pixels: int | None) -> Done | Failed:
     """Runs one job; returns the message that ends it."""
 
-    def report(update: Progress) -> None:
+    def report(update: WorkProgress) -> None:
         conn.send(Progressed(seq, update))  # raises if the parent is gone: the job ends
 
     outcome = execute(request, report=report, should_stop=lambda: cancel_token.value == seq,

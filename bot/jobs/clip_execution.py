@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bot.jobs.protocol import ClipSpec, Progress, WorkRequest, WorkResult
+from bot.jobs.work import ClipSpec, WorkProgress, WorkRequest, WorkResult
 from stylecore.params import StyleParams
 
 PREVIEW_JPEG_QUALITY = 80
@@ -51,7 +51,7 @@ def frame_painter(styles: list[tuple[np.ndarray, float]], params: StyleParams,
 
 
 def execute_clip(request: WorkRequest, clip: ClipSpec, *,
-                 report: Callable[[Progress], None],
+                 report: Callable[[WorkProgress], None],
                  should_stop: Callable[[], bool]) -> WorkResult:
     """Paints the clip; raises what the engine raises (`Cancelled` once `should_stop` says
     so between frames, `MemoryError`), and an `ImageError` with the code of the engine's
@@ -75,7 +75,7 @@ def execute_clip(request: WorkRequest, clip: ClipSpec, *,
         jpeg = None
         if progress.frame == 1 and request.preview_every > 0 and fraction < 1.0:
             jpeg = encode_image(progress.preview(), "jpeg", quality=PREVIEW_JPEG_QUALITY)
-        report(Progress(request.job_id, progress.frame, progress.frames, fraction, elapsed,
+        report(WorkProgress(request.job_id, progress.frame, progress.frames, fraction, elapsed,
                         eta, jpeg))
 
     try:

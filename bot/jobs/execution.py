@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.jobs.protocol import Progress, WorkFailure, WorkRequest, WorkResult
+from bot.jobs.work import WorkFailure, WorkProgress, WorkRequest, WorkResult
 from stylecore.errors import ImageError
 
 PREVIEW_JPEG_QUALITY = 80
@@ -33,7 +33,7 @@ def load_engine(*, warm_up: bool) -> tuple[int | None, dict[str, str]]:
 def execute(
     request: WorkRequest,
     *,
-    report: Callable[[Progress], None],
+    report: Callable[[WorkProgress], None],
     should_stop: Callable[[], bool],
     max_pixels: int | None,
 ) -> WorkResult | WorkFailure:
@@ -43,20 +43,19 @@ def execute(
     import tensorflow as tf
 
     from stylecore.images import decode_image, encode_image, save_image
-    from stylecore.transfer import Cancelled, stylize
-    from stylecore.transfer import Progress as EngineProgress
+    from stylecore.transfer import Cancelled, Progress, stylize
 
     started = time.perf_counter()
     previews = PreviewSchedule(request.preview_every)
 
-    def on_progress(progress: EngineProgress) -> None:
+    def on_progress(progress: Progress) -> None:
         elapsed = time.perf_counter() - started
         fraction = progress.fraction
         eta = max(elapsed / fraction * (1 - fraction), 0.0) if fraction else None
         jpeg = None
         if previews.due(progress):
             jpeg = encode_image(progress.preview(), "jpeg", quality=PREVIEW_JPEG_QUALITY)
-        report(Progress(request.job_id, progress.step, progress.total, fraction, elapsed, eta,
+        report(WorkProgress(request.job_id, progress.step, progress.total, fraction, elapsed, eta,
                         jpeg))
 
     try:

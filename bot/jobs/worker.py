@@ -24,30 +24,13 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from bot.jobs.child import child_main
-from bot.jobs.protocol import (
-    BadInput,
-    Done,
-    Exited,
-    Failed,
-    FromChild,
-    JobCancelled,
-    OutOfMemory,
-    Progress,
-    Progressed,
-    Ready,
-    Run,
-    StartFailed,
-    Stop,
+from bot.jobs.pipe import Done, Exited, Failed, FromChild, Progressed, Ready, Run, StartFailed, Stop
+from bot.jobs.work import (
     WorkerCrashed,
-    WorkerError,
+    WorkProgress,
     WorkRequest,
     WorkResult,
 )
-
-__all__ = [  # what callers import from here
-    "BadInput", "JobCancelled", "OutOfMemory", "Progress", "StyleWorker",
-    "WorkRequest", "WorkResult", "WorkerCrashed", "WorkerError",
-]
 
 log = logging.getLogger("stylebot.worker")
 
@@ -58,7 +41,7 @@ before the child is killed as stuck."""
 START_ATTEMPTS = 3
 
 
-ProgressCallback = Callable[[Progress], Awaitable[None] | None]
+ProgressCallback = Callable[[WorkProgress], Awaitable[None] | None]
 
 _EXITED = Exited()
 
@@ -349,7 +332,7 @@ async def _crashed(child: _Child, job_id: int | None) -> WorkerCrashed:
     return WorkerCrashed(f"the worker process died{during} ({how})", exitcode)
 
 
-async def report_progress(on_progress: ProgressCallback | None, progress: Progress) -> None:
+async def report_progress(on_progress: ProgressCallback | None, progress: WorkProgress) -> None:
     if on_progress is None:
         return
     try:

@@ -24,17 +24,9 @@ from celery import Celery
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 
+from bot.broker import RemoteSettings
 from bot.jobs.cancellation import stop_if_cancelled
-from bot.jobs.protocol import (
-    Progress,
-    WorkerCrashed,
-    WorkerError,
-    WorkFailure,
-    WorkRequest,
-    WorkResult,
-)
 from bot.jobs.remote.fleet import Fleet
-from bot.jobs.remote.settings import RemoteSettings
 from bot.jobs.remote.wire import (
     QUEUE,
     TASK_NAME,
@@ -46,6 +38,14 @@ from bot.jobs.remote.wire import (
     decode_event,
     dispatch_of_job_key,
     events_key,
+)
+from bot.jobs.work import (
+    WorkerCrashed,
+    WorkerError,
+    WorkFailure,
+    WorkProgress,
+    WorkRequest,
+    WorkResult,
 )
 from bot.jobs.worker import ProgressCallback, report_progress
 
@@ -165,10 +165,10 @@ class RemoteWorker:
                     case Started(worker=name, host=host):
                         worker = name
                         log.info("job %d started on %s (%s)", job_id, name, host)
-                    case Progress() if event.preview_jpeg is None and any(
-                            isinstance(later, Progress) for _, later in events[index + 1:]):
+                    case WorkProgress() if event.preview_jpeg is None and any(
+                            isinstance(later, WorkProgress) for _, later in events[index + 1:]):
                         continue  # a bot slower than the steps gets the latest, every preview
-                    case Progress():
+                    case WorkProgress():
                         await report_progress(on_progress, event)
                     case Finished():
                         return await self._result(request, dispatch, event)

@@ -4,7 +4,7 @@ engine (`bot.jobs.execution`), stream progress and previews, store the result, s
 A dispatch runs only while it is its job's current one (`dispatch_of_job_key`): a copy Celery
 delivers again after it finished, or one the bot has replaced (it restarted, or Redis lost the
 job), is dropped before it starts or within one optimiser step. Cancelling sets the dispatch's
-cancel key, checked between evaluations. Progress is best effort (a Redis hiccup drops a step,
+cancel key, checked between evaluations. WorkProgress is best effort (a Redis hiccup drops a step,
 not the job); the result and the end are written with retries.
 """
 
@@ -20,10 +20,10 @@ from typing import TypeVar
 import redis
 
 from bot.jobs.execution import execute
-from bot.jobs.protocol import Progress, WorkFailure, WorkRequest
 from bot.jobs.remote import wire
 from bot.jobs.remote.heartbeat import Heartbeat
 from bot.jobs.remote.wire import Finished, Started, TaskPayload
+from bot.jobs.work import WorkFailure, WorkProgress, WorkRequest
 
 log = logging.getLogger("stylebot.remote.task")
 T = TypeVar("T")
@@ -67,7 +67,7 @@ class RemoteTask:
         except LookupError as missing:
             return self._end(payload, WorkFailure("error", f"the job's images are gone: {missing}"))
 
-        def report(progress: Progress) -> None:
+        def report(progress: WorkProgress) -> None:
             self._emit(payload, progress, best_effort=True)
 
         def should_stop() -> bool:

@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from bot.jobs.protocol import ClipSpec, Progress, WorkFailure
+from bot.jobs.work import ClipSpec, WorkFailure, WorkProgress
 from stylecore.errors import ImageError
 from stylecore.params import StyleParams
 
@@ -114,10 +114,10 @@ class Finished:
     steps: int
 
 
-Event = Started | Progress | Finished | WorkFailure
-"""Progress and failure travel as the bot's own `Progress` (with its preview) and
+Event = Started | WorkProgress | Finished | WorkFailure
+"""Progress and failure travel as the bot's own `WorkProgress` (with its preview) and
 `WorkFailure` (with the engine's refusal as its code and data)."""
-_EVENT_NAMES: dict[type, str] = {Started: "started", Progress: "progress",
+_EVENT_NAMES: dict[type, str] = {Started: "started", WorkProgress: "progress",
                                  Finished: "finished", WorkFailure: "failed"}
 _EVENT_TYPES = {name: kind for kind, name in _EVENT_NAMES.items()}
 
@@ -138,7 +138,7 @@ def encode_event(event: Event) -> dict[str, bytes | str]:
 def decode_event(fields: dict[bytes, bytes]) -> Event:
     kind = _EVENT_TYPES[fields[b"event"].decode()]
     data = json.loads(fields[b"data"])
-    if kind is Progress:
+    if kind is WorkProgress:
         data["preview_jpeg"] = fields.get(b"preview")
     if kind is WorkFailure and data["image_error"] is not None:
         data["image_error"] = ImageError(data["image_error"]["code"], **data["image_error"]["data"])

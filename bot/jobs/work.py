@@ -1,11 +1,7 @@
-"""What the bot and its worker process exchange: the job (`WorkRequest`), its progress and
-result, the messages on the pipe between them, and the exceptions `StyleWorker.run` raises.
-
-The child starts with `Ready` (or `StartFailed`); the parent sends `Run` or `Stop`; the child
-answers each run with `Progressed`* then `Done` or `Failed`. `Exited` is posted by the parent's
-pipe reader when the child's end closes. `seq` numbers the runs: a cancel names the run it
-stops, and late messages from an abandoned run are recognised and dropped. Everything here
-pickles, and nothing here imports python-telegram-bot or TensorFlow.
+"""What a worker is asked and answers, wherever it runs (the local child process, `bot.jobs.worker`,
+or a remote one, `bot.jobs.remote`): the job (`WorkRequest`), its progress and result, how a
+run ended without one (`WorkFailure`), and the exceptions a worker's `run` raises for it.
+Everything here pickles, and nothing here imports python-telegram-bot or TensorFlow.
 """
 
 from __future__ import annotations
@@ -45,7 +41,7 @@ class WorkRequest:
 
 
 @dataclass
-class Progress:
+class WorkProgress:
     job_id: int
     step: int
     """Optimiser iterations done, all stages together (a clip: frames painted)."""
@@ -69,53 +65,6 @@ class WorkResult:
     """(width, height) of the result."""
     seconds: float
     steps: int
-
-
-# ---------------------------------------------------------------------- the pipe's messages
-
-
-@dataclass(frozen=True)
-class Run:
-    """Parent to child: run this job."""
-
-    seq: int
-    request: WorkRequest
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Parent to child: exit."""
-
-
-@dataclass(frozen=True)
-class Ready:
-    """Child to parent: the engine is loaded."""
-
-    pid: int
-    telegram_loaded: bool
-    """Whether python-telegram-bot got imported into the child (it must not be)."""
-    engine: dict[str, str]
-    """The device and precision the engine uses."""
-
-
-@dataclass(frozen=True)
-class StartFailed:
-    """Child to parent: the engine could not be loaded."""
-
-    error: str
-    traceback: str
-
-
-@dataclass(frozen=True)
-class Progressed:
-    seq: int
-    progress: Progress
-
-
-@dataclass(frozen=True)
-class Done:
-    seq: int
-    result: WorkResult
 
 
 FailureKind = Literal["cancelled", "bad_input", "oom", "error"]
@@ -142,22 +91,6 @@ class WorkFailure:
             case "oom":
                 return OutOfMemory(self.message)
         return WorkerError(self.message, self.details)
-
-
-@dataclass(frozen=True)
-class Failed:
-    """Child to parent: run `seq` ended without a result."""
-
-    seq: int
-    failure: WorkFailure
-
-
-@dataclass(frozen=True)
-class Exited:
-    """Posted by the pipe reader when the child's end closes: the process is gone."""
-
-
-FromChild = Ready | StartFailed | Progressed | Done | Failed | Exited
 
 
 class WorkerCrashed(Exception):

@@ -20,9 +20,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.jobs.model import Media
 from bot.schema import MIGRATIONS, statements
-from bot.settings import Settings
+from bot.settings import Media, Settings
 
 log = logging.getLogger("stylebot.store")
 
@@ -33,10 +32,14 @@ class SchemaTooNew(RuntimeError):
     """The database was written by a newer version of the bot than this one."""
 
 
+AWAIT_STYLE = "await_style"
+"""The conversation's one half-finished state (`Session.pending`; None: nothing half-finished):
+a content picture arrived and waits for a style photo or a preset."""
+
+
 @dataclass
 class Session:
-    """Where one user stands in one chat. `pending` is None or "await_style" (a content photo
-    arrived; waiting for a style photo or a preset)."""
+    """Where one user stands in one chat: `pending` is None or `AWAIT_STYLE`."""
 
     chat_id: int
     user_id: int
@@ -48,6 +51,19 @@ class Session:
     content_media: Media = "photo"
     content_frames: int = 1
     """What the waiting content is (a photo, a clip, a video note) and its frames at most."""
+
+    @property
+    def waiting_for_style(self) -> bool:
+        """A content picture waits for its style."""
+        return self.pending == AWAIT_STYLE and bool(self.content_file_id)
+
+    def await_style(self, file_id: str, message_id: int, media: Media, frames: int) -> None:
+        """A content picture (the message `message_id`) now waits for its style."""
+        self.pending = AWAIT_STYLE
+        self.content_file_id = file_id
+        self.content_message_id = message_id
+        self.content_media = media
+        self.content_frames = frames
 
 
 class Store:

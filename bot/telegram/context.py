@@ -30,9 +30,9 @@ if TYPE_CHECKING:
     from bot.jobs.pool import RunnerPool
     from bot.jobs.remote.backend import RemoteBackend
     from bot.jobs.remote.fleet import Fleet
+    from bot.jobs.work_area import WorkArea
     from bot.jobs.worker import StyleWorker
     from bot.store import Store
-    from bot.telegram.files import WorkArea
     from bot.telegram.inbox import Inbox
     from bot.telegram.packs import StickerPacks
 
@@ -137,6 +137,17 @@ class Sender:
 
 
 @dataclass(frozen=True)
+class Asker:
+    """Who asks for a job (or sends a picture), where, and the language to answer in: what
+    starting a job needs of a handler's `Request` (`Request.asker`) or of a button press."""
+
+    svc: Services
+    bot: Bot
+    sender: Sender
+    t: Translator
+
+
+@dataclass(frozen=True)
 class Request:
     """One update as a handler sees it."""
 
@@ -150,6 +161,10 @@ class Request:
     @property
     def bot(self) -> Bot:
         return self.context.bot
+
+    @property
+    def asker(self) -> Asker:
+        return Asker(self.svc, self.bot, self.sender, self.t)
 
     @property
     def args(self) -> list[str]:

@@ -45,7 +45,7 @@ async def battle(req: Request) -> None:
         styles = await _styles(req)
         if styles is None:
             return
-        if not await receive_image(svc, req.bot, message, req.sender.user_id, ref, req.t):
+        if not await receive_image(req.asker, message, ref):
             return
         session = await get_session(svc, req.sender.chat_id, req.sender.user_id)
         # One status message for the battle; live previews would be one message per job.

@@ -13,11 +13,11 @@ from telegram.error import TelegramError
 
 from bot.settings import STRENGTHS
 from bot.telegram import texts
-from bot.telegram.context import Context, Sender, Services, services
+from bot.telegram.context import Asker, Context, Sender, Services, services
 from bot.telegram.handlers.commands import language_panel, set_language
 from bot.telegram.handlers.common import JobInputs, get_session, preset_name, start_job
 from bot.telegram.handlers.packs import sticker_button
-from bot.telegram.handlers.photos import AWAIT_STYLE, preset_names
+from bot.telegram.handlers.photos import preset_names
 from bot.telegram.i18n import Translator
 from bot.telegram.keyboards import (
     ChangeSetting,
@@ -109,7 +109,7 @@ async def _choose_preset(svc: Services, context: Context,
                          query: CallbackQuery, action: ChoosePreset, t: Translator) -> None:
     chat = query.message.chat
     session = await get_session(svc, chat.id, query.from_user.id)
-    if (session.pending != AWAIT_STYLE or not session.content_file_id
+    if (not session.waiting_for_style
             or session.content_message_id != action.content_message_id):
         await _answer(query, t(texts.STALE_BUTTON))
         return
@@ -120,8 +120,8 @@ async def _choose_preset(svc: Services, context: Context,
         return
     await _answer(query, t(texts.PRESET_CHOSEN, name=name))
     await _remove_keyboard(query)
-    await start_job(svc, context.bot, _sender(query), JobInputs.waiting(session, preset=name),
-                    session.settings, t)
+    await start_job(Asker(svc, context.bot, _sender(query), t),
+                    JobInputs.waiting(session, preset=name), session.settings)
 
 
 async def _show_page(svc: Services, query: CallbackQuery, action: ShowPage,
@@ -149,10 +149,10 @@ async def _pick_style(svc: Services, context: Context, query: CallbackQuery,
         await _answer(query, texts.error_text(exc, t))
         return
     session = await get_session(svc, chat.id, query.from_user.id)
-    if session.pending == AWAIT_STYLE and session.content_file_id:
+    if session.waiting_for_style:
         await _answer(query, t(texts.PRESET_CHOSEN, name=name))
-        await start_job(svc, context.bot, _sender(query),
-                        JobInputs.waiting(session, preset=name), session.settings, t)
+        await start_job(Asker(svc, context.bot, _sender(query), t),
+                        JobInputs.waiting(session, preset=name), session.settings)
         return
     session.default_preset = name
     await svc.store.save_session(session)
@@ -205,8 +205,8 @@ async def _rerun(svc: Services, context: Context, query: CallbackQuery,
     await _answer(query, t(texts.RERUN_STARTED))
     inputs = JobInputs(job.content_file_id, job.reply_to_message_id, job.preset,
                        job.style_file_id, job.media, job.frames)
-    await start_job(svc, context.bot, Sender(chat.id, job.user_id, chat.type), inputs, settings,
-                    t)
+    await start_job(Asker(svc, context.bot, Sender(chat.id, job.user_id, chat.type), t), inputs,
+                    settings)
 
 
 async def _choose_language(svc: Services, context: Context, query: CallbackQuery,

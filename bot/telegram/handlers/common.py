@@ -12,11 +12,11 @@ from telegram import Bot, Message, ReplyParameters
 from telegram.error import Forbidden, NetworkError, TelegramError
 
 from bot.config import Config
-from bot.jobs.model import Job, JobRequest, Media, QueueFull, UserLimitReached
-from bot.settings import JobSettings, Settings
+from bot.jobs.model import Job, JobRequest, QueueFull, UserLimitReached
+from bot.settings import JobSettings, Media, Settings
 from bot.store import Session
 from bot.telegram import texts
-from bot.telegram.context import Sender, Services
+from bot.telegram.context import Asker, Services
 from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import (
     MAX_DOWNLOAD_BYTES,
@@ -125,11 +125,12 @@ async def image_to_paint(message: Message, target: Message | None, usage: str, t
     return ref
 
 
-async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
-                        ref: ImageRef, t: Translator) -> bool:
-    """Downloads and decodes the picture right away, so bad input is answered at once; keeps
-    the download in the work area for the runner. False (after telling the user) if unusable.
-    A clip over the size or duration limit Telegram states is refused before downloading."""
+async def receive_image(asker: Asker, message: Message, ref: ImageRef) -> bool:
+    """Downloads and decodes the picture `asker` sent in `message` right away, so bad input is
+    answered at once; keeps the download in the work area for the runner. False (after telling
+    the user) if unusable. A clip over the size or duration limit Telegram states is refused
+    before downloading."""
+    svc, user_id, t = asker.svc, asker.sender.user_id, asker.t
     too_big = texts.CLIP_TOO_BIG if ref.moving else texts.TOO_BIG
     if ref.file_size is not None and ref.file_size > MAX_DOWNLOAD_BYTES:
         await reply(message, t(too_big, limit=MAX_DOWNLOAD_BYTES // 2**20))
@@ -142,7 +143,7 @@ async def receive_image(svc: Services, bot: Bot, message: Message, user_id: int,
     if svc.work.cached_input(user_id, ref.file_id) is not None:
         return True
     try:
-        data = await download(bot, ref.file_id, ref.file_size)
+        data = await download(asker.bot, ref.file_id, ref.file_size)
         if ref.moving:
             if not await _usable_clip(svc, user_id, ref, data):
                 await reply(message, t(texts.CLIP_UNREADABLE))
@@ -215,11 +216,11 @@ class JobInputs:
                    ref.frames(config.clip_max_seconds, config.clip_max_fps))
 
 
-async def start_job(svc: Services, bot: Bot, sender: Sender, inputs: JobInputs,
-                    settings: Settings, t: Translator) -> Job | None:
-    """Enqueues a job, tells the user where it stands and clears the half-finished
-    conversation. None if the queue refused it (the user has been told why). Everything said
-    about the job, now and later, is in `t`'s language."""
+async def start_job(asker: Asker, inputs: JobInputs, settings: Settings) -> Job | None:
+    """Enqueues `asker`'s job, tells them where it stands and clears the half-finished
+    conversation. None if the queue refused it (they have been told why). Everything said
+    about the job, now and later, is in `asker.t`'s language."""
+    svc, bot, sender, t = asker.svc, asker.bot, asker.sender, asker.t
     request = JobRequest(
         chat_id=sender.chat_id,
         user_id=sender.user_id,

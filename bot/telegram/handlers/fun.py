@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 from telegram.ext import filters
 
 from bot.telegram import texts
-from bot.telegram.context import Context, Request, Sender, Services, handler, services
+from bot.telegram.context import Asker, Context, Request, Sender, Services, handler, services
 from bot.telegram.files import ImageRef, NotAStillImage, image_in
 from bot.telegram.handlers import photos
 from bot.telegram.handlers.common import (
@@ -147,15 +147,16 @@ async def _album(svc: Services, context: Context, sender: Sender, parts: list[Me
     if style.moving:
         await reply(first, t(texts.CLIP_NOT_A_STYLE))
         return
+    asker = Asker(svc, bot, sender, t)
     async with svc.inbox.receiving(content_msg, sender.user_id, t.code), \
             svc.user_lock(sender.chat_id, sender.user_id):
         for ref in (content, style):
-            if not await receive_image(svc, bot, content_msg, sender.user_id, ref, t):
+            if not await receive_image(asker, content_msg, ref):
                 return
         session = await get_session(svc, sender.chat_id, sender.user_id)
         inputs = JobInputs.of(content, content_msg.message_id, svc.config,
                               style_file_id=style.file_id)
-        await start_job(svc, bot, sender, inputs, session.settings, t)
+        await start_job(asker, inputs, session.settings)
 
 
 # ---------------------------------------------------------------------- /surprise
@@ -187,11 +188,11 @@ async def _paint(req: Request, target: Message | None, preset: str | None, *,
         ref = await image_to_paint(message, target, usage, req.t, can_start=preset is not None)
         if ref is None or target is None or preset is None:
             return
-        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
+        if not await receive_image(req.asker, message, ref):
             return
         session = await get_session(req.svc, req.sender.chat_id, req.sender.user_id)
         inputs = JobInputs.of(ref, target.message_id, req.svc.config, preset=preset)
-        await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
+        await start_job(req.asker, inputs, session.settings)
 
 
 # ---------------------------------------------------------------------- /me
@@ -217,10 +218,10 @@ async def me(req: Request) -> None:
         if ref is None:
             await reply(message, req.t(texts.ME_NO_PHOTO))
             return
-        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
+        if not await receive_image(req.asker, message, ref):
             return
         inputs = JobInputs(ref.file_id, message.message_id, preset=preset)
-        await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
+        await start_job(req.asker, inputs, session.settings)
 
 
 async def _profile_photo(req: Request) -> ImageRef | None:

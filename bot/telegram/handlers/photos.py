@@ -28,8 +28,6 @@ from bot.telegram.i18n import Translator
 from bot.telegram.keyboards import preset_keyboard
 from stylecore.presets import UnknownPreset, list_presets
 
-AWAIT_STYLE = "await_style"
-
 
 @handler()
 async def private_image(req: Request) -> None:
@@ -45,12 +43,12 @@ async def private_image(req: Request) -> None:
             preset = await _preset_or_refuse(message, argument, req.t)
             if preset is None:
                 return
-        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
+        if not await receive_image(req.asker, message, ref):
             return
         session = await _session(req)
-        if preset is None and _waiting(session) and not ref.moving:
+        if preset is None and session.waiting_for_style and not ref.moving:
             inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
-            await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
+            await start_job(req.asker, inputs, session.settings)
             return
         # A clip is never a style: a new one is new content, even with a photo waiting.
         await _paint_or_ask(req, session, ref, preset or session.default_preset)
@@ -62,14 +60,13 @@ async def private_text(req: Request) -> None:
     if not req.message.text:
         return
     session = await _session(req)
-    if not _waiting(session):
+    if not session.waiting_for_style:
         await reply(req.message, req.t(texts.NO_CONTENT))
         return
     preset = await _preset_or_refuse(req.message, req.message.text.strip(), req.t)
     if preset is None:
         return
-    await start_job(req.svc, req.bot, req.sender, JobInputs.waiting(session, preset=preset),
-                    session.settings, req.t)
+    await start_job(req.asker, JobInputs.waiting(session, preset=preset), session.settings)
 
 
 @handler()
@@ -90,18 +87,18 @@ async def stylize_command(req: Request) -> None:
         if ref is None:
             await _stylize_waiting_photo(req, session, preset)
             return
-        if not await receive_image(req.svc, req.bot, message, req.sender.user_id, ref, req.t):
+        if not await receive_image(req.asker, message, ref):
             return
         preset = preset or session.default_preset
         inputs = JobInputs.of(ref, target.message_id, req.svc.config, preset=preset)
         if preset:
-            await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
+            await start_job(req.asker, inputs, session.settings)
             return
         await ask_for_style(req.svc, message, session, inputs, req.t)
 
 
 async def _stylize_waiting_photo(req: Request, session: Session, preset: str | None) -> None:
-    if not _waiting(session):
+    if not session.waiting_for_style:
         await reply(req.message, req.t(texts.STYLIZE_NEEDS_PHOTO))
         return
     preset = preset or session.default_preset
@@ -111,8 +108,7 @@ async def _stylize_waiting_photo(req: Request, session: Session, preset: str | N
             waiting = replace(waiting, content_message_id=req.message.message_id)
         await ask_for_style(req.svc, req.message, session, waiting, req.t)
         return
-    await start_job(req.svc, req.bot, req.sender, JobInputs.waiting(session, preset=preset),
-                    session.settings, req.t)
+    await start_job(req.asker, JobInputs.waiting(session, preset=preset), session.settings)
 
 
 @handler()
@@ -144,16 +140,14 @@ async def group_captioned_image(req: Request) -> None:
             if content_ref is not None and ref.moving:
                 await reply(message, req.t(texts.CLIP_NOT_A_STYLE))
                 return
-        user_id = req.sender.user_id
-        if not await receive_image(req.svc, req.bot, message, user_id, ref, req.t):
+        if not await receive_image(req.asker, message, ref):
             return
         if content_ref is not None:
-            if not await receive_image(req.svc, req.bot, message, user_id, content_ref,
-                                       req.t):
+            if not await receive_image(req.asker, message, content_ref):
                 return
             inputs = JobInputs.of(content_ref, replied.message_id, req.svc.config,
                                   style_file_id=ref.file_id)
-            await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
+            await start_job(req.asker, inputs, session.settings)
             return
         await _paint_or_ask(req, session, ref, preset or session.default_preset)
 
@@ -166,26 +160,20 @@ async def group_style_reply(req: Request) -> None:
         return
     async with req.receiving():
         session = await _session(req)
-        if not _waiting(session):
+        if not session.waiting_for_style:
             return  # someone else's conversation, or nothing waiting: stay quiet in groups
         ref = await _image_or_refuse(req.message, req.t)
         if ref is not None and ref.moving:
             await reply(req.message, req.t(texts.CLIP_NOT_A_STYLE))
             return
-        if ref is None or not await receive_image(req.svc, req.bot, req.message,
-                                                  req.sender.user_id, ref, req.t):
+        if ref is None or not await receive_image(req.asker, req.message, ref):
             return
         inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
-        await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
+        await start_job(req.asker, inputs, session.settings)
 
 
 async def _session(req: Request) -> Session:
     return await get_session(req.svc, req.sender.chat_id, req.sender.user_id)
-
-
-def _waiting(session: Session) -> bool:
-    """A content photo waits in the session for its style."""
-    return session.pending == AWAIT_STYLE and bool(session.content_file_id)
 
 
 async def _paint_or_ask(req: Request, session: Session, ref: ImageRef,
@@ -196,18 +184,15 @@ async def _paint_or_ask(req: Request, session: Session, ref: ImageRef,
     if not preset:
         await ask_for_style(req.svc, req.message, session, inputs, req.t)
         return
-    await start_job(req.svc, req.bot, req.sender, inputs, session.settings, req.t)
+    await start_job(req.asker, inputs, session.settings)
 
 
 async def ask_for_style(svc: Services, message: Message, session: Session, content: JobInputs,
                         t: Translator) -> None:
     """Remembers the content photo (or clip) and offers the presets (or a style photo)."""
     assert content.content_message_id is not None
-    session.pending = AWAIT_STYLE
-    session.content_file_id = content.content_file_id
-    session.content_message_id = content.content_message_id
-    session.content_media = content.media
-    session.content_frames = content.frames
+    session.await_style(content.content_file_id, content.content_message_id, content.media,
+                        content.frames)
     await svc.store.save_session(session)
     private = message.chat.type == "private"
     await reply(

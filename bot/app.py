@@ -30,26 +30,29 @@ from telegram import BotCommand, Update
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder, TypeHandler
 
+from bot import logs
+from bot.broker import BrokerUnusable, RemoteSettings
 from bot.config import Config
 from bot.jobs.battles import Battles
 from bot.jobs.gpus import visible_gpus, worker_environments
 from bot.jobs.pool import RunnerPool
 from bot.jobs.remote.backend import RemoteBackend
 from bot.jobs.remote.fleet import Fleet
-from bot.jobs.remote.settings import BrokerUnusable, RemoteSettings
 from bot.jobs.runner import JobRunner, Worker
+from bot.jobs.work_area import WorkArea
 from bot.jobs.worker import StyleWorker
-from bot.ops import logs
 from bot.ops.health import StatusServer
 from bot.ops.metrics import MeteredJobQueue, MeteredRateLimiter, count_polling_error
 from bot.store import SchemaTooNew, Store
 from bot.telegram import texts
+from bot.telegram.battle_stage import TelegramBattleStage
 from bot.telegram.context import CONTEXT_TYPES, BotData, Context, Services
-from bot.telegram.files import WorkArea
+from bot.telegram.files import TelegramInputs
 from bot.telegram.handlers import register
 from bot.telegram.i18n import LANGUAGES, translator
 from bot.telegram.inbox import Inbox
 from bot.telegram.packs import StickerPacks
+from bot.telegram.presenter import TelegramPresenter
 from bot.telegram.retries import with_retries
 
 log = logging.getLogger("stylebot.app")
@@ -117,11 +120,14 @@ async def _post_init(app: Application) -> None:
         data.worker_start = asyncio.create_task(_start_workers(local))
     claim_lock = asyncio.Lock()
     in_flight: set[int] = set()
-    battles = Battles(app.bot, store, queue, work, vote_seconds=config.battle_seconds)
+    battles = Battles(TelegramBattleStage(app.bot), store, queue, work,
+                      vote_seconds=config.battle_seconds)
+    inputs = TelegramInputs(app.bot, work)
+    presenter = TelegramPresenter(app.bot, previews=config.previews)
     runner = RunnerPool([
-        JobRunner(app.bot, store, queue, worker, work, config, claim_lock,
-                  primary=index == 0, in_flight=in_flight, holds=battles.holds,
-                  capacity=capacity)
+        JobRunner(store, queue, worker, work, config, claim_lock, inputs=inputs,
+                  presenter=presenter, primary=index == 0, in_flight=in_flight,
+                  holds=battles.holds, capacity=capacity)
         for index, worker in enumerate(workers)
     ])
     if capacity is not None:

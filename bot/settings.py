@@ -1,4 +1,5 @@
-"""What a user chose in /settings, and what one job runs with: the bot's typed job model.
+"""What a user chose in /settings, what one job runs with and what it paints: the bot's typed
+job model.
 
 The names of the qualities and style strengths are defined here once (`Quality`, `Strength`);
 the configuration, the keyboards, the texts and the engine parameters all take them from here.
@@ -22,6 +23,10 @@ Strength = Literal["low", "normal", "high"]
 QUALITIES: tuple[Quality, ...] = get_args(Quality)
 STRENGTHS: tuple[Strength, ...] = get_args(Strength)
 """Weakest first: "stronger" and "weaker" re-runs step along this order."""
+
+Media = Literal["photo", "clip", "round"]
+"""What a job paints: a still picture, a moving one (GIF, video, video sticker: it comes back
+as an animation), or a round video note (it comes back as one)."""
 
 # The bot offers engine presets by name; the engine may have more than it offers yet.
 if not set(QUALITIES) <= set(QUALITY_PRESETS) or set(STRENGTHS) != set(STYLE_STRENGTHS):

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bot.jobs.work_area import WorkArea
 from bot.telegram import texts
-from bot.telegram.files import WorkArea
 from tests.fake_telegram import (
     ADMIN_ID,
     ALICE,

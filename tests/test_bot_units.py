@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config, ConfigError, MissingToken
-from bot.jobs.battles import result_text
 from bot.jobs.runner import build_params
 from bot.settings import JobSettings, Settings
 from bot.telegram import texts
+from bot.telegram.battle_stage import result_text
 from bot.telegram.handlers.common import parse_stylize
 from bot.telegram.keyboards import (
     MAX_CALLBACK_BYTES,

@@ -11,9 +11,9 @@ from telegram import Message
 
 from bot.config import Config
 from bot.jobs.model import Job, JobStatus
-from bot.jobs.protocol import ClipSpec
 from bot.jobs.remote.wire import TaskPayload
 from bot.jobs.runner import clip_spec
+from bot.jobs.work import ClipSpec
 from bot.settings import JobSettings
 from bot.telegram.files import NotAStillImage, image_in
 from stylecore.params import DEFAULT, STYLE_STRENGTHS
@@ -61,7 +61,7 @@ def job(media: str, size_scale: float = 1.0) -> Job:
                settings=JobSettings(size_scale=size_scale), media=media, frames=45, id=1,
                status=JobStatus.RUNNING, attempts=1, created_at=0, started_at=0,
                finished_at=None, error=None, status_message_id=None, result_path=None,
-               delivered_message_id=None, note=None)
+               delivered_message_id=None)
 
 
 def test_a_clip_job_is_painted_within_the_operators_limits_and_smaller_after_oom():

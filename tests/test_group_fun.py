@@ -8,8 +8,8 @@ import sqlite3
 
 import pytest
 
-from bot.jobs.battles import result_text
 from bot.telegram import texts
+from bot.telegram.battle_stage import result_text
 from stylecore.presets import list_presets
 from tests.conditions import all_finished, biggest_file_id, job_rows, until
 from tests.fake_telegram import (
@@ -266,7 +266,7 @@ async def test_a_battle_speaks_the_groups_language(fake: FakeTelegram, tmp_path,
     """A group whose admins chose Spanish: the battle's status, album, vote message and its
     buttons, the votes' answers and the result are Spanish, whatever the caller's own
     language (Russian here)."""
-    from bot.jobs.battles import result_text, vote_text
+    from bot.telegram.battle_stage import result_text, vote_text
     from bot.telegram.i18n import translator
 
     es = translator("es")

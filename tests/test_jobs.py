@@ -56,7 +56,7 @@ def request(user_id: int, chat_id: int | None = None, tag: str = "") -> JobReque
 
 
 async def finish(queue: SqliteJobQueue, job: Job, message_id: int = 1) -> None:
-    await queue.complete(job.id, f"/tmp/result-{job.id}.png")
+    await queue.complete(job.id, f"/tmp/result-{job.id}.png", seconds=1.0)
     await queue.mark_delivered(job.id, message_id)
 
 
@@ -120,7 +120,7 @@ async def test_one_computing_job_per_user(queue):
     b1 = await queue.enqueue(request(B))
     assert (await queue.claim()).id == b1.id
     # Once A's result is computed, delivering it no longer holds A's slot.
-    await queue.complete(a1.id, "/tmp/a1.png")
+    await queue.complete(a1.id, "/tmp/a1.png", seconds=1.0)
     assert (await queue.claim()).id == a2.id
 
 
@@ -206,12 +206,10 @@ async def test_retried_jobs_go_first_with_merged_settings(queue):
     running = await queue.claim()
     await queue.enqueue(request(A, tag="2"))
     b1 = await queue.enqueue(request(B))
-    await queue.retry_later(running.id, note="retried smaller",
-                            settings=running.settings.with_(size_scale=0.7))
+    await queue.retry_later(running.id, settings=running.settings.with_(size_scale=0.7))
 
     retried = await queue.get(a1.id)
     assert retried.status is JobStatus.QUEUED and retried.started_at is None
-    assert retried.note == "retried smaller"
     assert retried.settings == JobSettings(size_scale=0.7)
     assert await queue.position(a1.id) == (0, None)
     again = await queue.claim()
@@ -226,7 +224,7 @@ async def test_recover_requeues_interrupted_jobs_and_gives_up_after_max_attempts
     untouched = await queue.enqueue(request(C))
     await queue.claim()
     await queue.claim()
-    await queue.complete(computed.id, "/tmp/b.png")
+    await queue.complete(computed.id, "/tmp/b.png", seconds=1.0)
 
     # Restart: the computing job goes back to the queue; the computed one waits for delivery.
     requeued, failed = await queue.recover(max_attempts=2)
@@ -264,7 +262,7 @@ async def test_cancel_touches_only_that_user_in_that_chat(queue):
         job = await queue.get(job_id)
         assert job.status is JobStatus.CANCELLED and job.finished_at is not None
     # The worker finishing a cancelled job does not revive it.
-    await queue.complete(running.id, "/tmp/late.png")
+    await queue.complete(running.id, "/tmp/late.png", seconds=1.0)
     await queue.retry_later(running.id)
     await queue.fail(running.id, "late error")
     assert (await queue.get(running.id)).status is JobStatus.CANCELLED
@@ -278,7 +276,7 @@ async def test_a_result_is_delivered_at_most_once(queue):
     job = await queue.enqueue(request(A))
     await queue.set_status_message(job.id, 55)
     await queue.claim()
-    await queue.complete(job.id, "/tmp/a.png")
+    await queue.complete(job.id, "/tmp/a.png", seconds=1.0)
     [pending] = await queue.pending_delivery()
     assert pending.result_path == "/tmp/a.png" and pending.status is JobStatus.RUNNING
     assert pending.status_message_id == 55

@@ -17,8 +17,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.config import Config
+from bot.logs import LineFormatter
 from bot.ops.health import StatusServer
-from bot.ops.logs import LineFormatter
 from bot.telegram.context import BotData
 from tests.fake_telegram import (
     ALICE,

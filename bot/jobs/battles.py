@@ -9,10 +9,10 @@ in) posts the album once every job has a result or has ended, then the vote mess
 the vote at its deadline. States: painting -> posted (the album is out) -> voting (the vote
 message is out) -> over. The caller may end the vote early.
 
-Everything a battle says to the chat (the status, the album's captions, the vote message and
-its "End vote" button, the result) is in the battle's language, stored with it: the language
-its caller was answered in, i.e. the group's where its admins chose one (`bot.telegram.i18n`),
-like any job's later messages. A vote's answer is in the voter's own language.
+What a battle shows (the album, the vote message and its "End vote" button, the counts, the
+result) goes through a `BattleStage` (`bot.jobs.ports`; Telegram's is
+`bot.telegram.battle_stage`), in the battle's language, stored with it. A vote's answer is in
+the voter's own language (the handler's business).
 """
 
 from __future__ import annotations
@@ -20,26 +20,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from telegram import Bot, InputMediaPhoto, InputMediaVideo, ReplyParameters
-from telegram.error import Forbidden, TelegramError
-
 from bot.jobs.battle_records import Battle, BattleRecords
-from bot.jobs.delivery import discard_files, result_caption
+from bot.jobs.delivery import discard_files
 from bot.jobs.model import Job, JobQueue, JobStatus
+from bot.jobs.ports import BattleStage, RecipientGone, Unreachable
+from bot.jobs.work_area import WorkArea
 from bot.store import Store
-from bot.telegram import texts
-from bot.telegram.decoding import on_decoding_thread, probe_clip_file
-from bot.telegram.files import WorkArea
-from bot.telegram.i18n import ENGLISH, Translator, translator
-from bot.telegram.keyboards import battle_keyboard
-from bot.telegram.photos import fit_for_telegram_photo
-from bot.telegram.retries import with_retries
-from stylecore.images import decode_image
 
 log = logging.getLogger("stylebot.battles")
 
@@ -50,9 +40,9 @@ TICK_S = 2.0
 class Battles:
     """The running battles: their loop, their messages and their votes."""
 
-    def __init__(self, bot: Bot, store: Store, queue: JobQueue, work: WorkArea, *,
+    def __init__(self, stage: BattleStage, store: Store, queue: JobQueue, work: WorkArea, *,
                  vote_seconds: float, clock: Callable[[], float] = time.time) -> None:
-        self.bot = bot
+        self.stage = stage
         self.records = BattleRecords(store, clock)
         self.queue = queue
         self.work = work
@@ -145,81 +135,58 @@ class Battles:
                 del locks[battle_id]
 
     async def _post_album(self, battle: Battle) -> None:
-        jobs = [await self.queue.get(job_id) for job_id in battle.job_ids]
-        if any(job is not None and job.status == JobStatus.QUEUED for job in jobs):
+        """Once every job has a result or has ended: the album of those with a result (at
+        least two, else the battle is given up), then the vote."""
+        jobs = [job for job in [await self.queue.get(job_id) for job_id in battle.job_ids]
+                if job is not None]
+        if any(_still_painting(job) for job in jobs):
             return
-        if any(job is not None and job.status == JobStatus.RUNNING and not job.result_path
-               for job in jobs):
-            return  # still computing
-        ready = [(job, style) for job, style in zip(jobs, battle.styles, strict=True)
-                 if job is not None and job.status == JobStatus.RUNNING
-                 and job.result_path and Path(job.result_path).is_file()]
+        ready = [job for job in jobs if _has_result(job)]
         if len(ready) < 2:
-            await self._give_up(battle, [job for job in jobs if job is not None])
+            await self._give_up(battle, jobs)
             return
-        media: list[InputMediaPhoto | InputMediaVideo] = []
-        for job, _ in ready:
-            if job.media != "photo":  # a clip's battle: an album of videos (no GIFs in albums)
-                info = await probe_clip_file(Path(job.result_path))
-                media.append(InputMediaVideo(
-                    Path(job.result_path).read_bytes(), filename=f"{job.id}.mp4",
-                    caption=result_caption(job, info.width, info.height, None),
-                    width=info.width, height=info.height,
-                    duration=max(1, round(info.duration_s or 1)), supports_streaming=True))
-                continue
-            image = await on_decoding_thread(decode_image, Path(job.result_path), min_side=1,
-                                             max_aspect=math.inf)
-            height, width = image.shape[:2]
-            photo = await asyncio.to_thread(fit_for_telegram_photo, image)
-            media.append(InputMediaPhoto(photo, caption=result_caption(job, width, height,
-                                                                        None)))
-        reply_to = (ReplyParameters(battle.reply_to_message_id,
-                                    allow_sending_without_reply=True)
-                    if battle.reply_to_message_id else None)
         try:
-            messages = await with_retries(lambda: self.bot.send_media_group(
-                battle.chat_id, media, reply_parameters=reply_to))
-        except Forbidden:
-            await self._give_up(battle, [job for job in jobs if job is not None], quiet=True)
+            message_ids = await self.stage.post_album(battle, ready)
+        except RecipientGone:
+            await self._give_up(battle, jobs, quiet=True)
             return
-        except TelegramError as exc:  # the next tick tries again
+        except Unreachable as exc:  # the next tick tries again
             log.warning("battle %d: album not sent: %s", battle.id, exc)
             return
-        for (job, _), message in zip(ready, messages, strict=False):
-            await self.queue.mark_delivered(job.id, message.message_id)
-        posted = {job.id for job, _ in ready}
-        for job in jobs:  # a result that vanished: the album went without it
-            if job is not None and job.status == JobStatus.RUNNING and job.id not in posted:
-                await self.queue.fail(job.id, "battle: result missing when the album went")
-        await self.records.set(battle.id, state="posted", album_message_id=messages[0].message_id)
-        await self._delete_status(battle)
-        for job in jobs:
-            if job is not None:
-                discard_files(self.work, job)
+        await self._record_album(battle, jobs, ready, message_ids)
         log.info("battle %d posted as an album of %d", battle.id, len(ready))
         await self._post_vote(await self.get(battle.id))
+
+    async def _record_album(self, battle: Battle, jobs: list[Job], ready: list[Job],
+                            message_ids: list[int]) -> None:
+        """The posted paintings are delivered, a result that vanished meanwhile failed (the
+        album went without it); the battle is posted and its jobs' files go."""
+        for job, message_id in zip(ready, message_ids, strict=False):
+            await self.queue.mark_delivered(job.id, message_id)
+        posted = {job.id for job in ready}
+        for job in jobs:
+            if job.status == JobStatus.RUNNING and job.id not in posted:
+                await self.queue.fail(job.id, "battle: result missing when the album went")
+        await self.records.set(battle.id, state="posted", album_message_id=message_ids[0])
+        await self.stage.remove_status(battle)
+        for job in jobs:
+            discard_files(self.work, job)
 
     async def _post_vote(self, battle: Battle | None) -> None:
         if battle is None:
             return
         styles = await self._posted_styles(battle)
         deadline = self._clock() + self.vote_seconds
-        t = translator(battle.language)
-        text = vote_text(styles, {}, self.vote_seconds, t)
-        reply_to = ReplyParameters(battle.album_message_id or 0,
-                                   allow_sending_without_reply=True)
         try:
-            message = await with_retries(lambda: self.bot.send_message(
-                battle.chat_id, text, reply_parameters=reply_to,
-                reply_markup=battle_keyboard(battle.id, styles, {}, t)))
-        except Forbidden:
+            message_id = await self.stage.post_vote(battle, styles, self.vote_seconds)
+        except RecipientGone:
             await self.records.set(battle.id, state="over")
             return
-        except TelegramError as exc:
+        except Unreachable as exc:
             log.warning("battle %d: vote message not sent: %s", battle.id, exc)
             return
-        await self.records.set(battle.id, state="voting", vote_message_id=message.message_id,
-                        deadline=deadline)
+        await self.records.set(battle.id, state="voting", vote_message_id=message_id,
+                               deadline=deadline)
 
     async def _posted_styles(self, battle: Battle) -> list[str]:
         """The styles whose paintings made it into the album."""
@@ -237,24 +204,8 @@ class Battles:
                 await self.queue.fail(job.id, "battle: too few paintings")
             discard_files(self.work, job)
         cancelled = all(job.status == JobStatus.CANCELLED for job in jobs)
-        if cancelled or quiet:
-            return  # /cancel answered already
-        failed = translator(battle.language)(texts.BATTLE_FAILED)
-        if battle.status_message_id is not None:
-            with contextlib.suppress(TelegramError):
-                await self.bot.edit_message_text(failed, chat_id=battle.chat_id,
-                                                 message_id=battle.status_message_id)
-                return
-        with contextlib.suppress(TelegramError):
-            await self.bot.send_message(battle.chat_id, failed)
-
-    async def _delete_status(self, battle: Battle) -> None:
-        if battle.status_message_id is None:
-            return
-        try:
-            await self.bot.delete_message(battle.chat_id, battle.status_message_id)
-        except TelegramError as exc:
-            log.debug("battle status message not deleted: %s", exc)
+        if not (cancelled or quiet):  # a cancel was answered already
+            await self.stage.tell_failed(battle)
 
     # ------------------------------------------------------------------ votes
 
@@ -293,14 +244,7 @@ class Battles:
                 styles = await self._posted_styles(battle)
                 counts = await self.records.counts(battle_id)
                 left = max(0.0, (battle.deadline or 0) - self._clock())
-                t = translator(battle.language)
-                try:
-                    await self.bot.edit_message_text(
-                        vote_text(styles, counts, left, t), chat_id=battle.chat_id,
-                        message_id=battle.vote_message_id,
-                        reply_markup=battle_keyboard(battle_id, styles, counts, t))
-                except TelegramError as exc:
-                    log.info("battle %d: counts not shown: %s", battle_id, exc)
+                await self.stage.show_counts(battle, styles, counts, left)
 
     async def end(self, battle_id: int) -> bool:
         """Ends the vote now (the caller's button); False if it was over already."""
@@ -316,34 +260,16 @@ class Battles:
         counts = await self.records.counts(battle.id)
         await self.records.set(battle.id, state="over")
         async with self._edit_lock(battle.id):  # after any edit of the counts in flight
-            try:
-                await self.bot.edit_message_text(result_text(styles, counts,
-                                                             translator(battle.language)),
-                                                 chat_id=battle.chat_id,
-                                                 message_id=battle.vote_message_id)
-            except TelegramError as exc:
-                log.info("battle %d: result not shown: %s", battle.id, exc)
+            await self.stage.show_result(battle, styles, counts)
         log.info("battle %d over: %s", battle.id, counts)
 
 
-def _lines(styles: list[str], counts: dict[str, int], t: Translator) -> str:
-    return "\n".join(t.n(texts.BATTLE_LINE, counts.get(style, 0), name=style,
-                         votes=counts.get(style, 0))
-                     for style in styles)
+
+def _still_painting(job: Job) -> bool:
+    return job.status == JobStatus.QUEUED or (job.status == JobStatus.RUNNING
+                                              and not job.result_path)
 
 
-def vote_text(styles: list[str], counts: dict[str, int], seconds_left: float,
-              t: Translator = ENGLISH) -> str:
-    return (t(texts.BATTLE_VOTE, lines=_lines(styles, counts, t)) + "\n"
-            + t(texts.BATTLE_ENDS, time=texts.seconds_text(seconds_left, t)))
-
-
-def result_text(styles: list[str], counts: dict[str, int], t: Translator = ENGLISH) -> str:
-    lines = _lines(styles, counts, t)
-    best = max((counts.get(style, 0) for style in styles), default=0)
-    if best == 0:
-        return t(texts.BATTLE_NO_VOTES, lines=lines)
-    winners = [style for style in styles if counts.get(style, 0) == best]
-    if len(winners) > 1:
-        return t(texts.BATTLE_TIE, names=t(texts.AND).join(winners), lines=lines)
-    return t.n(texts.BATTLE_WON, best, name=winners[0], votes=best, lines=lines)
+def _has_result(job: Job) -> bool:
+    return (job.status == JobStatus.RUNNING and bool(job.result_path)
+            and Path(job.result_path).is_file())

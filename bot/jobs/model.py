@@ -6,13 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Protocol
 
-from bot.settings import JobSettings
-
-Media = Literal["photo", "clip", "round"]
-"""What a job paints: a still picture, a moving one (GIF, video, video sticker: it comes back
-as an animation), or a round video note (it comes back as one)."""
+from bot.settings import JobSettings, Media
 
 
 class JobStatus(StrEnum):
@@ -55,7 +51,6 @@ class Job(JobRequest):
     status_message_id: int | None
     result_path: str | None
     delivered_message_id: int | None
-    note: str | None
 
     @property
     def active(self) -> bool:
@@ -87,12 +82,11 @@ class JobQueue(Protocol):
     async def enqueue_many(self, requests: list[JobRequest]) -> list[Job]: ...
     async def claim(self) -> Job | None: ...
     async def set_status_message(self, job_id: int, message_id: int) -> None: ...
-    async def complete(self, job_id: int, result_path: str) -> None: ...
+    async def complete(self, job_id: int, result_path: str, *, seconds: float) -> None:
+        """The job's result is at `result_path`, computed in `seconds` of worker time."""
     async def mark_delivered(self, job_id: int, message_id: int) -> None: ...
     async def fail(self, job_id: int, error: str) -> None: ...
-    async def retry_later(
-        self, job_id: int, note: str | None = None, settings: JobSettings | None = None
-    ) -> None: ...
+    async def retry_later(self, job_id: int, settings: JobSettings | None = None) -> None: ...
     async def cancel(self, chat_id: int, user_id: int) -> list[Job]: ...
     async def get(self, job_id: int) -> Job | None: ...
     async def position(self, job_id: int) -> tuple[int, float | None]: ...

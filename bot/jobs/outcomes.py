@@ -1,14 +1,15 @@
 """What becomes of a job that did not produce a result: a small family of outcomes, and the one
 function (`outcome_of`) that maps whatever went wrong to one of them.
 
-- `Cancelled`: the user cancelled the job;
+- `UserCancelled`: the user cancelled the job;
 - `Retry`: the worker crashed, or Telegram's network failed while the inputs were fetched (a
   job is run at most `STYLEBOT_MAX_ATTEMPTS` times);
 - `ShrinkAndRetry`: out of memory, the first time (then at `SHRINK_SCALE` times the size);
-- `Fail` with a text for the user: out of memory again, bad input, a preset that can't be had,
-  a file too big or gone, a bug; `Fail` quietly (no text) when the user blocked the bot.
+- `Fail` with the reason to tell the user (`bot.jobs.ports.Failure`, or the engine's own
+  `StyleError`): out of memory again, bad input, a preset that can't be had, a file too big or
+  gone, a bug; `Fail` quietly (no reason to tell) when the user blocked the bot.
 
-The runner (`bot.jobs.runner`) carries the outcome out.
+The runner (`bot.jobs.runner`) carries the outcome out; the presenter words the reason.
 """
 
 from __future__ import annotations
@@ -16,13 +17,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from telegram.error import Forbidden, TelegramError
-
 from bot.jobs.model import Job
-from bot.jobs.worker import BadInput, JobCancelled, OutOfMemory, WorkerCrashed, WorkerError
-from bot.telegram import texts
-from bot.telegram.files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable
-from bot.telegram.i18n import translator
+from bot.jobs.ports import Failure, InputGone, InputTooBig, RecipientGone, Unreachable
+from bot.jobs.work import BadInput, JobCancelled, OutOfMemory, WorkerCrashed, WorkerError
 from stylecore.errors import StyleError
 
 log = logging.getLogger("stylebot.runner")
@@ -51,51 +48,49 @@ class ShrinkAndRetry:
 
 @dataclass(frozen=True)
 class Fail:
-    """Give up: `text` tells the user why (None: say nothing, e.g. they blocked the bot);
+    """Give up: `why` is what the user is told (None: say nothing, e.g. they blocked the bot);
     `error` is recorded with the job."""
 
-    text: str | None
+    why: Failure | StyleError | None
     error: str
 
 
 @dataclass(frozen=True)
-class Cancelled:
+class UserCancelled:
     """The user cancelled the job."""
 
 
-Outcome = Retry | ShrinkAndRetry | Fail | Cancelled
+Outcome = Retry | ShrinkAndRetry | Fail | UserCancelled
 
 
 def outcome_of(error: BaseException, job: Job) -> Outcome:
-    """The outcome of a job whose run raised `error` (a text for the user is in the job's
-    language)."""
-    t = translator(job.language)
+    """The outcome of a job whose run raised `error`."""
     match error:
         case JobCancelled():
-            return Cancelled()
+            return UserCancelled()
         case WorkerCrashed():
             log.warning("job %d: worker crashed (%s)", job.id, error)
             return Retry(f"worker crashed: {error}")
         case OutOfMemory() if job.settings.shrunk:
-            return Fail(t(texts.JOB_FAILED_MEMORY), "out of memory")
+            return Fail(Failure.OUT_OF_MEMORY, "out of memory")
         case OutOfMemory():
             return ShrinkAndRetry("out of memory")
         case BadInput():
-            return Fail(texts.error_text(error.error, t), str(error.error))
+            return Fail(error.error, str(error.error))
         case StyleError():  # a preset that can't be had
-            return Fail(texts.error_text(error, t), str(error))
+            return Fail(error, str(error))
         case WorkerError():  # a bug in the engine; the worker itself is fine
             log.error("job %d failed in the worker: %s\n%s", job.id, error, error.details)
-            return Fail(t(texts.JOB_FAILED), str(error))
-        case FileTooBig():
-            return Fail(t(texts.TOO_BIG, limit=MAX_DOWNLOAD_BYTES // 2**20), "file too big")
-        case FileUnavailable():
-            return Fail(t(texts.PHOTO_GONE), str(error))
-        case Forbidden():
+            return Fail(Failure.INTERNAL, str(error))
+        case InputTooBig():
+            return Fail(Failure.TOO_BIG, "file too big")
+        case InputGone():
+            return Fail(Failure.INPUT_GONE, str(error))
+        case RecipientGone():
             return Fail(None, "the user blocked the bot")
-        case TelegramError():  # downloading inputs failed: network trouble
+        case Unreachable():  # fetching the inputs failed: network trouble
             log.warning("job %d: Telegram error while preparing: %s", job.id, error)
             return Retry(f"Telegram: {error}", backoff=min(2.0**job.attempts, MAX_BACKOFF_S))
         case _:  # a bug here must not leave the job running forever
             log.error("job %d failed unexpectedly", job.id, exc_info=error)
-            return Fail(t(texts.JOB_FAILED), f"{type(error).__name__}: {error}")
+            return Fail(Failure.INTERNAL, f"{type(error).__name__}: {error}")

@@ -146,9 +146,9 @@ class SqliteJobQueue(JobQueue):
                 "UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id)
             )
 
-    async def complete(self, job_id: int, result_path: str) -> None:
-        """Records that the result is on disk. The job stays RUNNING until delivered; a job
-        cancelled meanwhile stays cancelled."""
+    async def complete(self, job_id: int, result_path: str, *, seconds: float) -> None:
+        """Records that the result is on disk (`seconds`: the worker time, for the metrics).
+        The job stays RUNNING until delivered; a job cancelled meanwhile stays cancelled."""
         async with self.store.transaction() as db:
             cursor = await db.execute(
                 "UPDATE jobs SET result_path = ?, computed_at = ? "
@@ -187,20 +187,18 @@ class SqliteJobQueue(JobQueue):
                 (error, self._clock(), job_id),
             )
 
-    async def retry_later(
-        self, job_id: int, note: str | None = None, settings: JobSettings | None = None
-    ) -> None:
+    async def retry_later(self, job_id: int, settings: JobSettings | None = None) -> None:
         """Back to QUEUED (after a worker crash or out-of-memory), ahead of first attempts:
         its user already waited for their turn. `settings`, when given, replaces the job's
-        (e.g. with a smaller `size_scale`); `note` replaces the note when given."""
+        (e.g. with a smaller `size_scale`)."""
         async with self.store.transaction() as db:
             await db.execute(
                 """
                 UPDATE jobs SET status = 'queued', started_at = NULL, computed_at = NULL,
-                    result_path = NULL, settings = COALESCE(?, settings), note = COALESCE(?, note)
+                    result_path = NULL, settings = COALESCE(?, settings)
                 WHERE id = ? AND status IN ('queued', 'running')
                 """,
-                (settings.to_json() if settings is not None else None, note, job_id),
+                (settings.to_json() if settings is not None else None, job_id),
             )
 
     async def cancel(self, chat_id: int, user_id: int) -> list[Job]:

@@ -3,9 +3,9 @@
 One job at a time per runner, each runner with its own worker (`bot.jobs.pool.RunnerPool` runs
 one per worker; only the primary recovers, redelivers and keeps house). A run that produces no
 result ends in one of the outcomes of `bot.jobs.outcomes` (retry, shrink and retry, fail with a
-reason, cancelled), carried out here; a result goes to `bot.jobs.delivery`. Telegram's
-`RetryAfter`, `TimedOut` and `NetworkError` are waited out and repeated (`with_retries`);
-undelivered results are sent again every `REDELIVER_EVERY_S`.
+reason, cancelled), carried out here; a result goes to `bot.jobs.delivery`. What the user
+sees (the status, the result) goes through the `Presenter` and the pictures come through
+`Inputs` (`bot.jobs.ports`); undelivered results are sent again every `REDELIVER_EVERY_S`.
 """
 
 from __future__ import annotations
@@ -18,29 +18,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
-from telegram import Bot
-
 from bot.config import Config
 from bot.jobs.cancellation import stop_if_cancelled
 from bot.jobs.delivery import Delivery, discard_files
 from bot.jobs.model import Job, JobQueue, JobStatus
-from bot.jobs.outcomes import Cancelled, Fail, Outcome, Retry, ShrinkAndRetry, outcome_of
-from bot.jobs.protocol import ClipSpec
-from bot.jobs.worker import JobCancelled, Progress, WorkRequest, WorkResult
-from bot.ops.logs import log_context
-from bot.ops.metrics import JOB_SECONDS
+from bot.jobs.outcomes import Fail, Outcome, Retry, ShrinkAndRetry, UserCancelled, outcome_of
+from bot.jobs.ports import Failure, InputGone, Inputs, Presenter, StatusDisplay
+from bot.jobs.work import ClipSpec, JobCancelled, WorkProgress, WorkRequest, WorkResult
+from bot.jobs.work_area import WorkArea
+from bot.logs import log_context
 from bot.settings import JobSettings
 from bot.store import Store
-from bot.telegram import texts
-from bot.telegram.files import FileUnavailable, WorkArea
-from bot.telegram.i18n import translator
-from bot.telegram.status import (
-    StatusMessage,
-    chat_action,
-    clip_progress_text,
-    progress_text,
-    queued_text,
-)
+from stylecore.errors import StyleError
 from stylecore.images import save_image
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
 from stylecore.presets import load_preset
@@ -100,7 +89,7 @@ class Worker(Protocol):
     @property
     def busy(self) -> bool: ...
     async def run(self, request: WorkRequest,
-                  on_progress: Callable[[Progress], Awaitable[None] | None] | None
+                  on_progress: Callable[[WorkProgress], Awaitable[None] | None] | None
                   ) -> WorkResult: ...
     def cancel(self, job_id: int) -> None: ...
 
@@ -108,7 +97,6 @@ class Worker(Protocol):
 class JobRunner:
     def __init__(
         self,
-        bot: Bot,
         store: Store,
         queue: JobQueue,
         worker: Worker,
@@ -116,16 +104,18 @@ class JobRunner:
         config: Config,
         claim_lock: asyncio.Lock,
         *,
+        inputs: Inputs,
+        presenter: Presenter,
         primary: bool = True,
         in_flight: set[int] | None = None,
         holds: Callable[[Job], Awaitable[bool]] | None = None,
         capacity: Capacity | None = None,
     ) -> None:
-        """`primary`: this runner recovers the queue, redelivers and keeps house (one per
+        """`inputs` fetches a job's pictures and `presenter` shows the job to its requester.
+        `primary`: this runner recovers the queue, redelivers and keeps house (one per
         process). `in_flight`: ids of the jobs being processed, shared by all runners.
         `holds`: results not to deliver one by one (see `Delivery`). `capacity`: claim only
         while it is free (remote workers); None: whenever this runner is idle."""
-        self.bot = bot
         self.store = store
         self.queue = queue
         self.worker = worker
@@ -135,12 +125,14 @@ class JobRunner:
         self.primary = primary
         self.in_flight = set() if in_flight is None else in_flight
         self.capacity = capacity
+        self.inputs = inputs
+        self.presenter = presenter
         self.current: Job | None = None
         self._cancelled: set[int] = set()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._last_redelivery = 0.0
-        self.delivery = Delivery(bot, queue, work, status_for=self._status_message,
+        self.delivery = Delivery(queue, work, presenter, status_for=self._status,
                                  requeued=self.wake, holds=holds)
 
     # ------------------------------------------------------------------ lifecycle
@@ -152,7 +144,7 @@ class JobRunner:
             if requeued or failed:
                 log.info("recovered jobs: %d queued again, %d failed", len(requeued), len(failed))
             for job in failed:
-                await self._tell_failure(job, translator(job.language)(texts.JOB_FAILED_RETRIES))
+                await self._tell_failure(job, Failure.TOO_MANY_ATTEMPTS)
         self._tasks = [asyncio.create_task(self._loop(), name="job-runner")]
         if self.primary:
             self._tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
@@ -261,8 +253,7 @@ class JobRunner:
                         continue
                     told.add(job.id)
                     ahead, eta = await self.queue.position(job.id)
-                    text = queued_text(ahead, eta, translator(job.language), workers_online=False)
-                    await self._status_message(job).set_text(text)
+                    await self._status(job).show_queued(ahead, eta, workers_online=False)
             except Exception:
                 stop_if_cancelled()
                 log.exception("telling the waiting users that no worker is online failed")
@@ -271,11 +262,10 @@ class JobRunner:
 
     async def _process(self, job: Job) -> None:
         self.current = job
-        status = self._status_message(job)
-        t = translator(job.language)
-        # Status updates go through the message's own task: in a busy group the rate limiter
+        status = self._status(job)
+        # Status updates go through the display's own task: in a busy group the rate limiter
         # may hold them back, and that must not hold back the jobs of other chats.
-        status.show(t(texts.STARTING))
+        status.show_starting()
         status.start()
         try:
             result_seconds = await self._compute(job, status)
@@ -292,63 +282,58 @@ class JobRunner:
             await self.delivery.deliver(job.id, status=status, seconds=result_seconds)
         await status.stop()
 
-    async def _compute(self, job: Job, status: StatusMessage) -> float | None:
+    async def _compute(self, job: Job, status: StatusDisplay) -> float | None:
         """Runs the job on the worker; returns the seconds it took, or None if it did not
         produce a result (then its outcome has been carried out here)."""
-        t = translator(job.language)
         try:
             request = await self._prepare(job)
             if job.id in self._cancelled:
                 raise JobCancelled(job.id)
 
-            def on_progress(progress: Progress) -> None:
-                text = (clip_progress_text(progress.step, progress.total, progress.eta, t)
-                        if request.clip is not None
-                        else progress_text(progress.percent, progress.eta, t))
-                status.show(text, progress.preview_jpeg)
+            def on_progress(progress: WorkProgress) -> None:
+                status.show_progress(progress, clip=request.clip is not None)
 
-            async with chat_action(self.bot, job.chat_id, repeat=job.chat_type == "private"):
+            async with self.presenter.busy(job):
                 result = await self.worker.run(request, on_progress)
         except Exception as exc:
             stop_if_cancelled()  # a cancel disguised as an error is no outcome: the bot stops
             await self._carry_out(outcome_of(exc, job), job, status)
             return None
-        JOB_SECONDS.observe(result.seconds)
-        await self.queue.complete(job.id, str(result.output_path))
+        await self.queue.complete(job.id, str(result.output_path), seconds=result.seconds)
         return result.seconds
 
-    async def _carry_out(self, outcome: Outcome, job: Job, status: StatusMessage) -> None:
+    async def _carry_out(self, outcome: Outcome, job: Job, status: StatusDisplay) -> None:
         match outcome:
-            case Cancelled():
+            case UserCancelled():
                 self._cancelled.discard(job.id)
                 await status.stop()
-                await status.set_text(translator(job.language)(texts.CANCELLED))
+                await status.show_cancelled()
                 discard_files(self.work, job)
             case Retry(error=error, backoff=backoff):
                 await asyncio.sleep(backoff)
                 await self._retry(job, status, error=error)
             case ShrinkAndRetry(error=error, scale=scale):
-                await self._retry(job, status, error=error, note=texts.NOTE_SMALLER,
+                await self._retry(job, status, error=error,
                                   settings=job.settings.with_(size_scale=scale))
-            case Fail(text=None, error=error):  # nobody to tell
+            case Fail(why=None, error=error):  # nobody to tell
                 await self.queue.fail(job.id, error)
                 discard_files(self.work, job)
-            case Fail(text=text, error=error):
-                await self._give_up(job, status, text, error)
+            case Fail(why=why, error=error):
+                await self._give_up(job, status, why, error)
 
     async def _prepare(self, job: Job) -> WorkRequest:
         """Downloads the inputs (or takes them from the work area) and builds the request."""
         if not job.content_file_id:
-            raise FileUnavailable("file id expired")
-        content = await self.work.fetch_input(self.bot, job.user_id, job.content_file_id)
+            raise InputGone("file id expired")
+        content = await self.inputs.fetch(job.user_id, job.content_file_id)
         if job.style_file_id:
-            style = await self.work.fetch_input(self.bot, job.user_id, job.style_file_id)
+            style = await self.inputs.fetch(job.user_id, job.style_file_id)
         elif job.preset:
             image = await asyncio.to_thread(load_preset, job.preset)
             style = self.work.job_dir(job.id) / "style.png"
             await asyncio.to_thread(save_image, image, style)
         else:
-            raise FileUnavailable("job has no style")
+            raise InputGone("job has no style")
         clip = clip_spec(job, self.config)
         return WorkRequest(
             job_id=job.id,
@@ -360,40 +345,31 @@ class JobRunner:
             clip=clip,
         )
 
-    def _status_message(self, job: Job) -> StatusMessage:
+    def _status(self, job: Job) -> StatusDisplay:
         async def remember(message_id: int) -> None:
             await self.queue.set_status_message(job.id, message_id)
 
-        return StatusMessage(
-            self.bot,
-            chat_id=job.chat_id,
-            message_id=job.status_message_id,
-            reply_to=job.reply_to_message_id,
-            private=job.chat_type == "private",
-            previews=self._previews(job),
-            on_new_message=remember,
-        )
+        return self.presenter.status(job, remember)
 
     def _previews(self, job: Job) -> bool:
         return self.config.previews and job.settings.previews
 
-    async def _retry(self, job: Job, status: StatusMessage, *, error: str,
-                     note: str | None = None, settings: JobSettings | None = None) -> None:
+    async def _retry(self, job: Job, status: StatusDisplay, *, error: str,
+                     settings: JobSettings | None = None) -> None:
         if job.attempts >= self.config.max_attempts:
-            await self._give_up(job, status, translator(job.language)(texts.JOB_FAILED_RETRIES),
-                                error)
+            await self._give_up(job, status, Failure.TOO_MANY_ATTEMPTS, error)
             return
-        await self.queue.retry_later(job.id, note=note, settings=settings)
-        await status.set_text(translator(job.language)(texts.RETRYING))
+        await self.queue.retry_later(job.id, settings=settings)
+        await status.show_retrying()
 
-    async def _give_up(self, job: Job, status: StatusMessage, text: str, error: str) -> None:
+    async def _give_up(self, job: Job, status: StatusDisplay, why: Failure | StyleError,
+                       error: str) -> None:
         log.info("job %d failed: %s", job.id, error)
         await self.queue.fail(job.id, error)
         await status.stop()
-        await status.set_text(text)
+        await status.show_failure(why)
         discard_files(self.work, job)
 
-    async def _tell_failure(self, job: Job, text: str) -> None:
-        status = self._status_message(job)
-        await status.set_text(text)
+    async def _tell_failure(self, job: Job, why: Failure) -> None:
+        await self._status(job).show_failure(why)
         discard_files(self.work, job)

@@ -2,7 +2,8 @@
 
 - `stylebot_jobs_total{status}`: jobs entering a state, counted by `MeteredJobQueue`: `queued`,
   `running` (claimed), `retried`, `done` (delivered), `failed`, `cancelled`.
-- `stylebot_job_duration_seconds`: histogram of the worker time of each computed job (runner).
+- `stylebot_job_duration_seconds`: histogram of the worker time of each computed job
+  (`MeteredJobQueue.complete`).
 - `stylebot_queue_depth`, `stylebot_jobs_running`: jobs waiting for a worker, and claimed but not
   finished (computing or being sent); read from the database at each scrape (`refresh`).
 - `stylebot_telegram_errors_total{type,method}`: failed Bot API requests by exception type
@@ -75,9 +76,12 @@ class MeteredJobQueue(SqliteJobQueue):
             JOBS.labels(JobStatus.RUNNING).inc()
         return job
 
-    async def retry_later(self, job_id: int, note: str | None = None,
-                          settings: JobSettings | None = None) -> None:
-        await super().retry_later(job_id, note=note, settings=settings)
+    async def complete(self, job_id: int, result_path: str, *, seconds: float) -> None:
+        await super().complete(job_id, result_path, seconds=seconds)
+        JOB_SECONDS.observe(seconds)
+
+    async def retry_later(self, job_id: int, settings: JobSettings | None = None) -> None:
+        await super().retry_later(job_id, settings=settings)
         JOBS.labels(RETRIED).inc()
 
     async def mark_delivered(self, job_id: int, message_id: int) -> None:

@@ -1,40 +1,26 @@
-"""Getting images out of Telegram, and the work area where downloads and results live.
-
-Layout of the work area (`STYLEBOT_WORK_DIR`):
-
-    users/<user id>/<hash of file id>   downloaded inputs, per user so /forget can remove them
-    jobs/<job id>/                      a job's scratch files (preset style image, ...)
-    results/job-<job id>.png|.mp4       a finished picture or clip, kept until it is delivered
-"""
+"""Getting pictures out of Telegram: what a message carries (`image_in`), downloading it within
+the Bot API's limits (`download`), and `TelegramInputs`, the job system's `Inputs` (a job's
+pictures, from the work area or downloaded into it)."""
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import io
 import math
-import shutil
-import tempfile
-import time
-from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import Bot, File, Message
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.jobs.model import Media
+from bot.jobs.ports import InputGone, InputTooBig, RecipientGone, Unreachable
+from bot.jobs.work_area import WorkArea
+from bot.settings import Media
 from bot.telegram.retries import with_retries
-from stylecore.images import write_atomic
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 """The Bot API's getFile limit; bigger files are refused before anything is downloaded."""
 DOWNLOAD_ATTEMPTS = 4
 """Tries of getFile and of the download each, 1, 2 and 4 s apart, while the network fails."""
-
-
-RESULT_SUFFIXES = (".png", ".mp4")
-"""A picture's result and a clip's."""
 
 
 class FileTooBig(Exception):
@@ -152,71 +138,27 @@ async def _download_bytes(tg_file: File) -> bytes:
     return buffer.getvalue()
 
 
-class WorkArea:
-    """Paths and housekeeping of the work folder."""
+class TelegramInputs:
+    """A job's pictures (`bot.jobs.ports.Inputs`): from the work area if the handler that
+    received them kept them there, else downloaded now. Telegram's errors come out as the job
+    system's (`InputTooBig`, `InputGone`, `RecipientGone`, `Unreachable`)."""
 
-    def __init__(self, root: Path) -> None:
-        """Creates the folders and checks that a file can be written there (`OSError` if
-        not), so an unusable work folder stops the bot at start-up, not at the first photo."""
-        self.root = Path(root)
-        for sub in ("users", "jobs", "results"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=self.root / "results"):
-            pass
+    def __init__(self, bot: Bot, work: WorkArea) -> None:
+        self.bot = bot
+        self.work = work
 
-    def input_path(self, user_id: int, file_id: str) -> Path:
-        digest = hashlib.sha256(file_id.encode()).hexdigest()[:24]
-        return self.root / "users" / str(user_id) / digest
-
-    def job_dir(self, job_id: int) -> Path:
-        path = self.root / "jobs" / str(job_id)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def result_path(self, job_id: int, suffix: str = ".png") -> Path:
-        return self.root / "results" / f"job-{job_id}{suffix}"
-
-    def cached_input(self, user_id: int, file_id: str) -> Path | None:
-        path = self.input_path(user_id, file_id)
-        return path if path.is_file() else None
-
-    def save_input(self, user_id: int, file_id: str, data: bytes) -> Path:
-        path = self.input_path(user_id, file_id)
-        write_atomic(path, data)
-        return path
-
-    async def fetch_input(self, bot: Bot, user_id: int, file_id: str) -> Path:
-        """The downloaded file, from the cache or from Telegram."""
-        cached = self.cached_input(user_id, file_id)
+    async def fetch(self, user_id: int, file_id: str) -> Path:
+        cached = self.work.cached_input(user_id, file_id)
         if cached is not None:
             return cached
-        return self.save_input(user_id, file_id, await download(bot, file_id))
-
-    def remove_inputs(self, user_id: int, *file_ids: str | None) -> None:
-        for file_id in file_ids:
-            if file_id:
-                self.input_path(user_id, file_id).unlink(missing_ok=True)
-
-    def remove_job(self, job_id: int) -> None:
-        shutil.rmtree(self.root / "jobs" / str(job_id), ignore_errors=True)
-        for suffix in RESULT_SUFFIXES:
-            self.result_path(job_id, suffix).unlink(missing_ok=True)
-
-    def forget_user(self, user_id: int) -> None:
-        shutil.rmtree(self.root / "users" / str(user_id), ignore_errors=True)
-
-    def sweep(self, max_age_s: float, keep_results: Collection[Path] = ()) -> int:
-        """Deletes files older than `max_age_s` (abandoned conversations, crashed jobs), except
-        `keep_results` (pictures still waiting for delivery). Returns the number deleted."""
-        cutoff = time.time() - max_age_s
-        removed = 0
-        for path in self.root.rglob("*"):
-            with contextlib.suppress(OSError):
-                if path.is_file() and path not in keep_results and path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-        for folder in sorted(self.root.glob("*/*"), reverse=True):
-            with contextlib.suppress(OSError):
-                if folder.is_dir() and not any(folder.iterdir()):
-                    folder.rmdir()
-        return removed
+        try:
+            data = await download(self.bot, file_id)
+        except FileTooBig as exc:
+            raise InputTooBig(exc.size, MAX_DOWNLOAD_BYTES) from exc
+        except FileUnavailable as exc:
+            raise InputGone(str(exc)) from exc
+        except Forbidden as exc:
+            raise RecipientGone(str(exc)) from exc
+        except TelegramError as exc:
+            raise Unreachable(str(exc)) from exc
+        return self.work.save_input(user_id, file_id, data)

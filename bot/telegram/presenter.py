@@ -1,0 +1,192 @@
+"""How a job looks in Telegram: the job system's `Presenter` (`bot.jobs.ports`).
+
+A job's status is one message edited in place (`bot.telegram.status.StatusMessage`), worded
+here in the job's language; its result is a photo (or a file, an animation, a video note) that
+replies to the user's picture, with its caption and the re-run buttons. Telegram's errors come
+out as the job system's: a blocked bot is `RecipientGone`, a refusal `Refused`, anything that
+may pass `Unreachable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.jobs.model import Job
+from bot.jobs.ports import Failure, RecipientGone, Refused, Unreachable
+from bot.jobs.work import WorkProgress
+from bot.telegram import texts
+from bot.telegram.decoding import on_decoding_thread, probe_clip_file
+from bot.telegram.files import MAX_DOWNLOAD_BYTES
+from bot.telegram.i18n import Translator, translator
+from bot.telegram.keyboards import result_keyboard
+from bot.telegram.photos import fit_for_telegram_photo
+from bot.telegram.retries import with_retries
+from bot.telegram.status import (
+    StatusMessage,
+    chat_action,
+    clip_progress_text,
+    progress_text,
+    queued_text,
+)
+from stylecore.errors import ImageError, StyleError
+from stylecore.images import decode_image
+
+
+class TelegramPresenter:
+    """`previews`: the operator allows previews (each job's own setting applies too)."""
+
+    def __init__(self, bot: Bot, *, previews: bool) -> None:
+        self.bot = bot
+        self.previews = previews
+
+    def status(self, job: Job, remember: Callable[[int], Awaitable[None]]) -> JobStatusMessage:
+        message = StatusMessage(
+            self.bot,
+            chat_id=job.chat_id,
+            message_id=job.status_message_id,
+            reply_to=job.reply_to_message_id,
+            private=job.chat_type == "private",
+            previews=self.previews and job.settings.previews,
+            on_new_message=remember,
+        )
+        return JobStatusMessage(message, translator(job.language))
+
+    @contextlib.asynccontextmanager
+    async def busy(self, job: Job) -> AsyncIterator[None]:
+        async with chat_action(self.bot, job.chat_id, repeat=job.chat_type == "private"):
+            yield
+
+    async def send_result(self, job: Job, path: Path, seconds: float | None) -> int:
+        try:
+            message = await (self._send_picture(job, path, seconds) if job.media == "photo"
+                             else self._send_clip(job, path, seconds))
+        except Forbidden as exc:
+            raise RecipientGone(str(exc)) from exc
+        except (BadRequest, ImageError, ValueError) as exc:
+            raise Refused(str(exc)) from exc
+        except TelegramError as exc:
+            raise Unreachable(str(exc)) from exc
+        return message.message_id
+
+    async def _send_picture(self, job: Job, path: Path, seconds: float | None) -> Message:
+        # Our own picture: the limits for users' uploads don't apply (a long panorama, or a
+        # small STYLEBOT_SIZE, gives a short side under their minimum).
+        image = await on_decoding_thread(decode_image, path, min_side=1, max_aspect=math.inf)
+        height, width = image.shape[:2]
+        common = {
+            "caption": result_caption(job, width, height, seconds),
+            "reply_parameters": _reply_to(job),
+            "reply_markup": result_keyboard(job.id, translator(job.language)),
+        }
+        if job.settings.as_file:
+            data = path.read_bytes()
+            filename = f"stylized-{job.id}{path.suffix}"
+            return await with_retries(lambda: self.bot.send_document(
+                job.chat_id, InputFile(data, filename=filename), **common))
+        photo = await asyncio.to_thread(fit_for_telegram_photo, image)
+        return await with_retries(lambda: self.bot.send_photo(job.chat_id, photo, **common))
+
+    async def _send_clip(self, job: Job, path: Path, seconds: float | None) -> Message:
+        """A painted clip the Telegram way: an animation (a silent MP4 that loops like a GIF)
+        with its size and duration, a video note for a video note (round, no caption), or
+        the MP4 as a file when the user asked for files."""
+        info = await probe_clip_file(path)
+        duration = max(1, round(info.duration_s or 1))
+        data = path.read_bytes()
+        filename = f"stylized-{job.id}.mp4"
+        reply = _reply_to(job)
+        keyboard = result_keyboard(job.id, translator(job.language))
+        if job.media == "round" and not job.settings.as_file:
+            return await with_retries(lambda: self.bot.send_video_note(
+                job.chat_id, InputFile(data, filename=filename), duration=duration,
+                length=info.width, reply_parameters=reply, reply_markup=keyboard))
+        caption = result_caption(job, info.width, info.height, seconds)
+        if job.settings.as_file:
+            return await with_retries(lambda: self.bot.send_document(
+                job.chat_id, InputFile(data, filename=filename), caption=caption,
+                reply_parameters=reply, reply_markup=keyboard))
+        return await with_retries(lambda: self.bot.send_animation(
+            job.chat_id, InputFile(data, filename=filename), duration=duration,
+            width=info.width, height=info.height, caption=caption, reply_parameters=reply,
+            reply_markup=keyboard))
+
+
+class JobStatusMessage:
+    """A job's `StatusDisplay`: its status message, in its language."""
+
+    def __init__(self, message: StatusMessage, t: Translator) -> None:
+        self.message = message
+        self.t = t
+
+    def start(self) -> None:
+        self.message.start()
+
+    async def stop(self) -> None:
+        await self.message.stop()
+
+    def show_starting(self) -> None:
+        self.message.show(self.t(texts.STARTING))
+
+    def show_progress(self, progress: WorkProgress, *, clip: bool) -> None:
+        text = (clip_progress_text(progress.step, progress.total, progress.eta, self.t) if clip
+                else progress_text(progress.percent, progress.eta, self.t))
+        self.message.show(text, progress.preview_jpeg)
+
+    async def show_queued(self, ahead: int, eta: float | None, *, workers_online: bool) -> None:
+        await self.message.set_text(queued_text(ahead, eta, self.t,
+                                                workers_online=workers_online))
+
+    async def show_retrying(self) -> None:
+        await self.message.set_text(self.t(texts.RETRYING))
+
+    async def show_cancelled(self) -> None:
+        await self.message.set_text(self.t(texts.CANCELLED))
+
+    async def show_failure(self, why: Failure | StyleError) -> None:
+        await self.message.set_text(failure_text(why, self.t))
+
+    async def delete(self) -> None:
+        await self.message.delete()
+
+
+_FAILURES = {
+    Failure.OUT_OF_MEMORY: texts.JOB_FAILED_MEMORY,
+    Failure.INPUT_GONE: texts.PHOTO_GONE,
+    Failure.TOO_MANY_ATTEMPTS: texts.JOB_FAILED_RETRIES,
+    Failure.INTERNAL: texts.JOB_FAILED,
+}
+
+
+def failure_text(why: Failure | StyleError, t: Translator) -> str:
+    """What a user is told when their job ended without a result."""
+    if isinstance(why, StyleError):
+        return texts.error_text(why, t)
+    if why is Failure.TOO_BIG:
+        return t(texts.TOO_BIG, limit=MAX_DOWNLOAD_BYTES // 2**20)
+    return t(_FAILURES[why])
+
+
+def result_caption(job: Job, width: int, height: int, seconds: float | None) -> str:
+    """The caption, e.g. "mosaic · 640×480 · 41 s", in the job's language, and on a line of its
+    own that it was made smaller when the full size ran out of memory."""
+    t = translator(job.language)
+    style = job.preset or t(texts.STYLE_OWN_PHOTO)
+    parts = [style, texts.RESULT_SIZE.format(width=width, height=height)]
+    if seconds is not None:
+        whole = round(seconds)
+        parts.append(t.n(texts.SECONDS, whole, seconds=whole))
+    caption = " · ".join(parts)
+    return f"{caption}\n{t(texts.NOTE_SMALLER)}" if job.settings.shrunk else caption
+
+
+def _reply_to(job: Job) -> ReplyParameters | None:
+    if not job.reply_to_message_id:
+        return None
+    return ReplyParameters(job.reply_to_message_id, allow_sending_without_reply=True)

@@ -51,9 +51,9 @@ from bot.telegram.files import TelegramInputs
 from bot.telegram.handlers import register
 from bot.telegram.i18n import LANGUAGES, translator
 from bot.telegram.inbox import Inbox
-from bot.telegram.packs import StickerPacks
 from bot.telegram.presenter import TelegramPresenter
 from bot.telegram.retries import with_retries
+from bot.telegram.sticker_packs import StickerPacks
 
 log = logging.getLogger("stylebot.app")
 

@@ -4,7 +4,7 @@
 says how many a database has. The tables: `sessions` (`bot.store`), `jobs` and `turns`
 (`bot.jobs.queue`), `inbox` (`bot.telegram.inbox`), `user_languages` and `chat_languages`
 (`bot.store`), `battles`, `battle_jobs` and `battle_votes` (`bot.jobs.battle_records`), and
-`sticker_packs` (`bot.telegram.packs`).
+`sticker_packs` (`bot.telegram.sticker_packs`).
 """
 
 from __future__ import annotations

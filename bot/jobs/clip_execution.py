@@ -12,10 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from bot.jobs.work import ClipSpec, WorkProgress, WorkRequest, WorkResult
+from bot.jobs.work import PREVIEW_JPEG_QUALITY, ClipSpec, WorkProgress, WorkRequest, WorkResult
 from stylecore.params import StyleParams
-
-PREVIEW_JPEG_QUALITY = 80
 
 
 def frame_painter(styles: list[tuple[np.ndarray, float]], params: StyleParams,

@@ -11,10 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.jobs.work import WorkFailure, WorkProgress, WorkRequest, WorkResult
+from bot.jobs.work import PREVIEW_JPEG_QUALITY, WorkFailure, WorkProgress, WorkRequest, WorkResult
 from stylecore.errors import ImageError
-
-PREVIEW_JPEG_QUALITY = 80
 
 
 def load_engine(*, warm_up: bool) -> tuple[int | None, dict[str, str]]:

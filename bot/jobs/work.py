@@ -40,6 +40,10 @@ class WorkRequest:
     """Set for a moving picture: `content_path` is the clip, `output_path` an .mp4."""
 
 
+PREVIEW_JPEG_QUALITY = 80
+"""The previews' JPEG quality (`WorkProgress.preview_jpeg`)."""
+
+
 @dataclass
 class WorkProgress:
     job_id: int

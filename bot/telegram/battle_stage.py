@@ -25,7 +25,7 @@ from bot.telegram import texts
 from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.i18n import ENGLISH, Translator, translator
 from bot.telegram.keyboards import battle_keyboard
-from bot.telegram.photos import fit_for_telegram_photo
+from bot.telegram.photo_limits import fit_for_telegram_photo
 from bot.telegram.presenter import result_caption
 from bot.telegram.retries import with_retries
 from stylecore.images import decode_image

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from bot.jobs.worker import StyleWorker
     from bot.store import Store
     from bot.telegram.inbox import Inbox
-    from bot.telegram.packs import StickerPacks
+    from bot.telegram.sticker_packs import StickerPacks
 
 
 class BotData:
@@ -76,7 +76,7 @@ class Services:
     fleet: Fleet | None = None
     """The remote workers (None: local worker processes)."""
     packs: StickerPacks | None = None
-    """Sticker packs of paintings (`bot.telegram.packs`)."""
+    """Sticker packs of paintings (`bot.telegram.sticker_packs`)."""
     albums: Any = None
     """Albums being collected (`bot.telegram.handlers.fun.Albums`), made on first use."""
     gallery: dict[tuple[str, ...], bytes | str] = field(default_factory=dict)

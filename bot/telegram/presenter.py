@@ -26,7 +26,7 @@ from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import MAX_DOWNLOAD_BYTES
 from bot.telegram.i18n import Translator, translator
 from bot.telegram.keyboards import result_keyboard
-from bot.telegram.photos import fit_for_telegram_photo
+from bot.telegram.photo_limits import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
 from bot.telegram.status import (
     StatusMessage,

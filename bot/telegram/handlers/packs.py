@@ -16,15 +16,15 @@ from bot.telegram.handlers.commands import is_chat_admin
 from bot.telegram.handlers.common import reply
 from bot.telegram.i18n import Translator
 from bot.telegram.keyboards import MakeSticker
-from bot.telegram.packs import (
+from bot.telegram.result_stickers import NoPainting, StickerFile, sticker_of
+from bot.telegram.retries import with_retries
+from bot.telegram.sticker_packs import (
     Pack,
     PackError,
     StickerPacks,
     group_pack_name,
     personal_pack_name,
 )
-from bot.telegram.retries import with_retries
-from bot.telegram.stickers import NoPainting, StickerFile, sticker_of
 from stylecore.errors import StyleError
 
 log = logging.getLogger("stylebot.handlers")

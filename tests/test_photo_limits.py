@@ -1,17 +1,18 @@
-"""Tests for bot.telegram.photos: results fitted to what Telegram's sendPhoto accepts."""
+"""Tests for bot.telegram.photo_limits: results fitted to what Telegram's sendPhoto accepts."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bot.telegram import photos
-from bot.telegram.photos import fit_for_telegram_photo
+from bot.telegram import photo_limits
+from bot.telegram.photo_limits import fit_for_telegram_photo
 from stylecore.images import decode_image, to_uint8
 from tests.test_images import gradient, noise
 
 
-def check_telegram_photo(data: bytes, max_bytes: int = photos.TELEGRAM_MAX_BYTES) -> np.ndarray:
+def check_telegram_photo(data: bytes,
+                         max_bytes: int = photo_limits.TELEGRAM_MAX_BYTES) -> np.ndarray:
     assert data[:3] == b"\xff\xd8\xff" and len(data) <= max_bytes
     out = decode_image(data, max_aspect=20.0, min_side=1)
     height, width = out.shape[:2]

@@ -20,8 +20,8 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.store import Store, fetch_all, fetch_one
+from bot.telegram.result_stickers import StickerFile
 from bot.telegram.retries import with_retries
-from bot.telegram.stickers import StickerFile
 
 log = logging.getLogger("stylebot.packs")
 

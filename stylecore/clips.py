@@ -2,7 +2,7 @@
 
     info = probe_clip(path)                       # refuse early: info.duration_s, info.has_video
     painter = clip_painter(style_image)           # once per job: the style is computed once
-    result = stylize_clip(path, "out.mp4", painter, ClipLimits().with_side(quality_size),
+    result = stylize_clip(path, "out.mp4", painter, ClipLimits(max_side=512),
                           round_note=is_video_note, on_progress=..., should_stop=...)
     make_sticker("painting.jpg", "sticker.webp")
     make_video_sticker("out.mp4", "sticker.webm")

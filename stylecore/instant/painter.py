@@ -233,9 +233,3 @@ def instant_precision(precision: str = "auto") -> str:
     """The Keras dtype policy the instant painter runs in: the optimiser's
     (`resolve_precision`: bfloat16 only where the CPU or GPU computes it natively)."""
     return resolve_precision(precision)
-
-
-def _forget_painters_for_tests() -> None:
-    with _painters_lock:
-        _painters.clear()
-        _failed.clear()

@@ -132,8 +132,3 @@ def optional_painter(params: StyleParams) -> InstantPainter | None:
                 log.warning("the optimiser runs without instant previews: %s "
                             "(python -m stylecore.instant.weights fetches them)", e)
         return None
-
-
-def _forget_for_tests() -> None:
-    global _unavailable_logged
-    _unavailable_logged = False

@@ -30,11 +30,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.toy_painter import ToyPainter  # noqa: E402
 from stylecore.clip_decode import ClipLimits, open_clip  # noqa: E402
 from stylecore.clip_encode import ClipWriter  # noqa: E402
 from stylecore.clips import stylize_clip  # noqa: E402
 from stylecore.images import decode_image, resize_to, save_image  # noqa: E402
-from stylecore.painters import ToyPainter, clip_painter, optimiser_painter  # noqa: E402
+from stylecore.painters import clip_painter, optimiser_painter  # noqa: E402
 
 SHARED = Path("/work/shared/images")
 WIDTH, HEIGHT, FPS, SECONDS = 480, 360, 12, 3.0
@@ -72,7 +73,7 @@ def main() -> int:
           f"{ours.frames / ours.seconds:.1f} frames/s), carried {ours.carried:.0%} a frame, "
           f"{ours.scene_cuts} scene cuts; peak RSS {rss_mb:.0f} MB (painting, before measuring)")
 
-    from stylecore.measures import WarpingError, style_distance
+    from benchmarks.measures import WarpingError, style_distance
 
     measure = WarpingError()
     middle = naive.frames // 2

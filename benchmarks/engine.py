@@ -35,6 +35,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # benchmarks.measures, also when run as a script
 SHARED = REPO.parent / "shared" / "images"
 RESULTS = REPO / "benchmarks" / "results"
 DEFAULT_PAIRS = [
@@ -167,8 +168,8 @@ def load_peer():
 def bench_pair(content_path: Path, style_path: Path, classic, default, peer, args):
     import numpy as np
 
+    from benchmarks.measures import measure
     from stylecore.images import decode_image
-    from stylecore.measures import measure
     from stylecore.params import QUALITY_PRESETS
     from stylecore.transfer import scale_image, stylize, warm_up
 
@@ -264,8 +265,8 @@ def _variants_table(title: str, content_path: Path, style_path: Path, labels: li
     """A Markdown table of the default engine's variants on one pair: per variant (its label
     cells, its params) one row of `labels` then the measure `columns`, printed as it comes.
     `warm`: warm each variant up first, so that its seconds exclude compiling."""
+    from benchmarks.measures import measure
     from stylecore.images import decode_image
-    from stylecore.measures import measure
     from stylecore.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)

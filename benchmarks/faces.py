@@ -190,7 +190,7 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
 
 
 def score(label: str, image, seconds: float, reference, style) -> Picture:
-    from stylecore.measures import style_distance
+    from benchmarks.measures import style_distance
 
     distances = face_distances(image, reference)
     return Picture(label, seconds, distances, style_distance(image, style, 256), image)

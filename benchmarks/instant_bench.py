@@ -123,8 +123,8 @@ def against_peer(pairs: list[tuple[Path, Path]], size: int, peer) -> list[str]:
     int8 files, at its own 384 px scaled to `size`) on every pair."""
     import numpy as np
 
+    from benchmarks.measures import measure
     from stylecore.images import decode_image
-    from stylecore.measures import measure
     from stylecore.params import QUALITY_PRESETS
     from stylecore.transfer import stylize
 
@@ -172,8 +172,8 @@ def head_starts(pairs: list[tuple[Path, Path]], default, only: list[str] | None 
     or only those named in `only`), per pair: the measures and the time (the instant painting
     included). `save_strip` gets each pair's pictures: the photo, each variant's result in the
     table's order, the painting."""
+    from benchmarks.measures import measure
     from stylecore.images import decode_image, resize_to
-    from stylecore.measures import measure
     from stylecore.transfer import stylize, warm_up
 
     lines = [

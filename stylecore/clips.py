@@ -14,13 +14,13 @@ caller to word (stylecore/errors.py); a cancel raises `Cancelled`. See docs/anim
 from stylecore.animate import ClipProgress, ClipResult, stylize_clip
 from stylecore.clip_decode import ClipInfo, ClipLimits, open_clip, probe_clip
 from stylecore.errors import Cancelled, ClipError
-from stylecore.painters import ToyPainter, clip_painter, instant_available, optimiser_painter
+from stylecore.painters import clip_painter, instant_available, optimiser_painter
 from stylecore.stickers import StickerResult, make_sticker, make_video_sticker
 from stylecore.temporal import FramePainter
 
 __all__ = [
     "Cancelled", "ClipError", "ClipInfo", "ClipLimits", "ClipProgress", "ClipResult",
-    "FramePainter", "StickerResult", "ToyPainter", "clip_painter", "instant_available",
+    "FramePainter", "StickerResult", "clip_painter", "instant_available",
     "make_sticker", "make_video_sticker", "open_clip", "optimiser_painter", "probe_clip",
     "stylize_clip",
 ]

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.toy_painter import ToyPainter
 from stylecore.clips import (
     Cancelled,
     ClipError,
     ClipLimits,
-    ToyPainter,
     make_sticker,
     make_video_sticker,
     open_clip,
@@ -276,7 +276,7 @@ def test_missing_file_is_a_typed_error(tmp_path: Path):
 
 
 def test_carried_strokes_flicker_less_than_painting_frame_by_frame(tmp_path: Path):
-    from stylecore.measures import warping_error
+    from benchmarks.measures import warping_error
 
     source = write_clip(tmp_path / "in.mp4", pan(12, width=96, height=72), fps=12)
     limits = ClipLimits()

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.measures import colour_distance
 from stylecore.images import decode_image
 from stylecore.instant import InstantPainter, InstantUnavailable, instant_painter
 from stylecore.instant import painter as painter_module
@@ -30,7 +31,6 @@ from stylecore.instant.weights import (
     fetch_instant_weights,
     load_instant_weights,
 )
-from stylecore.measures import colour_distance
 from stylecore.params import DEFAULT, QUALITY_PRESETS
 from stylecore.transfer import Progress, WorkingImageTooLarge, stylize
 from stylecore.weights import cache_path as vgg19_cache_path

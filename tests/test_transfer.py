@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylecore.measures import colour_distance, style_distance
+from benchmarks.measures import colour_distance, style_distance
 from stylecore.objective import loss_weights, objective_for
 from stylecore.params import (
     CLASSIC,

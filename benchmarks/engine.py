@@ -171,7 +171,8 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
     from benchmarks.measures import measure
     from stylecore.images import decode_image
     from stylecore.params import QUALITY_PRESETS
-    from stylecore.transfer import scale_image, stylize, warm_up
+    from stylecore.runs import scale_image
+    from stylecore.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
     name = f"{content_path.stem}+{style_path.stem}"
@@ -226,7 +227,7 @@ def seed_loss(image, content, style, classic) -> float:
     """The seed's total objective of `image` at the classic run's size and targets."""
     from stylecore.images import resize_to
     from stylecore.objective import loss_weights, objective_for
-    from stylecore.transfer import scale_image
+    from stylecore.runs import scale_image
 
     objective = objective_for(classic.style_layers, classic.content_layers, "float32")
     content_small = scale_image(content, classic.size, False)

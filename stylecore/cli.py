@@ -22,7 +22,7 @@ from stylecore.params import (
 )
 
 if TYPE_CHECKING:  # the CLI imports TensorFlow only once the arguments are known to be good
-    from stylecore.transfer import Progress
+    from stylecore.runs import Progress
 
 EXIT_BAD_INPUT = 2
 

@@ -32,7 +32,8 @@ from stylecore.instant.weights import (
     load_instant_weights,
 )
 from stylecore.params import DEFAULT, QUALITY_PRESETS
-from stylecore.transfer import Progress, WorkingImageTooLarge, stylize
+from stylecore.runs import Progress
+from stylecore.transfer import WorkingImageTooLarge, stylize
 from stylecore.weights import cache_path as vgg19_cache_path
 from stylecore.weights import load_vgg19_weights
 

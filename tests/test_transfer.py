@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from benchmarks.measures import colour_distance, style_distance
+from stylecore.errors import Cancelled
 from stylecore.objective import loss_weights, objective_for
 from stylecore.params import (
     CLASSIC,
@@ -20,14 +21,8 @@ from stylecore.params import (
     SEED_STYLE_LAYERS,
     STYLE_STRENGTHS,
 )
-from stylecore.transfer import (
-    Cancelled,
-    Progress,
-    WorkingImageTooLarge,
-    pixel_budget,
-    scale_image,
-    stylize,
-)
+from stylecore.runs import Progress, scale_image
+from stylecore.transfer import WorkingImageTooLarge, pixel_budget, stylize
 from stylecore.weights import load_vgg19_weights
 
 

@@ -42,9 +42,10 @@ def execute(
     image over `max_pixels` ends it as out of memory, like a device that ran out."""
     import tensorflow as tf
 
+    from stylecore.errors import Cancelled
     from stylecore.images import decode_image, encode_image, save_image
-    from stylecore.transfer import Cancelled, stylize
-    from stylecore.transfer import Progress as EngineProgress
+    from stylecore.runs import Progress as EngineProgress
+    from stylecore.transfer import stylize
 
     started = time.perf_counter()
     previews = PreviewSchedule(request.preview_every)

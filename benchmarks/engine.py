@@ -170,9 +170,9 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
 
     from benchmarks.measures import measure
     from stylecore.images import decode_image
+    from stylecore.optimiser.transfer import stylize, warm_up
     from stylecore.params import QUALITY_PRESETS
     from stylecore.runs import scale_image
-    from stylecore.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
     name = f"{content_path.stem}+{style_path.stem}"
@@ -226,7 +226,7 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
 def seed_loss(image, content, style, classic) -> float:
     """The seed's total objective of `image` at the classic run's size and targets."""
     from stylecore.images import resize_to
-    from stylecore.objective import loss_weights, objective_for
+    from stylecore.optimiser.objective import loss_weights, objective_for
     from stylecore.runs import scale_image
 
     objective = objective_for(classic.style_layers, classic.content_layers, "float32")
@@ -268,7 +268,7 @@ def _variants_table(title: str, content_path: Path, style_path: Path, labels: li
     `warm`: warm each variant up first, so that its seconds exclude compiling."""
     from benchmarks.measures import measure
     from stylecore.images import decode_image
-    from stylecore.transfer import stylize, warm_up
+    from stylecore.optimiser.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
     header = [*labels, *columns]
@@ -294,8 +294,8 @@ def _variants_table(title: str, content_path: Path, style_path: Path, labels: li
 def time_quality_presets(content_path: Path, style_path: Path, machine: str) -> str:
     """Wall time of each bot quality preset on one photo/painting pair (start-up excluded)."""
     from stylecore.images import decode_image
+    from stylecore.optimiser.transfer import stylize, warm_up
     from stylecore.params import QUALITY_PRESETS
-    from stylecore.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
     lines = [

@@ -151,8 +151,8 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
     import numpy as np
 
     from stylecore.images import decode_image, resize_to, save_image
+    from stylecore.optimiser.transfer import stylize, warm_up
     from stylecore.runs import scale_image
-    from stylecore.transfer import stylize, warm_up
 
     content, style = decode_image(photo_file), decode_image(style_file)
     name = f"{photo_file.stem}+{style_file.stem}"
@@ -237,7 +237,7 @@ def bench_landscape(params, shared: Path):
     import numpy as np
 
     from stylecore.images import decode_image
-    from stylecore.transfer import stylize, warm_up
+    from stylecore.optimiser.transfer import stylize, warm_up
 
     content, style = (decode_image(shared / p) for p in LANDSCAPE)
     warm_up(params)

@@ -62,8 +62,8 @@ def speed_and_memory(content_path: Path, style_path: Path) -> list[str]:
     from stylecore.images import decode_image
     from stylecore.instant import instant_painter
     from stylecore.instant.painter import instant_precision
+    from stylecore.optimiser.transfer import stylize, warm_up
     from stylecore.params import QUALITY_PRESETS
-    from stylecore.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
     warm_up()  # a worker: TensorFlow, VGG19 and the optimiser's functions already there
@@ -125,8 +125,8 @@ def against_peer(pairs: list[tuple[Path, Path]], size: int, peer) -> list[str]:
 
     from benchmarks.measures import measure
     from stylecore.images import decode_image
+    from stylecore.optimiser.transfer import stylize
     from stylecore.params import QUALITY_PRESETS
-    from stylecore.transfer import stylize
 
     params = QUALITY_PRESETS["instant"].with_(size=size)
     lines = [
@@ -174,7 +174,7 @@ def head_starts(pairs: list[tuple[Path, Path]], default, only: list[str] | None 
     table's order, the painting."""
     from benchmarks.measures import measure
     from stylecore.images import decode_image, resize_to
-    from stylecore.transfer import stylize, warm_up
+    from stylecore.optimiser.transfer import stylize, warm_up
 
     lines = [
         f"Head start: the default at {default.size} px from other starts (seconds include "

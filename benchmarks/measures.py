@@ -28,8 +28,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import tensorflow as tf
 
-from stylecore.losses import content_loss, total_variation_loss
-from stylecore.objective import objective_for
+from stylecore.optimiser.losses import content_loss, total_variation_loss
+from stylecore.optimiser.objective import objective_for
 from stylecore.params import SEED_CONTENT_LAYERS, SEED_STYLE_LAYERS
 from stylecore.temporal import Flow, reliable, to_gray, warp
 

@@ -148,7 +148,7 @@ def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
     weights = args.style_weights or [1.0] * len(styles)
 
     from stylecore.instant import InstantUnavailable
-    from stylecore.transfer import WorkingImageTooLarge, pixel_budget, stylize
+    from stylecore.optimiser.transfer import WorkingImageTooLarge, pixel_budget, stylize
     from stylecore.weights import WeightsError
 
     try:

@@ -55,8 +55,8 @@ def optimiser_painter(style: np.ndarray, side: int = OPTIMISER_SIDE,
                       precision: str = "auto") -> FramePainter:
     """Each frame painted by the Gatys optimiser (the default's look) at `side` px with a
     short plan (10 iterations at half size, 4 at `side`), then scaled to the frame's size."""
+    from stylecore.optimiser.transfer import stylize
     from stylecore.params import DEFAULT
-    from stylecore.transfer import stylize
 
     def paint(frame: np.ndarray) -> np.ndarray:
         long_side = min(side, max(frame.shape[:2]))

@@ -31,9 +31,9 @@ from stylecore.instant.weights import (
     fetch_instant_weights,
     load_instant_weights,
 )
+from stylecore.optimiser.transfer import WorkingImageTooLarge, stylize
 from stylecore.params import DEFAULT, QUALITY_PRESETS
 from stylecore.runs import Progress
-from stylecore.transfer import WorkingImageTooLarge, stylize
 from stylecore.weights import cache_path as vgg19_cache_path
 from stylecore.weights import load_vgg19_weights
 

@@ -13,7 +13,8 @@ import tensorflow as tf
 
 from benchmarks.measures import colour_distance, style_distance
 from stylecore.errors import Cancelled
-from stylecore.objective import loss_weights, objective_for
+from stylecore.optimiser.objective import loss_weights, objective_for
+from stylecore.optimiser.transfer import WorkingImageTooLarge, pixel_budget, stylize
 from stylecore.params import (
     CLASSIC,
     DEFAULT,
@@ -22,7 +23,6 @@ from stylecore.params import (
     STYLE_STRENGTHS,
 )
 from stylecore.runs import Progress, scale_image
-from stylecore.transfer import WorkingImageTooLarge, pixel_budget, stylize
 from stylecore.weights import load_vgg19_weights
 
 

@@ -21,8 +21,8 @@ def load_engine(*, warm_up: bool) -> tuple[int | None, dict[str, str]]:
     """Imports TensorFlow and builds the network (traced once if `warm_up`); returns the
     operator's pixel budget per run and the device and precision the engine uses. Raises
     whatever stops the engine from loading (no weights, a bad setting)."""
-    from stylecore import transfer
     from stylecore.device import configure_devices, resolve_precision
+    from stylecore.optimiser import transfer
 
     max_pixels = transfer.pixel_budget()  # STYLECORE_MAX_PIXELS_PER_RUN, checked up front
     if warm_up:
@@ -44,8 +44,8 @@ def execute(
 
     from stylecore.errors import Cancelled
     from stylecore.images import decode_image, encode_image, save_image
+    from stylecore.optimiser.transfer import stylize
     from stylecore.runs import Progress as EngineProgress
-    from stylecore.transfer import stylize
 
     started = time.perf_counter()
     previews = PreviewSchedule(request.preview_every)

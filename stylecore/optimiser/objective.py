@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylecore.device import configure_devices
-from stylecore.losses import (
+from stylecore.optimiser.losses import (
     content_loss,
     gram_matrix,
     masked_content_loss,

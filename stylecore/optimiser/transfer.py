@@ -2,8 +2,9 @@
 photo and the Gram matrices of one or more style images.
 
 Two optimisers minimise the same objective: the seed's Adam loop ("classic") and a projected
-L-BFGS that keeps the pixels in [0, 1] (`stylecore.lbfgs`), which reaches a lower loss in far
-fewer network evaluations.
+L-BFGS that keeps the pixels in [0, 1] (`stylecore.optimiser.lbfgs`), which reaches a lower
+loss in far fewer network evaluations. `stylize` is the engine's one way to paint a photo: a
+run with ``engine="instant"`` goes to `stylecore.instant.run` instead.
 """
 
 from __future__ import annotations
@@ -23,8 +24,14 @@ from stylecore.device import resolve_precision
 from stylecore.errors import Cancelled
 from stylecore.faces import Face, detect_faces, face_mask
 from stylecore.images import resize_to
-from stylecore.lbfgs import minimize_in_box
-from stylecore.objective import Objective, Targets, loss_weights, objective_for, terms_dict
+from stylecore.optimiser.lbfgs import minimize_in_box
+from stylecore.optimiser.objective import (
+    Objective,
+    Targets,
+    loss_weights,
+    objective_for,
+    terms_dict,
+)
 from stylecore.params import DEFAULT, StyleParams
 from stylecore.runs import (
     Progress,

@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.fetch_weights:
         from stylecore.instant.weights import InstantWeightsError, fetch_instant_weights
-        from stylecore.weights import WeightsError, fetch_weights
+        from stylecore.weights.vgg19 import WeightsError, fetch_weights
 
         try:
             print(f"VGG19 weights ready at {fetch_weights()}")
@@ -149,7 +149,7 @@ def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
 
     from stylecore.instant import InstantUnavailable
     from stylecore.optimiser.transfer import WorkingImageTooLarge, pixel_budget, stylize
-    from stylecore.weights import WeightsError
+    from stylecore.weights.vgg19 import WeightsError
 
     try:
         max_pixels = pixel_budget()

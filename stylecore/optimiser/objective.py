@@ -22,7 +22,7 @@ from stylecore.optimiser.losses import (
     total_variation_loss,
 )
 from stylecore.params import StyleParams
-from stylecore.weights import vgg19_features
+from stylecore.weights.vgg19 import vgg19_features
 
 # Keras' VGG19 "caffe" preprocessing: RGB -> BGR, ImageNet channel means subtracted, 0-255 range.
 _BGR_MEANS = tf.constant([103.939, 116.779, 123.68], dtype=tf.float32)

@@ -38,7 +38,7 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 # without a word when its home is unusable).
 RUN python -m stylecore.weights.vgg19 \
  && python -m stylecore.instant.weights \
- && python -m stylecore.presets --fetch \
+ && python -m stylecore.presets.lookup --fetch \
  && rm -rf "$KERAS_HOME/models" \
  && chmod -R a+rX "$STYLECORE_HOME"
 

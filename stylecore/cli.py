@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
     from stylecore.images import decode_image, save_image
-    from stylecore.preset_folders import set_presets_folder
+    from stylecore.presets.folders import set_presets_folder
 
     set_presets_folder(args.presets_dir)
 
@@ -173,7 +173,7 @@ def _load_style(source: str):
 
     if Path(source).exists() or any(sep in source for sep in "/\\."):
         return decode_image(source)
-    from stylecore.presets import load_preset
+    from stylecore.presets.lookup import load_preset
 
     return load_preset(source)
 

@@ -21,9 +21,11 @@ from PIL import Image
 
 from bot.telegram import gallery
 from bot.telegram.texts import error_text
-from stylecore import preset_downloads, preset_folders, presets
 from stylecore.errors import PresetNameError
 from stylecore.images import ImageError, decode_image, encode_image
+from stylecore.presets import downloads as preset_downloads
+from stylecore.presets import folders as preset_folders
+from stylecore.presets import lookup as presets
 
 SHARED_STYLES = Path(__file__).resolve().parents[2] / "shared" / "images" / "styles"
 STYLES_MD = Path(__file__).resolve().parents[2] / "shared" / "reference" / "styles.md"

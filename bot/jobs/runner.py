@@ -43,7 +43,7 @@ from bot.telegram.status import (
 )
 from stylecore.images import save_image
 from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
-from stylecore.presets import load_preset
+from stylecore.presets.lookup import load_preset
 
 log = logging.getLogger("stylebot.runner")
 

@@ -31,7 +31,7 @@ from bot.telegram.i18n import Translator
 from bot.telegram.retries import with_retries
 from bot.telegram.status import queued_text
 from stylecore.images import ImageError, decode_image
-from stylecore.presets import UnknownPreset, get_preset
+from stylecore.presets.lookup import UnknownPreset, get_preset
 
 log = logging.getLogger("stylebot.handlers")
 

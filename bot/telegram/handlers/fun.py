@@ -35,8 +35,8 @@ from bot.telegram.handlers.common import (
     start_job,
 )
 from bot.telegram.i18n import Translator
-from stylecore.preset_downloads import recent_failure
-from stylecore.presets import UnknownPreset, is_available_offline, list_presets
+from stylecore.presets.downloads import recent_failure
+from stylecore.presets.lookup import UnknownPreset, is_available_offline, list_presets
 
 log = logging.getLogger("stylebot.handlers")
 

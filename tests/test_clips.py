@@ -13,16 +13,10 @@ import pytest
 from PIL import Image
 
 from benchmarks.toy_painter import ToyPainter
-from stylecore.clips import (
-    Cancelled,
-    ClipError,
-    ClipLimits,
-    make_sticker,
-    make_video_sticker,
-    open_clip,
-    probe_clip,
-    stylize_clip,
-)
+from stylecore.clips.animate import stylize_clip
+from stylecore.clips.decode import ClipLimits, open_clip, probe_clip
+from stylecore.clips.sticker_making import make_sticker, make_video_sticker
+from stylecore.errors import Cancelled, ClipError
 
 WIDTH, HEIGHT = 64, 48
 

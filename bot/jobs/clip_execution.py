@@ -26,7 +26,7 @@ def frame_painter(styles: list[tuple[np.ndarray, float]], params: StyleParams,
     if asked, faces painted gently when `keep_faces`). Without the instant network (its weights
     missing here), the engine's fallback painter for the first style
     (`stylecore.clips.clip_painter`, slow, full strength)."""
-    from stylecore.clips import clip_painter
+    from stylecore.clips.frame_painters import clip_painter
     from stylecore.images import resize_to
 
     try:
@@ -57,9 +57,10 @@ def execute_clip(request: WorkRequest, clip: ClipSpec, *,
     so between frames, `MemoryError`), and an `ImageError` with the code of the engine's
     `ClipError` for a clip it cannot use (the refusal travels and is worded like an
     image's)."""
-    from stylecore.clips import Cancelled, ClipError, ClipLimits, ClipProgress, stylize_clip
+    from stylecore.clips.animate import ClipProgress, stylize_clip
+    from stylecore.clips.decode import ClipLimits
     from stylecore.device import resolve_precision
-    from stylecore.errors import ImageError
+    from stylecore.errors import Cancelled, ClipError, ImageError
     from stylecore.images import decode_image, encode_image
 
     started = time.perf_counter()

@@ -70,7 +70,7 @@ async def sticker_of(bot: Bot, message: Message) -> StickerFile:
 
 
 def _convert(data: bytes, sticker_format: StickerFormat) -> StickerFile:
-    from stylecore.clips import make_sticker, make_video_sticker
+    from stylecore.clips.sticker_making import make_sticker, make_video_sticker
 
     with tempfile.TemporaryDirectory(prefix="stylebot-sticker-") as folder:
         source = Path(folder) / "painting"

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from stylecore.clips.temporal import FramePainter
 from stylecore.images import resize_to
-from stylecore.temporal import FramePainter
 
 OPTIMISER_SIDE = 128
 """Long side at which the optimiser fallback paints a frame (then scaled to the frame's size)."""

@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from stylecore.clip_decode import ClipLimits, open_clip
-from stylecore.clip_encode import ClipWriter
+from stylecore.clips.decode import ClipLimits, open_clip
+from stylecore.clips.encode import ClipWriter
 from stylecore.errors import ClipError
 from stylecore.images import decode_image, encode_image, resize_long_side, write_atomic
 

@@ -60,8 +60,7 @@ def speed_and_memory(content_path: Path, style_path: Path) -> list[str]:
     """Warm painting time at 512 and 1024 px (best of 3) and what the painter adds to a
     worker that already runs the optimiser."""
     from stylecore.images import decode_image
-    from stylecore.instant import instant_painter
-    from stylecore.instant.painter import instant_precision
+    from stylecore.instant.painter import instant_painter, instant_precision
     from stylecore.optimiser.transfer import stylize, warm_up
     from stylecore.params import QUALITY_PRESETS
 

@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     if args.fetch_weights:
-        from stylecore.instant.weights import InstantWeightsError, fetch_instant_weights
+        from stylecore.instant.network_weights import InstantWeightsError, fetch_instant_weights
         from stylecore.weights.vgg19 import WeightsError, fetch_weights
 
         try:
@@ -147,7 +147,7 @@ def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
         return _fail(_describe(error))
     weights = args.style_weights or [1.0] * len(styles)
 
-    from stylecore.instant import InstantUnavailable
+    from stylecore.instant.painter import InstantUnavailable
     from stylecore.optimiser.transfer import WorkingImageTooLarge, pixel_budget, stylize
     from stylecore.weights.vgg19 import WeightsError
 

@@ -65,7 +65,7 @@ def test_weights_and_presets_are_fetched_at_build_time_into_a_readable_home(stag
     assert {"STYLECORE_HOME", "KERAS_HOME"} <= env_names(stages, "base")
     fetch = " ".join(values(stages["build"], "RUN"))
     assert "python -m stylecore.weights.vgg19" in fetch
-    assert "python -m stylecore.instant.weights" in fetch  # every job's first preview
+    assert "python -m stylecore.instant.network_weights" in fetch  # every job's first preview
     assert "python -m stylecore.presets.lookup --fetch" in fetch
     assert 'chmod -R a+rX "$STYLECORE_HOME"' in fetch
     assert "--from=build /opt/stylecore /opt/stylecore" in values(stages["runtime"], "COPY")

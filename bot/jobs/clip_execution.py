@@ -30,7 +30,7 @@ def frame_painter(styles: list[tuple[np.ndarray, float]], params: StyleParams,
     from stylecore.images import resize_to
 
     try:
-        from stylecore.instant import InstantUnavailable, instant_painter
+        from stylecore.instant.painter import InstantUnavailable, instant_painter
         from stylecore.instant.run import paint_instantly
     except ImportError:
         return clip_painter(styles[0][0], precision)

@@ -42,7 +42,7 @@ def instant_available(precision: str = "auto") -> bool:
 
 def _instant_network(precision: str):
     try:
-        from stylecore.instant import InstantUnavailable, instant_painter
+        from stylecore.instant.painter import InstantUnavailable, instant_painter
     except ImportError:
         return None
     try:

@@ -17,8 +17,8 @@ from stylecore.colors import match_color_histogram, pull_towards_palette, transf
 from stylecore.errors import Cancelled
 from stylecore.faces import Face, detect_faces, face_mask
 from stylecore.images import resize_to
+from stylecore.instant.network_weights import cache_path
 from stylecore.instant.painter import InstantPainter, InstantUnavailable, instant_painter
-from stylecore.instant.weights import cache_path
 from stylecore.params import StyleParams
 from stylecore.runs import (
     Progress,
@@ -206,7 +206,7 @@ def optional_painter(params: StyleParams) -> InstantPainter | None:
             if not _unavailable_logged:
                 _unavailable_logged = True
                 log.warning("the optimiser runs without instant previews: %s "
-                            "(python -m stylecore.instant.weights fetches them)", e)
+                            "(python -m stylecore.instant.network_weights fetches them)", e)
         return None
 
 

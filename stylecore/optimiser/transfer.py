@@ -96,7 +96,8 @@ def stylize(
     over `max_pixels` raises `WorkingImageTooLarge` up front.
 
     With ``params.engine == "instant"`` the feed-forward network paints instead (one
-    `Progress` at the end, no losses; `stylecore.instant.InstantUnavailable` without weights).
+    `Progress` at the end, no losses; `stylecore.instant.painter.InstantUnavailable` without
+    weights).
 
     With `params.keep_faces` the faces are found in `content` unless `faces` (found in it
     earlier, e.g. once for all frames) are given.

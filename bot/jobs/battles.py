@@ -39,7 +39,7 @@ from bot.telegram.i18n import ENGLISH, Translator, translator
 from bot.telegram.keyboards import battle_keyboard
 from bot.telegram.photos import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
-from stylecore.images import decode_image
+from stylecore import decode_image
 
 log = logging.getLogger("stylebot.battles")
 

@@ -27,8 +27,7 @@ from bot.telegram.keyboards import result_keyboard
 from bot.telegram.photos import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
 from bot.telegram.status import StatusMessage
-from stylecore.errors import ImageError
-from stylecore.images import decode_image
+from stylecore import ImageError, decode_image
 
 log = logging.getLogger("stylebot.runner")
 

@@ -23,7 +23,7 @@ from bot.jobs.worker import BadInput, JobCancelled, OutOfMemory, WorkerCrashed, 
 from bot.telegram import texts
 from bot.telegram.files import MAX_DOWNLOAD_BYTES, FileTooBig, FileUnavailable
 from bot.telegram.i18n import translator
-from stylecore.errors import StyleError
+from stylecore import StyleError
 
 log = logging.getLogger("stylebot.runner")
 

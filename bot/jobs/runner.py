@@ -41,9 +41,7 @@ from bot.telegram.status import (
     progress_text,
     queued_text,
 )
-from stylecore.images import save_image
-from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
-from stylecore.presets.lookup import load_preset
+from stylecore import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams, load_preset, save_image
 
 log = logging.getLogger("stylebot.runner")
 

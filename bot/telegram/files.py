@@ -25,7 +25,7 @@ from telegram.error import BadRequest
 
 from bot.jobs.model import Media
 from bot.telegram.retries import with_retries
-from stylecore.images import write_atomic
+from stylecore import write_atomic
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 """The Bot API's getFile limit; bigger files are refused before anything is downloaded."""

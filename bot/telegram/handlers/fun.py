@@ -35,8 +35,7 @@ from bot.telegram.handlers.common import (
     start_job,
 )
 from bot.telegram.i18n import Translator
-from stylecore.presets.downloads import recent_failure
-from stylecore.presets.lookup import UnknownPreset, is_available_offline, list_presets
+from stylecore import UnknownPreset, is_available_offline, list_presets, recent_failure
 
 log = logging.getLogger("stylebot.handlers")
 

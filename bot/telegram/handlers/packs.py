@@ -25,7 +25,7 @@ from bot.telegram.packs import (
 )
 from bot.telegram.retries import with_retries
 from bot.telegram.stickers import NoPainting, StickerFile, sticker_of
-from stylecore.errors import StyleError
+from stylecore import StyleError
 
 log = logging.getLogger("stylebot.handlers")
 

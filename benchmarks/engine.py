@@ -1,6 +1,6 @@
 """Engine benchmark: the seed (classic), the default engine and a feed-forward peer, pair by pair.
 
-Every picture is scored with `stylecore.measures` (style at 256 and 512 px, content at 512 px,
+Every picture is scored with `benchmarks/measures.py` (style at 256 and 512 px, content at 512 px,
 colour distance, total variation; lower is better) and with the seed's own objective, for
 information. The default's targets (issue #14) are checked against classic and the peer of the
 same run: style@256 at most 0.8x the better of the two, colour at most the peer's, content@512
@@ -53,7 +53,7 @@ class Scored:
 
     name: str
     seconds: float | None
-    measures: object  # stylecore.measures.Measures
+    measures: object  # benchmarks.measures.Measures
     seed_loss: float | None = None
     first_look: float | None = None
     """Share of the run's time before its first stage ended (the bot's first preview)."""

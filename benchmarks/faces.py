@@ -4,7 +4,7 @@
 Face measure: for every face that face_recognition (dlib's HOG detector and 128-number ResNet
 embedding, "same person" under 0.6) finds in the photo, the distance between its embedding in
 the photo and in the picture at the same place (both at the picture's size), and the share of
-faces still recognised (< 0.6). Beside it style@256 (`stylecore.measures`) and wall time. The
+faces still recognised (< 0.6). Beside it style@256 (`benchmarks/measures.py`) and wall time. The
 issue's targets (#19) are checked per pair and over all pairs. A landscape pair checks that a
 photo without faces runs the same computation (same picture, same time).
 
@@ -289,7 +289,7 @@ def render(sections, landscape, machine: str, params, face_weights) -> str:
         "",
         "face distance: face_recognition's 128-number embedding (dlib) of each face it finds in",
         "the photo, against the picture's at the same place; under 0.6 counts as recognised.",
-        "style@256: stylecore.measures' style distance at 256 px. Lower is better everywhere.",
+        "style@256: benchmarks/measures.py's style distance at 256 px. Lower is better everywhere.",
     ]
     return "\n".join(lines)
 

@@ -36,9 +36,9 @@ RUN --mount=type=cache,target=/root/.cache/pip \
 # at start. Keras' own copy of the weights is dropped: the project's cache (vgg19_conv.npz)
 # holds the same numbers and is read first. Everything is made readable for the runtime user (Keras falls back to /tmp/.keras
 # without a word when its home is unusable).
-RUN python -m stylecore.weights \
- && python -m stylecore.instant.weights \
- && python -m stylecore.presets --fetch \
+RUN python -m stylecore.weights.vgg19 \
+ && python -m stylecore.instant.network_weights \
+ && python -m stylecore.presets.lookup --fetch \
  && rm -rf "$KERAS_HOME/models" \
  && chmod -R a+rX "$STYLECORE_HOME"
 

@@ -1,5 +1,6 @@
 """Steady strokes on a clip: painting frame by frame without care vs carrying strokes along the
-input's optical flow (stylecore/temporal.py). A script, not a test; results in docs/animations.md.
+input's optical flow (stylecore/clips/temporal.py). A script, not a test; results in
+docs/animations.md.
 
 It makes a 3 s (--seconds), 12 fps, 480x360 clip (a camera panning and zooming over a photo from
 /work/shared/images, or over a synthetic pattern, with a disc crossing it so parts are hidden
@@ -30,11 +31,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from stylecore.clip_decode import ClipLimits, open_clip  # noqa: E402
-from stylecore.clip_encode import ClipWriter  # noqa: E402
-from stylecore.clips import stylize_clip  # noqa: E402
+from benchmarks.toy_painter import ToyPainter  # noqa: E402
+from stylecore.clips.animate import stylize_clip  # noqa: E402
+from stylecore.clips.decode import ClipLimits, open_clip  # noqa: E402
+from stylecore.clips.encode import ClipWriter  # noqa: E402
+from stylecore.clips.frame_painters import clip_painter, optimiser_painter  # noqa: E402
 from stylecore.images import decode_image, resize_to, save_image  # noqa: E402
-from stylecore.painters import ToyPainter, clip_painter, optimiser_painter  # noqa: E402
 
 SHARED = Path("/work/shared/images")
 WIDTH, HEIGHT, FPS, SECONDS = 480, 360, 12, 3.0
@@ -72,7 +74,7 @@ def main() -> int:
           f"{ours.frames / ours.seconds:.1f} frames/s), carried {ours.carried:.0%} a frame, "
           f"{ours.scene_cuts} scene cuts; peak RSS {rss_mb:.0f} MB (painting, before measuring)")
 
-    from stylecore.measures import WarpingError, style_distance
+    from benchmarks.measures import WarpingError, style_distance
 
     measure = WarpingError()
     middle = naive.frames // 2

@@ -1,6 +1,6 @@
 """Engine benchmark: the seed (classic), the default engine and a feed-forward peer, pair by pair.
 
-Every picture is scored with `stylecore.measures` (style at 256 and 512 px, content at 512 px,
+Every picture is scored with `benchmarks/measures.py` (style at 256 and 512 px, content at 512 px,
 colour distance, total variation; lower is better) and with the seed's own objective, for
 information. The default's targets (issue #14) are checked against classic and the peer of the
 same run: style@256 at most 0.8x the better of the two, colour at most the peer's, content@512
@@ -35,6 +35,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # benchmarks.measures, also when run as a script
 SHARED = REPO.parent / "shared" / "images"
 RESULTS = REPO / "benchmarks" / "results"
 DEFAULT_PAIRS = [
@@ -52,7 +53,7 @@ class Scored:
 
     name: str
     seconds: float | None
-    measures: object  # stylecore.measures.Measures
+    measures: object  # benchmarks.measures.Measures
     seed_loss: float | None = None
     first_look: float | None = None
     """Share of the run's time before its first stage ended (the bot's first preview)."""
@@ -167,10 +168,11 @@ def load_peer():
 def bench_pair(content_path: Path, style_path: Path, classic, default, peer, args):
     import numpy as np
 
+    from benchmarks.measures import measure
     from stylecore.images import decode_image
-    from stylecore.measures import measure
+    from stylecore.optimiser.transfer import stylize, warm_up
     from stylecore.params import QUALITY_PRESETS
-    from stylecore.transfer import scale_image, stylize, warm_up
+    from stylecore.runs import scale_image
 
     content, style = decode_image(content_path), decode_image(style_path)
     name = f"{content_path.stem}+{style_path.stem}"
@@ -224,8 +226,8 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
 def seed_loss(image, content, style, classic) -> float:
     """The seed's total objective of `image` at the classic run's size and targets."""
     from stylecore.images import resize_to
-    from stylecore.objective import loss_weights, objective_for
-    from stylecore.transfer import scale_image
+    from stylecore.optimiser.objective import loss_weights, objective_for
+    from stylecore.runs import scale_image
 
     objective = objective_for(classic.style_layers, classic.content_layers, "float32")
     content_small = scale_image(content, classic.size, False)
@@ -264,9 +266,9 @@ def _variants_table(title: str, content_path: Path, style_path: Path, labels: li
     """A Markdown table of the default engine's variants on one pair: per variant (its label
     cells, its params) one row of `labels` then the measure `columns`, printed as it comes.
     `warm`: warm each variant up first, so that its seconds exclude compiling."""
+    from benchmarks.measures import measure
     from stylecore.images import decode_image
-    from stylecore.measures import measure
-    from stylecore.transfer import stylize, warm_up
+    from stylecore.optimiser.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
     header = [*labels, *columns]
@@ -292,8 +294,8 @@ def _variants_table(title: str, content_path: Path, style_path: Path, labels: li
 def time_quality_presets(content_path: Path, style_path: Path, machine: str) -> str:
     """Wall time of each bot quality preset on one photo/painting pair (start-up excluded)."""
     from stylecore.images import decode_image
+    from stylecore.optimiser.transfer import stylize, warm_up
     from stylecore.params import QUALITY_PRESETS
-    from stylecore.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
     lines = [

@@ -4,7 +4,7 @@
 Face measure: for every face that face_recognition (dlib's HOG detector and 128-number ResNet
 embedding, "same person" under 0.6) finds in the photo, the distance between its embedding in
 the photo and in the picture at the same place (both at the picture's size), and the share of
-faces still recognised (< 0.6). Beside it style@256 (`stylecore.measures`) and wall time. The
+faces still recognised (< 0.6). Beside it style@256 (`benchmarks/measures.py`) and wall time. The
 issue's targets (#19) are checked per pair and over all pairs. A landscape pair checks that a
 photo without faces runs the same computation (same picture, same time).
 
@@ -151,7 +151,8 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
     import numpy as np
 
     from stylecore.images import decode_image, resize_to, save_image
-    from stylecore.transfer import scale_image, stylize, warm_up
+    from stylecore.optimiser.transfer import stylize, warm_up
+    from stylecore.runs import scale_image
 
     content, style = decode_image(photo_file), decode_image(style_file)
     name = f"{photo_file.stem}+{style_file.stem}"
@@ -190,7 +191,7 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
 
 
 def score(label: str, image, seconds: float, reference, style) -> Picture:
-    from stylecore.measures import style_distance
+    from benchmarks.measures import style_distance
 
     distances = face_distances(image, reference)
     return Picture(label, seconds, distances, style_distance(image, style, 256), image)
@@ -236,7 +237,7 @@ def bench_landscape(params, shared: Path):
     import numpy as np
 
     from stylecore.images import decode_image
-    from stylecore.transfer import stylize, warm_up
+    from stylecore.optimiser.transfer import stylize, warm_up
 
     content, style = (decode_image(shared / p) for p in LANDSCAPE)
     warm_up(params)
@@ -288,7 +289,7 @@ def render(sections, landscape, machine: str, params, face_weights) -> str:
         "",
         "face distance: face_recognition's 128-number embedding (dlib) of each face it finds in",
         "the photo, against the picture's at the same place; under 0.6 counts as recognised.",
-        "style@256: stylecore.measures' style distance at 256 px. Lower is better everywhere.",
+        "style@256: benchmarks/measures.py's style distance at 256 px. Lower is better everywhere.",
     ]
     return "\n".join(lines)
 

@@ -13,7 +13,7 @@ functions); the next ones are timed.
 
 Targets (issue #18): the first picture at most 1.5 s after the job starts and at most 15% of
 the time its final picture takes. Needs the instant painter's weights in the cache
-(`python -m stylecore.instant.weights`); without them the first picture is a later preview.
+(`python -m stylecore.instant.network_weights`); without them the first picture is a later preview.
 """
 
 from __future__ import annotations

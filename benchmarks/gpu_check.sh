@@ -32,7 +32,7 @@ from stylecore.device import configure_devices, resolve_precision
 from stylecore.images import decode_image
 from stylecore.instant.painter import instant_precision
 from stylecore.params import QUALITY_PRESETS
-from stylecore.transfer import WorkingImageTooLarge, stylize
+from stylecore.optimiser.transfer import WorkingImageTooLarge, stylize
 
 quick = os.environ["GPU_CHECK_QUICK"] == "1"
 shared = Path("..") / "shared" / "images"

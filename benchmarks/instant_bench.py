@@ -60,10 +60,9 @@ def speed_and_memory(content_path: Path, style_path: Path) -> list[str]:
     """Warm painting time at 512 and 1024 px (best of 3) and what the painter adds to a
     worker that already runs the optimiser."""
     from stylecore.images import decode_image
-    from stylecore.instant import instant_painter
-    from stylecore.instant.painter import instant_precision
+    from stylecore.instant.painter import instant_painter, instant_precision
+    from stylecore.optimiser.transfer import stylize, warm_up
     from stylecore.params import QUALITY_PRESETS
-    from stylecore.transfer import stylize, warm_up
 
     content, style = decode_image(content_path), decode_image(style_path)
     warm_up()  # a worker: TensorFlow, VGG19 and the optimiser's functions already there
@@ -123,10 +122,10 @@ def against_peer(pairs: list[tuple[Path, Path]], size: int, peer) -> list[str]:
     int8 files, at its own 384 px scaled to `size`) on every pair."""
     import numpy as np
 
+    from benchmarks.measures import measure
     from stylecore.images import decode_image
-    from stylecore.measures import measure
+    from stylecore.optimiser.transfer import stylize
     from stylecore.params import QUALITY_PRESETS
-    from stylecore.transfer import stylize
 
     params = QUALITY_PRESETS["instant"].with_(size=size)
     lines = [
@@ -172,9 +171,9 @@ def head_starts(pairs: list[tuple[Path, Path]], default, only: list[str] | None 
     or only those named in `only`), per pair: the measures and the time (the instant painting
     included). `save_strip` gets each pair's pictures: the photo, each variant's result in the
     table's order, the painting."""
+    from benchmarks.measures import measure
     from stylecore.images import decode_image, resize_to
-    from stylecore.measures import measure
-    from stylecore.transfer import stylize, warm_up
+    from stylecore.optimiser.transfer import stylize, warm_up
 
     lines = [
         f"Head start: the default at {default.size} px from other starts (seconds include "

@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal, Self, get_args
 
-from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS
+from stylecore import QUALITY_PRESETS, STYLE_STRENGTHS
 
 Quality = Literal["instant", "fast", "balanced", "high"]
 Strength = Literal["low", "normal", "high"]

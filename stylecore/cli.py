@@ -11,18 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stylecore.errors import StyleError
-from stylecore.params import (
+from stylecore import (
     CLASSIC,
     DEFAULT,
     PRECISION_CHOICES,
     QUALITY_PRESETS,
+    StyleError,
     StyleParams,
     precision_setting,
 )
 
 if TYPE_CHECKING:  # the CLI imports TensorFlow only once the arguments are known to be good
-    from stylecore.transfer import Progress
+    from stylecore import Progress
 
 EXIT_BAD_INPUT = 2
 
@@ -105,8 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     if args.fetch_weights:
-        from stylecore.instant.weights import InstantWeightsError, fetch_instant_weights
-        from stylecore.weights import WeightsError, fetch_weights
+        from stylecore import (
+            InstantWeightsError,
+            WeightsError,
+            fetch_instant_weights,
+            fetch_weights,
+        )
 
         try:
             print(f"VGG19 weights ready at {fetch_weights()}")
@@ -135,8 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
-    from stylecore.images import decode_image, save_image
-    from stylecore.preset_folders import set_presets_folder
+    from stylecore import decode_image, save_image, set_presets_folder
 
     set_presets_folder(args.presets_dir)
 
@@ -147,9 +150,13 @@ def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
         return _fail(_describe(error))
     weights = args.style_weights or [1.0] * len(styles)
 
-    from stylecore.instant import InstantUnavailable
-    from stylecore.transfer import WorkingImageTooLarge, pixel_budget, stylize
-    from stylecore.weights import WeightsError
+    from stylecore import (
+        InstantUnavailable,
+        WeightsError,
+        WorkingImageTooLarge,
+        pixel_budget,
+        stylize,
+    )
 
     try:
         max_pixels = pixel_budget()
@@ -169,11 +176,11 @@ def _run(args: argparse.Namespace, params: StyleParams, output: Path) -> int:
 
 def _load_style(source: str):
     """A style is an image path, or the name of a preset painting or pattern."""
-    from stylecore.images import decode_image
+    from stylecore import decode_image
 
     if Path(source).exists() or any(sep in source for sep in "/\\."):
         return decode_image(source)
-    from stylecore.presets import load_preset
+    from stylecore import load_preset
 
     return load_preset(source)
 

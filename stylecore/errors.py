@@ -74,7 +74,7 @@ class UnknownPreset(StyleError, KeyError):
 
 class PresetUnavailable(StyleError):
     """A known preset that cannot be loaded right now (download failed, file unreadable or
-    gone). `detail` says why, for logs and `python -m stylecore.presets --fetch`."""
+    gone). `detail` says why, for logs and `python -m stylecore.presets.lookup --fetch`."""
 
     @property
     def detail(self) -> str:

@@ -7,7 +7,7 @@ import pytest
 import pytest_asyncio
 
 from bot.jobs.worker import StyleWorker
-from stylecore.preset_folders import set_presets_folder
+from stylecore.presets.folders import set_presets_folder
 from tests.fake_telegram import FakeTelegram, RemoteEngine
 from tests.remote_servers import RedisServer, workers
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from stylecore.cli import main
-from stylecore.transfer import PIXEL_BUDGET_ENV
+from stylecore.optimiser.transfer import PIXEL_BUDGET_ENV
 
 SIZE = ["--size", "48", "--steps", "4", "-q"]
 

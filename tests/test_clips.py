@@ -12,17 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stylecore.clips import (
-    Cancelled,
-    ClipError,
-    ClipLimits,
-    ToyPainter,
-    make_sticker,
-    make_video_sticker,
-    open_clip,
-    probe_clip,
-    stylize_clip,
-)
+from benchmarks.toy_painter import ToyPainter
+from stylecore.clips.animate import stylize_clip
+from stylecore.clips.decode import ClipLimits, open_clip, probe_clip
+from stylecore.clips.sticker_making import make_sticker, make_video_sticker
+from stylecore.errors import Cancelled, ClipError
 
 WIDTH, HEIGHT = 64, 48
 
@@ -276,7 +270,7 @@ def test_missing_file_is_a_typed_error(tmp_path: Path):
 
 
 def test_carried_strokes_flicker_less_than_painting_frame_by_frame(tmp_path: Path):
-    from stylecore.measures import warping_error
+    from benchmarks.measures import warping_error
 
     source = write_clip(tmp_path / "in.mp4", pan(12, width=96, height=72), fps=12)
     limits = ClipLimits()

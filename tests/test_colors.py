@@ -7,6 +7,7 @@ import colorsys
 import numpy as np
 import pytest
 
+from benchmarks.measures import colour_distance
 from stylecore.colors import (
     match_color_distribution,
     match_color_histogram,
@@ -15,7 +16,6 @@ from stylecore.colors import (
     transfer_luminance,
     yiq_to_rgb,
 )
-from stylecore.measures import colour_distance
 
 RNG = np.random.default_rng(7)
 

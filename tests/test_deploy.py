@@ -14,7 +14,7 @@ import pytest
 import yaml
 from dockerfile_parse import DockerfileParser
 
-from stylecore import presets
+from stylecore.presets import lookup as presets
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,9 +64,9 @@ def test_it_installs_with_the_shared_script_and_a_cpu_variant(stages):
 def test_weights_and_presets_are_fetched_at_build_time_into_a_readable_home(stages):
     assert {"STYLECORE_HOME", "KERAS_HOME"} <= env_names(stages, "base")
     fetch = " ".join(values(stages["build"], "RUN"))
-    assert "python -m stylecore.weights" in fetch
-    assert "python -m stylecore.instant.weights" in fetch  # every job's first preview
-    assert "python -m stylecore.presets --fetch" in fetch
+    assert "python -m stylecore.weights.vgg19" in fetch
+    assert "python -m stylecore.instant.network_weights" in fetch  # every job's first preview
+    assert "python -m stylecore.presets.lookup --fetch" in fetch
     assert 'chmod -R a+rX "$STYLECORE_HOME"' in fetch
     assert "--from=build /opt/stylecore /opt/stylecore" in values(stages["runtime"], "COPY")
 

@@ -18,9 +18,9 @@ from PIL import Image
 from stylecore.cli import build_parser, params_from_args
 from stylecore.faces import MAX_FACES, Face, detect_faces, face_mask
 from stylecore.images import decode_image
-from stylecore.objective import loss_weights, objective_for
+from stylecore.optimiser.objective import loss_weights, objective_for
+from stylecore.optimiser.transfer import stylize
 from stylecore.params import CLASSIC, DEFAULT
-from stylecore.transfer import stylize
 
 ASTRONAUT = Path(__file__).resolve().parents[2] / "shared" / "images" / "photos" / "astronaut.png"
 if not ASTRONAUT.exists():

@@ -10,7 +10,7 @@ import pytest
 
 from bot.telegram import texts
 from bot.telegram.battle_stage import result_text
-from stylecore.presets import list_presets
+from stylecore.presets.lookup import list_presets
 from tests.conditions import all_finished, biggest_file_id, job_rows, until
 from tests.fake_telegram import (
     ALICE,

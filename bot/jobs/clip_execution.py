@@ -1,5 +1,5 @@
 """One clip job on the engine: the instant network paints each frame in the job's style(s)
-(`stylecore.clips.stylize_clip` streams the frames), with the first painted frame as the
+(`stylecore.stylize_clip` streams the frames), with the first painted frame as the
 preview and the progress in frames. Called by `bot.jobs.execution.execute` wherever the job
 runs (local worker process, remote Celery worker). Imports the engine, never
 python-telegram-bot.
@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from bot.jobs.work import PREVIEW_JPEG_QUALITY, ClipSpec, WorkProgress, WorkRequest, WorkResult
-from stylecore.params import StyleParams
+from stylecore import StyleParams
 
 
 def frame_painter(styles: list[tuple[np.ndarray, float]], params: StyleParams,
@@ -23,13 +23,11 @@ def frame_painter(styles: list[tuple[np.ndarray, float]], params: StyleParams,
     weight and computed once, the strength as identity interpolation, the photo's colours kept
     if asked, faces painted gently when `keep_faces`). Without the instant network (its weights
     missing here), the engine's fallback painter for the first style
-    (`stylecore.clips.clip_painter`, slow, full strength)."""
-    from stylecore.clips import clip_painter
-    from stylecore.images import resize_to
+    (`stylecore.clip_painter`, slow, full strength)."""
+    from stylecore import clip_painter, resize_to
 
     try:
-        from stylecore.instant import InstantUnavailable, instant_painter
-        from stylecore.instant.run import paint_instantly
+        from stylecore import InstantUnavailable, instant_painter, paint_instantly
     except ImportError:
         return clip_painter(styles[0][0], precision)
     try:
@@ -55,10 +53,17 @@ def execute_clip(request: WorkRequest, clip: ClipSpec, *,
     so between frames, `MemoryError`), and an `ImageError` with the code of the engine's
     `ClipError` for a clip it cannot use (the refusal travels and is worded like an
     image's)."""
-    from stylecore.clips import Cancelled, ClipError, ClipLimits, ClipProgress, stylize_clip
-    from stylecore.device import resolve_precision
-    from stylecore.errors import ImageError
-    from stylecore.images import decode_image, encode_image
+    from stylecore import (
+        Cancelled,
+        ClipError,
+        ClipLimits,
+        ClipProgress,
+        ImageError,
+        decode_image,
+        encode_image,
+        resolve_precision,
+        stylize_clip,
+    )
 
     started = time.perf_counter()
     limits = ClipLimits(max_seconds=clip.max_seconds, max_fps=clip.max_fps,

@@ -12,19 +12,19 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.jobs.work import PREVIEW_JPEG_QUALITY, WorkFailure, WorkProgress, WorkRequest, WorkResult
-from stylecore.errors import ImageError
+from stylecore import ImageError
 
 
 def load_engine(*, warm_up: bool) -> tuple[int | None, dict[str, str]]:
     """Imports TensorFlow and builds the network (traced once if `warm_up`); returns the
     operator's pixel budget per run and the device and precision the engine uses. Raises
     whatever stops the engine from loading (no weights, a bad setting)."""
-    from stylecore import transfer
-    from stylecore.device import configure_devices, resolve_precision
+    from stylecore import configure_devices, pixel_budget, resolve_precision
+    from stylecore import warm_up as warm_up_engine
 
-    max_pixels = transfer.pixel_budget()  # STYLECORE_MAX_PIXELS_PER_RUN, checked up front
+    max_pixels = pixel_budget()  # STYLECORE_MAX_PIXELS_PER_RUN, checked up front
     if warm_up:
-        transfer.warm_up()
+        warm_up_engine()
     return max_pixels, {"device": configure_devices(), "precision": resolve_precision("auto")}
 
 
@@ -40,8 +40,7 @@ def execute(
     image over `max_pixels` ends it as out of memory, like a device that ran out."""
     import tensorflow as tf
 
-    from stylecore.images import decode_image, encode_image, save_image
-    from stylecore.transfer import Cancelled, Progress, stylize
+    from stylecore import Cancelled, Progress, decode_image, encode_image, save_image, stylize
 
     started = time.perf_counter()
     previews = PreviewSchedule(request.preview_every)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from bot.jobs.model import Job
 from bot.jobs.ports import Failure, InputGone, InputTooBig, RecipientGone, Unreachable
 from bot.jobs.work import BadInput, JobCancelled, OutOfMemory, WorkerCrashed, WorkerError
-from stylecore.errors import StyleError
+from stylecore import StyleError
 
 log = logging.getLogger("stylebot.runner")
 

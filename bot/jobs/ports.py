@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bot.jobs.battle_records import Battle
     from bot.jobs.model import Job
     from bot.jobs.work import WorkProgress
-    from stylecore.errors import StyleError
+    from stylecore import StyleError
 
 
 class Failure(StrEnum):

@@ -29,10 +29,14 @@ from bot.jobs.work_area import WorkArea
 from bot.logs import log_context
 from bot.settings import JobSettings
 from bot.store import Store
-from stylecore.errors import StyleError
-from stylecore.images import save_image
-from stylecore.params import QUALITY_PRESETS, STYLE_STRENGTHS, StyleParams
-from stylecore.presets import load_preset
+from stylecore import (
+    QUALITY_PRESETS,
+    STYLE_STRENGTHS,
+    StyleError,
+    StyleParams,
+    load_preset,
+    save_image,
+)
 
 log = logging.getLogger("stylebot.runner")
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from stylecore.errors import ImageError
-from stylecore.params import StyleParams
+from stylecore import ImageError, StyleParams
 
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """A clip job: painted frame by frame within these limits (`stylecore.clips.ClipLimits`),
+    """A clip job: painted frame by frame within these limits (`stylecore.ClipLimits`),
     into an MP4; `round_note`: square, to come back as a round video note."""
 
     max_seconds: float

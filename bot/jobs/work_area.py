@@ -15,7 +15,7 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-from stylecore.images import write_atomic
+from stylecore import write_atomic
 
 RESULT_SUFFIXES = (".png", ".mp4")
 """A picture's result and a clip's."""

@@ -56,7 +56,7 @@ def bot_environment(environ: Mapping[str, str], api: FakeTelegram, root: Path,
 
 
 def weights_line(environ: Mapping[str, str]) -> str:
-    """Where the VGG19 weights come from. Mirrors `stylecore.weights.cache_path`, which this
+    """Where the VGG19 weights come from. Mirrors `stylecore.weights.vgg19.cache_path`, which this
     process does not import: it would load Keras and TensorFlow here for one path (the
     worker processes load them)."""
     home = Path(environ.get("STYLECORE_HOME") or "~/.cache/stylecore").expanduser()

@@ -28,7 +28,7 @@ from bot.telegram.keyboards import battle_keyboard
 from bot.telegram.photo_limits import fit_for_telegram_photo
 from bot.telegram.presenter import result_caption
 from bot.telegram.retries import with_retries
-from stylecore.images import decode_image
+from stylecore import decode_image
 
 log = logging.getLogger("stylebot.battles")
 

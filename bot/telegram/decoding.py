@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from stylecore.clips import ClipInfo
+    from stylecore import ClipInfo
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,10 +33,10 @@ async def on_decoding_thread(func: Callable[P, R], *args: P.args, **kwargs: P.kw
 
 
 async def probe_clip_file(path: str | os.PathLike) -> ClipInfo:
-    """A clip's duration, frames and size (`stylecore.clips.probe_clip`), on the decoding
+    """A clip's duration, frames and size (`stylecore.probe_clip`), on the decoding
     thread. The engine's clip module is imported on first use, inside the call."""
     def probe() -> ClipInfo:
-        from stylecore.clips import probe_clip
+        from stylecore import probe_clip
 
         return probe_clip(path)
 

@@ -12,11 +12,17 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from stylecore.catalogue import Preset
-from stylecore.errors import PresetUnavailable, UnknownPreset
-from stylecore.images import encode_image, to_uint8
-from stylecore.preset_downloads import recent_failure
-from stylecore.presets import is_available_offline, list_presets, load_preset
+from stylecore import (
+    Preset,
+    PresetUnavailable,
+    UnknownPreset,
+    encode_image,
+    is_available_offline,
+    list_presets,
+    load_preset,
+    recent_failure,
+    to_uint8,
+)
 
 _GALLERY_BG = (30, 30, 34)
 _LABEL_COLOUR = (236, 236, 236)

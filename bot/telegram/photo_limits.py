@@ -13,7 +13,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from stylecore.images import to_uint8
+from stylecore import to_uint8
 
 TELEGRAM_MAX_BYTES = 10_000_000
 TELEGRAM_MAX_DIM_SUM = 10_000

@@ -35,8 +35,7 @@ from bot.telegram.status import (
     progress_text,
     queued_text,
 )
-from stylecore.errors import ImageError, StyleError
-from stylecore.images import decode_image
+from stylecore import ImageError, StyleError, decode_image
 
 
 class TelegramPresenter:

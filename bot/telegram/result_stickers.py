@@ -1,6 +1,6 @@
 """Stickers of the bot's results: the painting a result message carries, turned into what
 Telegram takes as a sticker (a static WEBP of 512 px, or for an animation a video sticker:
-WEBM VP9, at most 3 s and 256 KB), by the engine's `stylecore.clips.make_sticker` and
+WEBM VP9, at most 3 s and 256 KB), by the engine's `stylecore.make_sticker` and
 `make_video_sticker`.
 
 Results are deleted from disk once delivered, so the sticker is made from the result message
@@ -70,7 +70,7 @@ async def sticker_of(bot: Bot, message: Message) -> StickerFile:
 
 
 def _convert(data: bytes, sticker_format: StickerFormat) -> StickerFile:
-    from stylecore.clips import make_sticker, make_video_sticker
+    from stylecore import make_sticker, make_video_sticker
 
     with tempfile.TemporaryDirectory(prefix="stylebot-sticker-") as folder:
         source = Path(folder) / "painting"

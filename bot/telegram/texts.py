@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.settings import Quality, Strength
 from bot.telegram.i18n import ENGLISH, N_, NC_, NP_, Translator
-from stylecore.errors import StyleError
+from stylecore import StyleError
 
 START = N_(
     "Hi! I turn photos into paintings.\n\n"

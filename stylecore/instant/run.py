@@ -1,20 +1,34 @@
-"""`stylize` with ``engine="instant"``: the photo painted by the feed-forward network at the
-run's size, with the run's strength, colour mode and blend of styles; and the instant picture
-the optimiser shows first and may start from."""
+"""The instant picture of a run, all of it: `stylize` with ``engine="instant"`` (the photo
+painted by the feed-forward network at the run's size, with the run's strength, colour mode,
+blend of styles and gentler faces), the instant pictures an optimiser run shows first and may
+start from (`InstantPictures`), and the instant painter's warm-up. The optimiser
+(`stylecore.optimiser.transfer`) calls in here and nowhere else in `stylecore.instant`."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 
 import numpy as np
 
 from stylecore.colors import match_color_histogram, pull_towards_palette, transfer_luminance
+from stylecore.errors import Cancelled
 from stylecore.faces import Face, detect_faces, face_mask
+from stylecore.images import resize_to
+from stylecore.instant.network_weights import cache_path
 from stylecore.instant.painter import InstantPainter, InstantUnavailable, instant_painter
-from stylecore.instant.weights import cache_path
 from stylecore.params import StyleParams
+from stylecore.runs import (
+    Progress,
+    ProgressCallback,
+    Result,
+    StopCheck,
+    faces_to_keep,
+    scale_image,
+    working_size,
+)
 
 log = logging.getLogger("stylecore.instant")
 
@@ -35,6 +49,68 @@ further from the painting's than the released int8 network's; a quarter of the w
 every benchmark pair within 1.02x of that network's measures while the strokes and the photo's
 shapes stay (half the way moves the picture away from the painting at phone scale:
 docs/engine.md)."""
+
+
+def stylize_instantly(
+    content: np.ndarray,
+    styles: list[tuple[np.ndarray, float]],
+    params: StyleParams,
+    on_progress: ProgressCallback | None,
+    should_stop: StopCheck | None,
+    faces: Sequence[Face] | None,
+) -> Result:
+    """`stylize` with ``params.engine == "instant"`` (`styles` normalised): one `Progress` at
+    the end, no losses; `InstantUnavailable` without the weights."""
+    painter = instant_painter(params.precision)
+    started = time.perf_counter()
+    if should_stop is not None and should_stop():
+        raise Cancelled()
+    faces = faces_to_keep(content, params, faces)
+    image = painted_at(painter, content, styles, params, params.size, faces)
+    seconds = time.perf_counter() - started
+    if on_progress is not None:
+        on_progress(Progress(step=0, total=0, fraction=1.0, stage=0, stages=1,
+                             stage_fraction=1.0, preview=lambda: image))
+    return Result(image=image, steps=0, seconds=seconds, losses={}, evaluations=0,
+                  faces=len(faces))
+
+
+class InstantPictures:
+    """The instant painter's pictures of one optimiser run, painted when first asked for, at
+    a given long side (the first preview at full size, a head start at the first stage's)."""
+
+    def __init__(self, painter: InstantPainter, content: np.ndarray,
+                 styles: list[tuple[np.ndarray, float]], params: StyleParams,
+                 faces: Sequence[Face]):
+        self.painter, self.content, self.styles, self.params = painter, content, styles, params
+        self.faces = faces
+        self.pictures: dict[int, np.ndarray] = {}
+
+    @classmethod
+    def for_run(cls, content: np.ndarray, styles: list[tuple[np.ndarray, float]],
+                params: StyleParams, faces: Sequence[Face]) -> InstantPictures | None:
+        """The pictures of a run, or None when the painter cannot be had (`optional_painter`)."""
+        painter = optional_painter(params)
+        return None if painter is None else cls(painter, content, styles, params, faces)
+
+    def at(self, long_side: int) -> np.ndarray:
+        if long_side not in self.pictures:
+            self.pictures[long_side] = painted_at(self.painter, self.content, self.styles,
+                                                  self.params, long_side, self.faces)
+        return self.pictures[long_side]
+
+
+def painted_at(painter: InstantPainter, content: np.ndarray,
+               styles: list[tuple[np.ndarray, float]], params: StyleParams,
+               long_side: int, faces: Sequence[Face]) -> np.ndarray:
+    """The instant picture with `long_side`, painted at most at `params.instant_side`."""
+    painted = paint_instantly(painter, scale_image(content, min(long_side, params.instant_side),
+                                                   antialias=True), styles, params, faces)
+    painted = with_paintings_palette(painted, styles, params)
+    shape = working_size(content.shape[:2], long_side)
+    if painted.shape[:2] == shape:
+        return painted
+    return np.clip(resize_to(painted, *shape), 0.0, 1.0).astype(np.float32)
 
 
 def style_mix(strength: float) -> float:
@@ -130,10 +206,13 @@ def optional_painter(params: StyleParams) -> InstantPainter | None:
             if not _unavailable_logged:
                 _unavailable_logged = True
                 log.warning("the optimiser runs without instant previews: %s "
-                            "(python -m stylecore.instant.weights fetches them)", e)
+                            "(python -m stylecore.instant.network_weights fetches them)", e)
         return None
 
 
-def _forget_for_tests() -> None:
-    global _unavailable_logged
-    _unavailable_logged = False
+def warm_up_if_cached(params: StyleParams) -> None:
+    """Builds and traces the instant painter once when its weights are cached (its picture is
+    every optimiser job's first); nothing otherwise."""
+    painter = optional_painter(params)
+    if painter is not None:
+        painter.warm_up()

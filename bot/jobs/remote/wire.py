@@ -10,8 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from bot.jobs.work import ClipSpec, WorkFailure, WorkProgress
-from stylecore.errors import ImageError
-from stylecore.params import StyleParams
+from stylecore import ImageError, StyleParams
 
 QUEUE = "stylebot"
 """The Celery queue the bot sends jobs to and the workers consume."""

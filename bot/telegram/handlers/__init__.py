@@ -23,7 +23,7 @@ from bot.telegram.context import Context, Request, Sender, Services, handler, se
 from bot.telegram.handlers import admin, battle, callbacks, commands, fun, packs, photos
 from bot.telegram.handlers.common import reply
 from bot.telegram.i18n import ENGLISH
-from stylecore.preset_folders import set_presets_folder
+from stylecore import set_presets_folder
 
 __all__ = ["Services", "register"]
 

@@ -22,9 +22,7 @@ from bot.telegram.files import (
 )
 from bot.telegram.handlers.common import reply
 from bot.telegram.i18n import Translator
-from stylecore.errors import PresetNameError
-from stylecore.images import ImageError
-from stylecore.preset_folders import add_preset
+from stylecore import ImageError, PresetNameError, add_preset
 
 log = logging.getLogger("stylebot.handlers")
 

@@ -26,7 +26,7 @@ from bot.telegram.handlers.common import (
     reply,
 )
 from bot.telegram.handlers.fun import random_preset
-from stylecore.presets import UnknownPreset
+from stylecore import UnknownPreset
 
 log = logging.getLogger("stylebot.handlers")
 

@@ -36,7 +36,7 @@ from bot.telegram.keyboards import (
     settings_keyboard,
     settings_text,
 )
-from stylecore.presets import UnknownPreset
+from stylecore import UnknownPreset
 
 log = logging.getLogger("stylebot.handlers")
 

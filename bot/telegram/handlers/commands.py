@@ -24,7 +24,7 @@ from bot.telegram.keyboards import (
     styles_keyboard,
 )
 from bot.telegram.retries import with_retries
-from stylecore.presets import UnknownPreset
+from stylecore import UnknownPreset
 
 log = logging.getLogger("stylebot.handlers")
 

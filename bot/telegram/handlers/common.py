@@ -30,8 +30,7 @@ from bot.telegram.files import (
 from bot.telegram.i18n import Translator
 from bot.telegram.retries import with_retries
 from bot.telegram.status import queued_text
-from stylecore.images import ImageError, decode_image
-from stylecore.presets import UnknownPreset, get_preset
+from stylecore import ImageError, UnknownPreset, decode_image, get_preset
 
 log = logging.getLogger("stylebot.handlers")
 

@@ -35,8 +35,7 @@ from bot.telegram.handlers.common import (
     start_job,
 )
 from bot.telegram.i18n import Translator
-from stylecore.preset_downloads import recent_failure
-from stylecore.presets import UnknownPreset, is_available_offline, list_presets
+from stylecore import UnknownPreset, is_available_offline, list_presets, recent_failure
 
 log = logging.getLogger("stylebot.handlers")
 

@@ -25,7 +25,7 @@ from bot.telegram.sticker_packs import (
     group_pack_name,
     personal_pack_name,
 )
-from stylecore.errors import StyleError
+from stylecore import StyleError
 
 log = logging.getLogger("stylebot.handlers")
 

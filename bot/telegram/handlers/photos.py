@@ -26,7 +26,7 @@ from bot.telegram.handlers.common import (
 )
 from bot.telegram.i18n import Translator
 from bot.telegram.keyboards import preset_keyboard
-from stylecore.presets import UnknownPreset, list_presets
+from stylecore import UnknownPreset, list_presets
 
 
 @handler()

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stylecore.clip_decode import ClipLimits, open_clip
-from stylecore.clip_encode import ClipWriter, note_side, square_crop
+from stylecore.clips.decode import ClipLimits, open_clip
+from stylecore.clips.encode import ClipWriter, note_side, square_crop
+from stylecore.clips.temporal import CARRY, FramePainter, StrokeCarrier
 from stylecore.errors import Cancelled
-from stylecore.temporal import CARRY, FramePainter, StrokeCarrier
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def stylize_clip(input_path: str, output_path: str, painter: FramePainter, limit
     one when `round_note`: a round video note comes back round).
 
     Frames are decoded within `limits`, painted by `painter` with strokes carried along the
-    input's motion (`stylecore.temporal`) and encoded as they come. `should_stop()` is asked
+    input's motion (`stylecore.clips.temporal`) and encoded as they come. `should_stop()` is asked
     before every frame (True raises `Cancelled`); `on_progress` hears after every frame. Raises
     `ClipError` for a clip that cannot be used; on any error no output file is left."""
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stylecore import patterns
+from stylecore.presets import patterns
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The public-domain paintings: downloaded once from a pinned URL, checked, cached.
 
-A painting's bytes come from the cache (:func:`stylecore.preset_folders.cache_dir`) when the
+A painting's bytes come from the cache (:func:`stylecore.presets.folders.cache_dir`) when the
 file there matches the pinned sha256, else from its URL (at most :data:`MAX_DOWNLOAD_BYTES`,
 within :data:`DOWNLOAD_TIMEOUT_S`), checked against the sha256 and then cached. A failed
 download is remembered for :data:`FAILURE_TTL_S` seconds, so a dead URL is not retried on
@@ -18,9 +18,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from stylecore.catalogue import PAINTINGS, Painting
 from stylecore.errors import PresetUnavailable
-from stylecore.preset_folders import cache_dir, write_preset_file
+from stylecore.presets.catalogue import PAINTINGS, Painting
+from stylecore.presets.folders import cache_dir, write_preset_file
 
 log = logging.getLogger("stylecore.presets")
 

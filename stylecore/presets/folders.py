@@ -1,7 +1,7 @@
 """Where preset images live on disk: the cache, the presets folder and admin-added presets.
 
 * The cache, ``$STYLECORE_HOME/presets`` (default ``~/.cache/stylecore/presets``), holds the
-  procedural styles as drawn and the paintings as downloaded (:mod:`stylecore.preset_downloads`).
+  procedural styles as drawn and the paintings as downloaded (:mod:`stylecore.presets.downloads`).
 * **Folder** presets are the jpg/png/webp images in the presets folder and in
   ``$STYLECORE_HOME/user_presets``; the file stem, lower-cased, is the preset name. The
   presets folder is the application's to choose (:func:`set_presets_folder`: the bot passes
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from stylecore.catalogue import PAINTINGS, PROCEDURAL, Preset
 from stylecore.errors import PresetNameError
 from stylecore.images import decode_image, encode_image, resize_long_side, write_atomic
+from stylecore.presets.catalogue import PAINTINGS, PROCEDURAL, Preset
 
 log = logging.getLogger("stylecore.presets")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -33,10 +33,6 @@ class ClipLimits:
     max_side: int = 480
     """Long side of the painted frames in pixels (smaller clips are not scaled up)."""
     max_seconds: float = 10.0
-
-    def with_side(self, side: int) -> ClipLimits:
-        """These limits with the long side at most `side` (e.g. the quality's size)."""
-        return replace(self, max_side=min(self.max_side, side))
 
 
 @dataclass(frozen=True)

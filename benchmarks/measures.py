@@ -16,7 +16,7 @@ For clips, the warping error (Lai et al. 2018, "Learning blind video temporal co
 the mean over consecutive frames t, t+1 of the squared RGB difference (summed over the
 channels, averaged over the pixels the mask keeps) between output frame t and output frame t+1
 warped back onto t by the *input's* optical flow, with occlusions and motion boundaries masked
-(`stylecore.temporal.reliable`). Measured on the input clip itself it is the floor (flow
+(`stylecore.clips.temporal.reliable`). Measured on the input clip itself it is the floor (flow
 errors, noise); strokes that boil make it many times that.
 """
 
@@ -28,10 +28,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import tensorflow as tf
 
-from stylecore.losses import content_loss, total_variation_loss
-from stylecore.objective import objective_for
+from stylecore.clips.temporal import Flow, reliable, to_gray, warp
+from stylecore.optimiser.losses import content_loss, total_variation_loss
+from stylecore.optimiser.objective import objective_for
 from stylecore.params import SEED_CONTENT_LAYERS, SEED_STYLE_LAYERS
-from stylecore.temporal import Flow, reliable, to_gray, warp
 
 COLOUR_DIRECTIONS = 64
 COLOUR_QUANTILES = 256

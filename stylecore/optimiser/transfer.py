@@ -2,8 +2,9 @@
 photo and the Gram matrices of one or more style images.
 
 Two optimisers minimise the same objective: the seed's Adam loop ("classic") and a projected
-L-BFGS that keeps the pixels in [0, 1] (`stylecore.lbfgs`), which reaches a lower loss in far
-fewer network evaluations.
+L-BFGS that keeps the pixels in [0, 1] (`stylecore.optimiser.lbfgs`), which reaches a lower
+loss in far fewer network evaluations. `stylize` is the engine's one way to paint a photo: a
+run with ``engine="instant"`` goes to `stylecore.instant.run` instead.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -19,41 +21,31 @@ import tensorflow as tf
 
 from stylecore.colors import match_color_distribution, match_color_histogram, transfer_luminance
 from stylecore.device import resolve_precision
-from stylecore.errors import Cancelled  # re-exported: callers catch it from here
+from stylecore.errors import Cancelled
 from stylecore.faces import Face, detect_faces, face_mask
 from stylecore.images import resize_to
-from stylecore.lbfgs import minimize_in_box
-from stylecore.objective import Objective, Targets, loss_weights, objective_for, terms_dict
+from stylecore.optimiser.lbfgs import minimize_in_box
+from stylecore.optimiser.objective import (
+    Objective,
+    Targets,
+    loss_weights,
+    objective_for,
+    terms_dict,
+)
 from stylecore.params import DEFAULT, StyleParams
+from stylecore.runs import (
+    Progress,
+    ProgressCallback,
+    Result,
+    StopCheck,
+    StyleInput,
+    faces_to_keep,
+    scale_image,
+    working_size,
+)
 
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a run stands, after each optimiser iteration."""
-
-    step: int
-    """Iterations done so far, all stages together."""
-    total: int
-    """Iterations planned, all stages together (fewer once a stage settles early)."""
-    fraction: float
-    """Share of the run's work done, 0 to 1: coarse iterations are cheap and count for less."""
-    stage: int
-    """Index of the stage running: 0 is the coarsest, `stages - 1` the full size."""
-    stages: int
-    stage_fraction: float
-    """Share of this stage's iterations done, 0 to 1."""
-    preview: Callable[[], np.ndarray]
-    """The current image (float32 (H, W, 3) in [0, 1]) at the result's size (a coarse stage's
-    scaled up), computed on call."""
-    instant: bool = False
-    """True for the one Progress an optimiser run sends before its first step (step 0,
-    fraction 0) when the instant painter is available: its preview is the instant painter's
-    picture, the first thing to show."""
-
-
-ProgressCallback = Callable[[Progress], None]
-StopCheck = Callable[[], bool]
-StyleInput = np.ndarray | tuple[np.ndarray, float]
+if TYPE_CHECKING:
+    from stylecore.instant.run import InstantPictures
 
 
 PIXEL_BUDGET_ENV = "STYLECORE_MAX_PIXELS_PER_RUN"
@@ -85,28 +77,6 @@ def pixel_budget(environ: Mapping[str, str] | None = None) -> int | None:
     return int(raw)
 
 
-@dataclass(frozen=True)
-class Result:
-    image: np.ndarray
-    """float32 (H, W, 3) in [0, 1]."""
-    steps: int
-    """Optimiser iterations actually run (L-BFGS may stop early once the loss settles)."""
-    seconds: float
-    """Wall time of the run: targets and optimisation, excluding the one-off model start-up."""
-    losses: dict[str, float]
-    """Final weighted loss terms at full size: style, content, tv, total (none for the
-    instant engine)."""
-    evaluations: int
-    """Forward + backward passes through VGG19 (the unit of cost)."""
-    faces: int = 0
-    """Faces painted carefully (`StyleParams.keep_faces`)."""
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) of the result."""
-        return self.image.shape[1], self.image.shape[0]
-
-
 def stylize(
     content: np.ndarray,
     styles: StyleInput | Sequence[StyleInput],
@@ -126,7 +96,8 @@ def stylize(
     over `max_pixels` raises `WorkingImageTooLarge` up front.
 
     With ``params.engine == "instant"`` the feed-forward network paints instead (one
-    `Progress` at the end, no losses; `stylecore.instant.InstantUnavailable` without weights).
+    `Progress` at the end, no losses; `stylecore.instant.painter.InstantUnavailable` without
+    weights).
 
     With `params.keep_faces` the faces are found in `content` unless `faces` (found in it
     earlier, e.g. once for all frames) are given.
@@ -136,13 +107,15 @@ def stylize(
         raise WorkingImageTooLarge(width, height, max_pixels)
     style_pairs = _normalised_styles(styles)
     if params.engine == "instant":
-        return _stylize_instantly(content, style_pairs, params, on_progress, should_stop, faces)
+        from stylecore.instant.run import stylize_instantly
+
+        return stylize_instantly(content, style_pairs, params, on_progress, should_stop, faces)
     started = time.perf_counter()
-    faces = _faces_to_keep(content, params, faces)
+    faces = faces_to_keep(content, params, faces)
     face_layers = tuple(params.face_layers) if faces else ()
     objective = objective_for(params.style_layers, params.content_layers, _precision(params),
                               face_layers)
-    instant = _InstantPictures.for_run(content, style_pairs, params, on_progress, faces)
+    instant = _instant_pictures(content, style_pairs, params, on_progress, faces)
 
     plan = stage_plan(params, (height, width))
     run = _Run(objective, params, plan, on_progress, should_stop)
@@ -180,70 +153,6 @@ def stylize(
     )
 
 
-def _stylize_instantly(
-    content: np.ndarray,
-    styles: list[tuple[np.ndarray, float]],
-    params: StyleParams,
-    on_progress: ProgressCallback | None,
-    should_stop: StopCheck | None,
-    faces: Sequence[Face] | None,
-) -> Result:
-    from stylecore.instant import instant_painter
-
-    painter = instant_painter(params.precision)
-    started = time.perf_counter()
-    if should_stop is not None and should_stop():
-        raise Cancelled()
-    faces = _faces_to_keep(content, params, faces)
-    image = _painted_at(painter, content, styles, params, params.size, faces)
-    seconds = time.perf_counter() - started
-    if on_progress is not None:
-        on_progress(Progress(step=0, total=0, fraction=1.0, stage=0, stages=1,
-                             stage_fraction=1.0, preview=lambda: image))
-    return Result(image=image, steps=0, seconds=seconds, losses={}, evaluations=0,
-                  faces=len(faces))
-
-
-class _InstantPictures:
-    """The instant painter's pictures of one optimiser run, painted when first asked for, at
-    a given long side (the first preview at full size, a head start at the first stage's)."""
-
-    def __init__(self, painter, content: np.ndarray, styles, params: StyleParams, faces):
-        self.painter, self.content, self.styles, self.params = painter, content, styles, params
-        self.faces = faces
-        self.pictures: dict[int, np.ndarray] = {}
-
-    @classmethod
-    def for_run(cls, content, styles, params: StyleParams, on_progress,
-                faces: Sequence[Face]) -> _InstantPictures | None:
-        if params.optimizer != "lbfgs" or (on_progress is None and params.start == "photo"):
-            return None
-        from stylecore.instant.run import optional_painter
-
-        painter = optional_painter(params)
-        return None if painter is None else cls(painter, content, styles, params, faces)
-
-    def at(self, long_side: int) -> np.ndarray:
-        if long_side not in self.pictures:
-            self.pictures[long_side] = _painted_at(self.painter, self.content, self.styles,
-                                                   self.params, long_side, self.faces)
-        return self.pictures[long_side]
-
-
-def _painted_at(painter, content: np.ndarray, styles, params: StyleParams,
-                long_side: int, faces: Sequence[Face]) -> np.ndarray:
-    """The instant picture with `long_side`, painted at most at `params.instant_side`."""
-    from stylecore.instant.run import paint_instantly, with_paintings_palette
-
-    painted = paint_instantly(painter, scale_image(content, min(long_side, params.instant_side),
-                                                   antialias=True), styles, params, faces)
-    painted = with_paintings_palette(painted, styles, params)
-    shape = working_size(content.shape[:2], long_side)
-    if painted.shape[:2] == shape:
-        return painted
-    return np.clip(resize_to(painted, *shape), 0.0, 1.0).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class Stage:
     long_side: int
@@ -267,23 +176,6 @@ def stage_plan(params: StyleParams, full_shape: tuple[int, int]) -> list[Stage]:
     return [*stages, Stage(params.size, full_shape, params.steps, 1.0)]
 
 
-def scale_image(image: np.ndarray, long_side: int, antialias: bool = True) -> np.ndarray:
-    """Resizes so the long side is `long_side`, the way the seed does (sizes truncated)."""
-    height, width = image.shape[:2]
-    new_size = working_size((height, width), long_side)
-    if new_size == (height, width):
-        return np.asarray(image, dtype=np.float32)
-    resized = tf.image.resize(image, new_size, method="bilinear", antialias=antialias)
-    return np.clip(resized.numpy(), 0.0, 1.0).astype(np.float32)
-
-
-def working_size(shape: tuple[int, int], long_side: int) -> tuple[int, int]:
-    """(height, width) of an image of `shape` (height, width) scaled to `long_side`."""
-    height, width = shape
-    scale = long_side / max(height, width)
-    return max(1, int(height * scale)), max(1, int(width * scale))
-
-
 def warm_up(params: StyleParams = DEFAULT) -> None:
     """Builds the network and traces its functions once, so the first real job starts at once;
     the instant painter too when its weights are cached (its picture is every job's first)."""
@@ -294,11 +186,9 @@ def warm_up(params: StyleParams = DEFAULT) -> None:
             detect_faces(tiny)
             middle = Face((8.0, 8.0, 24.0, 24.0), 1.0, (32, 32))
             stylize(tiny, tiny, params.with_(size=32, steps=1), faces=[middle])
-    from stylecore.instant.run import optional_painter
+    from stylecore.instant.run import warm_up_if_cached
 
-    painter = optional_painter(params)
-    if painter is not None:
-        painter.warm_up()
+    warm_up_if_cached(params)
 
 
 class _Run:
@@ -412,13 +302,17 @@ class _Run:
         return minimum.x, accepted["terms"]
 
 
-def _faces_to_keep(
-    content: np.ndarray, params: StyleParams, faces: Sequence[Face] | None
-) -> list[Face]:
-    """The faces to paint carefully: none unless `params.keep_faces`; else those given or found."""
-    if not params.keep_faces or not params.face_layers or params.face_content_weight <= 0:
-        return []
-    return list(detect_faces(content) if faces is None else faces)
+def _instant_pictures(content: np.ndarray, styles: list[tuple[np.ndarray, float]],
+                      params: StyleParams, on_progress: ProgressCallback | None,
+                      faces: Sequence[Face]) -> InstantPictures | None:
+    """The instant painter's pictures for this run's first preview and head start; None when
+    the run wants neither (Adam; a photo start that nobody watches) or the painter cannot be
+    had."""
+    if params.optimizer != "lbfgs" or (on_progress is None and params.start == "photo"):
+        return None
+    from stylecore.instant.run import InstantPictures
+
+    return InstantPictures.for_run(content, styles, params, faces)
 
 
 def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int]) -> np.ndarray | None:
@@ -430,7 +324,7 @@ def _scaled_up(preview: Callable[[], np.ndarray], shape: tuple[int, int]):
     return lambda: resize_to(preview(), *shape)
 
 
-def _first_start(content, styles, params: StyleParams, instant: _InstantPictures | None,
+def _first_start(content, styles, params: StyleParams, instant: InstantPictures | None,
                  long_side: int, check_stop: Callable[[], None]) -> np.ndarray:
     """Where the first stage starts (`StyleParams.start`); the photo start without the
     instant painter."""

@@ -3,7 +3,7 @@
 Two formats are read, told apart by content: Keras' official ``.h5`` (any Keras version's
 dataset names) and the project's own ``.npz`` (``{layer}/kernel``, ``{layer}/bias``), which is
 also what :func:`write_npz` writes. :func:`validate` checks a set of weights against
-:data:`VGG19_SHAPES`. Where the files come from is :mod:`stylecore.weights`.
+:data:`VGG19_SHAPES`. Where the files come from is :mod:`stylecore.weights.vgg19`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from stylecore.weight_sources import Unavailable, save_npz_atomically
+from stylecore.weights.sources import Unavailable, save_npz_atomically
 
 Weights = dict[str, tuple[np.ndarray, np.ndarray]]
 """``{layer: (kernel (3, 3, in, out), bias (out,))}``."""

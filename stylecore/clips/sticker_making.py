@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from stylecore.clip_decode import ClipLimits, open_clip
-from stylecore.clip_encode import ClipWriter
+from stylecore.clips.decode import ClipLimits, open_clip
+from stylecore.clips.encode import ClipWriter
 from stylecore.errors import ClipError
 from stylecore.images import decode_image, encode_image, resize_long_side, write_atomic
 
@@ -21,7 +21,6 @@ STICKER_SIDE = 512
 STATIC_MAX_BYTES = 512 * 1024
 VIDEO_MAX_BYTES = 256 * 1024
 VIDEO_MAX_SECONDS = 3.0
-VIDEO_MAX_FPS = 30.0
 
 _VIDEO_TRIES = ((1.0, 30.0), (0.7, 30.0), (0.6, 15.0), (0.45, 12.0), (0.3, 10.0))
 """(share of the bit budget, frames a second at most) of each try, in order."""

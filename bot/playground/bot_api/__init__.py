@@ -1,5 +1,6 @@
-"""A local Telegram Bot API server: the playground's (`stylebot demo`) and, with the tests'
-fault hooks, the end-to-end tests' fake Telegram.
+"""A local Telegram Bot API server, `LocalBotApi`: the playground's (`stylebot demo`), and the
+end-to-end tests' fake Telegram (`tests/fake_bot_api.py` subclasses it with waits for the bot's
+calls and fault injection, through the seam `LocalBotApi._before_answer`).
 
 It speaks HTTP on 127.0.0.1 like api.telegram.org does, so the bot runs unchanged with
 `STYLEBOT_API_BASE_URL=<server.base_url>` and `STYLEBOT_API_FILE_URL=<server.file_url>`, in the
@@ -25,20 +26,12 @@ The modules, each with one job:
 - `records.py`: `User`, `Chat` and `Call`, what callers pass around.
 """
 
-from bot.playground.bot_api.faults import (
-    FakeTelegram,
-    Held,
-    is_result_upload,
-    replies_to,
-    result_for,
-)
 from bot.playground.bot_api.limits import MAX_CAPTION, MAX_DOWNLOAD, MAX_TEXT
 from bot.playground.bot_api.records import Call, Chat, User, buttons_of, group_chat, private_chat
 from bot.playground.bot_api.server import LocalBotApi, error_answer, free_port
 from bot.playground.bot_api.state import BOT_USER, TOKEN
 
 __all__ = [
-    "BOT_USER", "MAX_CAPTION", "MAX_DOWNLOAD", "MAX_TEXT", "TOKEN", "Call", "Chat",
-    "FakeTelegram", "Held", "LocalBotApi", "User", "buttons_of", "error_answer", "free_port",
-    "group_chat", "is_result_upload", "private_chat", "replies_to", "result_for",
+    "BOT_USER", "MAX_CAPTION", "MAX_DOWNLOAD", "MAX_TEXT", "TOKEN", "Call", "Chat", "LocalBotApi",
+    "User", "buttons_of", "error_answer", "free_port", "group_chat", "private_chat",
 ]

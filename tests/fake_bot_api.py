@@ -1,8 +1,10 @@
-"""`FakeTelegram`: the local Bot API plus what the end-to-end tests need: waiting for the bot's
-calls (`wait_for`, and `wait_for_blocking` for code without an event loop), and faults.
+"""`FakeTelegram`, the end-to-end tests' fake Telegram: the playground's local Bot API
+(`bot.playground.bot_api.LocalBotApi`) plus what only tests need: waiting for the bot's calls
+(`wait_for`, and `wait_for_blocking` for code without an event loop), and faults.
 `fail_next` injects Telegram errors (429 with `retry_after`, 400 "message is not modified", 403
 "bot was blocked", 502, ...) or drops the connection without an answer, and `hold_next` keeps a
-request unanswered until released. Both work on downloads too (the pseudo-method `download`).
+request unanswered until released. Both work on downloads too (the pseudo-method `download`)
+and answer through the server's one seam, `LocalBotApi._before_answer`.
 
     fake.user_sends_photo(chat, user, jpeg_bytes, caption="wave")
     call = await fake.wait_for("sendPhoto", lambda c: c.chat_id == chat.id)
@@ -19,8 +21,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from bot.playground.bot_api.records import Call, buttons_of
-from bot.playground.bot_api.server import LocalBotApi, error_answer
+from bot.playground.bot_api import TOKEN, Call, LocalBotApi, buttons_of, error_answer
 
 
 def replies_to(message: dict) -> Callable[[Call], bool]:
@@ -72,8 +73,8 @@ class Held:
 
 
 class FakeTelegram(LocalBotApi):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, token: str = TOKEN, bot_user: dict | None = None) -> None:
+        super().__init__(token, bot_user)
         self._failures: list[_Failure] = []
         self._holds: list[Held] = []
         self._closing = threading.Event()  # releases held requests when the server stops

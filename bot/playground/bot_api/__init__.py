@@ -13,7 +13,8 @@ pseudo-method `download` with params {"file_path": ...}.
 The modules, each with one job:
 
 - `server.py`: `LocalBotApi`, the HTTP server: lifecycle, routing, parameter parsing, error
-  answers, getUpdates' long poll, and `_before_answer`, the seam for the tests' faults;
+  answers, getUpdates (refused while a webhook is set), and `_before_answer`, the seam for the
+  tests' faults;
 - `users.py`: the users' side (`user_sends_*`, `user_taps`, ...): people's messages and taps
   made into updates;
 - `state.py`: what the server holds (chats, messages, files, command menus, admins, webhook,

@@ -30,8 +30,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.playground.bot_api import Call, FakeTelegram, result_for  # noqa: E402
-from tests.fake_telegram import ALICE, bot_env, private_chat, start_bot_process  # noqa: E402
+from tests.fake_telegram import (  # noqa: E402
+    ALICE,
+    Call,
+    FakeTelegram,
+    bot_env,
+    private_chat,
+    result_for,
+    start_bot_process,
+)
 
 SHARED = Path("/work/shared/images")
 PICTURE_METHODS = ("sendPhoto", "editMessageMedia")

@@ -1,6 +1,7 @@
-"""Helpers for the end-to-end tests: the fake Telegram Bot API (which lives in the package,
-`bot.playground.bot_api`, because the playground serves it too; its names are re-exported here),
-running the bot against it in the test's process or as a subprocess, and test pictures."""
+"""Helpers for the end-to-end tests: the fake Telegram (`FakeTelegram`, in
+`tests/fake_bot_api.py`: the playground's local Bot API, `bot.playground.bot_api`, plus waits
+and fault hooks; its names and the server's are re-exported here), running the bot against it
+in the test's process or as a subprocess, and test pictures."""
 
 from __future__ import annotations
 
@@ -28,14 +29,16 @@ from bot.playground.bot_api import (  # noqa: F401
     TOKEN,
     Call,
     Chat,
-    FakeTelegram,
-    Held,
     User,
     buttons_of,
     free_port,
     group_chat,
-    is_result_upload,
     private_chat,
+)
+from tests.fake_bot_api import (  # noqa: F401
+    FakeTelegram,
+    Held,
+    is_result_upload,
     replies_to,
     result_for,
 )

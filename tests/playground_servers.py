@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.playground import demo
-from bot.playground.bot_api import FakeTelegram, free_port
+from bot.playground.bot_api import free_port
+from tests.fake_bot_api import FakeTelegram
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -71,7 +72,8 @@ def headless_chromium(width: int = 1280, height: int = 800) -> Iterator[WebDrive
 class Demo:
     url: str
     api: FakeTelegram
-    """The playground's Bot API: the bot's calls, `hold_next`, ..."""
+    """The playground's Bot API, as the tests' `FakeTelegram`: the bot's calls, `hold_next`,
+    ..."""
 
     def state(self, chat: str = "private") -> dict:
         with urllib.request.urlopen(f"{self.url}api/chats/{chat}", timeout=30) as answer:

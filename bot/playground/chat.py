@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from bot.playground.bot_api import Call, Chat, FakeTelegram, User
+from bot.playground.bot_api import Call, Chat, LocalBotApi, User
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 """Telegram's apps send bigger images (and non-images) as files, not photos."""
@@ -38,8 +38,10 @@ _QUIET_ERRORS = ("message is not modified",)
 """Bot API errors the bot expects and handles; the page does not show them."""
 
 
-class BadInput(ValueError):
-    """What the page sent cannot be sent to the bot; the message says why, for the page."""
+class BadPageRequest(ValueError):
+    """What the page sent cannot be sent to the bot; the message says why, for the page (web.py
+    answers it with 400). Not `bot.jobs.protocol.BadInput`, which is a picture the engine
+    refused."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class ChatView:
 
 
 class Playground:
-    def __init__(self, api: FakeTelegram) -> None:
+    def __init__(self, api: LocalBotApi) -> None:
         self.api = api
         self.instance = uuid.uuid4().hex
         """Changes when the server restarts: a page then knows its history is gone."""
@@ -104,7 +106,7 @@ class Playground:
         """The member as Telegram describes them now (the page's user in the chosen language)."""
         found = self.members.get(member)
         if found is None:
-            raise BadInput(f"nobody called {member!r} is in the playground")
+            raise BadPageRequest(f"nobody called {member!r} is in the playground")
         if found.key == "you":
             return replace(found.user, language_code=self.language or None)
         return found.user
@@ -112,17 +114,17 @@ class Playground:
     def chat(self, key: str) -> ChatView:
         view = self.chats.get(key)
         if view is None:
-            raise BadInput(f"no chat {key!r} here: there are {', '.join(self.chats)}")
+            raise BadPageRequest(f"no chat {key!r} here: there are {', '.join(self.chats)}")
         return view
 
     def _sender(self, view: ChatView, member: str) -> User:
         if member not in view.members:
-            raise BadInput(f"{member} is not in the chat {view.title!r}")
+            raise BadPageRequest(f"{member} is not in the chat {view.title!r}")
         return self.user(member)
 
     async def set_language(self, code: str) -> None:
         if code not in LANGUAGES:
-            raise BadInput(f"unknown language {code!r}")
+            raise BadPageRequest(f"unknown language {code!r}")
         self.language = code
         await self._bump()
 
@@ -136,15 +138,15 @@ class Playground:
         user = self._sender(view, member)
         text = text.strip()
         if not text and not uploads:
-            raise BadInput("nothing to send: type a message or attach a file")
+            raise BadPageRequest("nothing to send: type a message or attach a file")
         if reply_to is not None and self.api.message(view.chat.id, reply_to) is None:
-            raise BadInput("the message you reply to is gone")
+            raise BadPageRequest("the message you reply to is gone")
         # Decoding and re-encoding a big image takes a while: not on the bot's event loop.
         converted = await asyncio.gather(*(asyncio.to_thread(as_photo, u.data) for u in uploads))
         photos = [(u, p) for u, p in zip(uploads, converted, strict=True) if p is not None]
         files = [u for u in uploads if all(u is not photo for photo, _ in photos)]
         if len(photos) > ALBUM_MAX:
-            raise BadInput(f"an album holds at most {ALBUM_MAX} photos; send fewer at once")
+            raise BadPageRequest(f"an album holds at most {ALBUM_MAX} photos; send fewer at once")
         caption = text or None
         if not uploads:
             self.api.user_sends_text(view.chat, user, text, reply_to=reply_to)
@@ -167,7 +169,7 @@ class Playground:
         view = self.chat(key)
         user = self._sender(view, member)
         if self.api.message(view.chat.id, message_id) is None:
-            raise BadInput("that message is gone")
+            raise BadPageRequest("that message is gone")
         query = self.api.user_taps(data, message_id, user=user, chat=view.chat)
         self._taps[query] = key
         await self._bump()

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from bot.config import Config, ConfigError, parse_listen
 from bot.logs import setup_logging
-from bot.playground.bot_api import FakeTelegram
+from bot.playground.bot_api import LocalBotApi
 from bot.playground.chat import Playground
 from bot.playground.web import make_app
 
@@ -41,7 +41,7 @@ _NOT_INHERITED = frozenset({
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
-def bot_environment(environ: Mapping[str, str], api: FakeTelegram, root: Path,
+def bot_environment(environ: Mapping[str, str], api: LocalBotApi, root: Path,
                     admin_id: int) -> dict[str, str]:
     """The bot's settings: the operator's (quality, size, steps, workers...) minus those that
     point elsewhere, plus the local Bot API and a database and work folder under `root`."""
@@ -67,12 +67,12 @@ def weights_line(environ: Mapping[str, str]) -> str:
 
 
 async def run(environ: Mapping[str, str], listen: tuple[str, int], stop: asyncio.Event,
-              *, out: TextIO = sys.stdout, api: FakeTelegram | None = None) -> None:
+              *, out: TextIO = sys.stdout, api: LocalBotApi | None = None) -> None:
     """Serves the page and runs the bot until `stop` is set. Tests pass their own `api` (not
     started) to look at the bot's calls or hold one."""
     from bot.app import serve  # imported late: `stylebot demo` with a bad setting answers at once
 
-    api = (api or FakeTelegram(token=TOKEN, bot_user=BOT_USER)).start()
+    api = (api or LocalBotApi(token=TOKEN, bot_user=BOT_USER)).start()
     playground = Playground(api)
     runner = web.AppRunner(make_app(playground), access_log=None, shutdown_timeout=1.0)
     await runner.setup()

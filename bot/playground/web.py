@@ -18,7 +18,7 @@ from pathlib import Path
 from aiohttp import BodyPartReader, web
 from PIL import Image, UnidentifiedImageError
 
-from bot.playground.chat import BadInput, Playground, Upload
+from bot.playground.chat import BadPageRequest, Playground, Upload
 
 STATIC = Path(__file__).with_name("static")
 MAX_UPLOAD = 64 * 1024 * 1024
@@ -45,7 +45,7 @@ async def _errors_as_json(request: web.Request, handler) -> web.StreamResponse:
     """Bad input answers 400 with one line the page shows; an upload over the limit 413."""
     try:
         return await handler(request)
-    except BadInput as exc:
+    except BadPageRequest as exc:
         return web.json_response({"error": str(exc)}, status=400)
     except web.HTTPRequestEntityTooLarge:
         return web.json_response({"error": f"too big for the playground: it takes at most "
@@ -82,7 +82,7 @@ async def _send(request: web.Request) -> web.Response:
     total = 0
     while reader is not None and (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader):
-            raise BadInput("nested multipart is not supported")
+            raise BadPageRequest("nested multipart is not supported")
         if part.filename is not None:
             data = await part.read(decode=False)
             total += len(data)
@@ -140,9 +140,9 @@ async def _json(request: web.Request) -> dict:
     try:
         body = await request.json()
     except ValueError:
-        raise BadInput("the request is not JSON") from None
+        raise BadPageRequest("the request is not JSON") from None
     if not isinstance(body, dict):
-        raise BadInput("the request is not a JSON object")
+        raise BadPageRequest("the request is not a JSON object")
     return body
 
 
@@ -152,4 +152,4 @@ def _int(raw: object, name: str) -> int | None:
     try:
         return int(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise BadInput(f"{name} must be a number, got {raw!r}") from None
+        raise BadPageRequest(f"{name} must be a number, got {raw!r}") from None

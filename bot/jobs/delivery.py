@@ -60,6 +60,7 @@ class Delivery:
         try:
             message_id = await self.presenter.send_result(job, path, seconds)
         except RecipientGone:
+            await status.stop()  # first: not one more status update to a chat that is gone
             await self.queue.fail(job.id, "the user blocked the bot")
             discard_files(self.work, job)
             return

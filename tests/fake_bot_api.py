@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -102,21 +103,10 @@ class FakeTelegram(LocalBotApi):
             await asyncio.sleep(0.02)
         return call
 
-    def wait_for_blocking(
-        self,
-        method: str | None = None,
-        predicate: Callable[[Call], bool] | None = None,
-        timeout: float = 20.0,
-        *,
-        after: int = 0,
-        count: int = 1,
-        failed: bool = False,
-    ) -> Call:
-        """`wait_for` for code without an event loop (a bot running as a subprocess)."""
-        deadline = time.monotonic() + timeout
-        while (call := self._waited(method, predicate, after, count, failed, deadline)) is None:
-            time.sleep(0.02)
-        return call
+    def wait_for_blocking(self, *args: Any, **kwargs: Any) -> Call:
+        """`wait_for` (the same arguments) for code without an event loop (a test driving a
+        bot that runs as a subprocess)."""
+        return asyncio.run(self.wait_for(*args, **kwargs))
 
     def _waited(self, method: str | None, predicate: Callable[[Call], bool] | None, after: int,
                 count: int, failed: bool, deadline: float) -> Call | None:

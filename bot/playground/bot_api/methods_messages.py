@@ -27,37 +27,34 @@ def edit_message_text(state: TelegramState, params: dict, files: dict) -> dict:
     check_lengths(params)
     if "text" not in message:
         raise ApiError(400, "Bad Request: there is no text in the message to edit")
-    markup = params.get("reply_markup")
-    if message["text"] == text and message.get("reply_markup") == markup:
-        raise ApiError(400, NOT_MODIFIED)
-    message["text"] = text
-    set_markup(message, markup)
-    message["edit_date"] = int(time.time())
-    return message
+    return _edited(message, params, text=text)
 
 
 def edit_message_caption(state: TelegramState, params: dict, files: dict) -> dict:
     message = state.message_to_edit(params)
     check_lengths(params)
-    caption = params.get("caption")
-    markup = params.get("reply_markup")
-    if message.get("caption") == caption and message.get("reply_markup") == markup:
-        raise ApiError(400, NOT_MODIFIED)
-    if caption is None:
-        message.pop("caption", None)
-    else:
-        message["caption"] = caption
-    set_markup(message, markup)
-    message["edit_date"] = int(time.time())
-    return message
+    return _edited(message, params, caption=params.get("caption"))
 
 
 def edit_message_reply_markup(state: TelegramState, params: dict, files: dict) -> dict:
-    message = state.message_to_edit(params)
+    return _edited(state.message_to_edit(params), params)
+
+
+def _edited(message: dict, params: dict, **content: str | None) -> dict:
+    """`message` with `content` (its text or caption; None removes it) and the call's
+    keyboard; Telegram refuses an edit that changes nothing."""
     markup = params.get("reply_markup")
-    if message.get("reply_markup") == markup:
+    if (all(message.get(key) == value for key, value in content.items())
+            and message.get("reply_markup") == markup):
         raise ApiError(400, NOT_MODIFIED)
+    for key, value in content.items():
+        if value is None:
+            message.pop(key, None)
+        else:
+            message[key] = value
     set_markup(message, markup)
+    if content:
+        message["edit_date"] = int(time.time())
     return message
 
 

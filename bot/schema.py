@@ -142,6 +142,10 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX sticker_packs_by_chat ON sticker_packs (chat_id);
     CREATE INDEX sticker_packs_by_owner ON sticker_packs (owner_id);
     """,
+    # 6: a job whose requester kept the instant picture instead of waiting (/stats counts them).
+    """
+    ALTER TABLE jobs ADD COLUMN kept_instant INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 """Schema versions, applied in order; `PRAGMA user_version` says how many a database has.
 Never edit a released entry: append a new one."""

@@ -53,7 +53,7 @@ def execute(
         if previews.due(progress):
             jpeg = encode_image(progress.preview(), "jpeg", quality=PREVIEW_JPEG_QUALITY)
         report(WorkProgress(request.job_id, progress.step, progress.total, fraction, elapsed, eta,
-                        jpeg))
+                            jpeg, instant=progress.instant and jpeg is not None))
 
     try:
         if request.clip is not None:

@@ -45,6 +45,10 @@ class RunnerPool:
         for runner in self.runners:
             runner.cancel(job_id)
 
+    def keep_instant(self, job_id: int) -> bool:
+        """The job's instant picture becomes its result, now (see `JobRunner.keep_instant`)."""
+        return any(runner.keep_instant(job_id) for runner in self.runners)
+
     def cancel_user(self, user_id: int) -> None:
         for runner in self.runners:
             runner.cancel_user(user_id)

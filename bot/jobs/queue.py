@@ -146,14 +146,16 @@ class SqliteJobQueue(JobQueue):
                 "UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id)
             )
 
-    async def complete(self, job_id: int, result_path: str, *, seconds: float) -> None:
-        """Records that the result is on disk (`seconds`: the worker time, for the metrics).
-        The job stays RUNNING until delivered; a job cancelled meanwhile stays cancelled."""
+    async def complete(self, job_id: int, result_path: str, *, seconds: float,
+                       kept_instant: bool = False) -> None:
+        """Records that the result is on disk (`seconds`: the worker time, for the metrics;
+        `kept_instant`: the instant picture, kept by its requester, for /stats). The job stays
+        RUNNING until delivered; a job cancelled meanwhile stays cancelled."""
         async with self.store.transaction() as db:
             cursor = await db.execute(
-                "UPDATE jobs SET result_path = ?, computed_at = ? "
+                "UPDATE jobs SET result_path = ?, computed_at = ?, kept_instant = ? "
                 "WHERE id = ? AND status = 'running'",
-                (result_path, self._clock(), job_id),
+                (result_path, self._clock(), int(kept_instant), job_id),
             )
             if cursor.rowcount == 0:
                 log.info("job %d was no longer running when its result arrived", job_id)
@@ -324,6 +326,10 @@ class SqliteJobQueue(JobQueue):
                 db, "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND media != 'photo'",
                 (since,)
             )
+            kept = await fetch_one(
+                db, "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND kept_instant = 1",
+                (since,)
+            )
         return {
             "since": since,
             "by_status": by_status,
@@ -335,6 +341,7 @@ class SqliteJobQueue(JobQueue):
             "failures": len(failures),
             "retried": retried[0],
             "clips": clips[0],
+            "kept_instant": kept[0],
             "recent_errors": [(row["id"], row["error"]) for row in failures[:5]],
         }
 

@@ -36,6 +36,7 @@ from stylecore import (
     StyleParams,
     load_preset,
     save_image,
+    write_atomic,
 )
 
 log = logging.getLogger("stylebot.runner")
@@ -133,6 +134,10 @@ class JobRunner:
         self.presenter = presenter
         self.current: Job | None = None
         self._cancelled: set[int] = set()
+        self._instant: dict[int, bytes] = {}
+        """The instant picture (JPEG) of the job being computed, once its first preview came."""
+        self._kept: set[int] = set()
+        """Jobs whose requester kept the instant picture: it is their result."""
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._last_redelivery = 0.0
@@ -175,6 +180,15 @@ class JobRunner:
         self._cancelled.add(job_id)
         if self.current is not None and self.current.id == job_id:
             self.worker.cancel(job_id)
+
+    def keep_instant(self, job_id: int) -> bool:
+        """Ends the job's careful run now and makes its instant picture the result; False if
+        this runner is not computing it or has no instant picture of it (yet, or any more)."""
+        if self.current is None or self.current.id != job_id or job_id not in self._instant:
+            return False
+        self._kept.add(job_id)
+        self.worker.cancel(job_id)
+        return True
 
     def cancel_user(self, user_id: int) -> None:
         if self.current is not None and self.current.user_id == user_id:
@@ -289,22 +303,46 @@ class JobRunner:
     async def _compute(self, job: Job, status: StatusDisplay) -> float | None:
         """Runs the job on the worker; returns the seconds it took, or None if it did not
         produce a result (then its outcome has been carried out here)."""
+        started = time.monotonic()
+        result: WorkResult | None = None
+        error: Exception | None = None
         try:
-            request = await self._prepare(job)
-            if job.id in self._cancelled:
-                raise JobCancelled(job.id)
-
-            def on_progress(progress: WorkProgress) -> None:
-                status.show_progress(progress, clip=request.clip is not None)
-
-            async with self.presenter.busy(job):
-                result = await self.worker.run(request, on_progress)
+            result = await self._run_on_worker(job, status)
         except Exception as exc:
             stop_if_cancelled()  # a cancel disguised as an error is no outcome: the bot stops
-            await self._carry_out(outcome_of(exc, job), job, status)
-            return None
-        await self.queue.complete(job.id, str(result.output_path), seconds=result.seconds)
-        return result.seconds
+            error = exc
+        try:
+            if job.id in self._kept and job.id not in self._cancelled:
+                return await self._complete_with_instant(job, time.monotonic() - started)
+            if result is None:
+                await self._carry_out(outcome_of(error, job), job, status)
+                return None
+            await self.queue.complete(job.id, str(result.output_path), seconds=result.seconds)
+            return result.seconds
+        finally:
+            self._kept.discard(job.id)
+            self._instant.pop(job.id, None)
+
+    async def _run_on_worker(self, job: Job, status: StatusDisplay) -> WorkResult:
+        request = await self._prepare(job)
+        if job.id in self._cancelled:
+            raise JobCancelled(job.id)
+
+        def on_progress(progress: WorkProgress) -> None:
+            if progress.instant and progress.preview_jpeg:
+                self._instant[job.id] = progress.preview_jpeg
+            status.show_progress(progress, clip=request.clip is not None)
+
+        async with self.presenter.busy(job):
+            return await self.worker.run(request, on_progress)
+
+    async def _complete_with_instant(self, job: Job, seconds: float) -> float:
+        """The instant picture, kept by its requester, becomes the job's result."""
+        path = self.work.result_path(job.id, ".jpg")
+        await asyncio.to_thread(write_atomic, path, self._instant[job.id])
+        await self.queue.complete(job.id, str(path), seconds=seconds, kept_instant=True)
+        log.info("job %d: the instant picture was kept after %.1f s", job.id, seconds)
+        return seconds
 
     async def _carry_out(self, outcome: Outcome, job: Job, status: StatusDisplay) -> None:
         match outcome:

@@ -54,6 +54,9 @@ class WorkProgress:
     elapsed: float
     eta: float | None
     preview_jpeg: bytes | None
+    instant: bool = False
+    """The preview is the instant painter's picture at the job's size (shown first; its
+    requester may keep it as the result)."""
 
     @property
     def percent(self) -> int:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from stylecore import write_atomic
 
-RESULT_SUFFIXES = (".png", ".mp4")
-"""A picture's result and a clip's."""
+RESULT_SUFFIXES = (".png", ".mp4", ".jpg")
+"""A picture's result, a clip's, and a kept instant picture's."""
 
 
 class WorkArea:

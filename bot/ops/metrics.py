@@ -76,8 +76,9 @@ class MeteredJobQueue(SqliteJobQueue):
             JOBS.labels(JobStatus.RUNNING).inc()
         return job
 
-    async def complete(self, job_id: int, result_path: str, *, seconds: float) -> None:
-        await super().complete(job_id, result_path, seconds=seconds)
+    async def complete(self, job_id: int, result_path: str, *, seconds: float,
+                       kept_instant: bool = False) -> None:
+        await super().complete(job_id, result_path, seconds=seconds, kept_instant=kept_instant)
         JOB_SECONDS.observe(seconds)
 
     async def retry_later(self, job_id: int, settings: JobSettings | None = None) -> None:

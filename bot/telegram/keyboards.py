@@ -11,6 +11,7 @@ match one of the formats below, stale or forged, parses to None.
 | `s:<q|s|c|f|v>:<value>` | change one setting |
 | `r:<job id>:<up|down|col|file>` | re-run a finished job, changed |
 | `k:<job id>:<s|p>` | the result as a sticker in the chat (`s`), or into the presser's pack (`p`) |
+| `i:<job id>` | keep the instant picture (the first preview) as the job's result |
 | `v:<battle id>:<position>` | a vote in a style battle |
 | `e:<battle id>` | ends a style battle's vote (its caller only) |
 | `l:<en|ru|zh|es|auto>` | the language for the user (private chat) or the group |
@@ -43,6 +44,7 @@ _PATTERNS = {
     "s": re.compile(rf"s:(q:(?:{'|'.join(QUALITIES)})|s:(?:{'|'.join(STRENGTHS)})|[cfvk]:[01])"),
     "r": re.compile(rf"r:({_ID}):(up|down|col|file)"),
     "k": re.compile(rf"k:({_ID}):([sp])"),
+    "i": re.compile(rf"i:({_ID})"),
     "v": re.compile(rf"v:({_ID}):([0-2])"),
     "e": re.compile(rf"e:({_ID})"),
     "l": re.compile(rf"l:({'|'.join(LANGUAGES)}|auto)"),
@@ -90,6 +92,11 @@ class MakeSticker:
 
 
 @dataclass(frozen=True)
+class KeepInstant:
+    job_id: int
+
+
+@dataclass(frozen=True)
 class Vote:
     battle_id: int
     position: int
@@ -110,8 +117,8 @@ class Noop:
     pass
 
 
-Callback = (ChoosePreset | ShowPage | PickStyle | ChangeSetting | Rerun | MakeSticker | Vote
-            | EndBattle | ChooseLanguage | Noop)
+Callback = (ChoosePreset | ShowPage | PickStyle | ChangeSetting | Rerun | MakeSticker
+            | KeepInstant | Vote | EndBattle | ChooseLanguage | Noop)
 
 
 def parse_callback(data: str | None) -> Callback | None:
@@ -136,6 +143,8 @@ def parse_callback(data: str | None) -> Callback | None:
         return Rerun(int(match[1]), match[2])
     if kind == "k":
         return MakeSticker(int(match[1]), match[2] == "p")
+    if kind == "i":
+        return KeepInstant(int(match[1]))
     if kind == "v":
         return Vote(int(match[1]), int(match[2]))
     if kind == "e":
@@ -211,6 +220,11 @@ def result_keyboard(job_id: int, t: Translator = ENGLISH) -> InlineKeyboardMarku
         [_button(t(texts.BTN_STICKER), f"k:{job_id}:s"),
          _button(t(texts.BTN_ADD_TO_PACK), f"k:{job_id}:p")],
     ])
+
+
+def keep_instant_keyboard(job_id: int, t: Translator = ENGLISH) -> InlineKeyboardMarkup:
+    """Under the instant picture: take it as the result instead of waiting."""
+    return InlineKeyboardMarkup([[_button(t(texts.BTN_KEEP_INSTANT), f"i:{job_id}")]])
 
 
 def battle_keyboard(battle_id: int, styles: Sequence[str], counts: dict[str, int],

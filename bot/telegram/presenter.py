@@ -25,7 +25,7 @@ from bot.telegram import texts
 from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import MAX_DOWNLOAD_BYTES
 from bot.telegram.i18n import Translator, translator
-from bot.telegram.keyboards import result_keyboard
+from bot.telegram.keyboards import keep_instant_keyboard, result_keyboard
 from bot.telegram.photo_limits import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
 from bot.telegram.status import (
@@ -46,6 +46,7 @@ class TelegramPresenter:
         self.previews = previews
 
     def status(self, job: Job, remember: Callable[[int], Awaitable[None]]) -> JobStatusMessage:
+        """The job's status message; its instant picture comes with "Keep this one"."""
         message = StatusMessage(
             self.bot,
             chat_id=job.chat_id,
@@ -55,7 +56,7 @@ class TelegramPresenter:
             previews=self.previews and job.settings.previews,
             on_new_message=remember,
         )
-        return JobStatusMessage(message, translator(job.language))
+        return JobStatusMessage(message, translator(job.language), job.id)
 
     @contextlib.asynccontextmanager
     async def busy(self, job: Job) -> AsyncIterator[None]:
@@ -120,9 +121,10 @@ class TelegramPresenter:
 class JobStatusMessage:
     """A job's `StatusDisplay`: its status message, in its language."""
 
-    def __init__(self, message: StatusMessage, t: Translator) -> None:
+    def __init__(self, message: StatusMessage, t: Translator, job_id: int) -> None:
         self.message = message
         self.t = t
+        self.job_id = job_id
 
     def start(self) -> None:
         self.message.start()
@@ -136,7 +138,8 @@ class JobStatusMessage:
     def show_progress(self, progress: WorkProgress, *, clip: bool) -> None:
         text = (clip_progress_text(progress.step, progress.total, progress.eta, self.t) if clip
                 else progress_text(progress.percent, progress.eta, self.t))
-        self.message.show(text, progress.preview_jpeg)
+        keep = keep_instant_keyboard(self.job_id, self.t) if progress.instant else None
+        self.message.show(text, progress.preview_jpeg, keep)
 
     async def show_queued(self, ahead: int, eta: float | None, *, workers_online: bool) -> None:
         await self.message.set_text(queued_text(ahead, eta, self.t,

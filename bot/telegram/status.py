@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from telegram import Bot, InputMediaPhoto, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -60,6 +60,9 @@ class StatusMessage:
         self._shown_text: str | None = None
         self._text: str | None = None
         self._preview: bytes | None = None
+        self._preview_keyboard: InlineKeyboardMarkup | None = None
+        self._keyboard: InlineKeyboardMarkup | None = None
+        """The buttons under the preview shown now (kept when its caption changes)."""
         self._last_edit = 0.0
         self._changed = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -77,11 +80,13 @@ class StatusMessage:
                 await self._task
             self._task = None
 
-    def show(self, text: str, preview: bytes | None = None) -> None:
-        """Sets what the message should say (and show); the pump applies it when allowed."""
+    def show(self, text: str, preview: bytes | None = None,
+             keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """Sets what the message should say (and show, with `keyboard` under the preview);
+        the pump applies it when allowed."""
         self._text = text
         if preview is not None and self.previews:
-            self._preview = preview
+            self._preview, self._preview_keyboard = preview, keyboard
         self._changed.set()
 
     async def _pump(self) -> None:
@@ -103,7 +108,7 @@ class StatusMessage:
         if text is None or self._dead:
             return
         if preview is not None:
-            await self._show_preview(text, preview)
+            await self._show_preview(text, preview, self._preview_keyboard)
         elif text != self._shown_text:
             await self._edit_text(text)
         self._last_edit = time.monotonic()
@@ -130,6 +135,7 @@ class StatusMessage:
             log.debug("status message %s not deleted: %s", self.message_id, exc)
         self.message_id = None
         self.is_photo = False
+        self._keyboard = None
         self._shown_text = None
 
     # ------------------------------------------------------------------ Telegram calls
@@ -140,7 +146,8 @@ class StatusMessage:
                 await self._send_text(text)
             elif self.is_photo:
                 await self.bot.edit_message_caption(chat_id=self.chat_id,
-                                                    message_id=self.message_id, caption=text)
+                                                    message_id=self.message_id, caption=text,
+                                                    reply_markup=self._keyboard)
             else:
                 await self.bot.edit_message_text(text, chat_id=self.chat_id,
                                                  message_id=self.message_id)
@@ -173,16 +180,18 @@ class StatusMessage:
         self._shown_text = text
         await self.on_new_message(message.message_id)
 
-    async def _show_preview(self, text: str, jpeg: bytes) -> None:
+    async def _show_preview(self, text: str, jpeg: bytes,
+                            keyboard: InlineKeyboardMarkup | None) -> None:
         try:
             if self.is_photo and self.message_id is not None:
                 await self.bot.edit_message_media(
                     InputMediaPhoto(jpeg, caption=text),
-                    chat_id=self.chat_id, message_id=self.message_id,
+                    chat_id=self.chat_id, message_id=self.message_id, reply_markup=keyboard,
                 )
             else:
                 message = await self.bot.send_photo(
-                    self.chat_id, jpeg, caption=text, reply_parameters=self._reply_parameters()
+                    self.chat_id, jpeg, caption=text, reply_parameters=self._reply_parameters(),
+                    reply_markup=keyboard,
                 )
                 old = self.message_id
                 self.message_id = message.message_id
@@ -192,6 +201,7 @@ class StatusMessage:
                     with contextlib.suppress(TelegramError):
                         await self.bot.delete_message(self.chat_id, old)
             self._shown_text = text
+            self._keyboard = keyboard
             self.previews_shown += 1
         except Forbidden:
             self._dead = True

@@ -198,6 +198,9 @@ NOT_YOUR_BUTTON = N_("These buttons belong to whoever asked for this picture.")
 ALREADY_STRONGEST = N_("That's already the strongest style.")
 ALREADY_WEAKEST = N_("That's already the weakest style.")
 RERUN_STARTED = N_("On it!")
+BTN_KEEP_INSTANT = N_("Keep this one")
+KEEPING_INSTANT = N_("Keeping this one: it comes as your picture now.")
+INSTANT_GONE = N_("Too late to keep that one: the careful picture is done or on its way.")
 PRESET_CHOSEN = N_("Style: {name}")
 
 # --- settings
@@ -256,6 +259,7 @@ STATS = N_(
     "Queue: {queued} waiting, {running} running"
 )
 STATS_CLIPS = N_("Of these, clips: {clips}")
+STATS_KEPT_INSTANT = N_("Instant picture kept instead of waiting: {kept}")
 STATS_REMOTE = N_("Remote workers: {live} online ({busy} busy), {broken} broken; "
                   "{waiting} handed out and not started")
 STATS_REMOTE_WORKER = N_("· {name} on {host}, GPU {gpu}: {state}, {jobs} jobs done")

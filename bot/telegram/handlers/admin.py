@@ -60,7 +60,8 @@ async def stats(req: Request) -> None:
         queued=data["queue_depth"],
         running=data["running"],
     )
-    text = "\n".join([text, req.t(texts.STATS_CLIPS, clips=data.get("clips", 0))])
+    text = "\n".join([text, req.t(texts.STATS_CLIPS, clips=data.get("clips", 0)),
+                      req.t(texts.STATS_KEPT_INSTANT, kept=data.get("kept_instant", 0))])
     if req.svc.fleet is not None:
         text = "\n".join([text, *fleet_lines(req.svc.fleet.snapshot, req.t)])
     await reply(req.message, text)

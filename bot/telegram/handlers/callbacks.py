@@ -24,6 +24,7 @@ from bot.telegram.keyboards import (
     ChooseLanguage,
     ChoosePreset,
     EndBattle,
+    KeepInstant,
     MakeSticker,
     Noop,
     PickStyle,
@@ -67,6 +68,9 @@ async def button(update: Update, context: Context) -> None:
         return
     if isinstance(action, MakeSticker):
         await sticker_button(svc, context.bot, query, action, t)
+        return
+    if isinstance(action, KeepInstant):
+        await _keep_instant(svc, query, action, t)
         return
     personal = isinstance(action, ChoosePreset | ShowPage | ChangeSetting)
     if personal and _belongs_to_someone_else(query, user_id):
@@ -207,6 +211,23 @@ async def _rerun(svc: Services, context: Context, query: CallbackQuery,
                        job.style_file_id, job.media, job.frames)
     await start_job(Asker(svc, context.bot, Sender(chat.id, job.user_id, chat.type), t), inputs,
                     settings)
+
+
+async def _keep_instant(svc: Services, query: CallbackQuery, action: KeepInstant,
+                        t: Translator) -> None:
+    """"Keep this one" under a job's instant picture: it becomes the result now, and the
+    worker is free for the next job. Only the job's owner may press it (in a group too)."""
+    job = await svc.queue.get(action.job_id)
+    if job is None or job.chat_id != query.message.chat.id:
+        await _answer(query, t(texts.STALE_BUTTON))
+        return
+    if job.user_id != query.from_user.id:
+        await _answer(query, t(texts.NOT_YOUR_BUTTON))
+        return
+    if not svc.runner.keep_instant(job.id):
+        await _answer(query, t(texts.INSTANT_GONE))
+        return
+    await _answer(query, t(texts.KEEPING_INSTANT))
 
 
 async def _choose_language(svc: Services, context: Context, query: CallbackQuery,

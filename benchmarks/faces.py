@@ -1,12 +1,20 @@
-"""Faces benchmark: do people stay recognisable? The default engine with `keep_faces` off
-(before) and on (after), and the feed-forward peer, on portraits and group photos.
+"""Faces benchmark: are people recognisable, and are their faces painted rather than pasted?
+The default engine with `keep_faces` off (before) and on (after), the instant picture, and the
+feed-forward peer, on portraits and group photos.
 
-Face measure: for every face that face_recognition (dlib's HOG detector and 128-number ResNet
-embedding, "same person" under 0.6) finds in the photo, the distance between its embedding in
-the photo and in the picture at the same place (both at the picture's size), and the share of
-faces still recognised (< 0.6). Beside it style@256 (`benchmarks/measures.py`) and wall time. The
-issue's targets (#19) are checked per pair and over all pairs. A landscape pair checks that a
-photo without faces runs the same computation (same picture, same time).
+Face measures, for every face that face_recognition (dlib's HOG detector and 128-number ResNet
+embedding, "same person" under 0.6) finds in the photo:
+- distance: between its embedding in the photo and in the picture at the same place (both at
+  the picture's size), and the share of faces still recognised (< 0.6);
+- shading: how much of the photo's light and shade the picture keeps in the face, the
+  correlation of their grey levels (the face box scaled to 128 px, both blurred by 2 px): 1 is
+  the photo's shading under a filter, a face painted like the rest of a painting is lower. The
+  same measure over the rest of the picture (256 px, faces and a margin around them left out)
+  says how boldly the picture is painted around the faces.
+Beside them style@256 (`benchmarks/measures.py`) and wall time. The targets of issues #19 and #31
+are checked per pair and over all pairs. Each pair's strip and its faces' crops at 3x (photo,
+instant, after, peer) are saved beside the table. A landscape pair checks that a photo without
+faces runs the same computation (same picture, same time).
 
 Photos (public domain; fetched into ~/.cache/stylecore/bench-photos, never committed): the
 astronaut from /work/shared (scikit-image's `astronaut`: NASA, Eileen Collins) and White House
@@ -16,6 +24,7 @@ photographs (US Government works) that ageitgey/face_recognition ships in exampl
     python benchmarks/faces.py                     # 600 px, 5 portraits/group photos
     python benchmarks/faces.py --limit 2 --size 400 --face-weights 1e3 1e4   # a weight sweep
     python benchmarks/faces.py --size 400 --variants block4_conv2:6000   # another face layer
+    python benchmarks/faces.py --skins 1.0       # also the whole face held, as before #31
 """
 
 from __future__ import annotations
@@ -63,6 +72,9 @@ class Picture:
     name: str
     seconds: float
     distances: list[float]
+    shading: list[float]
+    """Per face: the correlation of the photo's and the picture's grey levels in it."""
+    rest_shading: float
     style_256: float
     image: object  # np.ndarray (H, W, 3)
 
@@ -72,7 +84,15 @@ class Picture:
 
     @property
     def mean(self) -> float:
-        return sum(self.distances) / len(self.distances) if self.distances else float("nan")
+        return _mean(self.distances)
+
+    @property
+    def mean_shading(self) -> float:
+        return _mean(self.shading)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 def main() -> int:
@@ -118,6 +138,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--variants", nargs="*", default=[], metavar="LAYER:WEIGHT",
                         help="also run keep_faces with this face layer and weight, e.g. "
                              "block4_conv2:6000 (the face term before 2 December)")
+    parser.add_argument("--skins", type=float, nargs="*", default=[],
+                        help="also run keep_faces with these face_skin values (1.0: the whole "
+                             "face held, as before #31)")
     parser.add_argument("--no-landscape", action="store_true", help="skip the faceless check")
     parser.add_argument("--shared", type=Path, default=SHARED,
                         help=f"the shared images folder (default {SHARED})")
@@ -159,7 +182,9 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
     photo = scale_image(content, args.size)
     reference = face_embeddings(photo)
     print(f"{name}: {len(reference)} face(s) recognisable in the photo", flush=True)
-    variants = [("before", params.with_(keep_faces=False)), ("after", params)]
+    variants = [("before", params.with_(keep_faces=False)), ("after", params),
+                ("instant", params.with_(engine="instant"))]
+    variants += [(f"after skin={skin:g}", params.with_(face_skin=skin)) for skin in args.skins]
     variants += [(f"after w={w:g}", params.with_(face_content_weight=w))
                  for w in args.face_weights]
     for spec in args.variants:
@@ -170,7 +195,8 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
     for label, variant in variants:
         warm_up(variant)
         result = stylize(content, style, variant)
-        pictures.append(score(label, result.image, result.seconds, reference, style))
+        image = resize_to(result.image, *photo.shape[:2])
+        pictures.append(score(label, image, result.seconds, reference, style, photo))
         print(f"{name}: {label} {result.seconds:.1f} s, {result.faces} face(s) kept, "
               f"{fmt(pictures[-1])}", flush=True)
     if peer is not None:
@@ -179,22 +205,95 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
         out = peer.stylize_with(str(photo_file), str(style_file), max_size=args.size)
         seconds = time.perf_counter() - started
         image = resize_to(np.asarray(out, dtype=np.float32) / 255.0, *photo.shape[:2])
-        pictures.append(score("peer", image, seconds, reference, style))
+        pictures.append(score("peer", image, seconds, reference, style, photo))
         print(f"{name}: peer {seconds:.1f} s, {fmt(pictures[-1])}", flush=True)
     if not args.no_save:
         # photo, before, after, any variants, the peer
         strip = np.concatenate([photo, *(p.image for p in pictures)], axis=1)
         RESULTS.mkdir(parents=True, exist_ok=True)
         save_image(strip, RESULTS / f"faces-{name}.jpg")
+        crops = face_crops(photo, pictures, reference)
+        if crops is not None:
+            save_image(crops, RESULTS / f"faces-{name}-crops.jpg")
     height, width = photo.shape[:2]
     return name, f"{width}x{height}", len(reference), pictures
 
 
-def score(label: str, image, seconds: float, reference, style) -> Picture:
+def score(label: str, image, seconds: float, reference, style, photo) -> Picture:
     from benchmarks.measures import style_distance
 
     distances = face_distances(image, reference)
-    return Picture(label, seconds, distances, style_distance(image, style, 256), image)
+    shading = [face_shading(photo, image, location) for location, _ in reference]
+    return Picture(label, seconds, distances, shading,
+                   rest_shading(photo, image, [location for location, _ in reference]),
+                   style_distance(image, style, 256), image)
+
+
+SHADING_SIDE = 128
+SHADING_BLUR = 2.0
+
+
+def _grey(image, box, side: tuple[int, int]):
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    pixels = Image.fromarray(_uint8(image)).convert("L").crop(box)
+    pixels = pixels.resize(side, Image.BICUBIC).filter(ImageFilter.GaussianBlur(SHADING_BLUR))
+    return np.asarray(pixels, dtype=np.float64)
+
+
+def face_shading(photo, picture, location) -> float:
+    """The correlation of the photo's and the picture's grey levels in one face (its box
+    scaled to `SHADING_SIDE`, both blurred by `SHADING_BLUR` px): 1 when the picture keeps the
+    photo's light and shade exactly, lower as the painting re-forms them. Pearson's r, so a
+    tint or a change of contrast alone does not lower it."""
+    import numpy as np
+
+    top, right, bottom, left = location
+    box, side = (left, top, right, bottom), (SHADING_SIDE, SHADING_SIDE)
+    return float(np.corrcoef(_grey(photo, box, side).ravel(),
+                             _grey(picture, box, side).ravel())[0, 1])
+
+
+def rest_shading(photo, picture, locations) -> float:
+    """`face_shading`'s measure over the rest of the picture at 256 px: the faces' boxes and a
+    margin of 30% around them left out."""
+    import numpy as np
+
+    height, width = photo.shape[:2]
+    scale = 256 / max(height, width)
+    side = (max(1, round(width * scale)), max(1, round(height * scale)))
+    keep = np.ones((side[1], side[0]), dtype=bool)
+    for top, right, bottom, left in locations:
+        margin_y, margin_x = 0.3 * (bottom - top), 0.3 * (right - left)
+        keep[max(0, int((top - margin_y) * scale)):int((bottom + margin_y) * scale) + 1,
+             max(0, int((left - margin_x) * scale)):int((right + margin_x) * scale) + 1] = False
+    box = (0, 0, width, height)
+    return float(np.corrcoef(_grey(photo, box, side)[keep], _grey(picture, box, side)[keep])[0, 1])
+
+
+def face_crops(photo, pictures, reference):
+    """Each face at 3x: a row per face of the photo's, the instant picture's, the default's
+    ("after") and the peer's; None without faces."""
+    import numpy as np
+    from PIL import Image
+
+    shown = [p for p in pictures if p.name in ("instant", "after", "peer")]
+    rows = []
+    for (top, right, bottom, left), _ in reference:
+        pad_y, pad_x = (bottom - top) // 4, (right - left) // 4
+        box = (max(0, left - pad_x), max(0, top - pad_y), right + pad_x, bottom + pad_y)
+        cells = []
+        for image in (photo, *(p.image for p in shown)):
+            crop = Image.fromarray(_uint8(image)).crop(box)
+            cells.append(np.asarray(crop.resize((3 * crop.width, 3 * crop.height),
+                                                Image.LANCZOS)))
+        rows.append(np.concatenate(cells, axis=1))
+    if not rows:
+        return None
+    width = max(row.shape[1] for row in rows)
+    rows = [np.pad(row, ((0, 0), (0, width - row.shape[1]), (0, 0))) for row in rows]
+    return np.concatenate(rows, axis=0).astype(np.float32) / 255
 
 
 def face_embeddings(photo) -> list[tuple[tuple, object]]:
@@ -260,27 +359,33 @@ def render(sections, landscape, machine: str, params, face_weights) -> str:
         f"(face term {DEFAULT.face_layers[0]}, weight {DEFAULT.face_content_weight:g})",
         "",
         "| pair | faces | picture | seconds | style@256 | face distance (each) | mean | "
-        "recognised |",
-        "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: |",
+        "recognised | face shading (each) | mean | rest shading |",
+        "| --- | ---: | --- | ---: | ---: | --- | ---: | ---: | --- | ---: | ---: |",
     ]
     totals: dict[str, list] = {}
     verdicts = []
     for name, size, n_faces, pictures in sections:
         for p in pictures:
             each = ", ".join(f"{d:.2f}" for d in p.distances)
+            shading = ", ".join(f"{c:.2f}" for c in p.shading)
             lines.append(f"| {name} {size} | {n_faces} | {p.name} | {p.seconds:.1f} | "
                          f"{p.style_256:.3g} | {each} | {p.mean:.3f} | "
-                         f"{p.recognised}/{len(p.distances)} |")
+                         f"{p.recognised}/{len(p.distances)} | {shading} | "
+                         f"{p.mean_shading:.3f} | {p.rest_shading:.3f} |")
             totals.setdefault(p.name, []).append(p)
         verdicts.append(f"- {name}: {pair_targets(pictures)}")
     lines += ["", "All pairs:", "", "| picture | mean face distance | recognised | "
-              "seconds (sum) |", "| --- | ---: | ---: | ---: |"]
+              "mean face shading | mean rest shading | seconds (sum) |",
+              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for label, pics in totals.items():
         distances = [d for p in pics for d in p.distances]
-        mean = sum(distances) / len(distances) if distances else float("nan")
-        lines.append(f"| {label} | {mean:.3f} | {sum(p.recognised for p in pics)}/"
-                     f"{len(distances)} | {sum(p.seconds for p in pics):.1f} |")
-    lines += ["", "Targets (issue #19):", *verdicts, f"- overall: {overall_targets(totals)}"]
+        shading = [c for p in pics for c in p.shading]
+        lines.append(f"| {label} | {_mean(distances):.3f} | {sum(p.recognised for p in pics)}/"
+                     f"{len(distances)} | {_mean(shading):.3f} | "
+                     f"{_mean([p.rest_shading for p in pics]):.3f} | "
+                     f"{sum(p.seconds for p in pics):.1f} |")
+    lines += ["", "Targets (issues #19 and #31):", *verdicts,
+              f"- overall: {overall_targets(totals)}"]
     if landscape is not None:
         off, on, same = landscape
         lines += ["", f"Without faces ({Path(LANDSCAPE[0]).stem}): keep_faces off {off:.1f} s, "
@@ -289,6 +394,9 @@ def render(sections, landscape, machine: str, params, face_weights) -> str:
         "",
         "face distance: face_recognition's 128-number embedding (dlib) of each face it finds in",
         "the photo, against the picture's at the same place; under 0.6 counts as recognised.",
+        "face shading: the correlation of the photo's and the picture's grey levels in each face",
+        "(its box at 128 px, both blurred by 2 px); 1 is the photo's light and shade kept as is.",
+        "rest shading: the same over the rest of the picture at 256 px, faces left out.",
         "style@256: benchmarks/measures.py's style distance at 256 px. Lower is better everywhere.",
     ]
     return "\n".join(lines)
@@ -297,12 +405,16 @@ def render(sections, landscape, machine: str, params, face_weights) -> str:
 def pair_targets(pictures) -> str:
     by = {p.name: p for p in pictures}
     before, after, peer = by["before"], by["after"], by.get("peer")
+    instant = by.get("instant")
     checks = [
         ("style256<=1.2before", after.style_256 <= 1.2 * before.style_256),
         ("time<=1.15before", after.seconds <= 1.15 * before.seconds),
     ]
     if peer is not None and after.distances:
         checks[:0] = [("distance<=peer", after.mean <= peer.mean)]
+    if instant is not None and after.shading:
+        checks.append(("shading<=instant+0.08",
+                       after.mean_shading <= instant.mean_shading + 0.08))
     failed = [n for n, ok in checks if not ok]
     return "all met" if not failed else "missed: " + ", ".join(failed)
 

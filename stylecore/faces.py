@@ -38,6 +38,25 @@ MIN_LANDMARK_FACE = 24
 of the face mesh, which needs some pixels to work on."""
 FEATHER = 0.12
 """Width of the mask's soft edge, as a share of the face's size."""
+FEATURE_MARGIN = 0.06
+"""How far the features' part of a mask reaches past the eyes, brows, nose and lips, as a
+share of the face's size (the lids, the wings of the nose, the corners of the mouth)."""
+FEATURES = (
+    # each eye with its brow
+    (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246,
+     46, 53, 52, 65, 55, 70, 63, 105, 66, 107),
+    (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466,
+     276, 283, 282, 295, 285, 300, 293, 334, 296, 336),
+    # the nose, bridge to wings
+    (168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 97, 326, 327, 294, 278, 344, 440, 275, 45,
+     220, 115, 48, 64),
+    # the lips
+    (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270,
+     409, 78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311,
+     310, 415),
+)
+"""The face mesh's points (MediaPipe's 468-point topology) of what makes a person: each drawn
+as its outline, so the skin between them can be painted like the rest of the picture."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,10 +98,13 @@ def detect_faces(image: np.ndarray, max_faces: int = MAX_FACES) -> list[Face]:
     return detector.detect(image, max_faces)
 
 
-def face_mask(faces: Sequence[Face], shape: tuple[int, int]) -> np.ndarray:
+def face_mask(faces: Sequence[Face], shape: tuple[int, int], *, skin: float = 1.0
+              ) -> np.ndarray:
     """A soft mask (H, W) float32 in [0, 1] of `faces` drawn at `shape` (height, width), any
-    size: 1 over the face (the face mesh's outline, or an ellipse from the box), fading to 0
-    over a feathered edge about `FEATHER` of the face's size wide. All zeros without faces."""
+    size: 1 over the eyes, brows, nose and lips (`FEATURES`, from the face mesh), `skin` over
+    the rest of the face (the mesh's outline), fading to 0 over a feathered edge about
+    `FEATHER` of the face's size wide. A face too small for the mesh is an ellipse from its
+    box, at 1 (it has no features to tell apart). All zeros without faces."""
     height, width = int(shape[0]), int(shape[1])
     mask = np.zeros((height, width), dtype=np.float32)
     for face in faces:
@@ -100,13 +122,19 @@ def face_mask(faces: Sequence[Face], shape: tuple[int, int]) -> np.ndarray:
             continue
         canvas = Image.new("L", (right - left, bottom - top), 0)
         draw = ImageDraw.Draw(canvas)
+        features = None
         if face.landmarks is not None:
-            draw.polygon([(x - left, y - top) for x, y in _hull(face.landmarks)], fill=255)
+            draw.polygon([(x - left, y - top) for x, y in _hull(face.landmarks)],
+                         fill=round(255 * min(max(skin, 0.0), 1.0)))
+            if skin < 1.0:
+                features = _features(canvas.size, face.landmarks - (left, top), size, blur)
         else:
             # BlazeFace's box runs from the brows to the chin: stretch it up over the forehead.
             x0, y0, x1, y1 = face.box
             draw.ellipse((x0 - left, y0 - 0.25 * face.height - top, x1 - left, y1 - top), fill=255)
         soft = np.asarray(canvas.filter(ImageFilter.GaussianBlur(blur)), dtype=np.float32) / 255
+        if features is not None:
+            soft = np.maximum(soft, features)
         region = mask[top:bottom, left:right]
         np.maximum(region, soft, out=region)
     return mask
@@ -198,6 +226,19 @@ class FaceDetector:
         if not points:
             return None
         return np.array([(p.x, p.y) for p in points], dtype=np.float32) * image.size
+
+
+def _features(canvas_size: tuple[int, int], landmarks: np.ndarray, size: float,
+              blur: float) -> np.ndarray:
+    """The features' outlines grown by `FEATURE_MARGIN`, at full strength, with an edge half
+    as soft as the face's (features are small: a wide edge would fade their middle too)."""
+    canvas = Image.new("L", canvas_size, 0)
+    draw = ImageDraw.Draw(canvas)
+    for points in FEATURES:
+        draw.polygon([(x, y) for x, y in _hull(landmarks[list(points)])], fill=255)
+    grow = 2 * max(1, round(FEATURE_MARGIN * size / 2)) + 1
+    grown = canvas.filter(ImageFilter.MaxFilter(grow)).filter(ImageFilter.GaussianBlur(blur / 2))
+    return np.asarray(grown, dtype=np.float32) / 255
 
 
 @functools.cache

@@ -16,7 +16,7 @@ import tensorflow as tf
 from PIL import Image
 
 from stylecore.cli import build_parser, params_from_args
-from stylecore.faces import MAX_FACES, Face, detect_faces, face_mask
+from stylecore.faces import FEATURES, MAX_FACES, Face, detect_faces, face_mask
 from stylecore.images import decode_image
 from stylecore.optimiser.objective import loss_weights, objective_for
 from stylecore.optimiser.transfer import stylize
@@ -109,6 +109,32 @@ def test_the_mask_is_soft_and_drawn_at_any_size():
     assert np.abs(np.diff(mask, axis=0)).max() < 0.2  # no seam
     assert np.abs(np.diff(mask, axis=1)).max() < 0.2
     assert face_mask([], (20, 30)).shape == (20, 30) and not face_mask([], (20, 30)).any()
+
+
+@needs_portrait
+def test_the_mask_holds_the_features_and_leaves_the_skin_to_the_painting():
+    """Eyes, brows, nose and lips (the face mesh's) stay at full strength; the skin between
+    them keeps `skin` of it, so the painting can re-form the face's light and shade."""
+    photo = decode_image(ASTRONAUT)
+    [face] = detect_faces(photo)
+    assert face.landmarks is not None
+    whole = face_mask([face], photo.shape[:2])
+    mask = face_mask([face], photo.shape[:2], skin=0.3)
+    for points in FEATURES:  # the middle of each feature
+        x, y = face.landmarks[list(points)].mean(axis=0)
+        assert mask[round(y), round(x)] > 0.95
+    # The cheek: between the eye's outer corner and the mouth's corner, a face-width's tenth
+    # from the mesh's outline inwards.
+    eye, mouth = face.landmarks[33], face.landmarks[61]
+    cheek_x, cheek_y = (eye[0] + mouth[0]) / 2 - 0.08 * face.width, (eye[1] + mouth[1]) / 2
+    assert mask[round(cheek_y), round(cheek_x)] == pytest.approx(0.3, abs=0.08)
+    assert whole[round(cheek_y), round(cheek_x)] > 0.95
+    assert mask.sum() < 0.75 * whole.sum()
+    assert np.abs(np.diff(mask, axis=0)).max() < 0.2  # still soft, no seam
+    # A face too small for the mesh has no features to tell apart: held whole.
+    tiny = Face((40.0, 30.0, 60.0, 55.0), 0.9, (100, 120))
+    np.testing.assert_array_equal(face_mask([tiny], (100, 120), skin=0.3),
+                                  face_mask([tiny], (100, 120)))
 
 
 def test_the_face_term_pulls_only_where_the_face_is():

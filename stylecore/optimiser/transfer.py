@@ -132,7 +132,8 @@ def stylize(
             stage_styles = [(match_color_histogram(s, content_image), w) for s, w in style_pairs]
         stage_styles = [(scale_image(s, stage.long_side, antialias), w) for s, w in stage_styles]
         targets = objective.targets(content_image, stage_styles, params.style_normalisation,
-                                    _stage_face_mask(faces, content_image.shape[:2]))
+                                    _stage_face_mask(faces, content_image.shape[:2],
+                                                     params.face_skin))
         if image is None:
             start = _first_start(content_image, stage_styles, params, instant, stage.long_side,
                                  run._check_stop)
@@ -315,9 +316,10 @@ def _instant_pictures(content: np.ndarray, styles: list[tuple[np.ndarray, float]
     return InstantPictures.for_run(content, styles, params, faces)
 
 
-def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int]) -> np.ndarray | None:
+def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int],
+                     skin: float) -> np.ndarray | None:
     """The soft face mask drawn at one stage's size (None without faces: no face term)."""
-    return face_mask(faces, shape) if faces else None
+    return face_mask(faces, shape, skin=skin) if faces else None
 
 
 def _scaled_up(preview: Callable[[], np.ndarray], shape: tuple[int, int]):

@@ -91,8 +91,8 @@ class SqliteJobQueue(JobQueue):
                     """
                     INSERT INTO jobs (chat_id, user_id, chat_type, reply_to_message_id,
                         content_file_id, style_file_id, preset, settings, language, status,
-                        attempts, created_at, media, frames)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)
+                        attempts, created_at, media, frames, content_kind)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)
                     RETURNING *
                     """,
                     (
@@ -108,6 +108,7 @@ class SqliteJobQueue(JobQueue):
                         self._clock(),
                         request.media,
                         request.frames,
+                        request.content_kind,
                     ),
                 )
                 jobs.append(_job(await cursor.fetchone()))
@@ -146,14 +147,18 @@ class SqliteJobQueue(JobQueue):
                 "UPDATE jobs SET status_message_id = ? WHERE id = ?", (message_id, job_id)
             )
 
-    async def complete(self, job_id: int, result_path: str, *, seconds: float) -> None:
-        """Records that the result is on disk (`seconds`: the worker time, for the metrics).
-        The job stays RUNNING until delivered; a job cancelled meanwhile stays cancelled."""
+    async def complete(self, job_id: int, result_path: str, *, seconds: float,
+                       frames: int | None = None, cut_at_s: float | None = None) -> None:
+        """Records that the result is on disk (`seconds`: the worker time, for the metrics);
+        a clip's painted `frames` replace the estimate (later estimates learn from them) and
+        `cut_at_s` says where a clip longer than the limit was cut. The job stays RUNNING
+        until delivered; a job cancelled meanwhile stays cancelled."""
         async with self.store.transaction() as db:
             cursor = await db.execute(
-                "UPDATE jobs SET result_path = ?, computed_at = ? "
+                "UPDATE jobs SET result_path = ?, computed_at = ?, "
+                "frames = COALESCE(?, frames), cut_at_s = ? "
                 "WHERE id = ? AND status = 'running'",
-                (result_path, self._clock(), job_id),
+                (result_path, self._clock(), frames, cut_at_s, job_id),
             )
             if cursor.rowcount == 0:
                 log.info("job %d was no longer running when its result arrived", job_id)

@@ -76,8 +76,10 @@ class MeteredJobQueue(SqliteJobQueue):
             JOBS.labels(JobStatus.RUNNING).inc()
         return job
 
-    async def complete(self, job_id: int, result_path: str, *, seconds: float) -> None:
-        await super().complete(job_id, result_path, seconds=seconds)
+    async def complete(self, job_id: int, result_path: str, *, seconds: float,
+                       frames: int | None = None, cut_at_s: float | None = None) -> None:
+        await super().complete(job_id, result_path, seconds=seconds, frames=frames,
+                               cut_at_s=cut_at_s)
         JOB_SECONDS.observe(seconds)
 
     async def retry_later(self, job_id: int, settings: JobSettings | None = None) -> None:

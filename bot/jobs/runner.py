@@ -303,16 +303,19 @@ class JobRunner:
             stop_if_cancelled()  # a cancel disguised as an error is no outcome: the bot stops
             await self._carry_out(outcome_of(exc, job), job, status)
             return None
-        await self.queue.complete(job.id, str(result.output_path), seconds=result.seconds)
+        clip = request.clip is not None
+        await self.queue.complete(job.id, str(result.output_path), seconds=result.seconds,
+                                  frames=result.steps if clip else None,
+                                  cut_at_s=result.cut_at_s)
         return result.seconds
 
     async def _carry_out(self, outcome: Outcome, job: Job, status: StatusDisplay) -> None:
         match outcome:
             case UserCancelled():
                 self._cancelled.discard(job.id)
+                discard_files(self.work, job)  # gone before the user reads "Cancelled."
                 await status.stop()
                 await status.show_cancelled()
-                discard_files(self.work, job)
             case Retry(error=error, backoff=backoff):
                 await asyncio.sleep(backoff)
                 await self._retry(job, status, error=error)

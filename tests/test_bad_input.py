@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from bot.jobs.work_area import WorkArea
-from bot.telegram import texts
+from bot.telegram import kind_texts, texts
 from tests.fake_telegram import (
     ADMIN_ID,
     ALICE,
@@ -104,7 +104,7 @@ async def can_carry_on(fake: FakeTelegram, chat, user: User) -> None:
     """The user's next good photo is taken as usual."""
     photo = fake.user_sends_photo(chat, user, content_photo())
     ask = await fake.wait_for("sendMessage", replies_to(photo))
-    assert ask.text == texts.CHOOSE_STYLE
+    assert ask.text == kind_texts.CHOOSE_STYLE["photo"]
 
 
 # ---------------------------------------------------------------------- broken files
@@ -165,7 +165,8 @@ async def test_a_corrupt_clip_or_an_animated_sticker_gets_one_line(fake: FakeTel
         media = moving(fake, kind)
         sent = fake.user_sends(chat, ALICE, **media)
         answer = await fake.wait_for("sendMessage", replies_to(sent))
-        expected = texts.ANIMATED_STICKER if kind == "animated sticker" else texts.CLIP_UNREADABLE
+        expected = (texts.ANIMATED_STICKER if kind == "animated sticker" else
+                    kind_texts.UNREADABLE["video" if kind == "video" else "gif"])
         assert answer.text == expected
         await can_carry_on(fake, chat, ALICE)
     file_ids = {fields["file_id"] for fields in media.values()}
@@ -181,7 +182,7 @@ async def test_a_gif_sent_as_a_file_is_a_clip_asking_for_its_style(fake: FakeTel
     async with run_bot(fake, tmp_path, worker):
         sent = fake.user_sends_document(chat, ALICE, animated_gif(), "loop.gif", "image/gif")
         ask = await fake.wait_for("sendMessage", replies_to(sent))
-        assert ask.text == texts.CHOOSE_STYLE
+        assert ask.text == kind_texts.CHOOSE_STYLE["gif"]
 
 
 async def test_a_png_of_49_megapixels_sent_as_a_file_is_painted_like_any_photo(
@@ -212,7 +213,7 @@ async def test_a_static_sticker_works_as_the_style(fake: FakeTelegram, tmp_path,
         await fake.wait_for("sendMessage", replies_to(photo))
         fake.user_sends(chat, ALICE, sticker=sticker)
         result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
-    assert result.text.startswith(texts.STYLE_OWN_PHOTO)
+    assert result.text.startswith(texts.STYLE_OWN)
     assert_stylised(result.upload(), content, (64, 48))
 
 

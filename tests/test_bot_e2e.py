@@ -11,7 +11,7 @@ import asyncio
 import numpy as np
 import pytest
 
-from bot.telegram import texts
+from bot.telegram import kind_texts, texts
 from tests.conditions import all_finished, biggest_file_id, job_rows, until
 from tests.fake_telegram import (
     ADMIN_ID,
@@ -59,7 +59,7 @@ async def test_private_flow_with_own_style_photo(fake: FakeTelegram, tmp_path, w
         fake.user_sends_photo(chat, ALICE, style_photo())
         result = await fake.wait_for("sendPhoto", result_for(photo))
         assert_stylised(result.upload(), content, (64, 48))
-        assert result.text.startswith("your style photo · 64×48")
+        assert result.text.startswith("your own style · 64×48 · painted in ")
         actions = {data.split(":")[-1] for _, data in result.buttons()}
         assert actions == {"up", "down", "col", "file", "s", "p"}  # re-runs, sticker, pack
         # The status message said "queued" and went away once the picture was there.
@@ -292,7 +292,7 @@ async def test_styles_gallery_and_default_style(fake: FakeTelegram, tmp_path, wo
         assert answer.text == texts.DEFAULT_CLEARED
         unstyled = fake.user_sends_photo(chat, ALICE, content_photo())
         ask = await fake.wait_for("sendMessage", replies_to(unstyled))
-        assert ask.text == texts.CHOOSE_STYLE
+        assert ask.text == kind_texts.CHOOSE_STYLE["photo"]
         assert len(job_rows(tmp_path / "stylebot.db")) == 1
 
 

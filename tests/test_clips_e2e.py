@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-from fractions import Fraction
 
 import av
 import numpy as np
@@ -32,33 +31,14 @@ from tests.fake_telegram import (
     replies_to,
     result_for,
     run_bot,
+    tiny_clip,
 )
 from tests.remote_servers import RedisServer, settled, workers
 
 pytestmark = pytest.mark.usefixtures("presets_dir")
 async_test = pytest.mark.asyncio(loop_scope="module")
 
-WIDTH, HEIGHT, FRAMES, FPS = 64, 48, 8, 8
-
-
-def tiny_clip(container: str = "mp4", codec: str = "libx264", *, frames: int = FRAMES,
-              width: int = WIDTH, height: int = HEIGHT, fps: int = FPS) -> bytes:
-    """A bar sliding across a gradient, `frames` frames at `fps`."""
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=Fraction(fps))
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
-        y, x = np.mgrid[0:height, 0:width]
-        for index in range(frames):
-            frame = np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 120)], -1)
-            frame[:, (index * 6) % width:(index * 6) % width + 10] = (240, 220, 40)
-            video = av.VideoFrame.from_ndarray(frame.astype(np.uint8), format="rgb24")
-            for packet in stream.encode(video):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return buffer.getvalue()
+WIDTH, HEIGHT = 64, 48
 
 
 def decoded_frames(data: bytes) -> list[np.ndarray]:

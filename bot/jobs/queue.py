@@ -24,8 +24,8 @@ import aiosqlite
 from bot.jobs.fair_order import (
     COMPUTING,
     eta,
-    mean_durations,
     queued_in_order,
+    recent_durations,
     remaining,
 )
 from bot.jobs.model import (
@@ -264,7 +264,7 @@ class SqliteJobQueue(JobQueue):
             )
             if job is None or job["status"] not in ("queued", "running"):
                 return 0, None
-            durations = await mean_durations(db)
+            durations = await recent_durations(db)
             now = self._clock()
             if job["status"] == "running":
                 expected = durations.of(job["media"], job["frames"])

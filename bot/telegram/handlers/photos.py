@@ -158,7 +158,8 @@ async def group_captioned_image(req: Request) -> None:
 
 @handler()
 async def group_style_reply(req: Request) -> None:
-    """In a group, a picture replying to the bot's "pick a style" message is the style."""
+    """In a group, a picture replying to the bot's "pick a style" message is the style (a
+    moving one is told it can't be)."""
     replied = req.message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != req.bot.id:
         return

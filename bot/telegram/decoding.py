@@ -53,12 +53,17 @@ async def check_clip_file(path: str | os.PathLike, max_seconds: float, max_fps: 
     def check() -> int | None:
         from itertools import islice
 
-        from stylecore import ClipLimits, open_clip
+        from stylecore import ClipError, ClipLimits, open_clip
 
         limits = ClipLimits(max_fps=max_fps, max_side=max_side, max_seconds=max_seconds)
-        with open_clip(path, limits) as clip:
-            for _ in islice(clip, 2):  # decoded and dropped: only whether they decode counts
-                pass
-            return clip.info.painted_frames(limits)
+        try:
+            with open_clip(path, limits) as clip:
+                for _ in islice(clip, 2):  # decoded and dropped: only whether they decode counts
+                    pass
+                return clip.info.painted_frames(limits)
+        except ClipError:
+            raise
+        except Exception as error:  # the decoder's own failure on a broken file
+            raise ClipError("corrupt", detail=str(error)) from error
 
     return await on_decoding_thread(check)

@@ -127,6 +127,7 @@ def _moving(kind: ContentKind) -> ContentKind:
 
 
 def both(first: str, second: str, t: Translator) -> str:
+    """Two sentences said together, as the language joins them."""
     return t(BOTH, first=first, second=second)
 
 
@@ -136,6 +137,7 @@ def choose_style_text(kind: ContentKind, private: bool, t: Translator) -> str:
 
 
 def cleared_text(kind: ContentKind, t: Translator) -> str:
+    """What waited for its style (of this kind) no longer does."""
     return t(CLEARED[kind])
 
 
@@ -156,6 +158,7 @@ def cancel_text(cancelled: list[ContentKind], cleared: ContentKind | None,
 
 
 def not_a_style_text(kind: ContentKind, t: Translator) -> str:
+    """A moving picture of this kind was sent as a style."""
     return t(NOT_A_STYLE[_moving(kind)])
 
 

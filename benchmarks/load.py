@@ -10,11 +10,20 @@ production, pointed at the fake server. At the end it reports:
   lost (accepted, yet neither delivered nor failed: must be 0),
 - the /help reply latency under that load (median, p95, max),
 - how long users waited for their picture, and how much of that was delivery (computed to
-  accepted by Telegram: in groups the bot may send only 20 messages a minute), by chat type.
+  accepted by Telegram: in groups the bot may send only 20 messages a minute), by chat type,
+- how the waits users were told ("about 12 s") compare with the waits that followed
+  (`benchmarks/estimates.py`): estimate / actual at the 10th, 50th and 90th percentile.
 
     .venv/bin/python benchmarks/load.py                       # 50 users, 3 groups, 200 requests
     .venv/bin/python benchmarks/load.py --size 48 --steps 2 --json out.json
     .venv/bin/python benchmarks/load.py --broker --workers 1 2  # through Redis to Celery workers
+    .venv/bin/python benchmarks/load.py --clips 0.4 --once --users 60 --groups 0 --requests 60
+
+With `--clips` that share of the requests are small GIFs (8 to 60 frames) instead of photos: a
+mixed queue, whose estimates must count a clip's frames. With `--once` every user sends one
+request: the fair order then serves them first come, first served, so the waits measure the
+estimates and not the round-robin (a user's second request waits behind the first requests
+of users who come later, which no estimate made at the time can know).
 
 With `--broker` it starts a real redis-server and `--workers` real `stylebot-worker` processes
 (Celery) and points the bot at them, once per worker count, and reports each run's throughput
@@ -45,6 +54,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.estimates import a_clip, estimate_errors, percentile  # noqa: E402
 from bot.telegram import texts  # noqa: E402  (after the path set-up above)
 from tests.fake_telegram import (  # noqa: E402
     Call,
@@ -80,6 +90,7 @@ class Request:
     caption: str
     at: float
     """Seconds after the start of the burst."""
+    clip: bool = False
 
 
 @dataclass
@@ -119,6 +130,9 @@ class Report:
     api_calls_per_job: float
     """Bot API requests per delivered job (all methods but getUpdates and file downloads, not
     counting the answers to the /help probes)."""
+    estimates: dict | None = None
+    """`benchmarks.estimates.EstimateErrors`: the waits told against the waits that followed."""
+    clips: int = 0
     redis_kb_per_job: float = float("nan")
     """Network bytes in and out of Redis per delivered job (--broker)."""
     redis_cpu_ms_per_job: float = float("nan")
@@ -134,12 +148,14 @@ def plan(args: argparse.Namespace, rng: random.Random) -> list[Request]:
     senders: list[tuple[Chat, User]] = [(private_chat(u), u) for u in privates]
     senders += [(g, m) for g in groups for m in members[g.id]]
     weights = [HEAVY_WEIGHT if i < HEAVY_USERS else 1.0 for i in range(len(senders))]
+    chosen = (rng.sample(senders, min(args.requests, len(senders))) if args.once
+              else [rng.choices(senders, weights)[0] for _ in range(args.requests)])
     requests = []
-    for _ in range(args.requests):
-        chat, user = rng.choices(senders, weights)[0]
+    for chat, user in chosen:
         preset = rng.choice(PRESETS)
         caption = preset if chat.type == "private" else f"/stylize {preset}"
-        requests.append(Request(chat, user, caption, rng.uniform(0, args.spread)))
+        requests.append(Request(chat, user, caption, rng.uniform(0, args.spread),
+                                clip=args.clips > 0 and rng.random() < args.clips))
     return sorted(requests, key=lambda r: r.at)
 
 
@@ -176,11 +192,23 @@ def is_job_call(call: Call) -> bool:
     return call.method not in ("getUpdates", "download") and not probe
 
 
-def warm_up(fake: FakeTelegram, photo: bytes) -> None:
-    """One job through the whole pipeline, so the load meets a ready worker."""
+WARM_JOBS = 3
+"""Jobs of each kind before the load: the worker is ready, and the queue's estimates have a
+history (the median of the recent jobs: `bot.jobs.fair_order`), as a bot that has been running
+has in its database."""
+
+
+def warm_up(fake: FakeTelegram, photo: bytes, clips: list[tuple[bytes, int]] = ()) -> None:
+    """Jobs through the whole pipeline one after the other (`WARM_JOBS` photos, and the
+    `clips` with their durations), so the load meets a ready worker."""
     user = User(9_999, "Warm")
-    message = fake.user_sends_photo(private_chat(user), user, photo, caption="mosaic")
-    fake.wait_for_blocking("sendPhoto", result_for(message), timeout=180)
+    for _ in range(WARM_JOBS):
+        message = fake.user_sends_photo(private_chat(user), user, photo, caption="mosaic")
+        fake.wait_for_blocking("sendPhoto", result_for(message), timeout=180)
+    for clip, seconds in clips:
+        message = fake.user_sends_clip(private_chat(user), user, "animation", clip,
+                                       caption="mosaic", duration=seconds)
+        fake.wait_for_blocking("sendAnimation", result_for(message), timeout=180)
 
 
 def jobs_left(db: Path) -> int:
@@ -248,7 +276,8 @@ def tally(fake: FakeTelegram, sent: list[dict], db: Path) -> dict[str, int]:
     for message in sent:
         answers = fake.find("sendMessage", replies_to(message))
         first = answers[0].text if answers else ""
-        delivered = [c for c in fake.find("sendPhoto", result_for(message)) if c.error is None]
+        delivered = [c for method in ("sendPhoto", "sendAnimation")
+                     for c in fake.find(method, result_for(message)) if c.error is None]
         status = statuses.get((message["chat"]["id"], message["message_id"]))
         if first.startswith("Queued"):
             counts["accepted"] += 1
@@ -268,13 +297,6 @@ def tally(fake: FakeTelegram, sent: list[dict], db: Path) -> dict[str, int]:
     return counts
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def run(args: argparse.Namespace, workers: int) -> Report:
     rng = random.Random(args.seed)
     requests = plan(args, rng)
@@ -286,6 +308,8 @@ def run(args: argparse.Namespace, workers: int) -> Report:
         env = {"STYLEBOT_SIZE": str(args.size), "STYLEBOT_STEPS": str(args.steps),
                "STYLEBOT_PRESETS_DIR": str(root / "presets"), "STYLEBOT_LOG_LEVEL": "WARNING",
                "STYLEBOT_WORKERS": str(workers)}
+        if args.clips:  # the worker warms up as in production: no cold first job to learn from
+            env["STYLEBOT_WARM_UP"] = "on"
         if args.max_per_user:
             env["STYLEBOT_MAX_QUEUED_PER_USER"] = str(args.max_per_user)
             env["STYLEBOT_MAX_QUEUE"] = str(max(100, args.requests))
@@ -297,8 +321,9 @@ def run(args: argparse.Namespace, workers: int) -> Report:
                 STYLEBOT_LOG_LEVEL="WARNING", TF_NUM_INTRAOP_THREADS=str(args.tf_threads),
                 TF_NUM_INTEROP_THREADS=str(args.tf_threads)))
             env["STYLEBOT_BROKER_URL"] = redis_server.url
+        clips = {id(r): a_clip(rng) for r in requests if r.clip}  # made before the burst
         with bot_process(fake, root, **env) as bot:
-            warm_up(fake, photo)
+            warm_up(fake, photo, [a_clip(rng) for _ in range(WARM_JOBS if clips else 0)])
             cpu_before = cpu_seconds(bot.pid)
             calls_before = fake.mark()
             probe = HelpProbe(fake)
@@ -307,6 +332,12 @@ def run(args: argparse.Namespace, workers: int) -> Report:
             sent = []
             for request in requests:
                 time.sleep(max(0.0, started + request.at - time.monotonic()))
+                if request.clip:
+                    data, seconds = clips[id(request)]
+                    sent.append(fake.user_sends_clip(request.chat, request.user, "animation",
+                                                     data, caption=request.caption,
+                                                     duration=seconds))
+                    continue
                 sent.append(fake.user_sends_photo(request.chat, request.user, photo,
                                                   caption=request.caption))
             burst = time.monotonic() - started
@@ -319,6 +350,7 @@ def run(args: argparse.Namespace, workers: int) -> Report:
             probe.stopping.set()
             probe.join()
             counts = tally(fake, sent, root / "stylebot.db")
+            estimates = asdict(estimate_errors(fake, sent, root / "stylebot.db"))
             times = waits(root / "stylebot.db")
             jobs_per_min = throughput(root / "stylebot.db")
             bot_cpu = cpu_seconds(bot.pid) - cpu_before
@@ -348,6 +380,8 @@ def run(args: argparse.Namespace, workers: int) -> Report:
         api_calls_per_job=round(api_calls / max(counts["completed"], 1), 1),
         **{key: round(value / max(counts["completed"], 1), 1)
            for key, value in redis_use.items()},
+        estimates=estimates,
+        clips=sum(r.clip for r in requests),
     )
 
 
@@ -372,6 +406,10 @@ def main() -> int:
                         help="STYLEBOT_MAX_QUEUED_PER_USER (and a queue cap that takes all)")
     parser.add_argument("--tf-threads", type=int, default=1,
                         help="TensorFlow threads per remote worker (--broker)")
+    parser.add_argument("--clips", type=float, default=0.0,
+                        help="share of the requests that are small GIFs (a mixed queue)")
+    parser.add_argument("--once", action="store_true",
+                        help="every user sends one request (first come, first served)")
     args = parser.parse_args()
     # SIGTERM unwinds like Ctrl+C, so the bot process is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))

@@ -32,7 +32,7 @@
 | `STYLEBOT_HEARTBEAT_S` | `2` | with a broker: a worker's heartbeat; 4 missed and it is gone |
 | `STYLEBOT_VISIBILITY_TIMEOUT_S` | `7200` | with a broker: Redis redelivers an unacknowledged job |
 | `STYLEBOT_REMOTE_TTL_S` | `3600` | with a broker: how long a job's images live in Redis |
-| `STYLEBOT_CLIP_MAX_SECONDS` | `10` | longest GIF, video or video note accepted, in seconds |
+| `STYLEBOT_CLIP_MAX_SECONDS` | `10` | seconds of a clip painted; a longer one is cut, and says so |
 | `STYLEBOT_CLIP_MAX_FPS` | `15` | clips are painted at most at this many frames per second |
 | `STYLEBOT_CLIP_MAX_SIDE` | `480` | long side of a painted clip in pixels (at most) |
 | `STYLEBOT_DEMO_LISTEN` | `127.0.0.1:8080` | `stylebot demo` only: where its chat page listens |

@@ -142,7 +142,20 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX sticker_packs_by_chat ON sticker_packs (chat_id);
     CREATE INDEX sticker_packs_by_owner ON sticker_packs (owner_id);
     """,
-    # 6: a job whose requester kept the instant picture instead of waiting (/stats counts them).
+    # 6: what the user sent, as they would name it (a GIF, a round video, a sticker...: the
+    # words for it), with the waiting content and with each job; and where a clip longer than
+    # the limit was cut (NULL: painted whole). Clips of older rows are called videos (a GIF
+    # is a silent video to Telegram too).
+    """
+    ALTER TABLE sessions ADD COLUMN content_kind TEXT NOT NULL DEFAULT 'photo';
+    ALTER TABLE jobs ADD COLUMN content_kind TEXT NOT NULL DEFAULT 'photo';
+    ALTER TABLE jobs ADD COLUMN cut_at_s REAL;
+    UPDATE sessions SET content_kind = CASE content_media WHEN 'round' THEN 'round'
+        ELSE 'video' END WHERE content_media != 'photo';
+    UPDATE jobs SET content_kind = CASE media WHEN 'round' THEN 'round' ELSE 'video' END
+        WHERE media != 'photo';
+    """,
+    # 7: a job whose requester kept the instant picture instead of waiting (/stats counts them).
     """
     ALTER TABLE jobs ADD COLUMN kept_instant INTEGER NOT NULL DEFAULT 0;
     """,

@@ -28,6 +28,12 @@ Media = Literal["photo", "clip", "round"]
 """What a job paints: a still picture, a moving one (GIF, video, video sticker: it comes back
 as an animation), or a round video note (it comes back as one)."""
 
+ContentKind = Literal["photo", "picture", "gif", "video", "round", "sticker", "video_sticker"]
+"""What a user sent, as they would name it: a photo, an image sent as a file ("picture"), a
+GIF (an animation, or a GIF file), a video (or an MP4 or WEBM file), a round video message, a
+sticker or a video sticker. What the bot says about it names it so (`bot.telegram.kind_texts`);
+`Media` is how it is painted."""
+
 # The bot offers engine presets by name; the engine may have more than it offers yet.
 if not set(QUALITIES) <= set(QUALITY_PRESETS) or set(STRENGTHS) != set(STYLE_STRENGTHS):
     raise ImportError(  # caught by any test run: the engine's presets and these names differ

@@ -21,7 +21,7 @@ from typing import Any
 import aiosqlite
 
 from bot.schema import MIGRATIONS, statements
-from bot.settings import Media, Settings
+from bot.settings import ContentKind, Media, Settings
 
 log = logging.getLogger("stylebot.store")
 
@@ -35,6 +35,14 @@ class SchemaTooNew(RuntimeError):
 AWAIT_STYLE = "await_style"
 """The conversation's one half-finished state (`Session.pending`; None: nothing half-finished):
 a content picture arrived and waits for a style photo or a preset."""
+
+
+@dataclass(frozen=True)
+class WaitingContent:
+    """A content picture that was waiting for its style."""
+
+    file_id: str
+    kind: ContentKind
 
 
 @dataclass
@@ -51,19 +59,30 @@ class Session:
     content_media: Media = "photo"
     content_frames: int = 1
     """What the waiting content is (a photo, a clip, a video note) and its frames at most."""
+    content_kind: ContentKind = "photo"
+    """What the user would call the waiting content (a GIF, a sticker...)."""
 
     @property
     def waiting_for_style(self) -> bool:
         """A content picture waits for its style."""
         return self.pending == AWAIT_STYLE and bool(self.content_file_id)
 
-    def await_style(self, file_id: str, message_id: int, media: Media, frames: int) -> None:
+    @property
+    def waiting(self) -> WaitingContent | None:
+        """The content picture waiting for its style, if one is."""
+        if not self.waiting_for_style or self.content_file_id is None:
+            return None
+        return WaitingContent(self.content_file_id, self.content_kind)
+
+    def await_style(self, file_id: str, message_id: int, media: Media, frames: int,
+                    kind: ContentKind) -> None:
         """A content picture (the message `message_id`) now waits for its style."""
         self.pending = AWAIT_STYLE
         self.content_file_id = file_id
         self.content_message_id = message_id
         self.content_media = media
         self.content_frames = frames
+        self.content_kind = kind
 
 
 class Store:
@@ -163,6 +182,7 @@ class Store:
             settings=Settings.from_json(row["settings"]),
             content_media=row["content_media"],
             content_frames=row["content_frames"],
+            content_kind=row["content_kind"],
         )
 
     async def save_session(self, session: Session) -> None:
@@ -174,10 +194,11 @@ class Store:
                 """
                 INSERT INTO sessions (chat_id, user_id, pending, content_file_id,
                     content_message_id, file_ids_at, default_preset, settings, updated_at,
-                    content_media, content_frames)
+                    content_media, content_frames, content_kind)
                 VALUES (:chat_id, :user_id, :pending, :content_file_id, :content_message_id,
                     CASE WHEN :content_file_id IS NULL THEN NULL ELSE :now END,
-                    :default_preset, :settings, :now, :content_media, :content_frames)
+                    :default_preset, :settings, :now, :content_media, :content_frames,
+                    :content_kind)
                 ON CONFLICT (chat_id, user_id) DO UPDATE SET
                     pending = excluded.pending,
                     file_ids_at = CASE
@@ -191,7 +212,8 @@ class Store:
                     settings = excluded.settings,
                     updated_at = excluded.updated_at,
                     content_media = excluded.content_media,
-                    content_frames = excluded.content_frames
+                    content_frames = excluded.content_frames,
+                    content_kind = excluded.content_kind
                 """,
                 {
                     "chat_id": session.chat_id,
@@ -204,22 +226,33 @@ class Store:
                     "now": now,
                     "content_media": session.content_media,
                     "content_frames": session.content_frames,
+                    "content_kind": session.content_kind,
                 },
             )
 
-    async def clear_pending(self, chat_id: int, user_id: int) -> None:
-        """Forgets a half-finished conversation (the content photo) but keeps settings and
-        the default preset."""
+    async def clear_pending(self, chat_id: int, user_id: int) -> WaitingContent | None:
+        """Forgets a half-finished conversation (the content picture) but keeps settings and
+        the default preset. Returns the content that was waiting, if any (its download is the
+        caller's to delete)."""
         async with self.transaction() as db:
+            row = await fetch_one(
+                db,
+                "SELECT content_file_id, content_kind FROM sessions "
+                "WHERE chat_id = ? AND user_id = ? AND pending IS NOT NULL",
+                (chat_id, user_id),
+            )
             await db.execute(
                 """
                 UPDATE sessions SET pending = NULL, content_file_id = NULL,
                     content_message_id = NULL, file_ids_at = NULL, updated_at = ?,
-                    content_media = 'photo', content_frames = 1
+                    content_media = 'photo', content_frames = 1, content_kind = 'photo'
                 WHERE chat_id = ? AND user_id = ?
                 """,
                 (time.time(), chat_id, user_id),
             )
+        if row is None or not row["content_file_id"]:
+            return None
+        return WaitingContent(row["content_file_id"], row["content_kind"])
 
     async def forget_user(self, user_id: int) -> dict[str, int]:
         """Deletes everything stored about a user, in every chat: sessions, jobs (whatever

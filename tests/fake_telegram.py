@@ -14,9 +14,11 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import av
 import numpy as np
 from PIL import Image
 
@@ -253,3 +255,23 @@ def assert_stylised(result: bytes, content: bytes, size: tuple[int, int]) -> np.
     # Scaling and JPEG noise stay under 3 levels; even two steps of painting move ~50.
     assert np.abs(image - original).mean() > 8.0, "the result looks like the content"
     return image
+
+
+def tiny_clip(container: str = "mp4", codec: str = "libx264", *, frames: int = 8,
+              width: int = 64, height: int = 48, fps: int = 8) -> bytes:
+    """A bar sliding across a gradient, `frames` frames at `fps`."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=Fraction(fps))
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
+        y, x = np.mgrid[0:height, 0:width]
+        for index in range(frames):
+            frame = np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 120)], -1)
+            frame[:, (index * 6) % width:(index * 6) % width + 10] = (240, 220, 40)
+            video = av.VideoFrame.from_ndarray(frame.astype(np.uint8), format="rgb24")
+            for packet in stream.encode(video):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buffer.getvalue()

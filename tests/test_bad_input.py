@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from bot.jobs.work_area import WorkArea
-from bot.telegram import texts
+from bot.telegram import kind_texts, texts
+from tests.conditions import job_rows
 from tests.fake_telegram import (
     ADMIN_ID,
     ALICE,
@@ -31,6 +32,7 @@ from tests.fake_telegram import (
     result_for,
     run_bot,
     style_photo,
+    tiny_clip,
 )
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.usefixtures("presets_dir")]
@@ -104,7 +106,7 @@ async def can_carry_on(fake: FakeTelegram, chat, user: User) -> None:
     """The user's next good photo is taken as usual."""
     photo = fake.user_sends_photo(chat, user, content_photo())
     ask = await fake.wait_for("sendMessage", replies_to(photo))
-    assert ask.text == texts.CHOOSE_STYLE
+    assert ask.text == kind_texts.CHOOSE_STYLE["photo"]
 
 
 # ---------------------------------------------------------------------- broken files
@@ -165,7 +167,8 @@ async def test_a_corrupt_clip_or_an_animated_sticker_gets_one_line(fake: FakeTel
         media = moving(fake, kind)
         sent = fake.user_sends(chat, ALICE, **media)
         answer = await fake.wait_for("sendMessage", replies_to(sent))
-        expected = texts.ANIMATED_STICKER if kind == "animated sticker" else texts.CLIP_UNREADABLE
+        expected = (texts.ANIMATED_STICKER if kind == "animated sticker" else
+                    kind_texts.UNREADABLE["video" if kind == "video" else "gif"])
         assert answer.text == expected
         await can_carry_on(fake, chat, ALICE)
     file_ids = {fields["file_id"] for fields in media.values()}
@@ -175,13 +178,53 @@ async def test_a_corrupt_clip_or_an_animated_sticker_gets_one_line(fake: FakeTel
     assert not any(work.input_path(ALICE.id, file_id).exists() for file_id in file_ids)
 
 
+def index_without_frames() -> bytes:
+    """An MP4 whose index ("moov") says 8 frames but whose data ("mdat") is gone: the headers
+    read, the frames don't."""
+    data = tiny_clip()
+    mdat, moov = data.find(b"mdat") - 4, data.find(b"moov") - 4
+    assert 0 < mdat < moov  # as written, the index comes last
+    return data[:mdat] + data[moov:]
+
+
+@pytest.mark.parametrize(("kind", "make", "expected"), [
+    ("video", index_without_frames, kind_texts.DAMAGED["video"]),
+    ("animation", lambda: tiny_clip(frames=1), kind_texts.ONE_FRAME["gif"]),
+    ("video_note", lambda: tiny_clip(frames=1, width=48), kind_texts.ONE_FRAME["round"]),
+])
+async def test_a_damaged_or_one_frame_clip_gets_its_own_true_line(
+        fake: FakeTelegram, tmp_path, worker, kind, make, expected):
+    """Checked as it arrives (its first frames decoded), before anything is queued; nothing
+    of it stays on disk."""
+    chat = private_chat(ALICE)
+    async with run_bot(fake, tmp_path, worker):
+        sent = fake.user_sends_clip(chat, ALICE, kind, make(), caption="mosaic")
+        answer = await fake.wait_for("sendMessage", replies_to(sent))
+        assert answer.text == expected
+    assert not job_rows(tmp_path / "stylebot.db")
+    assert [path for path in (tmp_path / "work" / "users").rglob("*") if path.is_file()] == []
+
+
+async def test_a_clip_with_its_index_at_the_end_is_painted(fake: FakeTelegram, tmp_path,
+                                                           worker):
+    """An MP4 written without "faststart" (the index after the frames, as phones and PyAV
+    write them) is a valid file: it is painted like any other."""
+    chat = private_chat(ALICE)
+    data = tiny_clip()
+    assert data.find(b"mdat") < data.find(b"moov")
+    async with run_bot(fake, tmp_path, worker):
+        sent = fake.user_sends_clip(chat, ALICE, "video", data, caption="mosaic")
+        result = await fake.wait_for("sendAnimation", result_for(sent), timeout=120)
+    assert result.text.startswith("mosaic · 64×48 · painted in ")
+
+
 async def test_a_gif_sent_as_a_file_is_a_clip_asking_for_its_style(fake: FakeTelegram,
                                                                    tmp_path, worker):
     chat = private_chat(ALICE)
     async with run_bot(fake, tmp_path, worker):
         sent = fake.user_sends_document(chat, ALICE, animated_gif(), "loop.gif", "image/gif")
         ask = await fake.wait_for("sendMessage", replies_to(sent))
-        assert ask.text == texts.CHOOSE_STYLE
+        assert ask.text == kind_texts.CHOOSE_STYLE["gif"]
 
 
 async def test_a_png_of_49_megapixels_sent_as_a_file_is_painted_like_any_photo(
@@ -212,7 +255,7 @@ async def test_a_static_sticker_works_as_the_style(fake: FakeTelegram, tmp_path,
         await fake.wait_for("sendMessage", replies_to(photo))
         fake.user_sends(chat, ALICE, sticker=sticker)
         result = await fake.wait_for("sendPhoto", result_for(photo), timeout=180)
-    assert result.text.startswith(texts.STYLE_OWN_PHOTO)
+    assert result.text.startswith(texts.STYLE_OWN)
     assert_stylised(result.upload(), content, (64, 48))
 
 

@@ -11,7 +11,8 @@ import asyncio
 import numpy as np
 import pytest
 
-from bot.telegram import texts
+from bot.jobs.work_area import WorkArea
+from bot.telegram import kind_texts, texts
 from tests.conditions import all_finished, biggest_file_id, job_rows, until
 from tests.fake_telegram import (
     ADMIN_ID,
@@ -59,7 +60,7 @@ async def test_private_flow_with_own_style_photo(fake: FakeTelegram, tmp_path, w
         fake.user_sends_photo(chat, ALICE, style_photo())
         result = await fake.wait_for("sendPhoto", result_for(photo))
         assert_stylised(result.upload(), content, (64, 48))
-        assert result.text.startswith("your style photo · 64×48")
+        assert result.text.startswith("your own style · 64×48 · painted in ")
         actions = {data.split(":")[-1] for _, data in result.buttons()}
         assert actions == {"up", "down", "col", "file", "s", "p"}  # re-runs, sticker, pack
         # The status message said "queued" and went away once the picture was there.
@@ -179,7 +180,7 @@ async def test_cancel_running_job_and_waiting_photo(fake: FakeTelegram, tmp_path
         await fake.wait_for(None, status_says("Stylising", chat.id))
         command = fake.user_sends_text(chat, ALICE, "/cancel")
         answer = await fake.wait_for("sendMessage", replies_to(command))
-        assert answer.text.startswith("Cancelled 1 job")
+        assert answer.text == kind_texts.CANCELLED_ONE["photo"]
         await fake.wait_for(None, status_says("Cancelled.", chat.id, exactly=True), timeout=10)
 
         # A half-finished conversation is cleared too: the next photo is a new content photo.
@@ -187,7 +188,9 @@ async def test_cancel_running_job_and_waiting_photo(fake: FakeTelegram, tmp_path
         await fake.wait_for("sendMessage", replies_to(waiting))
         command = fake.user_sends_text(chat, ALICE, "/cancel")
         answer = await fake.wait_for("sendMessage", replies_to(command))
-        assert answer.text == "Cancelled."
+        assert answer.text == kind_texts.CLEARED["photo"]
+        # Its download went before the answer.
+        assert WorkArea(tmp_path / "work").cached_input(ALICE.id, biggest_file_id(waiting)) is None
         again = fake.user_sends_photo(chat, ALICE, content_photo())
         ask = await fake.wait_for("sendMessage", replies_to(again))
         assert "second photo" in ask.text
@@ -235,7 +238,7 @@ async def test_group_replies_to_a_photo(fake: FakeTelegram, tmp_path, worker):
         mark = fake.mark()
         fake.user_sends_photo(group, BOB, style_photo(seed=7), caption="/stylize", reply_to=shared)
         by_photo = await fake.wait_for("sendPhoto", result_for(shared), after=mark)
-        assert by_photo.text.startswith("your style photo")
+        assert by_photo.text.startswith("your own style")
         assert_stylised(by_photo.upload(), content, (64, 48))
 
         # Alice's result buttons are hers: Bob tapping them gets a polite no.
@@ -256,7 +259,7 @@ async def test_restart_keeps_a_half_finished_conversation(fake: FakeTelegram, tm
     async with run_bot(fake, tmp_path, worker):
         fake.user_sends_photo(chat, ALICE, style_photo())
         result = await fake.wait_for("sendPhoto", result_for(photo))
-        assert result.text.startswith("your style photo")
+        assert result.text.startswith("your own style")
         assert_stylised(result.upload(), content, (64, 48))
 
 
@@ -292,7 +295,7 @@ async def test_styles_gallery_and_default_style(fake: FakeTelegram, tmp_path, wo
         assert answer.text == texts.DEFAULT_CLEARED
         unstyled = fake.user_sends_photo(chat, ALICE, content_photo())
         ask = await fake.wait_for("sendMessage", replies_to(unstyled))
-        assert ask.text == texts.CHOOSE_STYLE
+        assert ask.text == kind_texts.CHOOSE_STYLE["photo"]
         assert len(job_rows(tmp_path / "stylebot.db")) == 1
 
 
@@ -439,7 +442,7 @@ async def test_group_stylize_without_a_name_asks_that_user(fake: FakeTelegram, t
         # ...Alice's is.
         alices = fake.user_sends_photo(group, ALICE, style_photo(seed=5), reply_to=ask.message_id)
         result = await fake.wait_for("sendPhoto", result_for(shared))
-        assert result.text.startswith("your style photo")
+        assert result.text.startswith("your own style")
         await until(all_finished(tmp_path / "stylebot.db"))
         [job] = job_rows(tmp_path / "stylebot.db")
         assert (job.user_id, job.style_file_id) == (ALICE.id, biggest_file_id(alices))

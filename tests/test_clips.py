@@ -129,12 +129,17 @@ def test_frame_rate_is_resampled_to_max_fps_keeping_the_duration(tmp_path: Path)
     assert probe_clip(result.output_path).fps == pytest.approx(10)
 
 
-def test_long_clip_stops_at_max_seconds(tmp_path: Path):
+def test_long_clip_stops_at_max_seconds_and_says_where(tmp_path: Path):
     source = write_clip(tmp_path / "in.mp4", pan(24), fps=12)  # 2 s
     result = stylize_clip(str(source), str(tmp_path / "out.mp4"), identity,
                           ClipLimits(max_seconds=1.0))
     assert result.frames == 12
     assert result.duration_s == pytest.approx(1.0)
+    assert result.cut_at_s == 1.0
+    # Exactly as long as the limit, or shorter: painted whole, nothing said.
+    whole = stylize_clip(str(source), str(tmp_path / "whole.mp4"), identity,
+                         ClipLimits(max_seconds=2.0))
+    assert (whole.frames, whole.cut_at_s) == (24, None)
 
 
 def test_long_side_is_scaled_to_max_side_and_never_up(tmp_path: Path):

@@ -8,14 +8,14 @@ from __future__ import annotations
 import io
 import os
 import signal
-from fractions import Fraction
 
 import av
 import numpy as np
 import pytest
 from PIL import Image
 
-from bot.telegram import texts
+from bot.jobs.work_area import WorkArea
+from bot.telegram import kind_texts, texts
 from tests.conditions import all_finished, until, until_blocking
 from tests.fake_telegram import (
     ADMIN_ID,
@@ -31,33 +31,14 @@ from tests.fake_telegram import (
     replies_to,
     result_for,
     run_bot,
+    tiny_clip,
 )
 from tests.remote_servers import RedisServer, settled, workers
 
 pytestmark = pytest.mark.usefixtures("presets_dir")
 async_test = pytest.mark.asyncio(loop_scope="module")
 
-WIDTH, HEIGHT, FRAMES, FPS = 64, 48, 8, 8
-
-
-def tiny_clip(container: str = "mp4", codec: str = "libx264", *, frames: int = FRAMES,
-              width: int = WIDTH, height: int = HEIGHT, fps: int = FPS) -> bytes:
-    """A bar sliding across a gradient, `frames` frames at `fps`."""
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=container) as out:
-        stream = out.add_stream(codec, rate=Fraction(fps))
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "rgb8" if codec == "gif" else "yuv420p"
-        y, x = np.mgrid[0:height, 0:width]
-        for index in range(frames):
-            frame = np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 120)], -1)
-            frame[:, (index * 6) % width:(index * 6) % width + 10] = (240, 220, 40)
-            video = av.VideoFrame.from_ndarray(frame.astype(np.uint8), format="rgb24")
-            for packet in stream.encode(video):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return buffer.getvalue()
+WIDTH, HEIGHT = 64, 48
 
 
 def decoded_frames(data: bytes) -> list[np.ndarray]:
@@ -82,13 +63,14 @@ async def test_a_gif_in_a_private_chat_comes_back_as_a_painted_animation(
     async with run_bot(fake, tmp_path, worker):
         sent = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip(), duration=1)
         ask = await fake.wait_for("sendMessage", replies_to(sent))
-        assert ask.text == texts.CHOOSE_STYLE
+        assert ask.text == kind_texts.CHOOSE_STYLE["gif"]
         fake.user_taps(next(data for _, data in ask.buttons() if data.endswith(":mosaic")),
                        fake.message(chat.id, ask.message_id))
         result = await fake.wait_for("sendAnimation", result_for(sent), timeout=120)
     assert (result.params["width"], result.params["height"]) == (WIDTH, HEIGHT)
     assert result.params["duration"] == 1
-    assert result.text.startswith("mosaic · 64×48")
+    assert result.text.startswith("mosaic · 64×48 · painted in ")
+    assert "\n" not in result.text  # painted whole: nothing to add
     assert_painted_clip(result.upload(), (WIDTH, HEIGHT))
     labels = [data for _, data in result.buttons()]
     assert any(data.startswith("r:") for data in labels)
@@ -133,33 +115,50 @@ async def test_an_animated_sticker_gets_one_polite_line(fake: FakeTelegram, tmp_
 
 
 @async_test
-async def test_too_long_or_too_big_clips_are_refused_before_downloading(
+async def test_one_length_rule_clips_are_cut_and_say_so_and_too_big_files_refused(
         fake: FakeTelegram, tmp_path, worker):
+    """A clip longer than the limit is painted up to the limit, and its caption says so,
+    whatever Telegram states: an honest duration, an understated one, a GIF file with none. A
+    file over the download limit is refused before anything is downloaded."""
     chat = private_chat(ALICE)
-    async with run_bot(fake, tmp_path, worker, STYLEBOT_CLIP_MAX_SECONDS="5"):
-        long = fake.user_sends_clip(chat, ALICE, "video", tiny_clip(), duration=7200)
-        answer = await fake.wait_for("sendMessage", replies_to(long))
-        assert answer.text == texts.CLIP_TOO_LONG.format(seconds=7200, limit=5)
+    async with run_bot(fake, tmp_path, worker, STYLEBOT_CLIP_MAX_SECONDS="0.5"):
+        honest = fake.user_sends_clip(chat, ALICE, "video", tiny_clip(), caption="mosaic",
+                                      duration=1)  # 8 frames at 8 fps
+        understated = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip(),
+                                           caption="mosaic", duration=0)
+        unstated = fake.user_sends_clip(chat, ALICE, "gif_document", tiny_clip("gif", "gif"),
+                                        caption="mosaic")
+        for sent in (honest, understated, unstated):
+            result = await fake.wait_for("sendAnimation", result_for(sent), timeout=120)
+            caption, note = result.text.split("\n")
+            assert caption.startswith("mosaic · 64×48 · painted in ")
+            assert note == texts.CUT_NOTE.format(seconds=0.5)
+            assert 3 <= len(decoded_frames(result.upload())) <= 5  # about half of 8
         big = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip(), file_size=30 * 2**20)
         answer = await fake.wait_for("sendMessage", replies_to(big))
         assert answer.text == texts.CLIP_TOO_BIG.format(limit=20)
-    assert not fake.find("getFile")
+    assert not fake.find("getFile", lambda c: c.params["file_id"] == big["animation"]["file_id"])
 
 
 @async_test
 async def test_a_photo_then_a_gif_paints_the_gif_and_a_photo_styles_a_waiting_gif(
         fake: FakeTelegram, tmp_path, worker):
-    """A clip is never a style: after a photo, a GIF is new content; a photo sent while a
-    GIF waits is the GIF's style."""
+    """A clip is never a style: after a photo, a GIF is new content (the photo no longer
+    waits, and its download is deleted at once); a photo sent while a GIF waits is the GIF's
+    style."""
     chat = private_chat(ALICE)
+    work = WorkArea(tmp_path / "work")
     async with run_bot(fake, tmp_path, worker):
-        fake.user_sends_photo(chat, ALICE, content_photo())
+        photo = fake.user_sends_photo(chat, ALICE, content_photo())
+        await fake.wait_for("sendMessage", replies_to(photo))
+        assert work.cached_input(ALICE.id, photo["photo"][-1]["file_id"]) is not None
         gif = fake.user_sends_clip(chat, ALICE, "animation", tiny_clip())
         ask = await fake.wait_for("sendMessage", replies_to(gif))
-        assert ask.text == texts.CHOOSE_STYLE
+        assert ask.text == " ".join([kind_texts.CHOOSE_STYLE["gif"], kind_texts.CLEARED["photo"]])
+        assert work.cached_input(ALICE.id, photo["photo"][-1]["file_id"]) is None
         fake.user_sends_photo(chat, ALICE, content_photo(32, 32, tint=(90, -40, 0)))
         result = await fake.wait_for("sendAnimation", result_for(gif), timeout=120)
-    assert result.text.startswith(texts.STYLE_OWN_PHOTO)
+    assert result.text.startswith(texts.STYLE_OWN)
 
 
 @async_test

@@ -39,7 +39,7 @@ async def test_album_of_two_photos_in_a_private_chat(fake: FakeTelegram, tmp_pat
         # The parts arrive the wrong way round: the first by message id is still the content.
         first, _ = fake.user_sends_album(chat, ALICE, [content, style_photo()], order=[1, 0])
         result = await fake.wait_for("sendPhoto", result_for(first), timeout=60)
-        assert result.text.startswith(texts.STYLE_OWN_PHOTO)
+        assert result.text.startswith(texts.STYLE_OWN)
         assert_stylised(result.upload(), content, (64, 48))
         # One job, no "pick a style" question for either part.
         assert not fake.find("sendMessage", lambda c: "Pick a style" in c.text)

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 import pytest_asyncio
 
+from bot.jobs.fair_order import FRAME_PRIOR_S
 from bot.jobs.model import Job, JobRequest, JobStatus, QueueFull, UserLimitReached
 from bot.jobs.queue import SqliteJobQueue
 from bot.settings import JobSettings
@@ -353,16 +354,22 @@ async def test_jobs_stored_by_older_versions_still_load(queue):
 
 async def test_a_clips_estimate_counts_its_frames(queue, clock):
     """Pictures are estimated by the recent pictures; a clip by its frames times the recent
-    clips' time per frame (before any clip finished, as a picture)."""
+    clips' time per frame (before any clip finished, at `FRAME_PRIOR_S` a frame)."""
     photo = await queue.enqueue(request(A))
     await queue.claim()
     clock.now += 40
     await finish(queue, photo)
     first_clip = await queue.enqueue(clip_request(B, frames=30))
-    assert await queue.position(first_clip.id) == (0, 40.0)  # no clip finished: a guess
+    behind = await queue.enqueue(request(D, tag="behind"))
+    # No clip finished yet: a prior per frame, not one picture's time.
+    assert await queue.position(first_clip.id) == (0, 30 * FRAME_PRIOR_S)
+    assert await queue.position(behind.id) == (1, 30 * FRAME_PRIOR_S + 40.0)
     await queue.claim()
     clock.now += 15  # 0.5 s per frame
     await finish(queue, first_clip)
+    await queue.claim()
+    clock.now += 40
+    await finish(queue, behind)
 
     long = await queue.enqueue(clip_request(C, frames=150))
     after = await queue.enqueue(request(D))
@@ -376,3 +383,29 @@ async def test_a_clips_estimate_counts_its_frames(queue, clock):
 
 def clip_request(user_id: int, frames: int) -> JobRequest:
     return dataclasses.replace(request(user_id), media="clip", frames=frames)
+
+
+async def test_the_time_per_frame_is_learnt_from_the_frames_painted(queue, clock):
+    """A clip stated as 150 frames that had 60 is 0.5 s a frame, not 0.2: the estimate learns
+    from what was painted, and where a clip longer than the limit was cut is kept."""
+    clip = await queue.enqueue(clip_request(A, frames=150))
+    await queue.claim()
+    clock.now += 30
+    await queue.complete(clip.id, "/tmp/clip.mp4", seconds=30.0, frames=60, cut_at_s=10.0)
+    done = await queue.get(clip.id)
+    assert (done.frames, done.cut_at_s) == (60, 10.0)
+    await queue.mark_delivered(clip.id, 1)
+    nxt = await queue.enqueue(clip_request(B, frames=100))
+    assert await queue.position(nxt.id) == (0, 50.0)
+
+
+async def test_one_slow_first_job_does_not_lift_every_estimate(queue, clock):
+    """The estimate is the median of the recent jobs: a worker's cold first job (60 s among
+    jobs of 2 s) leaves it at 2 s a picture, where the mean would say 17."""
+    for user, seconds in zip((A, B, C, D), (60, 2, 2, 2), strict=True):
+        job = await queue.enqueue(request(user))
+        await queue.claim()
+        clock.now += seconds
+        await finish(queue, job)
+    waiting = [await queue.enqueue(request(user, tag="again")) for user in (A, B)]
+    assert [await queue.position(job.id) for job in waiting] == [(0, 2.0), (1, 4.0)]

@@ -3,6 +3,8 @@ is chosen. (What users see in each language, end to end: `tests/test_languages_e
 
 from __future__ import annotations
 
+import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.telegram import texts
+from bot.settings import ContentKind
+from bot.telegram import kind_texts, texts
 from bot.telegram.i18n import (
     CATALOGUES,
     EXTRACTION_KEYWORDS,
@@ -115,20 +118,56 @@ def test_each_catalogue_is_compiled_and_used(code: str):
     assert catalogue_path(code, ".mo").is_file(), "run scripts/install.sh (make install)"
     t = translator(code)
     assert t(texts.START) != texts.START
-    assert t.n(texts.CANCELLED_JOBS, 5, count=5) != texts.CANCELLED_JOBS.format(count=5)
+    many = kind_texts.CANCELLED_MANY
+    assert t.n(many, 5, count=5) != many.format(count=5)
 
 
 def test_plural_forms_are_chosen_by_number():
     ru, zh, es, en = (translator(code) for code in ("ru", "zh", "es", "en"))
-    assert ru.n(texts.CANCELLED_JOBS, 1, count=1).startswith("Отменено 1 задание,")
-    assert ru.n(texts.CANCELLED_JOBS, 3, count=3).startswith("Отменено 3 задания,")
-    assert ru.n(texts.CANCELLED_JOBS, 5, count=5).startswith("Отменено 5 заданий,")
-    assert ru.n(texts.CANCELLED_JOBS, 21, count=21).startswith("Отменено 21 задание,")
-    assert es.n(texts.CANCELLED_JOBS, 1, count=1) == "Cancelé 1 trabajo y quité tu foto."
-    assert es.n(texts.CANCELLED_JOBS, 2, count=2) == "Cancelé 2 trabajos y quité tu foto."
-    assert zh.n(texts.CANCELLED_JOBS, 2, count=2) == "已取消 2 个任务，并清除了你的照片。"
-    assert en.n(texts.CANCELLED_JOBS, 1, count=1) == "Cancelled 1 job and cleared your photo."
-    assert en.n(texts.CANCELLED_JOBS, 2, count=2) == "Cancelled 2 jobs and cleared your photo."
+    many = kind_texts.CANCELLED_MANY
+    assert ru.n(many, 1, count=1) == "Отменена 1 картина."
+    assert ru.n(many, 3, count=3) == "Отменены 3 картины."
+    assert ru.n(many, 5, count=5) == "Отменено 5 картин."
+    assert ru.n(many, 21, count=21) == "Отменена 21 картина."
+    assert es.n(many, 1, count=1) == "Cancelé 1 cuadro."
+    assert es.n(many, 2, count=2) == "Cancelé 2 cuadros."
+    assert zh.n(many, 2, count=2) == "已取消 2 幅画。"
+    assert en.n(many, 2, count=2) == "Cancelled 2 paintings."
+
+
+PHOTO_WORDS = {"en": r"\bphotos?\b", "ru": r"фото", "zh": r"照片", "es": r"\bfotos?\b"}
+"""How each language says "photo" (Spanish "fotograma", a video's frame, is no photo)."""
+
+
+@pytest.mark.parametrize("code", ["en", "ru", "zh", "es"])
+def test_what_is_said_about_each_kind_names_it_and_never_a_photo(code: str):
+    """Every sentence about a GIF, a video, a round video or a sticker is its own, and none
+    calls it a photo; the photo's sentences do."""
+    t = translator(code)
+    for kind in typing.get_args(ContentKind):
+        said = [t(kind_texts.CHOOSE_STYLE[kind]), t(kind_texts.CHOOSE_STYLE_GROUP[kind]),
+                t(kind_texts.CANCELLED_ONE[kind]), t(kind_texts.CLEARED[kind])]
+        if kind in kind_texts.MOVING_KINDS:
+            said += [kind_texts.not_a_style_text(kind, t)]
+            said += [kind_texts.clip_refusal_text(reason, kind, t)
+                     for reason in ("no_video", "corrupt", "too_few_frames")]
+        named = [bool(re.search(PHOTO_WORDS[code], text, re.IGNORECASE)) for text in said]
+        assert all(named) if kind == "photo" else not any(named), (kind, said)
+    sentences = [t(kind_texts.CHOOSE_STYLE[kind]) for kind in typing.get_args(ContentKind)]
+    assert len(set(sentences)) == len(sentences)
+
+
+def test_cancel_names_what_it_cancelled_in_one_answer():
+    en, zh = translator("en"), translator("zh")
+    assert kind_texts.cancel_text(["gif"], None, en) == "Cancelled the painting of your GIF."
+    assert kind_texts.cancel_text(["photo", "round"], "sticker", en) == (
+        "Cancelled 2 paintings. Your sticker no longer waits for a style.")
+    assert kind_texts.cancel_text([], "round", en) == (
+        "Your round video no longer waits for a style.")
+    assert kind_texts.cancel_text([], None, en) == texts.NOTHING_TO_CANCEL
+    # Chinese joins two sentences without a space.
+    assert kind_texts.cancel_text(["video"], "gif", zh) == (
+        "已取消为你的视频作画。你的 GIF 不再等待风格。")
 
 
 def test_words_in_context_are_translated_apart():
@@ -168,7 +207,7 @@ def test_unknown_languages_get_english():
 
 def test_a_text_with_plural_forms_needs_its_number():
     with pytest.raises(TypeError):
-        translator("en")(texts.CANCELLED_JOBS)
+        translator("en")(kind_texts.CANCELLED_MANY)
 
 
 def test_a_broken_translation_falls_back_to_english(caplog):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.telegram import texts
+from bot.telegram import kind_texts, texts
 from bot.telegram.i18n import translator
 from tests.fake_telegram import (
     FakeTelegram,
@@ -39,13 +39,13 @@ async def test_a_russian_user_gets_russian_replies_buttons_and_status(
 
         photo = fake.user_sends_photo(chat, IVAN, content_photo())
         ask = await fake.wait_for("sendMessage", replies_to(photo))
-        assert ask.text == RU(texts.CHOOSE_STYLE)
+        assert ask.text == RU(kind_texts.CHOOSE_STYLE["photo"])
         fake.user_taps(f"p:{photo['message_id']}:mosaic", fake.message(chat.id, ask.message_id),
                        user=IVAN)
         status = await fake.wait_for("sendMessage", lambda c: c.text.startswith("В очереди"))
         assert status.reply_to == photo["message_id"]
         result = await fake.wait_for("sendPhoto", result_for(photo))
-        assert result.text.startswith("mosaic · 64×48 · ")
+        assert result.text.startswith("mosaic · 64×48 · нарисовано за ")
         assert result.text.endswith(" с")  # seconds, in Russian
         assert [label for label, _ in result.buttons()] == [
             "Стиль сильнее", "Стиль слабее", "Сохранить цвета", "Полный размер файлом",

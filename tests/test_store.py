@@ -12,7 +12,7 @@ from telegram import Chat, Message
 
 from bot.schema import MIGRATIONS
 from bot.settings import Settings
-from bot.store import Session, Store
+from bot.store import Session, Store, WaitingContent
 from bot.telegram.inbox import Inbox
 from tests.databases import database_at_schema, opened
 
@@ -319,3 +319,38 @@ async def test_a_database_of_schema_4_gets_clips_and_sticker_packs(tmp_path):
         session = await store.get_session(1, 7)
         assert (session.content_file_id, session.content_media, session.content_frames) == (
             "C", "round", 45)
+
+
+@pytest.mark.asyncio
+async def test_a_database_of_schema_5_gets_content_kinds(tmp_path):
+    """Migration 6 (what the user sent, as they would name it; where a clip was cut) on a
+    database of schema 5: waiting photos and photo jobs stay photos, clips become videos (a
+    GIF is a silent video to Telegram too), round ones round videos; nothing was cut."""
+    path = await database_at_schema(
+        tmp_path / "clips.db", 5,
+        "INSERT INTO jobs (chat_id, user_id, chat_type, content_file_id, status, created_at, "
+        "media, frames) VALUES (1, 7, 'private', 'P', 'done', 0, 'photo', 1), "
+        "(1, 7, 'private', 'C', 'queued', 0, 'clip', 40), "
+        "(1, 7, 'private', 'R', 'queued', 0, 'round', 30)",
+        "INSERT INTO sessions (chat_id, user_id, pending, content_file_id, updated_at, "
+        "content_media, content_frames) VALUES (1, 7, 'await_style', 'C', 0, 'clip', 40), "
+        "(2, 7, 'await_style', 'R', 0, 'round', 30), (3, 7, 'await_style', 'P', 0, 'photo', 1)",
+    )
+    async with opened(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        async with store.read() as db:
+            rows = await (await db.execute(
+                "SELECT content_file_id, content_kind, cut_at_s FROM jobs ORDER BY id")
+            ).fetchall()
+        assert [tuple(row) for row in rows] == [("P", "photo", None), ("C", "video", None),
+                                               ("R", "round", None)]
+        kinds = [(await store.get_session(chat, 7)).content_kind for chat in (1, 2, 3)]
+        assert kinds == ["video", "round", "photo"]
+        session = await store.get_session(1, 7)
+        session.await_style("G", 9, "clip", 12, "gif")
+        await store.save_session(session)
+    async with opened(path) as store:
+        assert (await store.get_session(1, 7)).waiting == WaitingContent("G", "gif")
+        assert await store.clear_pending(1, 7) == WaitingContent("G", "gif")
+        assert await store.clear_pending(1, 7) is None  # nothing waits any more
+        assert (await store.get_session(1, 7)).content_kind == "photo"

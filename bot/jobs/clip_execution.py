@@ -92,4 +92,4 @@ def execute_clip(request: WorkRequest, clip: ClipSpec, *,
             raise ImageError(error.code, **error.data) from error
         raise
     return WorkResult(request.job_id, request.output_path, (result.width, result.height),
-                      time.perf_counter() - started, result.frames)
+                      time.perf_counter() - started, result.frames, result.cut_at_s)

@@ -2,24 +2,33 @@
 
 `SqliteJobQueue` (`bot.jobs.queue`) hands out jobs with `fair_order`: retried jobs first, then
 round-robin across users (the user served least recently first), FIFO within a user. A job's
-estimated wait (`eta`) is what each job ahead is expected to take (`Durations`: the mean of the
-last `ETA_HISTORY` pictures' computing times; a clip's frames times the mean time per frame of
-the last clips), minus what the jobs computing now have done already; it assumes one worker.
+estimated wait (`eta`) is what each job ahead is expected to take (`Durations`: a picture the
+median of the last `ETA_HISTORY` pictures' computing times; a clip its frames times the median
+time per frame of the last `ETA_HISTORY` clips, each clip's time over the frames it painted, or
+`FRAME_PRIOR_S` before any clip has finished), minus what the jobs computing now have done
+already; it assumes one worker. The median, not the mean: a worker's first job after a start
+(tracing the network, waiting for the worker) can take forty times a usual one, and one such
+job among twenty would lift every estimate threefold.
 """
 
 from __future__ import annotations
 
 import heapq
+import statistics
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.store import fetch_all, fetch_one
+from bot.store import fetch_all
 
 ETA_HISTORY = 20
-"""How many recent job durations the ETA averages."""
+"""How many recent job durations the ETA looks at."""
+FRAME_PRIOR_S = 0.25
+"""A clip's time per frame before any clip has finished: about what the instant network and
+the steady strokes take for a 480 px frame on two CPU cores (docs/animations.md). Counting a
+clip as one picture instead told a photo behind a 10 s clip "about 6 s" for a 10 s wait."""
 
 COMPUTING = "status = 'running' AND result_path IS NULL"
 """SQL condition for the jobs that hold a user's "running" slot: claimed and still computing."""
@@ -47,11 +56,12 @@ class Durations:
     per_frame: float | None = None
 
     def of(self, media: str, frames: int) -> float | None:
-        """A job's expected computing time. A clip before any clip finished counts as a
-        picture (a guess; the first clip's time corrects it)."""
-        if media != "photo" and self.per_frame is not None:
-            return self.per_frame * max(frames, 1)
-        return self.per_picture
+        """A job's expected computing time: a picture's mean, a clip's frames at the mean
+        time per frame (`FRAME_PRIOR_S` until a clip has finished)."""
+        if media == "photo":
+            return self.per_picture
+        per_frame = self.per_frame if self.per_frame is not None else FRAME_PRIOR_S
+        return per_frame * max(frames, 1)
 
 
 def fair_order(waiting: Iterable[Waiting]) -> list[Waiting]:
@@ -96,24 +106,23 @@ async def queued_in_order(db: aiosqlite.Connection) -> list[Waiting]:
     return fair_order(Waiting(*row) for row in rows)
 
 
-async def mean_durations(db: aiosqlite.Connection) -> Durations:
-    """The mean computing time of the last `ETA_HISTORY` pictures, and per frame of the last
+async def recent_durations(db: aiosqlite.Connection) -> Durations:
+    """The median computing time of the last `ETA_HISTORY` pictures, and per frame of the last
     `ETA_HISTORY` clips."""
-    rows = {}
+    medians = {}
     for media, per in (("picture", "1"), ("clip", "frames")):
-        row = await fetch_one(
+        rows = await fetch_all(
             db,
             f"""
-            SELECT AVG(seconds) FROM (
-                SELECT (computed_at - started_at) / MAX({per}, 1) AS seconds FROM jobs
-                WHERE computed_at IS NOT NULL AND started_at IS NOT NULL
-                    AND (media = 'photo') = {int(media == "picture")}
-                ORDER BY computed_at DESC LIMIT {ETA_HISTORY}
-            )
+            SELECT (computed_at - started_at) / MAX({per}, 1) FROM jobs
+            WHERE computed_at IS NOT NULL AND started_at IS NOT NULL
+                AND (media = 'photo') = {int(media == "picture")}
+            ORDER BY computed_at DESC LIMIT {ETA_HISTORY}
             """,
         )
-        rows[media] = None if row[0] is None else max(float(row[0]), 0.0)
-    return Durations(rows["picture"], rows["clip"])
+        seconds = [max(float(row[0]), 0.0) for row in rows]
+        medians[media] = statistics.median(seconds) if seconds else None
+    return Durations(medians["picture"], medians["clip"])
 
 
 def remaining(expected: float | None, started_at: float | None, now: float) -> float | None:

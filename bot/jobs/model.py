@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from bot.settings import JobSettings, Media
+from bot.settings import ContentKind, JobSettings, Media
 
 
 class JobStatus(StrEnum):
@@ -36,7 +36,10 @@ class JobRequest:
     the requester's, as chosen when the job was asked for (`bot.telegram.i18n.choose`)."""
     media: Media = field(default="photo", kw_only=True)
     frames: int = field(default=1, kw_only=True)
-    """Frames a clip job paints at most (1 for a picture): the queue's estimates count them."""
+    """Frames a clip job paints at most (1 for a picture): the queue's estimates count them.
+    Once computed, the frames it painted (what later estimates learn from)."""
+    content_kind: ContentKind = field(default="photo", kw_only=True)
+    """What the user sent, as they would name it (for what is said about the job)."""
 
 
 @dataclass
@@ -51,6 +54,8 @@ class Job(JobRequest):
     status_message_id: int | None
     result_path: str | None
     delivered_message_id: int | None
+    cut_at_s: float | None = None
+    """A clip longer than the limit: painted up to this many seconds (None: painted whole)."""
 
     @property
     def active(self) -> bool:
@@ -83,8 +88,10 @@ class JobQueue(Protocol):
     async def claim(self) -> Job | None: ...
     async def set_status_message(self, job_id: int, message_id: int) -> None: ...
     async def complete(self, job_id: int, result_path: str, *, seconds: float,
+                       frames: int | None = None, cut_at_s: float | None = None,
                        kept_instant: bool = False) -> None:
-        """The job's result is at `result_path`, computed in `seconds` of worker time
+        """The job's result is at `result_path`, computed in `seconds` of worker time; a clip
+        with the `frames` it painted, cut at `cut_at_s` seconds if it was longer
         (`kept_instant`: its requester kept the instant picture instead of waiting)."""
     async def mark_delivered(self, job_id: int, message_id: int) -> None: ...
     async def fail(self, job_id: int, error: str) -> None: ...

@@ -24,8 +24,8 @@ import aiosqlite
 from bot.jobs.fair_order import (
     COMPUTING,
     eta,
-    mean_durations,
     queued_in_order,
+    recent_durations,
     remaining,
 )
 from bot.jobs.model import (
@@ -91,8 +91,8 @@ class SqliteJobQueue(JobQueue):
                     """
                     INSERT INTO jobs (chat_id, user_id, chat_type, reply_to_message_id,
                         content_file_id, style_file_id, preset, settings, language, status,
-                        attempts, created_at, media, frames)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)
+                        attempts, created_at, media, frames, content_kind)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)
                     RETURNING *
                     """,
                     (
@@ -108,6 +108,7 @@ class SqliteJobQueue(JobQueue):
                         self._clock(),
                         request.media,
                         request.frames,
+                        request.content_kind,
                     ),
                 )
                 jobs.append(_job(await cursor.fetchone()))
@@ -147,15 +148,19 @@ class SqliteJobQueue(JobQueue):
             )
 
     async def complete(self, job_id: int, result_path: str, *, seconds: float,
+                       frames: int | None = None, cut_at_s: float | None = None,
                        kept_instant: bool = False) -> None:
-        """Records that the result is on disk (`seconds`: the worker time, for the metrics;
-        `kept_instant`: the instant picture, kept by its requester, for /stats). The job stays
-        RUNNING until delivered; a job cancelled meanwhile stays cancelled."""
+        """Records that the result is on disk (`seconds`: the worker time, for the metrics);
+        a clip's painted `frames` replace the estimate (later estimates learn from them) and
+        `cut_at_s` says where a clip longer than the limit was cut; `kept_instant`: the
+        instant picture, kept by its requester, for /stats. The job stays RUNNING until
+        delivered; a job cancelled meanwhile stays cancelled."""
         async with self.store.transaction() as db:
             cursor = await db.execute(
-                "UPDATE jobs SET result_path = ?, computed_at = ?, kept_instant = ? "
+                "UPDATE jobs SET result_path = ?, computed_at = ?, "
+                "frames = COALESCE(?, frames), cut_at_s = ?, kept_instant = ? "
                 "WHERE id = ? AND status = 'running'",
-                (result_path, self._clock(), int(kept_instant), job_id),
+                (result_path, self._clock(), frames, cut_at_s, int(kept_instant), job_id),
             )
             if cursor.rowcount == 0:
                 log.info("job %d was no longer running when its result arrived", job_id)
@@ -261,7 +266,7 @@ class SqliteJobQueue(JobQueue):
             )
             if job is None or job["status"] not in ("queued", "running"):
                 return 0, None
-            durations = await mean_durations(db)
+            durations = await recent_durations(db)
             now = self._clock()
             if job["status"] == "running":
                 expected = durations.of(job["media"], job["frames"])

@@ -317,7 +317,10 @@ class JobRunner:
             if result is None:
                 await self._carry_out(outcome_of(error, job), job, status)
                 return None
-            await self.queue.complete(job.id, str(result.output_path), seconds=result.seconds)
+            clip = job.media != "photo"
+            await self.queue.complete(job.id, str(result.output_path), seconds=result.seconds,
+                                      frames=result.steps if clip else None,
+                                      cut_at_s=result.cut_at_s)
             return result.seconds
         finally:
             self._kept.discard(job.id)
@@ -348,9 +351,9 @@ class JobRunner:
         match outcome:
             case UserCancelled():
                 self._cancelled.discard(job.id)
+                discard_files(self.work, job)  # gone before the user reads "Cancelled."
                 await status.stop()
                 await status.show_cancelled()
-                discard_files(self.work, job)
             case Retry(error=error, backoff=backoff):
                 await asyncio.sleep(backoff)
                 await self._retry(job, status, error=error)

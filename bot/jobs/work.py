@@ -71,6 +71,9 @@ class WorkResult:
     """(width, height) of the result."""
     seconds: float
     steps: int
+    """Optimiser iterations (a clip: the frames painted)."""
+    cut_at_s: float | None = None
+    """A clip longer than its limit: painted up to this many seconds (None: whole)."""
 
 
 FailureKind = Literal["cancelled", "bad_input", "oom", "error"]

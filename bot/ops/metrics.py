@@ -77,8 +77,10 @@ class MeteredJobQueue(SqliteJobQueue):
         return job
 
     async def complete(self, job_id: int, result_path: str, *, seconds: float,
+                       frames: int | None = None, cut_at_s: float | None = None,
                        kept_instant: bool = False) -> None:
-        await super().complete(job_id, result_path, seconds=seconds, kept_instant=kept_instant)
+        await super().complete(job_id, result_path, seconds=seconds, frames=frames,
+                               cut_at_s=cut_at_s, kept_instant=kept_instant)
         JOB_SECONDS.observe(seconds)
 
     async def retry_later(self, job_id: int, settings: JobSettings | None = None) -> None:

@@ -41,3 +41,29 @@ async def probe_clip_file(path: str | os.PathLike) -> ClipInfo:
         return probe_clip(path)
 
     return await on_decoding_thread(probe)
+
+
+async def check_clip_file(path: str | os.PathLike, max_seconds: float, max_fps: int,
+                          max_side: int) -> int | None:
+    """Whether the clip can be painted within these limits, on the decoding thread: its
+    headers read (`stylecore.probe_clip`) and its first two frames decode. Returns about how
+    many frames a job paints of it (None where its headers don't tell); raises the engine's
+    `ClipError`: "not_video" or "no_video" (no picture in it), "corrupt" (frames that don't
+    decode: a file cut short, an index without its data), "too_few_frames" (one frame)."""
+    def check() -> int | None:
+        from itertools import islice
+
+        from stylecore import ClipError, ClipLimits, open_clip
+
+        limits = ClipLimits(max_fps=max_fps, max_side=max_side, max_seconds=max_seconds)
+        try:
+            with open_clip(path, limits) as clip:
+                for _ in islice(clip, 2):  # decoded and dropped: only whether they decode counts
+                    pass
+                return clip.info.painted_frames(limits)
+        except ClipError:
+            raise
+        except Exception as error:  # the decoder's own failure on a broken file
+            raise ClipError("corrupt", detail=str(error)) from error
+
+    return await on_decoding_thread(check)

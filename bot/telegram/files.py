@@ -9,12 +9,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from telegram import Bot, File, Message
+from telegram import Bot, Document, File, Message
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.jobs.ports import InputGone, InputTooBig, RecipientGone, Unreachable
 from bot.jobs.work_area import WorkArea
-from bot.settings import Media
+from bot.settings import ContentKind, Media
 from bot.telegram.retries import with_retries
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
@@ -49,15 +49,22 @@ class ImageRef:
     media: Media = "photo"
     duration: float | None = None
     """Seconds, as Telegram states them for moving pictures (None: not said)."""
+    content_kind: ContentKind = "photo"
+    """What the user would call it (the words the bot uses for it)."""
+    probed_frames: int | None = None
+    """A clip's frames within the limits, as its download's headers tell (None: not probed)."""
 
     @property
     def moving(self) -> bool:
         return self.media != "photo"
 
     def frames(self, max_seconds: float, max_fps: int) -> int:
-        """The frames a job on it paints at most (its queue estimate counts them)."""
+        """The frames a job on it paints at most (its queue estimate counts them): what the
+        download's headers say, else what Telegram states (the limits where it says nothing)."""
         if not self.moving:
             return 1
+        if self.probed_frames is not None:
+            return max(1, self.probed_frames)
         seconds = min(self.duration or max_seconds, max_seconds)
         return max(1, math.ceil(seconds * max_fps))
 
@@ -83,29 +90,38 @@ def image_in(message: Message | None) -> ImageRef | None:
     if message.animation:  # before document: an animation message carries both
         clip = message.animation
         return ImageRef(clip.file_id, clip.file_unique_id, clip.file_size, "animation",
-                        "clip", clip.duration)
+                        "clip", clip.duration, "gif")
     if message.video:
         clip = message.video
         return ImageRef(clip.file_id, clip.file_unique_id, clip.file_size, "video", "clip",
-                        clip.duration)
+                        clip.duration, "video")
     if message.video_note:
         clip = message.video_note
         return ImageRef(clip.file_id, clip.file_unique_id, clip.file_size, "video_note",
-                        "round", clip.duration)
+                        "round", clip.duration, "round")
     if message.document:
-        doc = message.document
-        if (doc.mime_type or "").lower() in CLIP_DOCUMENT_TYPES:
-            return ImageRef(doc.file_id, doc.file_unique_id, doc.file_size, "document", "clip")
-        return ImageRef(doc.file_id, doc.file_unique_id, doc.file_size, "document")
+        return _document(message.document)
     if message.sticker:
         sticker = message.sticker
         if sticker.is_animated:
             raise NotAStillImage
         if sticker.is_video:
             return ImageRef(sticker.file_id, sticker.file_unique_id, sticker.file_size,
-                            "video_sticker", "clip")
-        return ImageRef(sticker.file_id, sticker.file_unique_id, sticker.file_size, "sticker")
+                            "video_sticker", "clip", content_kind="video_sticker")
+        return ImageRef(sticker.file_id, sticker.file_unique_id, sticker.file_size, "sticker",
+                        content_kind="sticker")
     return None
+
+
+def _document(doc: Document) -> ImageRef:
+    """A file: a GIF or a video (a moving picture), else an image (decoded to tell)."""
+    mime_type = (doc.mime_type or "").lower()
+    if mime_type in CLIP_DOCUMENT_TYPES:
+        kind: ContentKind = "gif" if mime_type == "image/gif" else "video"
+        return ImageRef(doc.file_id, doc.file_unique_id, doc.file_size, "document", "clip",
+                        content_kind=kind)
+    return ImageRef(doc.file_id, doc.file_unique_id, doc.file_size, "document",
+                    content_kind="picture")
 
 
 async def download(bot: Bot, file_id: str, known_size: int | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -21,7 +22,8 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.jobs.model import Job
 from bot.jobs.ports import Failure, RecipientGone, Refused, Unreachable
 from bot.jobs.work import WorkProgress
-from bot.telegram import texts
+from bot.settings import ContentKind
+from bot.telegram import kind_texts, texts
 from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import MAX_DOWNLOAD_BYTES
 from bot.telegram.i18n import Translator, translator
@@ -36,6 +38,8 @@ from bot.telegram.status import (
     queued_text,
 )
 from stylecore import ImageError, StyleError, decode_image
+
+log = logging.getLogger("stylebot.presenter")
 
 
 class TelegramPresenter:
@@ -56,7 +60,7 @@ class TelegramPresenter:
             previews=self.previews and job.settings.previews,
             on_new_message=remember,
         )
-        return JobStatusMessage(message, translator(job.language), job.id)
+        return JobStatusMessage(message, translator(job.language), job.id, job.content_kind)
 
     @contextlib.asynccontextmanager
     async def busy(self, job: Job) -> AsyncIterator[None]:
@@ -104,9 +108,11 @@ class TelegramPresenter:
         reply = _reply_to(job)
         keyboard = result_keyboard(job.id, translator(job.language))
         if job.media == "round" and not job.settings.as_file:
-            return await with_retries(lambda: self.bot.send_video_note(
+            note = await with_retries(lambda: self.bot.send_video_note(
                 job.chat_id, InputFile(data, filename=filename), duration=duration,
                 length=info.width, reply_parameters=reply, reply_markup=keyboard))
+            await self._tell_cut(job, note)
+            return note
         caption = result_caption(job, info.width, info.height, seconds)
         if job.settings.as_file:
             return await with_retries(lambda: self.bot.send_document(
@@ -118,13 +124,30 @@ class TelegramPresenter:
             reply_markup=keyboard))
 
 
-class JobStatusMessage:
-    """A job's `StatusDisplay`: its status message, in its language."""
+    async def _tell_cut(self, job: Job, note: Message) -> None:
+        """A video note has no caption: that it was cut is a line in reply to it (the note is
+        delivered already, so a line that fails is only logged)."""
+        if job.cut_at_s is None:
+            return
+        text = translator(job.language)(texts.CUT_NOTE, seconds=_number(job.cut_at_s))
+        try:
+            await with_retries(lambda: self.bot.send_message(
+                job.chat_id, text, reply_parameters=ReplyParameters(
+                    note.message_id, allow_sending_without_reply=True)))
+        except TelegramError as exc:
+            log.warning("job %d: the line that the clip was cut was not sent: %s", job.id, exc)
 
-    def __init__(self, message: StatusMessage, t: Translator, job_id: int) -> None:
+
+class JobStatusMessage:
+    """A job's `StatusDisplay`: its status message, in its language, naming the job's
+    content as what it is (`kind`)."""
+
+    def __init__(self, message: StatusMessage, t: Translator, job_id: int,
+                 kind: ContentKind = "photo") -> None:
         self.message = message
         self.t = t
         self.job_id = job_id
+        self.kind = kind
 
     def start(self) -> None:
         self.message.start()
@@ -152,7 +175,7 @@ class JobStatusMessage:
         await self.message.set_text(self.t(texts.CANCELLED))
 
     async def show_failure(self, why: Failure | StyleError) -> None:
-        await self.message.set_text(failure_text(why, self.t))
+        await self.message.set_text(failure_text(why, self.t, self.kind))
 
     async def delete(self) -> None:
         await self.message.delete()
@@ -166,26 +189,38 @@ _FAILURES = {
 }
 
 
-def failure_text(why: Failure | StyleError, t: Translator) -> str:
-    """What a user is told when their job ended without a result."""
+def failure_text(why: Failure | StyleError, t: Translator, kind: ContentKind = "photo") -> str:
+    """What a user is told when their job (on content of this kind) ended without a result."""
     if isinstance(why, StyleError):
-        return texts.error_text(why, t)
+        return kind_texts.error_text(why, kind, t)
     if why is Failure.TOO_BIG:
-        return t(texts.TOO_BIG, limit=MAX_DOWNLOAD_BYTES // 2**20)
+        too_big = texts.CLIP_TOO_BIG if kind in kind_texts.MOVING_KINDS else texts.TOO_BIG
+        return t(too_big, limit=MAX_DOWNLOAD_BYTES // 2**20)
+    if why is Failure.INPUT_GONE and kind != "photo":
+        return t(texts.FILE_GONE)
     return t(_FAILURES[why])
 
 
 def result_caption(job: Job, width: int, height: int, seconds: float | None) -> str:
-    """The caption, e.g. "mosaic · 640×480 · 41 s", in the job's language, and on a line of its
-    own that it was made smaller when the full size ran out of memory."""
+    """The caption, e.g. "mosaic · 640×480 · painted in 41 s", in the job's language; on lines
+    of their own, that a clip longer than the limit was painted up to it, and that the
+    picture was made smaller when the full size ran out of memory."""
     t = translator(job.language)
-    style = job.preset or t(texts.STYLE_OWN_PHOTO)
-    parts = [style, texts.RESULT_SIZE.format(width=width, height=height)]
+    parts = [job.preset or t(texts.STYLE_OWN),
+             texts.RESULT_SIZE.format(width=width, height=height)]
     if seconds is not None:
-        whole = round(seconds)
-        parts.append(t.n(texts.SECONDS, whole, seconds=whole))
-    caption = " · ".join(parts)
-    return f"{caption}\n{t(texts.NOTE_SMALLER)}" if job.settings.shrunk else caption
+        parts.append(t(texts.PAINTED_IN, time=texts.seconds_text(seconds, t)))
+    lines = [" · ".join(parts)]
+    if job.cut_at_s is not None:
+        lines.append(t(texts.CUT_NOTE, seconds=_number(job.cut_at_s)))
+    if job.settings.shrunk:
+        lines.append(t(texts.NOTE_SMALLER))
+    return "\n".join(lines)
+
+
+def _number(seconds: float) -> int | float:
+    """10 for 10.0, 2.5 for 2.5."""
+    return int(seconds) if float(seconds).is_integer() else seconds
 
 
 def _reply_to(job: Job) -> ReplyParameters | None:

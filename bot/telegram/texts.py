@@ -3,9 +3,10 @@
 Each text is English source text marked for gettext extraction (`N_`; `NP_` for texts with a
 number, `NC_` with a context; see `bot.telegram.i18n`) and translated where it is used: with
 `t = translator(code)`, `t(texts.START)`, `t(texts.DEFAULT_SET, name=name)`,
-`t.n(texts.CANCELLED_JOBS, count, count=count)`. Placeholders are named (`{name}`) so a
+`t.n(texts.USER_LIMIT, count, count=count)`. Placeholders are named (`{name}`) so a
 translation may put them in any order. The engine's errors (`stylecore.errors`) carry a reason
-code and data, never a sentence; they are worded here, by `error_text`.
+code and data, never a sentence; they are worded here, by `error_text`. What is said about one
+kind of content ("Nice GIF!", "your round video") is in `bot.telegram.kind_texts`.
 """
 
 from __future__ import annotations
@@ -67,11 +68,7 @@ COMMANDS = [
 """Commands registered with setMyCommands, in each language (admin commands are left out on
 purpose)."""
 
-# --- choosing a style
-CHOOSE_STYLE = N_("Nice photo! Pick a style, or send a second photo to use as the style.")
-CHOOSE_STYLE_GROUP = N_(
-    "Pick a style, or reply to this message with a photo to use as the style."
-)
+# --- choosing a style (what is said under the style buttons: `bot.telegram.kind_texts`)
 PAGE = "{page}/{pages}"
 """The page counter between the preset keyboard's arrows: the same in every language."""
 STYLES_CAPTION = N_(
@@ -98,7 +95,8 @@ STARTING = N_("Starting…")
 RUNNING = N_("Stylising… {percent}%")
 RUNNING_ETA = N_("Stylising… {percent}%, about {eta} left")
 RETRYING = N_("Something went wrong; trying again…")
-STYLE_OWN_PHOTO = N_("your style photo")
+STYLE_OWN = N_("your own style")
+"""In the result's caption, where a preset's name would be: the style was a picture sent."""
 NOTE_SMALLER = N_("Made smaller than usual: the full size ran out of memory.")
 QUEUE_FULL = N_("I'm very busy right now; please try again in a few minutes.")
 USER_LIMIT = NP_(
@@ -110,14 +108,19 @@ JOB_FAILED_RETRIES = N_(
     "Sorry, I couldn't finish your picture after several tries. Please try again.")
 JOB_FAILED_MEMORY = N_("Sorry, that picture is too big for me even at a smaller size.")
 PHOTO_GONE = N_("Sorry, I can't get that photo from Telegram any more; please send it again.")
+FILE_GONE = N_("Sorry, I can't get that file from Telegram any more; please send it again.")
+"""`PHOTO_GONE` for anything but a photo."""
 CANCELLED = N_("Cancelled.")
-CANCELLED_JOBS = NP_("Cancelled {count} job and cleared your photo.",
-                     "Cancelled {count} jobs and cleared your photo.")
+"""A job's status message once it is cancelled (what /cancel answers: `kind_texts`)."""
 NOTHING_TO_CANCEL = N_("There's nothing to cancel.")
 RESULT_SIZE = "{width}×{height}"
 """In the result's caption, after the style: the same in every language."""
 SECONDS = NP_("{seconds} s", "{seconds} s")
 """A duration under 90 s, short (queue and progress estimates, the result's caption)."""
+PAINTED_IN = N_("painted in {time}")
+"""In the result's caption: how long the painting took ("painted in 41 s")."""
+CUT_NOTE = N_("I painted the first {seconds} s.")
+"""Under a clip longer than the limit (`STYLEBOT_CLIP_MAX_SECONDS`), painted up to it."""
 MINUTES = NP_("{minutes} min", "{minutes} min")
 A_MOMENT = N_("a moment")
 
@@ -127,12 +130,9 @@ ANIMATED_STICKER = N_(
     "Animated stickers are drawings I can't paint; send a photo, a GIF, a video or a video "
     "sticker instead.")
 CLIP_TOO_BIG = N_("That file is too big: I can take GIFs and videos up to {limit} MB.")
-CLIP_TOO_LONG = N_("That clip is {seconds} s long; I paint GIFs and videos of up to {limit} s. "
-                   "Please send a shorter one.")
 CLIP_UNREADABLE = N_("I couldn't find a picture in that clip; please send another GIF or "
                      "video.")
-CLIP_NOT_A_STYLE = N_("A style has to be a still picture: send a photo as the style, or tap "
-                      "a style.")
+"""The engine's refusal of a clip where its kind is not known (`kind_texts` names it)."""
 PAINTING_FRAME = N_("Painting frame {frame} of {frames}")
 PAINTING_FRAME_ETA = N_("Painting frame {frame} of {frames}, about {eta} left")
 ONLY_PICTURES = N_(
@@ -141,7 +141,7 @@ ONLY_PICTURES = N_(
 )
 DOWNLOAD_FAILED = N_("I couldn't download that file from Telegram; please send it again.")
 RESTARTED_WHILE_RECEIVING = N_(
-    "Sorry, I restarted while receiving your photo — please send it again."
+    "Sorry, I restarted while receiving what you sent — please send it again."
 )
 
 # --- group fun: albums, /surprise, /me, /battle

@@ -37,6 +37,8 @@ class ClipResult:
     scene_cuts: int = 0
     carried: float = 0.0
     """Mean share of each frame carried over from the previous one (0: painted afresh)."""
+    cut_at_s: float | None = None
+    """The clip went on past `ClipLimits.max_seconds`: painted up to there (None: whole)."""
 
 
 def stylize_clip(input_path: str, output_path: str, painter: FramePainter, limits: ClipLimits,
@@ -71,4 +73,4 @@ def stylize_clip(input_path: str, output_path: str, painter: FramePainter, limit
         written = writer.finish()
     return ClipResult(os.fspath(written.path), written.width, written.height, written.duration_s,
                       written.frames, time.perf_counter() - started, carrier.stats.cuts,
-                      carrier.stats.kept)
+                      carrier.stats.kept, limits.max_seconds if clip.cut else None)

@@ -4,7 +4,8 @@
 `open_clip` yields the frames lazily as float32 RGB within `ClipLimits`: at most `max_fps`
 (frames are picked by their timestamps, so a variable frame rate comes out even), the long side
 at most `max_side` (never scaled up; both sides even, as H.264 needs), stopped after
-`max_seconds`. A 10 s clip therefore never holds more than one decoded frame at a time.
+`max_seconds` (`Clip.cut` says so). A 10 s clip therefore never holds more than one decoded
+frame at a time.
 Anything PyAV cannot read becomes a `ClipError` with a code (stylecore/errors.py).
 """
 
@@ -116,6 +117,8 @@ class Clip:
                                long_side or limits.max_side, upscale=long_side is not None)
         self._path = path
         self._container: av.container.InputContainer | None = None
+        self.cut = False
+        """Set once iterating stopped at `max_seconds` with more of the clip left."""
 
     @property
     def expected_frames(self) -> int:
@@ -144,6 +147,7 @@ class Clip:
             start = seconds if start is None else start
             elapsed = seconds - start
             if elapsed >= self.limits.max_seconds:
+                self.cut = True
                 return
             # The last slot this frame has reached, give or take a tenth of a slot: containers
             # round times (WEBM to the millisecond: 83 ms for 1/12 s).

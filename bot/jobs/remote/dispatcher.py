@@ -200,7 +200,7 @@ class RemoteWorker:
         await asyncio.to_thread(Path(request.output_path).write_bytes, data)
         await self._forget(request.job_id, dispatch)
         return WorkResult(request.job_id, request.output_path, finished.size, finished.seconds,
-                          finished.steps)
+                          finished.steps, finished.cut_at_s)
 
     async def _forget(self, job_id: int, dispatch: str) -> None:
         """The dispatch has ended: a copy of its message delivered again is dropped."""

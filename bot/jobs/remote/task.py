@@ -88,7 +88,8 @@ class RemoteTask:
         self._retrying(lambda: self.client.set(wire.blob_key(payload.dispatch, "result"), result,
                                                ex=self.ttl_s))
         log.info("job %d done in %.1f s", payload.job_id, outcome.seconds)
-        return self._end(payload, Finished(outcome.size, outcome.seconds, outcome.steps))
+        return self._end(payload, Finished(outcome.size, outcome.seconds, outcome.steps,
+                                             outcome.cut_at_s))
 
     def _request(self, payload: TaskPayload, folder: Path) -> WorkRequest:
         def fetch(key: str, name: str) -> str:

@@ -111,6 +111,8 @@ class Finished:
     size: tuple[int, int]
     seconds: float
     steps: int
+    cut_at_s: float | None = None
+    """A clip cut at the limit (see `WorkResult`)."""
 
 
 Event = Started | WorkProgress | Finished | WorkFailure

@@ -120,7 +120,7 @@ def register(application: Application) -> None:
                        photos.group_captioned_image)
     )
     application.add_handler(
-        MessageHandler(groups & PICTURES & filters.REPLY, photos.group_style_reply)
+        MessageHandler(groups & (PICTURES | MOVING) & filters.REPLY, photos.group_style_reply)
     )
     application.add_handler(
         MessageHandler(private & (PICTURES | MOVING) & ~filters.UpdateType.EDITED,

@@ -45,7 +45,8 @@ async def battle(req: Request) -> None:
         styles = await _styles(req)
         if styles is None:
             return
-        if not await receive_image(req.asker, message, ref):
+        ref = await receive_image(req.asker, message, ref)
+        if ref is None:
             return
         session = await get_session(svc, req.sender.chat_id, req.sender.user_id)
         # One status message for the battle; live previews would be one message per job.
@@ -56,6 +57,7 @@ async def battle(req: Request) -> None:
             content_file_id=ref.file_id, style_file_id=None, preset=style, settings=settings,
             language=req.t.code, media=ref.media,
             frames=ref.frames(svc.config.clip_max_seconds, svc.config.clip_max_fps),
+            content_kind=ref.content_kind,
         ) for style in styles]
         reply_to = ReplyParameters(target.message_id, allow_sending_without_reply=True)
         async with svc.enqueue_lock:

@@ -188,7 +188,8 @@ async def _rerun(svc: Services, context: Context, query: CallbackQuery,
         await _answer(query, t(texts.NOT_YOUR_BUTTON))
         return
     if not job.content_file_id:
-        await _answer(query, t(texts.PHOTO_GONE))
+        await _answer(query, t(texts.PHOTO_GONE if job.content_kind == "photo"
+                               else texts.FILE_GONE))
         return
     settings = job.settings.user_settings()  # the job's own adjustments are not carried over
     level = STRENGTHS.index(settings.strength)
@@ -208,7 +209,7 @@ async def _rerun(svc: Services, context: Context, query: CallbackQuery,
         settings = settings.with_(as_file=True)
     await _answer(query, t(texts.RERUN_STARTED))
     inputs = JobInputs(job.content_file_id, job.reply_to_message_id, job.preset,
-                       job.style_file_id, job.media, job.frames)
+                       job.style_file_id, job.media, job.frames, job.content_kind)
     await start_job(Asker(svc, context.bot, Sender(chat.id, job.user_id, chat.type), t), inputs,
                     settings)
 

@@ -10,6 +10,7 @@ from telegram import Bot, ReplyParameters
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, TelegramError
 
+from bot.jobs.delivery import discard_files
 from bot.jobs.model import JobStatus
 from bot.telegram import texts
 from bot.telegram.context import Request, Sender, Services, handler
@@ -23,6 +24,7 @@ from bot.telegram.keyboards import (
     settings_text,
     styles_keyboard,
 )
+from bot.telegram.kind_texts import cancel_text
 from bot.telegram.retries import with_retries
 from stylecore import UnknownPreset
 
@@ -113,25 +115,25 @@ async def settings(req: Request) -> None:
 
 @handler()
 async def cancel(req: Request) -> None:
-    """Cancels the user's queued and running jobs in this chat and the waiting photo."""
+    """Cancels the user's queued and running jobs in this chat and the content waiting for a
+    style; the downloads of all but the running job go at once (the runner drops that one's
+    when it stops). The answer names what was cancelled."""
     svc, chat_id, user_id = req.svc, req.sender.chat_id, req.sender.user_id
     async with req.locked():
         jobs = await svc.queue.cancel(chat_id, user_id)
         for job in jobs:
             if job.status == JobStatus.RUNNING:
                 svc.runner.cancel(job.id)  # the runner updates its status message
-            elif job.status_message_id:
+                continue
+            discard_files(svc.work, job)
+            if job.status_message_id:
                 await _edit_quietly(req.bot, chat_id, job.status_message_id,
                                     translator(job.language)(texts.CANCELLED))
-        session = await get_session(svc, chat_id, user_id)
-        had_photo = session.pending is not None
-        await svc.store.clear_pending(chat_id, user_id)
-    if jobs:
-        await reply(req.message, req.t.n(texts.CANCELLED_JOBS, len(jobs), count=len(jobs)))
-    elif had_photo:
-        await reply(req.message, req.t(texts.CANCELLED))
-    else:
-        await reply(req.message, req.t(texts.NOTHING_TO_CANCEL))
+        waiting = await svc.store.clear_pending(chat_id, user_id)
+        if waiting is not None:
+            svc.work.remove_inputs(user_id, waiting.file_id)
+    await reply(req.message, cancel_text([job.content_kind for job in jobs],
+                                         waiting.kind if waiting is not None else None, req.t))
 
 
 @handler()

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import Bot, Message, ReplyParameters
 from telegram.error import Forbidden, NetworkError, TelegramError
 
 from bot.config import Config
 from bot.jobs.model import Job, JobRequest, QueueFull, UserLimitReached
-from bot.settings import JobSettings, Media, Settings
+from bot.settings import ContentKind, JobSettings, Media, Settings
 from bot.store import Session
-from bot.telegram import texts
+from bot.telegram import kind_texts, texts
 from bot.telegram.context import Asker, Services
-from bot.telegram.decoding import on_decoding_thread, probe_clip_file
+from bot.telegram.decoding import check_clip_file, on_decoding_thread
 from bot.telegram.files import (
     MAX_DOWNLOAD_BYTES,
     FileTooBig,
@@ -30,7 +30,7 @@ from bot.telegram.files import (
 from bot.telegram.i18n import Translator
 from bot.telegram.retries import with_retries
 from bot.telegram.status import queued_text
-from stylecore import ImageError, UnknownPreset, decode_image, get_preset
+from stylecore import ClipError, ImageError, UnknownPreset, decode_image, get_preset
 
 log = logging.getLogger("stylebot.handlers")
 
@@ -124,63 +124,56 @@ async def image_to_paint(message: Message, target: Message | None, usage: str, t
     return ref
 
 
-async def receive_image(asker: Asker, message: Message, ref: ImageRef) -> bool:
+async def receive_image(asker: Asker, message: Message, ref: ImageRef) -> ImageRef | None:
     """Downloads and decodes the picture `asker` sent in `message` right away, so bad input is
-    answered at once; keeps the download in the work area for the runner. False (after telling
-    the user) if unusable. A clip over the size or duration limit Telegram states is refused
-    before downloading."""
+    answered at once; keeps the download in the work area for the runner. Returns `ref` (a
+    clip's with the frames its headers promise), or None (after telling the user) if it is
+    unusable. A file over the download limit is refused before downloading; a clip longer
+    than the limit is taken whatever its length (its first seconds are painted)."""
     svc, user_id, t = asker.svc, asker.sender.user_id, asker.t
     too_big = texts.CLIP_TOO_BIG if ref.moving else texts.TOO_BIG
     if ref.file_size is not None and ref.file_size > MAX_DOWNLOAD_BYTES:
         await reply(message, t(too_big, limit=MAX_DOWNLOAD_BYTES // 2**20))
-        return False
-    limit_s = svc.config.clip_max_seconds
-    if ref.moving and ref.duration is not None and ref.duration > limit_s:
-        await reply(message, t(texts.CLIP_TOO_LONG, seconds=round(ref.duration),
-                               limit=_seconds(limit_s)))
-        return False
+        return None
     if svc.work.cached_input(user_id, ref.file_id) is not None:
-        return True
+        return ref
     try:
         data = await download(asker.bot, ref.file_id, ref.file_size)
         if ref.moving:
-            if not await _usable_clip(svc, user_id, ref, data):
-                await reply(message, t(texts.CLIP_UNREADABLE))
-                return False
-            return True
+            return await _checked_clip(asker, message, ref, data)
         await on_decoding_thread(decode_image, data, needed_side=CHECK_SIDE)
     except FileTooBig:
         await reply(message, t(too_big, limit=MAX_DOWNLOAD_BYTES // 2**20))
-        return False
+        return None
     except ImageError as exc:
         log.info("image from user %s refused: %s", user_id, exc.reason)
-        await reply(message, texts.error_text(exc, t))
-        return False
+        await reply(message, kind_texts.error_text(exc, ref.content_kind, t))
+        return None
     except (FileUnavailable, NetworkError) as exc:
         log.warning("download of %s failed: %s", ref.file_id, exc)
         await reply(message, t(texts.DOWNLOAD_FAILED))
-        return False
+        return None
     svc.work.save_input(user_id, ref.file_id, data)
-    return True
+    return ref
 
 
-async def _usable_clip(svc: Services, user_id: int, ref: ImageRef, data: bytes) -> bool:
-    """Whether the download is a video with a picture in it (an audio-only MP4, a corrupt
-    file, a WEBM that is not one are not); kept in the work area if so, removed if not."""
+async def _checked_clip(asker: Asker, message: Message, ref: ImageRef,
+                        data: bytes) -> ImageRef | None:
+    """The download of a moving picture, kept in the work area if its first frames decode
+    (with the frames its headers promise within the limits); else removed, and the user told
+    the closest true line: no picture in it (audio only, not a video), damaged frames, or a
+    single frame."""
+    svc, user_id, config = asker.svc, asker.sender.user_id, asker.svc.config
     path = svc.work.save_input(user_id, ref.file_id, data)
     try:
-        info = await probe_clip_file(path)
-        usable = info.has_video and (info.frames is None or info.frames > 0)
-    except Exception as exc:  # the engine's refusal or the decoder's: unusable either way
+        frames = await check_clip_file(path, config.clip_max_seconds, config.clip_max_fps,
+                                       config.clip_max_side)
+    except ClipError as exc:
         log.info("clip from user %s refused: %s", user_id, exc)
-        usable = False
-    if not usable:
         svc.work.remove_inputs(user_id, ref.file_id)
-    return usable
-
-
-def _seconds(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
+        await reply(message, kind_texts.error_text(exc, ref.content_kind, asker.t))
+        return None
+    return replace(ref, probed_frames=frames)
 
 
 # ---------------------------------------------------------------------- starting jobs
@@ -198,6 +191,8 @@ class JobInputs:
     media: Media = "photo"
     frames: int = 1
     """A moving picture's frames at most (see `ImageRef.frames`)."""
+    content_kind: ContentKind = "photo"
+    """What the user would call the content (a GIF, a sticker...)."""
 
     @classmethod
     def waiting(cls, session: Session, *, preset: str | None = None,
@@ -205,14 +200,15 @@ class JobInputs:
         """The photo (or clip) waiting in `session` for a style, with this style."""
         assert session.content_file_id is not None
         return cls(session.content_file_id, session.content_message_id, preset, style_file_id,
-                   session.content_media, session.content_frames)
+                   session.content_media, session.content_frames, session.content_kind)
 
     @classmethod
     def of(cls, ref: ImageRef, content_message_id: int | None, config: Config, *,
            preset: str | None = None, style_file_id: str | None = None) -> JobInputs:
         """The picture or clip `ref` as a job's content, with this style."""
         return cls(ref.file_id, content_message_id, preset, style_file_id, ref.media,
-                   ref.frames(config.clip_max_seconds, config.clip_max_fps))
+                   ref.frames(config.clip_max_seconds, config.clip_max_fps),
+                   ref.content_kind)
 
 
 async def start_job(asker: Asker, inputs: JobInputs, settings: Settings) -> Job | None:
@@ -232,6 +228,7 @@ async def start_job(asker: Asker, inputs: JobInputs, settings: Settings) -> Job 
         language=t.code,
         media=inputs.media,
         frames=inputs.frames,
+        content_kind=inputs.content_kind,
     )
     chat_id = sender.chat_id
     reply_to = (ReplyParameters(inputs.content_message_id, allow_sending_without_reply=True)
@@ -252,7 +249,10 @@ async def start_job(asker: Asker, inputs: JobInputs, settings: Settings) -> Job 
         status = await _say(bot, chat_id, text, reply_to)
         if status is not None:
             await svc.queue.set_status_message(job.id, status.message_id)
-    await svc.store.clear_pending(chat_id, sender.user_id)
+    dropped = await svc.store.clear_pending(chat_id, sender.user_id)
+    if dropped is not None and dropped.file_id not in (inputs.content_file_id,
+                                                       inputs.style_file_id):
+        svc.work.remove_inputs(sender.user_id, dropped.file_id)  # replaced by this job
     svc.runner.wake()
     return job
 

@@ -20,7 +20,7 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import filters
 
-from bot.telegram import texts
+from bot.telegram import kind_texts, texts
 from bot.telegram.context import Asker, Context, Request, Sender, Services, handler, services
 from bot.telegram.files import ImageRef, NotAStillImage, image_in
 from bot.telegram.handlers import photos
@@ -144,14 +144,14 @@ async def _album(svc: Services, context: Context, sender: Sender, parts: list[Me
         return
     (content_msg, content), (_, style) = pictures
     if style.moving:
-        await reply(first, t(texts.CLIP_NOT_A_STYLE))
+        await reply(first, kind_texts.not_a_style_text(style.content_kind, t))
         return
     asker = Asker(svc, bot, sender, t)
     async with svc.inbox.receiving(content_msg, sender.user_id, t.code), \
             svc.user_lock(sender.chat_id, sender.user_id):
-        for ref in (content, style):
-            if not await receive_image(asker, content_msg, ref):
-                return
+        content = await receive_image(asker, content_msg, content)
+        if content is None or await receive_image(asker, content_msg, style) is None:
+            return
         session = await get_session(svc, sender.chat_id, sender.user_id)
         inputs = JobInputs.of(content, content_msg.message_id, svc.config,
                               style_file_id=style.file_id)
@@ -187,7 +187,8 @@ async def _paint(req: Request, target: Message | None, preset: str | None, *,
         ref = await image_to_paint(message, target, usage, req.t, can_start=preset is not None)
         if ref is None or target is None or preset is None:
             return
-        if not await receive_image(req.asker, message, ref):
+        ref = await receive_image(req.asker, message, ref)
+        if ref is None:
             return
         session = await get_session(req.svc, req.sender.chat_id, req.sender.user_id)
         inputs = JobInputs.of(ref, target.message_id, req.svc.config, preset=preset)
@@ -217,7 +218,7 @@ async def me(req: Request) -> None:
         if ref is None:
             await reply(message, req.t(texts.ME_NO_PHOTO))
             return
-        if not await receive_image(req.asker, message, ref):
+        if await receive_image(req.asker, message, ref) is None:
             return
         inputs = JobInputs(ref.file_id, message.message_id, preset=preset)
         await start_job(req.asker, inputs, session.settings)

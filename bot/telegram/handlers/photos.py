@@ -11,7 +11,7 @@ from dataclasses import replace
 from telegram import Message
 
 from bot.store import Session
-from bot.telegram import texts
+from bot.telegram import kind_texts, texts
 from bot.telegram.context import Request, Services, handler
 from bot.telegram.files import ImageRef, NotAStillImage, image_in
 from bot.telegram.handlers.common import (
@@ -43,7 +43,8 @@ async def private_image(req: Request) -> None:
             preset = await _preset_or_refuse(message, argument, req.t)
             if preset is None:
                 return
-        if not await receive_image(req.asker, message, ref):
+        ref = await receive_image(req.asker, message, ref)
+        if ref is None:
             return
         session = await _session(req)
         if preset is None and session.waiting_for_style and not ref.moving:
@@ -87,7 +88,8 @@ async def stylize_command(req: Request) -> None:
         if ref is None:
             await _stylize_waiting_photo(req, session, preset)
             return
-        if not await receive_image(req.asker, message, ref):
+        ref = await receive_image(req.asker, message, ref)
+        if ref is None:
             return
         preset = preset or session.default_preset
         inputs = JobInputs.of(ref, target.message_id, req.svc.config, preset=preset)
@@ -138,12 +140,14 @@ async def group_captioned_image(req: Request) -> None:
                 await reply(message, req.t(texts.ANIMATED_STICKER))
                 return
             if content_ref is not None and ref.moving:
-                await reply(message, req.t(texts.CLIP_NOT_A_STYLE))
+                await reply(message, kind_texts.not_a_style_text(ref.content_kind, req.t))
                 return
-        if not await receive_image(req.asker, message, ref):
+        ref = await receive_image(req.asker, message, ref)
+        if ref is None:
             return
         if content_ref is not None:
-            if not await receive_image(req.asker, message, content_ref):
+            content_ref = await receive_image(req.asker, message, content_ref)
+            if content_ref is None:
                 return
             inputs = JobInputs.of(content_ref, replied.message_id, req.svc.config,
                                   style_file_id=ref.file_id)
@@ -154,7 +158,8 @@ async def group_captioned_image(req: Request) -> None:
 
 @handler()
 async def group_style_reply(req: Request) -> None:
-    """In a group, a picture replying to the bot's "pick a style" message is the style."""
+    """In a group, a picture replying to the bot's "pick a style" message is the style (a
+    moving one is told it can't be)."""
     replied = req.message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != req.bot.id:
         return
@@ -164,9 +169,9 @@ async def group_style_reply(req: Request) -> None:
             return  # someone else's conversation, or nothing waiting: stay quiet in groups
         ref = await _image_or_refuse(req.message, req.t)
         if ref is not None and ref.moving:
-            await reply(req.message, req.t(texts.CLIP_NOT_A_STYLE))
+            await reply(req.message, kind_texts.not_a_style_text(ref.content_kind, req.t))
             return
-        if ref is None or not await receive_image(req.asker, req.message, ref):
+        if ref is None or await receive_image(req.asker, req.message, ref) is None:
             return
         inputs = JobInputs.waiting(session, style_file_id=ref.file_id)
         await start_job(req.asker, inputs, session.settings)
@@ -189,17 +194,19 @@ async def _paint_or_ask(req: Request, session: Session, ref: ImageRef,
 
 async def ask_for_style(svc: Services, message: Message, session: Session, content: JobInputs,
                         t: Translator) -> None:
-    """Remembers the content photo (or clip) and offers the presets (or a style photo)."""
+    """Remembers the content picture (or clip) and offers the presets (or a style picture).
+    Content that waited before is dropped, its download with it, and the user told so."""
     assert content.content_message_id is not None
+    replaced = session.waiting
     session.await_style(content.content_file_id, content.content_message_id, content.media,
-                        content.frames)
+                        content.frames, content.content_kind)
     await svc.store.save_session(session)
-    private = message.chat.type == "private"
-    await reply(
-        message,
-        t(texts.CHOOSE_STYLE if private else texts.CHOOSE_STYLE_GROUP),
-        reply_markup=preset_keyboard(preset_names(), content.content_message_id),
-    )
+    text = kind_texts.choose_style_text(content.content_kind, message.chat.type == "private", t)
+    if replaced is not None and replaced.file_id != content.content_file_id:
+        svc.work.remove_inputs(session.user_id, replaced.file_id)
+        text = kind_texts.both(text, kind_texts.cleared_text(replaced.kind, t), t)
+    await reply(message, text,
+                reply_markup=preset_keyboard(preset_names(), content.content_message_id))
 
 
 def preset_names() -> list[str]:

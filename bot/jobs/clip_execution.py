@@ -21,9 +21,8 @@ def frame_painter(styles: list[tuple[np.ndarray, float]], params: StyleParams,
     """A `FramePainter` for the job: each frame painted by the instant network exactly as an
     instant picture is (`stylecore.instant.run.paint_instantly`: the styles' vectors mixed by
     weight and computed once, the strength as identity interpolation, the photo's colours kept
-    if asked, faces painted gently when `keep_faces`). Without the instant network (its weights
-    missing here), the engine's fallback painter for the first style
-    (`stylecore.clip_painter`, slow, full strength)."""
+    if asked). Without the instant network (its weights missing here), the engine's fallback
+    painter for the first style (`stylecore.clip_painter`, slow, full strength)."""
     from stylecore import clip_painter, resize_to
 
     try:

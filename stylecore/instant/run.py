@@ -1,6 +1,6 @@
 """The instant picture of a run, all of it: `stylize` with ``engine="instant"`` (the photo
 painted by the feed-forward network at the run's size, with the run's strength, colour mode,
-blend of styles and gentler faces), the instant pictures an optimiser run shows first and may
+blend of styles), the instant pictures an optimiser run shows first and may
 start from (`InstantPictures`), and the instant painter's warm-up. The optimiser
 (`stylecore.optimiser.transfer`) calls in here and nowhere else in `stylecore.instant`."""
 
@@ -15,7 +15,7 @@ import numpy as np
 
 from stylecore.colors import match_color_histogram, pull_towards_palette, transfer_luminance
 from stylecore.errors import Cancelled
-from stylecore.faces import Face, detect_faces, face_mask
+from stylecore.faces import Face
 from stylecore.images import resize_to
 from stylecore.instant.network_weights import cache_path
 from stylecore.instant.painter import InstantPainter, InstantUnavailable, instant_painter
@@ -36,11 +36,6 @@ MAX_EXTRAPOLATION = 1.5
 """Strengths over 1 move the vector past the painting's, away from the photo's, but no further
 than this: beyond it the strokes only get noisier."""
 
-FACE_STYLE_MIX = 0.5
-"""Inside a face (`StyleParams.keep_faces`), how far the style vector goes from the photo's own
-towards the run's: halfway keeps eyes, brows and mouth in shape while the painting's colours
-and strokes still cover the face; the soft mask leaves no seam (benchmarks/faces.py)."""
-
 
 PALETTE_PULL = 0.25
 """How far the instant picture's colours then move towards the paintings' whole colour
@@ -60,13 +55,16 @@ def stylize_instantly(
     faces: Sequence[Face] | None,
 ) -> Result:
     """`stylize` with ``params.engine == "instant"`` (`styles` normalised): one `Progress` at
-    the end, no losses; `InstantUnavailable` without the weights."""
+    the end, no losses; `InstantUnavailable` without the weights. Faces are painted as the
+    network paints everything (keeping them gently, by half the photo's own style vector in
+    the face, washed them out and kept people no better: docs/engine.md); `Result.faces` says
+    how many `keep_faces` found, for the caller's record."""
     painter = instant_painter(params.precision)
     started = time.perf_counter()
     if should_stop is not None and should_stop():
         raise Cancelled()
     faces = faces_to_keep(content, params, faces)
-    image = painted_at(painter, content, styles, params, params.size, faces)
+    image = painted_at(painter, content, styles, params, params.size)
     seconds = time.perf_counter() - started
     if on_progress is not None:
         on_progress(Progress(step=0, total=0, fraction=1.0, stage=0, stages=1,
@@ -80,32 +78,30 @@ class InstantPictures:
     a given long side (the first preview at full size, a head start at the first stage's)."""
 
     def __init__(self, painter: InstantPainter, content: np.ndarray,
-                 styles: list[tuple[np.ndarray, float]], params: StyleParams,
-                 faces: Sequence[Face]):
+                 styles: list[tuple[np.ndarray, float]], params: StyleParams):
         self.painter, self.content, self.styles, self.params = painter, content, styles, params
-        self.faces = faces
         self.pictures: dict[int, np.ndarray] = {}
 
     @classmethod
     def for_run(cls, content: np.ndarray, styles: list[tuple[np.ndarray, float]],
-                params: StyleParams, faces: Sequence[Face]) -> InstantPictures | None:
+                params: StyleParams) -> InstantPictures | None:
         """The pictures of a run, or None when the painter cannot be had (`optional_painter`)."""
         painter = optional_painter(params)
-        return None if painter is None else cls(painter, content, styles, params, faces)
+        return None if painter is None else cls(painter, content, styles, params)
 
     def at(self, long_side: int) -> np.ndarray:
         if long_side not in self.pictures:
             self.pictures[long_side] = painted_at(self.painter, self.content, self.styles,
-                                                  self.params, long_side, self.faces)
+                                                  self.params, long_side)
         return self.pictures[long_side]
 
 
 def painted_at(painter: InstantPainter, content: np.ndarray,
                styles: list[tuple[np.ndarray, float]], params: StyleParams,
-               long_side: int, faces: Sequence[Face]) -> np.ndarray:
+               long_side: int) -> np.ndarray:
     """The instant picture with `long_side`, painted at most at `params.instant_side`."""
     painted = paint_instantly(painter, scale_image(content, min(long_side, params.instant_side),
-                                                   antialias=True), styles, params, faces)
+                                                   antialias=True), styles, params)
     painted = with_paintings_palette(painted, styles, params)
     shape = working_size(content.shape[:2], long_side)
     if painted.shape[:2] == shape:
@@ -148,13 +144,9 @@ def paint_instantly(
     content: np.ndarray,
     styles: list[tuple[np.ndarray, float]],
     params: StyleParams,
-    faces: Sequence[Face] | None = None,
 ) -> np.ndarray:
-    """`content` (already at the working size) painted for `params`; with `keep_faces`, the
-    faces (`faces`, found in any size of this photo, else found here) painted more gently."""
-    vector = blended_vector(painter, content, styles, params)
-    keep_mask, keep_vector = _gentler_faces(painter, content, vector, params, faces)
-    image = painter.paint(content, vector, keep_mask=keep_mask, keep_vector=keep_vector)
+    """`content` (already at the working size) painted for `params`."""
+    image = painter.paint(content, blended_vector(painter, content, styles, params))
     if params.preserve_colors == "luminance":
         image = transfer_luminance(image, content)
     return image
@@ -169,23 +161,6 @@ def with_paintings_palette(
         return image
     amount = PALETTE_PULL * min(1.0, style_mix(params.style_strength))
     return pull_towards_palette(image, styles, amount)
-
-
-def _gentler_faces(
-    painter: InstantPainter,
-    content: np.ndarray,
-    vector: np.ndarray,
-    params: StyleParams,
-    faces: Sequence[Face] | None,
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(mask, vector) for `InstantPainter.paint`'s faces, or (None, None) without faces."""
-    if not params.keep_faces:
-        return None, None
-    found = detect_faces(content) if faces is None else faces
-    if not found:
-        return None, None
-    own = painter.style_vector(content, remember=False)
-    return face_mask(found, content.shape[:2]), own + FACE_STYLE_MIX * (vector - own)
 
 
 _unavailable_logged = False

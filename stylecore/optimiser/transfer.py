@@ -115,7 +115,7 @@ def stylize(
     face_layers = tuple(params.face_layers) if faces else ()
     objective = objective_for(params.style_layers, params.content_layers, _precision(params),
                               face_layers)
-    instant = _instant_pictures(content, style_pairs, params, on_progress, faces)
+    instant = _instant_pictures(content, style_pairs, params, on_progress)
 
     plan = stage_plan(params, (height, width))
     run = _Run(objective, params, plan, on_progress, should_stop)
@@ -304,8 +304,8 @@ class _Run:
 
 
 def _instant_pictures(content: np.ndarray, styles: list[tuple[np.ndarray, float]],
-                      params: StyleParams, on_progress: ProgressCallback | None,
-                      faces: Sequence[Face]) -> InstantPictures | None:
+                      params: StyleParams, on_progress: ProgressCallback | None
+                      ) -> InstantPictures | None:
     """The instant painter's pictures for this run's first preview and head start; None when
     the run wants neither (Adam; a photo start that nobody watches) or the painter cannot be
     had."""
@@ -313,7 +313,7 @@ def _instant_pictures(content: np.ndarray, styles: list[tuple[np.ndarray, float]
         return None
     from stylecore.instant.run import InstantPictures
 
-    return InstantPictures.for_run(content, styles, params, faces)
+    return InstantPictures.for_run(content, styles, params)
 
 
 def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int],

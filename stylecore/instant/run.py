@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stylecore.brush import keep_weights, laid_over_photo, mask_at
 from stylecore.colors import match_color_histogram, pull_towards_palette, transfer_luminance
 from stylecore.errors import Cancelled
 from stylecore.faces import Face, detect_faces, face_mask
@@ -58,15 +59,17 @@ def stylize_instantly(
     on_progress: ProgressCallback | None,
     should_stop: StopCheck | None,
     faces: Sequence[Face] | None,
+    mask: np.ndarray | None = None,
 ) -> Result:
     """`stylize` with ``params.engine == "instant"`` (`styles` normalised): one `Progress` at
-    the end, no losses; `InstantUnavailable` without the weights."""
+    the end, no losses; `InstantUnavailable` without the weights. `mask`: the brush
+    (`stylecore.brush`), checked."""
     painter = instant_painter(params.precision)
     started = time.perf_counter()
     if should_stop is not None and should_stop():
         raise Cancelled()
     faces = faces_to_keep(content, params, faces)
-    image = painted_at(painter, content, styles, params, params.size, faces)
+    image = painted_at(painter, content, styles, params, params.size, faces, mask)
     seconds = time.perf_counter() - started
     if on_progress is not None:
         on_progress(Progress(step=0, total=0, fraction=1.0, stage=0, stages=1,
@@ -81,32 +84,38 @@ class InstantPictures:
 
     def __init__(self, painter: InstantPainter, content: np.ndarray,
                  styles: list[tuple[np.ndarray, float]], params: StyleParams,
-                 faces: Sequence[Face]):
+                 faces: Sequence[Face], mask: np.ndarray | None = None):
         self.painter, self.content, self.styles, self.params = painter, content, styles, params
         self.faces = faces
+        self.mask = mask
         self.pictures: dict[int, np.ndarray] = {}
 
     @classmethod
     def for_run(cls, content: np.ndarray, styles: list[tuple[np.ndarray, float]],
-                params: StyleParams, faces: Sequence[Face]) -> InstantPictures | None:
+                params: StyleParams, faces: Sequence[Face],
+                mask: np.ndarray | None = None) -> InstantPictures | None:
         """The pictures of a run, or None when the painter cannot be had (`optional_painter`)."""
         painter = optional_painter(params)
-        return None if painter is None else cls(painter, content, styles, params, faces)
+        return None if painter is None else cls(painter, content, styles, params, faces, mask)
 
     def at(self, long_side: int) -> np.ndarray:
         if long_side not in self.pictures:
             self.pictures[long_side] = painted_at(self.painter, self.content, self.styles,
-                                                  self.params, long_side, self.faces)
+                                                  self.params, long_side, self.faces, self.mask)
         return self.pictures[long_side]
 
 
 def painted_at(painter: InstantPainter, content: np.ndarray,
                styles: list[tuple[np.ndarray, float]], params: StyleParams,
-               long_side: int, faces: Sequence[Face]) -> np.ndarray:
-    """The instant picture with `long_side`, painted at most at `params.instant_side`."""
-    painted = paint_instantly(painter, scale_image(content, min(long_side, params.instant_side),
-                                                   antialias=True), styles, params, faces)
+               long_side: int, faces: Sequence[Face],
+               mask: np.ndarray | None = None) -> np.ndarray:
+    """The instant picture with `long_side`, painted at most at `params.instant_side`; with a
+    brush `mask`, laid over the photo by it."""
+    photo = scale_image(content, min(long_side, params.instant_side), antialias=True)
+    painted = paint_instantly(painter, photo, styles, params, faces, mask)
     painted = with_paintings_palette(painted, styles, params)
+    if mask is not None:
+        painted = laid_over_photo(painted, photo, mask)
     shape = working_size(content.shape[:2], long_side)
     if painted.shape[:2] == shape:
         return painted
@@ -149,11 +158,15 @@ def paint_instantly(
     styles: list[tuple[np.ndarray, float]],
     params: StyleParams,
     faces: Sequence[Face] | None = None,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """`content` (already at the working size) painted for `params`; with `keep_faces`, the
-    faces (`faces`, found in any size of this photo, else found here) painted more gently."""
+    faces (`faces`, found in any size of this photo, else found here) painted more gently;
+    with a brush `mask`, the style vector goes back to the photo's own where it is 0."""
     vector = blended_vector(painter, content, styles, params)
     keep_mask, keep_vector = _gentler_faces(painter, content, vector, params, faces)
+    if mask is not None:
+        keep_mask, keep_vector = _brushed(painter, content, keep_mask, mask)
     image = painter.paint(content, vector, keep_mask=keep_mask, keep_vector=keep_vector)
     if params.preserve_colors == "luminance":
         image = transfer_luminance(image, content)
@@ -186,6 +199,15 @@ def _gentler_faces(
         return None, None
     own = painter.style_vector(content, remember=False)
     return face_mask(found, content.shape[:2]), own + FACE_STYLE_MIX * (vector - own)
+
+
+def _brushed(painter: InstantPainter, content: np.ndarray, faces: np.ndarray | None,
+             mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, vector) for `InstantPainter.paint` with the brush: towards the photo's own
+    vector, all the way where the brush kept the photo, `FACE_STYLE_MIX` inside faces
+    (`faces`: `_gentler_faces`'s mask, its vector being that same mix)."""
+    own = painter.style_vector(content, remember=False)
+    return keep_weights(mask_at(mask, content.shape[:2]), faces, FACE_STYLE_MIX), own
 
 
 _unavailable_logged = False

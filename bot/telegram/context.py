@@ -16,7 +16,7 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import Bot, Message, Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from bot.telegram.sticker_packs import StickerPacks
 
 
+class Stoppable(Protocol):
+    async def stop(self) -> None: ...
+
+
 class BotData:
     """The application's `bot_data`, filled in by `bot.app`."""
 
@@ -53,6 +57,11 @@ class BotData:
         self.remote: RemoteBackend | None = None
         """The broker, when jobs run on remote workers (`STYLEBOT_BROKER_URL`)."""
         self.inbox_answers: asyncio.Task[None] | None = None
+        self.studio: Stoppable | None = None
+        """The studio's web server (`bot.studio`), when `STYLEBOT_STUDIO_URL` is set."""
+        self.studio_worker: StyleWorker | None = None
+        """The studio's preview worker: the instant painter in a process of its own."""
+        self.studio_start: asyncio.Task[None] | None = None
 
 
 Context = CallbackContext[ExtBot[None], dict, dict, BotData]

@@ -170,3 +170,23 @@ def test_a_brush_mask_travels_to_remote_workers(tmp_path):
     assert request.mask_path is not None
     assert Path(request.mask_path).read_bytes() == b"mask"
     assert [w for _, w in request.styles] == [0.7, 0.3]
+
+
+def test_open_in_studio_is_the_mini_app_in_private_and_a_link_in_groups():
+    from bot.telegram.i18n import translator
+    from bot.telegram.keyboards import parse_studio_start, share_button, studio_button
+
+    t = translator("es")
+    private = studio_button("https://studio.example.com/app", t, private=True, job_id=12)
+    assert private.web_app.url == "https://studio.example.com/app?job=12"
+    assert private.text == "Abrir en el estudio" and private.url is None
+    group = studio_button("https://studio.example.com/app", t, private=False, job_id=12,
+                          bot_username="stylebot")
+    assert group.url == "https://t.me/stylebot?start=studio-12" and group.web_app is None
+    assert studio_button("https://s.example.com/", t, private=False) is None  # no username
+    assert parse_studio_start("studio-12") == (True, 12)
+    assert parse_studio_start("studio") == (True, None)
+    for other in (None, "", "studio-", "studio-0", "studio-1x", "wave"):
+        assert parse_studio_start(other) == (False, None)
+    assert share_button(t, "wave").switch_inline_query == "wave"
+    assert share_button(t, None).switch_inline_query == ""

@@ -15,7 +15,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.jobs.model import Job
@@ -25,7 +25,7 @@ from bot.telegram import texts
 from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import MAX_DOWNLOAD_BYTES
 from bot.telegram.i18n import Translator, translator
-from bot.telegram.keyboards import result_keyboard
+from bot.telegram.keyboards import result_keyboard, share_button, studio_button
 from bot.telegram.photo_limits import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
 from bot.telegram.status import (
@@ -39,11 +39,26 @@ from stylecore import ImageError, StyleError, decode_image
 
 
 class TelegramPresenter:
-    """`previews`: the operator allows previews (each job's own setting applies too)."""
+    """`previews`: the operator allows previews (each job's own setting applies too);
+    `studio_url`: the studio's address ("Open in studio" under a picture; None: no studio)."""
 
-    def __init__(self, bot: Bot, *, previews: bool) -> None:
+    def __init__(self, bot: Bot, *, previews: bool, studio_url: str | None = None) -> None:
         self.bot = bot
         self.previews = previews
+        self.studio_url = studio_url
+
+    def _keyboard(self, job: Job) -> InlineKeyboardMarkup:
+        """The result's buttons: re-runs and stickers; under a picture also "Open in studio"
+        (when there is one) and "Share"."""
+        t = translator(job.language)
+        extra = []
+        if job.media == "photo":
+            if self.studio_url:
+                studio = studio_button(self.studio_url, t, private=job.chat_type == "private",
+                                       job_id=job.id, bot_username=self.bot.username)
+                extra += [studio] if studio is not None else []
+            extra.append(share_button(t, job.preset))
+        return result_keyboard(job.id, t, extra=extra)
 
     def status(self, job: Job, remember: Callable[[int], Awaitable[None]]) -> JobStatusMessage:
         message = StatusMessage(
@@ -82,7 +97,7 @@ class TelegramPresenter:
         common = {
             "caption": result_caption(job, width, height, seconds),
             "reply_parameters": _reply_to(job),
-            "reply_markup": result_keyboard(job.id, translator(job.language)),
+            "reply_markup": self._keyboard(job),
         }
         if job.settings.as_file:
             data = path.read_bytes()
@@ -101,7 +116,7 @@ class TelegramPresenter:
         data = path.read_bytes()
         filename = f"stylized-{job.id}.mp4"
         reply = _reply_to(job)
-        keyboard = result_keyboard(job.id, translator(job.language))
+        keyboard = self._keyboard(job)
         if job.media == "round" and not job.settings.as_file:
             return await with_retries(lambda: self.bot.send_video_note(
                 job.chat_id, InputFile(data, filename=filename), duration=duration,

@@ -53,13 +53,14 @@ from bot.telegram.i18n import LANGUAGES, translator
 from bot.telegram.inbox import Inbox
 from bot.telegram.presenter import TelegramPresenter
 from bot.telegram.retries import with_retries
+from bot.telegram.shared_paintings import SharedPaintings
 from bot.telegram.sticker_packs import StickerPacks
 
 log = logging.getLogger("stylebot.app")
 
 RATE_LIMIT_RETRIES = 3
 """How often AIORateLimiter repeats a request Telegram answered with RetryAfter."""
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
 
 class StartupError(Exception):
@@ -124,7 +125,7 @@ async def _post_init(app: Application) -> None:
                       vote_seconds=config.battle_seconds)
     inputs = TelegramInputs(app.bot, work)
     presenter = TelegramPresenter(app.bot, previews=config.previews,
-                                  studio_url=config.studio_url)
+                                  studio_url=config.studio_url, shared=SharedPaintings(store))
     runner = RunnerPool([
         JobRunner(store, queue, worker, work, config, claim_lock, inputs=inputs,
                   presenter=presenter, primary=index == 0, in_flight=in_flight,

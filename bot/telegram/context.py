@@ -196,6 +196,12 @@ class Request:
 Handler = Callable[[Update, Context], Awaitable[None]]
 
 
+def _via_this_bot(message: Message, bot: Bot) -> bool:
+    """A painting someone shared with inline mode: their message, sent via us; not a new
+    picture for the bot."""
+    return message.via_bot is not None and message.via_bot.id == bot.id
+
+
 def handler(*, locked: bool = False) -> Callable[[Callable[[Request], Awaitable[None]]], Handler]:
     """Makes `func(request)` a python-telegram-bot callback (see the module)."""
 
@@ -203,7 +209,7 @@ def handler(*, locked: bool = False) -> Callable[[Callable[[Request], Awaitable[
         @functools.wraps(func)
         async def callback(update: Update, context: Context) -> None:
             message, sender = update.effective_message, Sender.of(update)
-            if message is None or sender is None:
+            if message is None or sender is None or _via_this_bot(message, context.bot):
                 return
             svc = services(context)
             request = Request(message, sender, svc, context, await svc.translator(sender))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from bot.telegram.i18n import Translator, translator
 from bot.telegram.keyboards import result_keyboard, share_button, studio_button
 from bot.telegram.photo_limits import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
+from bot.telegram.shared_paintings import SharedPaintings
 from bot.telegram.status import (
     StatusMessage,
     chat_action,
@@ -37,15 +39,20 @@ from bot.telegram.status import (
 )
 from stylecore import ImageError, StyleError, decode_image
 
+log = logging.getLogger("stylebot.presenter")
+
 
 class TelegramPresenter:
     """`previews`: the operator allows previews (each job's own setting applies too);
     `studio_url`: the studio's address ("Open in studio" under a picture; None: no studio)."""
 
-    def __init__(self, bot: Bot, *, previews: bool, studio_url: str | None = None) -> None:
+    def __init__(self, bot: Bot, *, previews: bool, studio_url: str | None = None,
+                 shared: SharedPaintings | None = None) -> None:
         self.bot = bot
         self.previews = previews
         self.studio_url = studio_url
+        self.shared = shared
+        """Where a sent picture's file id is kept for inline sharing (None: not kept)."""
 
     def _keyboard(self, job: Job) -> InlineKeyboardMarkup:
         """The result's buttons: re-runs and stickers; under a picture also "Open in studio"
@@ -105,7 +112,18 @@ class TelegramPresenter:
             return await with_retries(lambda: self.bot.send_document(
                 job.chat_id, InputFile(data, filename=filename), **common))
         photo = await asyncio.to_thread(fit_for_telegram_photo, image)
-        return await with_retries(lambda: self.bot.send_photo(job.chat_id, photo, **common))
+        sent = await with_retries(lambda: self.bot.send_photo(job.chat_id, photo, **common))
+        await self._keep_for_sharing(job, sent)
+        return sent
+
+    async def _keep_for_sharing(self, job: Job, sent: Message) -> None:
+        if self.shared is None or not sent.photo:
+            return
+        try:
+            await self.shared.remember(job.id, job.user_id, sent.photo[-1].file_id,
+                                       job.preset or "")
+        except Exception:  # the painting was delivered; only sharing it later is lost
+            log.exception("job %d: the painting's file id was not kept for sharing", job.id)
 
     async def _send_clip(self, job: Job, path: Path, seconds: float | None) -> Message:
         """A painted clip the Telegram way: an animation (a silent MP4 that loops like a GIF)

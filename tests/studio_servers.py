@@ -119,9 +119,11 @@ async def _job(queue: SqliteJobQueue, user: dict, content: str, style_file: str 
 
 
 @contextlib.asynccontextmanager
-async def studio(tmp_path: Path, *, max_age_s: float = 3600) -> AsyncIterator[Studio]:
+async def studio(tmp_path: Path, *, max_age_s: float = 3600,
+                 burst: int = 4) -> AsyncIterator[Studio]:
     """Alice has a photo ("alice-photo", 64x48) with a style photo, and one Telegram lost
-    (`GONE`); Bob has his own photo."""
+    (`GONE`); Bob has his own photo. `burst`: previews (and masks) a user may ask for at
+    once."""
     files = {"alice-photo": jpeg(64, 48), "alice-style": jpeg(40, 40, (10, 40, 200)),
              "bob-photo": jpeg(30, 60)}
     async with opened(tmp_path / "db.sqlite") as store:
@@ -140,7 +142,7 @@ async def studio(tmp_path: Path, *, max_age_s: float = 3600) -> AsyncIterator[St
                           webapp_js="https://telegram.org/js/telegram-web-app.js",
                           library=Library(store, inputs, work), previews=previews,
                           careful=careful, language=language, words=words_in,
-                          limits=PreviewLimits(per_second=4.0, burst=4))
+                          limits=PreviewLimits(per_second=4.0, burst=burst))
         client = TestClient(TestServer(make_app(deps)))
         await client.start_server()
         try:

@@ -127,7 +127,7 @@ async def test_the_user_is_the_signed_one_whatever_the_request_says(tmp_path: Pa
 
 @pytest.mark.asyncio
 async def test_another_users_picture_is_404_like_one_that_does_not_exist(tmp_path: Path):
-    async with studio(tmp_path) as s:
+    async with studio(tmp_path, burst=100) as s:
         bobs, nobodys = photo_id("bob-photo"), "photo:" + "0" * 20
         answers = []
         for picture in (bobs, nobodys):
@@ -153,11 +153,15 @@ async def test_another_users_picture_is_404_like_one_that_does_not_exist(tmp_pat
 
 
 @pytest.mark.asyncio
-async def test_a_photo_telegram_lost_is_410_with_a_clear_word(tmp_path: Path):
+async def test_a_lost_photo_or_a_deleted_style_is_410_with_a_clear_word(tmp_path: Path):
     async with studio(tmp_path) as s:
         answer = await s.client.post("/api/preview", json=choice_json(GONE), headers=s.auth())
         assert answer.status == 410
         assert await answer.json() == {"error": "photo_gone"}
+        deleted = await s.client.post("/api/preview", json=choice_json(style="preset:gone_now"),
+                                      headers=s.auth())
+        assert deleted.status == 410 and await deleted.json() == {"error": "style_gone"}
+        assert not s.previews.plans
 
 
 @pytest.mark.asyncio
@@ -232,7 +236,7 @@ async def test_static_files_cannot_reach_outside_their_folder(tmp_path: Path):
 
 @pytest.mark.asyncio
 async def test_masks_that_are_not_images_or_not_the_photos_shape_are_refused(tmp_path: Path):
-    async with studio(tmp_path) as s:
+    async with studio(tmp_path, burst=100) as s:
         url = f"/api/masks?photo={photo_id('alice-photo')}"
         for data in (b"not a picture", jpeg(64, 48), png_mask(40, 40)):
             answer = await s.client.post(url, data=data, headers=s.auth())

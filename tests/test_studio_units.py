@@ -190,3 +190,16 @@ def test_open_in_studio_is_the_mini_app_in_private_and_a_link_in_groups():
         assert parse_studio_start(other) == (False, None)
     assert share_button(t, "wave").switch_inline_query == "wave"
     assert share_button(t, None).switch_inline_query == ""
+
+
+@pytest.mark.asyncio
+async def test_a_user_keeps_only_their_newest_masks(tmp_path):
+    from bot.jobs.work_area import WorkArea
+    from bot.studio.masks import KEPT_PER_USER, keep_mask
+
+    work = WorkArea(tmp_path / "work")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg(64, 48))
+    names = [await keep_mask(work, 7, png_mask(64, 48), photo) for _ in range(KEPT_PER_USER + 3)]
+    kept = {p.name for p in (tmp_path / "work" / "users" / "7").glob("mask-*.png")}
+    assert len(kept) == KEPT_PER_USER and names[-1] in kept and names[0] not in kept

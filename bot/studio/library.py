@@ -86,7 +86,7 @@ class Library:
         self.store = store
         self.inputs = inputs
         self.work = work
-        self._preset_lock = asyncio.Lock()
+        self._preset_locks: dict[str, asyncio.Lock] = {}
 
     async def photos(self, user_id: int) -> list[Picture]:
         """Their photos, newest first: the one waiting for a style, then their jobs'."""
@@ -94,7 +94,7 @@ class Library:
             waiting = await fetch_all(db, """
                 SELECT content_file_id, content_message_id, chat_id FROM sessions
                 WHERE user_id = ? AND content_file_id IS NOT NULL AND content_media = 'photo'
-                ORDER BY rowid DESC LIMIT ?""", (user_id, RECENT))
+                ORDER BY updated_at DESC LIMIT ?""", (user_id, RECENT))
             jobs = await fetch_all(db, """
                 SELECT content_file_id, reply_to_message_id, chat_id FROM jobs
                 WHERE user_id = ? AND content_file_id != '' AND media = 'photo'
@@ -139,8 +139,8 @@ class Library:
         if kind == "preset" and _PRESET.fullmatch(token):
             try:
                 return PresetStyle(get_preset(token).name)
-            except UnknownPreset:
-                raise NotYours(picture_id) from None
+            except UnknownPreset:  # deleted since the page listed it (presets are public)
+                raise PictureGone(picture_id) from None
         if kind not in ("photo", "style") or not _TOKEN.fullmatch(token):
             raise NotYours(picture_id)
         found = await (self.photos(user_id) if kind == "photo" else self.style_photos(user_id))
@@ -169,7 +169,8 @@ class Library:
 
     async def _preset_path(self, name: str) -> Path:
         path = self.work.studio_path("presets", f"{name}.png")
-        async with self._preset_lock:
+        # One painting at a time per name: a slow download holds up no other style.
+        async with self._preset_locks.setdefault(name, asyncio.Lock()):
             if not path.is_file():
                 try:
                     image = await asyncio.to_thread(load_preset, name)

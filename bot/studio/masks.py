@@ -19,7 +19,11 @@ from bot.jobs.work_area import WorkArea
 from stylecore import write_atomic
 
 MAX_MASK_BYTES = 1024 * 1024
-MAX_SIDE = 2048
+MAX_SIDE = 1024
+"""The page draws masks at the preview's size (384 px); the engine scales them to any size."""
+KEPT_PER_USER = 10
+"""A user's newest masks kept (each brush stroke makes one): older ones go, so no one can
+fill the disk with them. A job whose mask went paints without it."""
 MIN_SIDE = 32
 ASPECT_SLACK = 0.03
 """How far the mask's width/height may be from the photo's (rounding on the page)."""
@@ -76,4 +80,11 @@ async def keep_mask(work: WorkArea, user_id: int, data: bytes, photo: Path) -> s
     path = work.mask_path(user_id, name)
     assert path is not None
     await asyncio.to_thread(write_atomic, path, cleaned)
+    await asyncio.to_thread(_keep_newest, path.parent, KEPT_PER_USER)
     return name
+
+
+def _keep_newest(folder: Path, count: int) -> None:
+    masks = sorted(folder.glob("mask-*.png"), key=lambda f: f.stat().st_mtime_ns, reverse=True)
+    for old in masks[count:]:
+        old.unlink(missing_ok=True)

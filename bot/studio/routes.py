@@ -89,9 +89,10 @@ async def mask(request: web.Request) -> web.Response:
     """A brush mask for one of their photos; answers its name for previews and jobs."""
     deps, user = _deps(request), signed_in_user(request).user
     data = await _body(request, MAX_MASK_BYTES)
-    photo = await deps.library.photo(user.id, request.query.get("photo", ""))
-    path = await deps.library.path(user.id, photo)
-    name = await keep_mask(deps.library.work, user.id, data, path)
+    with deps.limits.one(user.id):  # a stroke costs what a preview does
+        photo = await deps.library.photo(user.id, request.query.get("photo", ""))
+        path = await deps.library.path(user.id, photo)
+        name = await keep_mask(deps.library.work, user.id, data, path)
     return web.json_response({"mask": name})
 
 

@@ -22,6 +22,7 @@ WORDS: dict[str, str] = {
     "brush_photo": N_("Keep the photo"),
     "brush_clear": N_("Style everywhere"),
     "brush_hint": N_("Draw on the picture: where the style goes, or where the photo stays."),
+    "compare": N_("Hold the picture to see your photo."),
     "paint_carefully": N_("Paint carefully"),
     "sent": N_("Sent: the painting comes in the chat."),
     "no_photos": N_("Send me a photo in the chat first; then open the studio again."),

@@ -60,7 +60,8 @@ WORKDIR /data
 VOLUME ["/data"]
 USER ${UID}:${UID}
 # 9100: /healthz and /metrics. 8443: the webhook server (only with STYLEBOT_WEBHOOK_URL).
-EXPOSE 9100 8443
+# 8444: the studio (only with STYLEBOT_STUDIO_URL).
+EXPOSE 9100 8443 8444
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["python", "-m", "bot.healthcheck"]
 ENTRYPOINT ["stylebot"]

@@ -53,13 +53,14 @@ from bot.telegram.i18n import LANGUAGES, translator
 from bot.telegram.inbox import Inbox
 from bot.telegram.presenter import TelegramPresenter
 from bot.telegram.retries import with_retries
+from bot.telegram.shared_paintings import SharedPaintings
 from bot.telegram.sticker_packs import StickerPacks
 
 log = logging.getLogger("stylebot.app")
 
 RATE_LIMIT_RETRIES = 3
 """How often AIORateLimiter repeats a request Telegram answered with RetryAfter."""
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
 
 class StartupError(Exception):
@@ -123,7 +124,8 @@ async def _post_init(app: Application) -> None:
     battles = Battles(TelegramBattleStage(app.bot), store, queue, work,
                       vote_seconds=config.battle_seconds)
     inputs = TelegramInputs(app.bot, work)
-    presenter = TelegramPresenter(app.bot, previews=config.previews)
+    presenter = TelegramPresenter(app.bot, previews=config.previews,
+                                  studio_url=config.studio_url, shared=SharedPaintings(store))
     runner = RunnerPool([
         JobRunner(store, queue, worker, work, config, claim_lock, inputs=inputs,
                   presenter=presenter, primary=index == 0, in_flight=in_flight,
@@ -147,7 +149,29 @@ async def _post_init(app: Application) -> None:
     await _set_commands(app)
     await runner.start()
     battles.start()  # votes whose deadline passed while the bot was down end now
+    if config.studio_url:
+        await _start_studio(app, config, inputs)
     log.info("stylebot @%s started", app.bot.username)
+
+
+async def _start_studio(app: Application, config: Config, inputs: TelegramInputs) -> None:
+    """The studio's preview worker (started in the background, like the job workers) and its
+    web server. Previews keep to their share of the machine while a local job runs."""
+    from bot.studio.wiring import studio_server
+
+    data: BotData = app.bot_data
+    worker = StyleWorker(warm_up="instant")
+    data.studio_worker = worker
+    data.studio_start = asyncio.create_task(_start_preview_worker(worker))
+    local = [*data.owned_workers, *([data.shared_worker] if data.shared_worker else [])]
+    assert data.services is not None
+    server = studio_server(config, data.services, app.bot, inputs, worker,
+                           jobs_running=lambda: any(w.busy for w in local))
+    with _listening(config.studio_listen, "STYLEBOT_STUDIO_LISTEN"):
+        await server.start()
+    data.studio = server
+    host, port = config.studio_listen
+    log.info("the studio listens on %s:%d for %s", host, port, config.studio_url)
 
 
 async def _set_commands(app: Application) -> None:
@@ -219,6 +243,15 @@ async def _start_workers(workers: list[StyleWorker]) -> None:
         })
 
 
+async def _start_preview_worker(worker: StyleWorker) -> None:
+    try:
+        await worker.start()
+    except Exception as exc:  # the first preview tries again
+        log.error("the studio's preview worker did not start (%s)", exc)
+    else:
+        log.info("the studio's preview worker is ready")
+
+
 async def _post_stop(app: Application) -> None:
     await _stop_services(app.bot_data.services)
 
@@ -247,6 +280,14 @@ async def _post_shutdown(app: Application) -> None:
     remote, data.remote = data.remote, None
     if remote is not None:
         await remote.close()
+    studio, data.studio = data.studio, None
+    if studio is not None:
+        await studio.stop()
+    if data.studio_start is not None and not data.studio_start.done():
+        data.studio_start.cancel()
+    studio_worker, data.studio_worker = data.studio_worker, None
+    if studio_worker is not None:
+        await studio_worker.stop()
     store, data.store = data.store, None
     if store is not None:
         await store.close()

@@ -35,6 +35,10 @@
 | `STYLEBOT_CLIP_MAX_SECONDS` | `10` | seconds of a clip painted; a longer one is cut, and says so |
 | `STYLEBOT_CLIP_MAX_FPS` | `15` | clips are painted at most at this many frames per second |
 | `STYLEBOT_CLIP_MAX_SIDE` | `480` | long side of a painted clip in pixels (at most) |
+| `STYLEBOT_STUDIO_URL` | (none: no studio) | the studio's public `https://` address (Mini App) |
+| `STYLEBOT_STUDIO_LISTEN` | `0.0.0.0:8444` | where the studio's server listens (`host:port`) |
+| `STYLEBOT_STUDIO_MAX_AGE` | `3600` | seconds a studio's sign-in (Telegram's `initData`) is good |
+| `STYLEBOT_STUDIO_WEBAPP_JS` | Telegram's | the script giving the page `Telegram.WebApp` |
 | `STYLEBOT_DEMO_LISTEN` | `127.0.0.1:8080` | `stylebot demo` only: where its chat page listens |
 | `STYLECORE_MAX_PIXELS_PER_RUN` | (none) | pixels per job; bigger ones run once more at 0.7× size |
 | `STYLECORE_PRECISION` | `auto` | the engine's compute type: `float32`, `bfloat16` or `auto` |
@@ -61,6 +65,9 @@ from bot.settings import QUALITIES, Quality
 LOG_FORMATS = ("text", "json")
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 """What Telegram accepts as a webhook's secret token."""
+TELEGRAM_WEBAPP_JS = "https://telegram.org/js/telegram-web-app.js"
+"""Telegram's script that gives a Mini App its `Telegram.WebApp` object."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot), "
     "then put TELEGRAM_BOT_TOKEN=<token> in the environment or in a .env file here."
@@ -111,6 +118,12 @@ class Config:
     clip_max_side: int = 480
     presets_dir: Path | None = None
     """Folder presets and `/addstyle` uploads; None: the engine's `$STYLECORE_HOME/user_presets`."""
+    studio_url: str | None = None
+    """The studio's public address (the Mini App); None: no studio, no "Open in studio"."""
+    studio_listen: tuple[str, int] = ("0.0.0.0", 8444)
+    studio_max_age: int = 3600
+    """Seconds a studio's `initData` stays good after Telegram signed it."""
+    studio_webapp_js: str = TELEGRAM_WEBAPP_JS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -164,6 +177,11 @@ class Config:
             clip_max_seconds=_parse_float(env, "STYLEBOT_CLIP_MAX_SECONDS", 10.0, minimum=0.5),
             clip_max_fps=_parse_int(env, "STYLEBOT_CLIP_MAX_FPS", 15, minimum=1),
             clip_max_side=_parse_int(env, "STYLEBOT_CLIP_MAX_SIDE", 480, minimum=32),
+            studio_url=_parse_studio_url(env, "STYLEBOT_STUDIO_URL"),
+            studio_listen=parse_listen(env, "STYLEBOT_STUDIO_LISTEN") or ("0.0.0.0", 8444),
+            studio_max_age=_parse_int(env, "STYLEBOT_STUDIO_MAX_AGE", 3600, minimum=10),
+            studio_webapp_js=_parse_studio_url(env, "STYLEBOT_STUDIO_WEBAPP_JS")
+            or TELEGRAM_WEBAPP_JS,
         )
 
     def is_admin(self, user_id: int | None) -> bool:
@@ -255,6 +273,19 @@ def _parse_webhook_url(env: Mapping[str, str]) -> str | None:
     if parts.scheme != "https" or not parts.hostname:
         raise ConfigError(
             f"STYLEBOT_WEBHOOK_URL must be a public https:// URL (Telegram's rule), got {raw!r}")
+    return raw
+
+
+def _parse_studio_url(env: Mapping[str, str], name: str) -> str | None:
+    """A public `https://` address; plain `http://` only on this machine (the playground and
+    the tests: Telegram's apps open only `https://`)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parts = urllib.parse.urlsplit(raw)
+    local = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+    if not (parts.scheme == "https" and parts.hostname) and not local:
+        raise ConfigError(f"{name} must be a public https:// address, got {raw!r}")
     return raw
 
 

@@ -3,8 +3,9 @@
 `bot.store.Store` applies the ones a database lacks when it opens it; `PRAGMA user_version`
 says how many a database has. The tables: `sessions` (`bot.store`), `jobs` and `turns`
 (`bot.jobs.queue`), `inbox` (`bot.telegram.inbox`), `user_languages` and `chat_languages`
-(`bot.store`), `battles`, `battle_jobs` and `battle_votes` (`bot.jobs.battle_records`), and
-`sticker_packs` (`bot.telegram.sticker_packs`).
+(`bot.store`), `battles`, `battle_jobs` and `battle_votes` (`bot.jobs.battle_records`),
+`sticker_packs` (`bot.telegram.sticker_packs`), and `shared_paintings`
+(`bot.telegram.shared_paintings`).
 """
 
 from __future__ import annotations
@@ -158,6 +159,18 @@ MIGRATIONS: list[str] = [
     # 7: a job whose requester kept the instant picture instead of waiting (/stats counts them).
     """
     ALTER TABLE jobs ADD COLUMN kept_instant INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 8: the paintings a user may share with inline mode: Telegram's file id of each painted
+    # picture the bot sent them, with its style.
+    """
+    CREATE TABLE shared_paintings (
+        job_id     INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        file_id    TEXT NOT NULL,
+        style      TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX shared_paintings_by_user ON shared_paintings (user_id, created_at);
     """,
 ]
 """Schema versions, applied in order; `PRAGMA user_version` says how many a database has.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal, Self, get_args
 
@@ -89,6 +90,15 @@ class JobSettings(Settings):
 
     size_scale: float = 1.0
     """The job's size is the quality's times this; below 1 after it ran out of memory."""
+    style_strength: float = 0.0
+    """The studio's strength slider: the engine's `style_strength` (0: the named
+    `strength`'s)."""
+    second_style: str = ""
+    """The studio's blend: a second style, "preset:<name>" or "file:<file id>" ("": none)."""
+    blend: float = 0.0
+    """How much of `second_style`, 0 to 1."""
+    mask: str = ""
+    """The studio's brush: the mask's file name in the user's work folder ("": none)."""
 
     @classmethod
     def of(cls, settings: Settings) -> JobSettings:
@@ -104,12 +114,25 @@ class JobSettings(Settings):
         return self.size_scale < 1.0
 
 
+MAX_STYLE_STRENGTH = max(STYLE_STRENGTHS.values())
+_SECOND_STYLE = re.compile(r"preset:[a-z0-9_]{2,32}|file:[A-Za-z0-9_-]{1,200}")
+_MASK = re.compile(r"mask-[0-9a-f]{32}\.png")
+_NUMBERS = {"size_scale": (0.0, 1.0), "style_strength": (0.0, MAX_STYLE_STRENGTH),
+            "blend": (0.0, 1.0)}
+"""Each number's range (the low end open for `size_scale`, closed for the others)."""
+
+
 def _valid(name: str, value: Any, default: Any) -> bool:
     if name == "quality":
         return value in QUALITIES
     if name == "strength":
         return value in STRENGTHS
-    if name == "size_scale":
-        return (type(value) in (int, float) and math.isfinite(value)
-                and 0.0 < value <= 1.0)
+    if name in _NUMBERS:
+        low, high = _NUMBERS[name]
+        return (type(value) in (int, float) and math.isfinite(value) and low <= value <= high
+                and (value > low or name != "size_scale"))
+    if name == "second_style":
+        return isinstance(value, str) and (not value or bool(_SECOND_STYLE.fullmatch(value)))
+    if name == "mask":
+        return isinstance(value, str) and (not value or bool(_MASK.fullmatch(value)))
     return type(value) is type(default)

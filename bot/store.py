@@ -271,6 +271,7 @@ class Store:
             await db.execute("DELETE FROM battles WHERE caller_id = ?", (user_id,))
             await db.execute("DELETE FROM user_languages WHERE user_id = ?", (user_id,))
             await db.execute("DELETE FROM sticker_packs WHERE owner_id = ?", (user_id,))
+            await db.execute("DELETE FROM shared_paintings WHERE user_id = ?", (user_id,))
             return {"sessions": sessions.rowcount, "jobs": jobs.rowcount}
 
     # ------------------------------------------------------------------ languages
@@ -309,8 +310,8 @@ class Store:
 
     async def expire_file_ids(self, older_than_days: float) -> int:
         """Clears Telegram file ids stored longer than `older_than_days`: in sessions (the
-        half-finished conversation goes with its photo) and in finished jobs. Returns the
-        number of rows changed."""
+        half-finished conversation goes with its photo), in finished jobs and the paintings
+        to share. Returns the number of rows changed."""
         cutoff = time.time() - older_than_days * 86_400
         async with self.transaction() as db:
             sessions = await db.execute(
@@ -330,7 +331,9 @@ class Store:
                 """,
                 (cutoff,),
             )
-            return sessions.rowcount + jobs.rowcount
+            shared = await db.execute("DELETE FROM shared_paintings WHERE created_at < ?",
+                                      (cutoff,))
+            return sessions.rowcount + jobs.rowcount + shared.rowcount
 
 
 async def _user_version(db: aiosqlite.Connection) -> int:

@@ -61,8 +61,11 @@ async def test_private_flow_with_own_style_photo(fake: FakeTelegram, tmp_path, w
         result = await fake.wait_for("sendPhoto", result_for(photo))
         assert_stylised(result.upload(), content, (64, 48))
         assert result.text.startswith("your own style · 64×48 · painted in ")
-        actions = {data.split(":")[-1] for _, data in result.buttons()}
+        actions = {data.split(":")[-1] for _, data in result.buttons() if data}
         assert actions == {"up", "down", "col", "file", "s", "p"}  # re-runs, sticker, pack
+        shares = [b for row in result.params["reply_markup"]["inline_keyboard"] for b in row
+                  if "switch_inline_query" in b]
+        assert [b["switch_inline_query"] for b in shares] == [""]  # "Share": no preset name
         # The status message said "queued" and went away once the picture was there.
         status = await fake.wait_for("sendMessage", lambda c: c.text.startswith("Queued"))
         assert status.reply_to == photo["message_id"]

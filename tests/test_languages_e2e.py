@@ -49,7 +49,7 @@ async def test_a_russian_user_gets_russian_replies_buttons_and_status(
         assert result.text.endswith(" с")  # seconds, in Russian
         assert [label for label, _ in result.buttons()] == [
             "Стиль сильнее", "Стиль слабее", "Сохранить цвета", "Полный размер файлом",
-            "Стикер", "В мой набор"]
+            "Стикер", "В мой набор", "Поделиться"]
 
         command = fake.user_sends_text(chat, IVAN, "/settings")
         menu = await fake.wait_for("sendMessage", replies_to(command))

@@ -14,6 +14,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [  # top first
     ("application", ("bot.__main__", "bot.app", "bot.playground", "bot.usage",
                      "bot.healthcheck")),
     ("operations", ("bot.ops",)),
+    ("studio", ("bot.studio",)),
     ("telegram", ("bot.telegram",)),
     ("jobs", ("bot.jobs",)),
     ("foundations", ("bot.config", "bot.store", "bot.schema", "bot.settings", "bot.logs",
@@ -86,7 +87,7 @@ def test_no_import_runs_up_a_layer() -> None:
 
 def test_only_the_telegram_side_speaks_telegram() -> None:
     allowed = {depth for depth, (name, _) in enumerate(LAYERS)
-               if name in ("application", "operations", "telegram")}
+               if name in ("application", "operations", "studio", "telegram")}
     speaking = [f"{path.relative_to(ROOT)}:{line} imports {imported}"
                 for path in project_files() if layer_of(module_name(path)) not in allowed
                 for line, imported in imports_of(path)

@@ -13,12 +13,12 @@ import sys
 import traceback
 from typing import Any
 
-from bot.jobs.execution import execute, load_engine
+from bot.jobs.execution import WarmUp, execute, load_engine
 from bot.jobs.pipe import Done, Failed, FromChild, Progressed, Ready, Run, StartFailed
 from bot.jobs.work import WorkFailure, WorkProgress, WorkRequest
 
 
-def child_main(conn: Any, cancel_token: Any, warm_up: bool, env: dict[str, str]) -> None:
+def child_main(conn: Any, cancel_token: Any, warm_up: WarmUp, env: dict[str, str]) -> None:
     """The worker process: loads the engine once, then runs jobs until told to stop or until
     the parent goes away (its end of the pipe closes)."""
     os.environ.update(env)  # before TensorFlow reads CUDA_VISIBLE_DEVICES

@@ -9,21 +9,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
 
 from bot.jobs.work import PREVIEW_JPEG_QUALITY, WorkFailure, WorkProgress, WorkRequest, WorkResult
 from stylecore import ImageError
 
+WarmUp = bool | Literal["instant"]
+"""Whether a worker traces the engine as it starts: all of it (True), nothing (False), or only
+the instant painter and the face detector ("instant": the studio's preview worker)."""
 
-def load_engine(*, warm_up: bool) -> tuple[int | None, dict[str, str]]:
+
+def load_engine(*, warm_up: WarmUp) -> tuple[int | None, dict[str, str]]:
     """Imports TensorFlow and builds the network (traced once if `warm_up`); returns the
     operator's pixel budget per run and the device and precision the engine uses. Raises
     whatever stops the engine from loading (no weights, a bad setting)."""
-    from stylecore import configure_devices, pixel_budget, resolve_precision
+    from stylecore import QUALITY_PRESETS, configure_devices, pixel_budget, resolve_precision
     from stylecore import warm_up as warm_up_engine
 
     max_pixels = pixel_budget()  # STYLECORE_MAX_PIXELS_PER_RUN, checked up front
-    if warm_up:
+    if warm_up == "instant":
+        from stylecore import detect_faces
+
+        warm_up_engine(QUALITY_PRESETS["instant"])
+        detect_faces(np.full((32, 32, 3), 0.5, np.float32))
+    elif warm_up:
         warm_up_engine()
     return max_pixels, {"device": configure_devices(), "precision": resolve_precision("auto")}
 
@@ -65,8 +76,10 @@ def execute(
         content = decode_image(request.content_path, needed_side=size)
         styles = [(decode_image(path, needed_side=size), weight)
                   for path, weight in request.styles]
+        mask = (None if request.mask_path is None
+                else decode_image(request.mask_path, needed_side=size)[..., 0])
         result = stylize(content, styles, request.params, on_progress=on_progress,
-                         should_stop=should_stop, max_pixels=max_pixels)
+                         should_stop=should_stop, max_pixels=max_pixels, mask=mask)
         save_image(result.image, request.output_path)
     except Cancelled:
         return WorkFailure("cancelled", f"job {request.job_id} was cancelled")

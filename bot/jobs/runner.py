@@ -61,7 +61,7 @@ def build_params(settings: JobSettings, config: Config) -> StyleParams:
     return params.with_(
         size=max(32, round(size * settings.size_scale)),
         steps=config.steps_override or params.steps,
-        style_strength=STYLE_STRENGTHS[settings.strength],
+        style_strength=settings.style_strength or STYLE_STRENGTHS[settings.strength],
         preserve_colors="luminance" if settings.preserve_colors else None,
         keep_faces=settings.keep_faces,
     )
@@ -371,24 +371,48 @@ class JobRunner:
         if not job.content_file_id:
             raise InputGone("file id expired")
         content = await self.inputs.fetch(job.user_id, job.content_file_id)
-        if job.style_file_id:
-            style = await self.inputs.fetch(job.user_id, job.style_file_id)
-        elif job.preset:
-            image = await asyncio.to_thread(load_preset, job.preset)
-            style = self.work.job_dir(job.id) / "style.png"
-            await asyncio.to_thread(save_image, image, style)
-        else:
-            raise InputGone("job has no style")
+        style = await self._style(job, job.preset, job.style_file_id, "style.png")
+        styles = [(str(style), 1.0)]
+        settings = job.settings
+        if settings.second_style and settings.blend > 0:
+            kind, _, name = settings.second_style.partition(":")
+            second = await self._style(job, name if kind == "preset" else None,
+                                       name if kind == "file" else None, "second-style.png")
+            styles = [(str(style), 1.0 - settings.blend), (str(second), settings.blend)]
         clip = clip_spec(job, self.config)
         return WorkRequest(
             job_id=job.id,
             content_path=str(content),
-            styles=[(str(style), 1.0)],
+            styles=styles,
             params=build_params(job.settings, self.config),
             output_path=str(self.work.result_path(job.id, ".png" if clip is None else ".mp4")),
             preview_every=PREVIEW_EVERY if self._previews(job) else 0,
             clip=clip,
+            mask_path=self._mask(job),
         )
+
+    async def _style(self, job: Job, preset: str | None, file_id: str | None,
+                     name: str) -> Path:
+        """A style's file: the user's picture, or the preset's painting saved as `name`."""
+        if file_id:
+            return await self.inputs.fetch(job.user_id, file_id)
+        if not preset:
+            raise InputGone("job has no style")
+        image = await asyncio.to_thread(load_preset, preset)
+        path = self.work.job_dir(job.id) / name
+        await asyncio.to_thread(save_image, image, path)
+        return path
+
+    def _mask(self, job: Job) -> str | None:
+        """The studio's brush mask of a job, when it has one and it is still there (a mask
+        that is gone is painted without: the style everywhere, rather than nothing)."""
+        if not job.settings.mask:
+            return None
+        path = self.work.mask_path(job.user_id, job.settings.mask)
+        if path is None or not path.is_file():
+            log.warning("job %d: its brush mask is gone; painting without it", job.id)
+            return None
+        return str(path)
 
     def _status(self, job: Job) -> StatusDisplay:
         async def remember(message_id: int) -> None:

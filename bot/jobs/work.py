@@ -37,6 +37,9 @@ class WorkRequest:
     look); 0 = no previews. A clip shows its first painted frame (unless 0)."""
     clip: ClipSpec | None = None
     """Set for a moving picture: `content_path` is the clip, `output_path` an .mp4."""
+    mask_path: str | None = None
+    """The studio's brush: a grey PNG the shape of the photo, white where the style goes and
+    black where the photo stays (`stylecore.brush`); None: the style everywhere."""
 
 
 PREVIEW_JPEG_QUALITY = 80

@@ -1,14 +1,18 @@
 """The work folder (`STYLEBOT_WORK_DIR`), where a job's files live until it is finished:
 
     users/<user id>/<hash of file id>   downloaded inputs, per user so /forget can remove them
+    users/<user id>/mask-<hex>.png      the studio's brush masks (and a careful job's)
     jobs/<job id>/                      a job's scratch files (preset style image, ...)
     results/job-<job id>.png|.mp4       a finished picture or clip, kept until it is delivered
+    studio/presets/<name>.png           preset paintings as files, for the studio's previews
+    studio/previews/<n>.jpg             a studio preview, while it goes to the page
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import shutil
 import tempfile
 import time
@@ -19,6 +23,8 @@ from stylecore import write_atomic
 
 RESULT_SUFFIXES = (".png", ".mp4", ".jpg")
 """A picture's result, a clip's, and a kept instant picture's."""
+MASK_NAME = re.compile(r"mask-[0-9a-f]{32}\.png")
+"""A brush mask's file name: nothing a path could be made of."""
 
 
 class WorkArea:
@@ -28,7 +34,7 @@ class WorkArea:
         """Creates the folders and checks that a file can be written there (`OSError` if
         not), so an unusable work folder stops the bot at start-up, not at the first photo."""
         self.root = Path(root)
-        for sub in ("users", "jobs", "results"):
+        for sub in ("users", "jobs", "results", "studio"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=self.root / "results"):
             pass
@@ -52,6 +58,18 @@ class WorkArea:
     def save_input(self, user_id: int, file_id: str, data: bytes) -> Path:
         path = self.input_path(user_id, file_id)
         write_atomic(path, data)
+        return path
+
+    def mask_path(self, user_id: int, name: str) -> Path | None:
+        """Where the user's brush mask `name` is (None for a name that is not a mask's)."""
+        if not MASK_NAME.fullmatch(name):
+            return None
+        return self.root / "users" / str(user_id) / name
+
+    def studio_path(self, *parts: str) -> Path:
+        """A file of the studio's own (`parts` are the studio's names, never a user's)."""
+        path = self.root.joinpath("studio", *parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
     def remove_inputs(self, user_id: int, *file_ids: str | None) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from bot.jobs.child import child_main
+from bot.jobs.execution import WarmUp
 from bot.jobs.pipe import Done, Exited, Failed, FromChild, Progressed, Ready, Run, StartFailed, Stop
 from bot.jobs.work import (
     WorkerCrashed,
@@ -56,7 +57,7 @@ class StyleWorker:
     a GPU).
     """
 
-    def __init__(self, *, warm_up: bool = True, cancel_grace: float = CANCEL_GRACE_S,
+    def __init__(self, *, warm_up: WarmUp = True, cancel_grace: float = CANCEL_GRACE_S,
                  env: Mapping[str, str] | None = None):
         self._warm_up = warm_up
         self.cancel_grace = cancel_grace
@@ -244,7 +245,7 @@ class _Child:
         self,
         ctx: Any,
         cancel_token: Any,
-        warm_up: bool,
+        warm_up: WarmUp,
         loop: asyncio.AbstractEventLoop,
         on_exit: Callable[[_Child], None],
         env: dict[str, str],

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from bot.playground.bot_api import Call, Chat, LocalBotApi, User
+from bot.studio.init_data import init_data_for
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 """Telegram's apps send bigger images (and non-images) as files, not photos."""
@@ -34,6 +37,12 @@ LANGUAGES = {"": "not shared", "en": "English", "ru": "Русский", "zh-hans
 _ACTIONS = {"typing": "typing", "upload_photo": "sending a photo",
             "upload_document": "sending a file", "upload_video": "sending a video",
             "choose_sticker": "choosing a sticker"}
+STUDIO_THEME = {"bg_color": "#ffffff", "text_color": "#000000", "hint_color": "#707579",
+                "button_color": "#3390ec", "button_text_color": "#ffffff",
+                "secondary_bg_color": "#f4f4f5"}
+"""Telegram's light theme, as its apps hand a Mini App its colours."""
+INLINE_WAIT_S = 10.0
+"""How long the page waits for the bot's answer to an inline query."""
 _QUIET_ERRORS = ("message is not modified",)
 """Bot API errors the bot expects and handles; the page does not show them."""
 
@@ -173,6 +182,53 @@ class Playground:
         query = self.api.user_taps(data, message_id, user=user, chat=view.chat)
         self._taps[query] = key
         await self._bump()
+
+    async def inline(self, key: str, member: str, query: str) -> dict[str, Any]:
+        """The member types the bot's name and `query` in this chat: the bot's answer (its
+        paintings as results, the button under them), once it answered."""
+        view = self.chat(key)
+        user = self._sender(view, member)
+        chat_type = "sender" if view.chat.type == "private" else view.chat.type
+        query_id = self.api.user_inline_query(user, query[:256], chat_type)
+        deadline = time.monotonic() + INLINE_WAIT_S
+        while (answer := self.api.inline_answers.get(query_id)) is None:
+            if time.monotonic() > deadline:
+                raise BadPageRequest("the bot did not answer the inline query")
+            await asyncio.sleep(0.05)
+        results = [{"id": r["id"], "file_id": r.get("photo_file_id"), "title": r.get("title")}
+                   for r in answer.get("results", []) if r.get("type") == "photo"]
+        button = (answer.get("button") or {}).get("text")
+        return {"query_id": query_id, "results": results, "button": button}
+
+    async def send_inline(self, key: str, member: str, query_id: str, result_id: str) -> None:
+        """The member taps one of the answer's results: it goes into this chat, via the bot."""
+        view = self.chat(key)
+        user = self._sender(view, member)
+        answer = self.api.inline_answers.get(query_id) or {}
+        chosen = next((r for r in answer.get("results", []) if str(r.get("id")) == result_id),
+                      None)
+        if chosen is None or chosen.get("type") != "photo":
+            raise BadPageRequest("no such result in the bot's answer")
+        self.api.user_sends_via_bot(view.chat, user, chosen["photo_file_id"])
+        await self._bump()
+
+    def studio_launch(self, key: str, member: str, url: str) -> str:
+        """The address a Telegram app opens for the bot's web_app button `url` in this chat:
+        the page, with the member's initData signed with the bot's token (as Telegram signs
+        it) and the theme in its fragment. Only a button the bot sent here is opened."""
+        view = self.chat(key)
+        user = self._sender(view, member)
+        sent = {button.get("web_app", {}).get("url")
+                for message in self.api.chat_history(view.chat.id)
+                for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                for button in row}
+        if url not in sent:
+            raise BadPageRequest("the bot sent no such studio button in this chat")
+        init_data = init_data_for(user.as_dict(), self.api.token, query_id=uuid.uuid4().hex)
+        fragment = urllib.parse.urlencode({
+            "tgWebAppData": init_data, "tgWebAppVersion": "8.0", "tgWebAppPlatform": "web",
+            "tgWebAppThemeParams": json.dumps(STUDIO_THEME)}, quote_via=urllib.parse.quote)
+        return f"{url}#{fragment}"
 
     # ------------------------------------------------------------------ what the page shows
 

@@ -6,6 +6,9 @@
     POST /api/chats/{key}/send        multipart: sender, text, reply_to, file (repeated)
     POST /api/chats/{key}/tap         JSON: sender, message_id, data
     POST /api/language                JSON: language (the simulated user's language_code)
+    POST /api/studio                  JSON: chat, sender, url: the studio's address to open
+    POST /api/inline                  JSON: chat, sender, query: the bot's inline answer
+    POST /api/inline/send             JSON: chat, sender, query_id, result_id: send a result
     GET  /files/{file_id}             a photo's or file's bytes
 """
 
@@ -36,6 +39,9 @@ def make_app(playground: Playground) -> web.Application:
     app.router.add_post("/api/chats/{key}/send", _send)
     app.router.add_post("/api/chats/{key}/tap", _tap)
     app.router.add_post("/api/language", _language)
+    app.router.add_post("/api/studio", _studio)
+    app.router.add_post("/api/inline", _inline)
+    app.router.add_post("/api/inline/send", _inline_send)
     app.router.add_get("/files/{file_id}", _file)
     return app
 
@@ -110,6 +116,32 @@ async def _tap(request: web.Request) -> web.Response:
 async def _language(request: web.Request) -> web.Response:
     body = await _json(request)
     await _playground(request).set_language(str(body.get("language", "")))
+    return web.json_response({"ok": True})
+
+
+async def _studio(request: web.Request) -> web.Response:
+    """A web_app button tapped: the address to open in the studio's panel, signed in."""
+    body = await _json(request)
+    url = _playground(request).studio_launch(str(body.get("chat", "")),
+                                             str(body.get("sender", "you")),
+                                             str(body.get("url", "")))
+    return web.json_response({"url": url})
+
+
+async def _inline(request: web.Request) -> web.Response:
+    body = await _json(request)
+    answer = await _playground(request).inline(str(body.get("chat", "")),
+                                               str(body.get("sender", "you")),
+                                               str(body.get("query", "")))
+    return web.json_response(answer)
+
+
+async def _inline_send(request: web.Request) -> web.Response:
+    body = await _json(request)
+    await _playground(request).send_inline(str(body.get("chat", "")),
+                                           str(body.get("sender", "you")),
+                                           str(body.get("query_id", "")),
+                                           str(body.get("result_id", "")))
     return web.json_response({"ok": True})
 
 

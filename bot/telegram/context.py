@@ -16,7 +16,7 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import Bot, Message, Update
 from telegram.ext import CallbackContext, ContextTypes, ExtBot
@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from bot.telegram.sticker_packs import StickerPacks
 
 
+class Stoppable(Protocol):
+    async def stop(self) -> None: ...
+
+
 class BotData:
     """The application's `bot_data`, filled in by `bot.app`."""
 
@@ -53,6 +57,11 @@ class BotData:
         self.remote: RemoteBackend | None = None
         """The broker, when jobs run on remote workers (`STYLEBOT_BROKER_URL`)."""
         self.inbox_answers: asyncio.Task[None] | None = None
+        self.studio: Stoppable | None = None
+        """The studio's web server (`bot.studio`), when `STYLEBOT_STUDIO_URL` is set."""
+        self.studio_worker: StyleWorker | None = None
+        """The studio's preview worker: the instant painter in a process of its own."""
+        self.studio_start: asyncio.Task[None] | None = None
 
 
 Context = CallbackContext[ExtBot[None], dict, dict, BotData]
@@ -187,6 +196,12 @@ class Request:
 Handler = Callable[[Update, Context], Awaitable[None]]
 
 
+def _via_this_bot(message: Message, bot: Bot) -> bool:
+    """A painting someone shared with inline mode: their message, sent via us; not a new
+    picture for the bot."""
+    return message.via_bot is not None and message.via_bot.id == bot.id
+
+
 def handler(*, locked: bool = False) -> Callable[[Callable[[Request], Awaitable[None]]], Handler]:
     """Makes `func(request)` a python-telegram-bot callback (see the module)."""
 
@@ -194,7 +209,7 @@ def handler(*, locked: bool = False) -> Callable[[Callable[[Request], Awaitable[
         @functools.wraps(func)
         async def callback(update: Update, context: Context) -> None:
             message, sender = update.effective_message, Sender.of(update)
-            if message is None or sender is None:
+            if message is None or sender is None or _via_this_bot(message, context.bot):
                 return
             svc = services(context)
             request = Request(message, sender, svc, context, await svc.translator(sender))

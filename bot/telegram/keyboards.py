@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import math
 import re
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo
 
 from bot.settings import QUALITIES, STRENGTHS, Settings
 from bot.telegram import texts
@@ -211,15 +212,54 @@ def settings_text(settings: Settings, t: Translator = ENGLISH) -> str:
     )
 
 
-def result_keyboard(job_id: int, t: Translator = ENGLISH) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([
+def result_keyboard(job_id: int, t: Translator = ENGLISH, *,
+                    extra: Sequence[InlineKeyboardButton] = ()) -> InlineKeyboardMarkup:
+    """The re-run and sticker buttons, and `extra` (the studio's, "Share") on a row below."""
+    rows = [
         [_button(t(texts.BTN_STRONGER), f"r:{job_id}:up"),
          _button(t(texts.BTN_WEAKER), f"r:{job_id}:down")],
         [_button(t(texts.BTN_KEEP_COLORS), f"r:{job_id}:col"),
          _button(t(texts.BTN_AS_FILE), f"r:{job_id}:file")],
         [_button(t(texts.BTN_STICKER), f"k:{job_id}:s"),
          _button(t(texts.BTN_ADD_TO_PACK), f"k:{job_id}:p")],
-    ])
+    ]
+    if extra:
+        rows.append(list(extra))
+    return InlineKeyboardMarkup(rows)
+
+
+STUDIO_START = "studio"
+"""The /start parameter of the studio's link in groups: `studio` or `studio-<job id>`."""
+
+
+def studio_button(studio_url: str, t: Translator, *, private: bool, job_id: int | None = None,
+                  bot_username: str | None = None) -> InlineKeyboardButton | None:
+    """"Open in studio": the Mini App itself in a private chat; in a group, where Telegram
+    allows only URL buttons, a link that opens the private chat, whose /start answers with
+    the studio's button (None there when the bot's username is unknown)."""
+    if private:
+        query = urllib.parse.urlencode({"job": job_id}) if job_id else ""
+        url = urllib.parse.urlsplit(studio_url)._replace(query=query).geturl()
+        return InlineKeyboardButton(t(texts.BTN_STUDIO), web_app=WebAppInfo(url))
+    if not bot_username:
+        return None
+    start = f"{STUDIO_START}-{job_id}" if job_id else STUDIO_START
+    return InlineKeyboardButton(t(texts.BTN_STUDIO),
+                                url=f"https://t.me/{bot_username}?start={start}")
+
+
+def share_button(t: Translator, style: str | None) -> InlineKeyboardButton:
+    """"Share": Telegram asks for a chat and types the bot's name there with the style after
+    it; the inline answer (`bot.telegram.handlers.inline`) lists the user's paintings."""
+    return InlineKeyboardButton(t(texts.BTN_SHARE), switch_inline_query=style or "")
+
+
+def parse_studio_start(argument: str | None) -> tuple[bool, int | None]:
+    """(True, job id or None) for the studio's /start parameter; (False, None) otherwise."""
+    match = re.fullmatch(rf"{STUDIO_START}(?:-({_ID}))?", argument or "")
+    if match is None:
+        return False, None
+    return True, int(match[1]) if match[1] else None
 
 
 def keep_instant_keyboard(job_id: int, t: Translator = ENGLISH) -> InlineKeyboardMarkup:

@@ -16,7 +16,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from telegram import Bot, InputFile, Message, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.jobs.model import Job
@@ -27,9 +27,15 @@ from bot.telegram import kind_texts, texts
 from bot.telegram.decoding import on_decoding_thread, probe_clip_file
 from bot.telegram.files import MAX_DOWNLOAD_BYTES
 from bot.telegram.i18n import Translator, translator
-from bot.telegram.keyboards import keep_instant_keyboard, result_keyboard
+from bot.telegram.keyboards import (
+    keep_instant_keyboard,
+    result_keyboard,
+    share_button,
+    studio_button,
+)
 from bot.telegram.photo_limits import fit_for_telegram_photo
 from bot.telegram.retries import with_retries
+from bot.telegram.shared_paintings import SharedPaintings
 from bot.telegram.status import (
     StatusMessage,
     chat_action,
@@ -43,11 +49,29 @@ log = logging.getLogger("stylebot.presenter")
 
 
 class TelegramPresenter:
-    """`previews`: the operator allows previews (each job's own setting applies too)."""
+    """`previews`: the operator allows previews (each job's own setting applies too);
+    `studio_url`: the studio's address ("Open in studio" under a picture; None: no studio)."""
 
-    def __init__(self, bot: Bot, *, previews: bool) -> None:
+    def __init__(self, bot: Bot, *, previews: bool, studio_url: str | None = None,
+                 shared: SharedPaintings | None = None) -> None:
         self.bot = bot
         self.previews = previews
+        self.studio_url = studio_url
+        self.shared = shared
+        """Where a sent picture's file id is kept for inline sharing (None: not kept)."""
+
+    def _keyboard(self, job: Job) -> InlineKeyboardMarkup:
+        """The result's buttons: re-runs and stickers; under a picture also "Open in studio"
+        (when there is one) and "Share"."""
+        t = translator(job.language)
+        extra = []
+        if job.media == "photo":
+            if self.studio_url:
+                studio = studio_button(self.studio_url, t, private=job.chat_type == "private",
+                                       job_id=job.id, bot_username=self.bot.username)
+                extra += [studio] if studio is not None else []
+            extra.append(share_button(t, job.preset))
+        return result_keyboard(job.id, t, extra=extra)
 
     def status(self, job: Job, remember: Callable[[int], Awaitable[None]]) -> JobStatusMessage:
         """The job's status message; its instant picture comes with "Keep this one"."""
@@ -87,7 +111,7 @@ class TelegramPresenter:
         common = {
             "caption": result_caption(job, width, height, seconds),
             "reply_parameters": _reply_to(job),
-            "reply_markup": result_keyboard(job.id, translator(job.language)),
+            "reply_markup": self._keyboard(job),
         }
         if job.settings.as_file:
             data = path.read_bytes()
@@ -95,7 +119,18 @@ class TelegramPresenter:
             return await with_retries(lambda: self.bot.send_document(
                 job.chat_id, InputFile(data, filename=filename), **common))
         photo = await asyncio.to_thread(fit_for_telegram_photo, image)
-        return await with_retries(lambda: self.bot.send_photo(job.chat_id, photo, **common))
+        sent = await with_retries(lambda: self.bot.send_photo(job.chat_id, photo, **common))
+        await self._keep_for_sharing(job, sent)
+        return sent
+
+    async def _keep_for_sharing(self, job: Job, sent: Message) -> None:
+        if self.shared is None or not sent.photo:
+            return
+        try:
+            await self.shared.remember(job.id, job.user_id, sent.photo[-1].file_id,
+                                       job.preset or "")
+        except Exception:  # the painting was delivered; only sharing it later is lost
+            log.exception("job %d: the painting's file id was not kept for sharing", job.id)
 
     async def _send_clip(self, job: Job, path: Path, seconds: float | None) -> Message:
         """A painted clip the Telegram way: an animation (a silent MP4 that loops like a GIF)
@@ -106,7 +141,7 @@ class TelegramPresenter:
         data = path.read_bytes()
         filename = f"stylized-{job.id}.mp4"
         reply = _reply_to(job)
-        keyboard = result_keyboard(job.id, translator(job.language))
+        keyboard = self._keyboard(job)
         if job.media == "round" and not job.settings.as_file:
             note = await with_retries(lambda: self.bot.send_video_note(
                 job.chat_id, InputFile(data, filename=filename), duration=duration,

@@ -266,6 +266,12 @@ STATS_REMOTE_WORKER = N_("· {name} on {host}, GPU {gpu}: {state}, {jobs} jobs d
 STATS_BROKER_DOWN = N_("The broker (Redis) is unreachable: {error}")
 BTN_STICKER = N_("Sticker")
 BTN_ADD_TO_PACK = N_("Add to my pack")
+BTN_STUDIO = N_("Open in studio")
+BTN_SHARE = N_("Share")
+STUDIO_INVITE = N_("The studio: move a slider and watch the painting change, brush where the "
+                   "style goes, then tap “Paint carefully”.")
+INLINE_NOTHING = N_("No paintings yet: paint one")
+INLINE_PAINT_MORE = N_("Paint another photo")
 STICKER_GONE = N_("That painting is no longer there to make a sticker of.")
 STICKER_FAILED = N_("I couldn't make a sticker of that; please try again later.")
 PACK_TITLE = N_("{name}'s paintings")

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stylecore.brush import keep_weights, laid_over_photo, mask_at
 from stylecore.colors import match_color_histogram, pull_towards_palette, transfer_luminance
 from stylecore.errors import Cancelled
 from stylecore.faces import Face
@@ -53,18 +54,20 @@ def stylize_instantly(
     on_progress: ProgressCallback | None,
     should_stop: StopCheck | None,
     faces: Sequence[Face] | None,
+    mask: np.ndarray | None = None,
 ) -> Result:
     """`stylize` with ``params.engine == "instant"`` (`styles` normalised): one `Progress` at
     the end, no losses; `InstantUnavailable` without the weights. Faces are painted as the
     network paints everything (keeping them gently, by half the photo's own style vector in
     the face, washed them out and kept people no better: docs/engine.md); `Result.faces` says
-    how many `keep_faces` found, for the caller's record."""
+    how many `keep_faces` found, for the caller's record. `mask`: the brush
+    (`stylecore.brush`), checked."""
     painter = instant_painter(params.precision)
     started = time.perf_counter()
     if should_stop is not None and should_stop():
         raise Cancelled()
     faces = faces_to_keep(content, params, faces)
-    image = painted_at(painter, content, styles, params, params.size)
+    image = painted_at(painter, content, styles, params, params.size, mask)
     seconds = time.perf_counter() - started
     if on_progress is not None:
         on_progress(Progress(step=0, total=0, fraction=1.0, stage=0, stages=1,
@@ -78,31 +81,37 @@ class InstantPictures:
     a given long side (the first preview at full size, a head start at the first stage's)."""
 
     def __init__(self, painter: InstantPainter, content: np.ndarray,
-                 styles: list[tuple[np.ndarray, float]], params: StyleParams):
+                 styles: list[tuple[np.ndarray, float]], params: StyleParams,
+                 mask: np.ndarray | None = None):
         self.painter, self.content, self.styles, self.params = painter, content, styles, params
+        self.mask = mask
         self.pictures: dict[int, np.ndarray] = {}
 
     @classmethod
     def for_run(cls, content: np.ndarray, styles: list[tuple[np.ndarray, float]],
-                params: StyleParams) -> InstantPictures | None:
+                params: StyleParams,
+                mask: np.ndarray | None = None) -> InstantPictures | None:
         """The pictures of a run, or None when the painter cannot be had (`optional_painter`)."""
         painter = optional_painter(params)
-        return None if painter is None else cls(painter, content, styles, params)
+        return None if painter is None else cls(painter, content, styles, params, mask)
 
     def at(self, long_side: int) -> np.ndarray:
         if long_side not in self.pictures:
             self.pictures[long_side] = painted_at(self.painter, self.content, self.styles,
-                                                  self.params, long_side)
+                                                  self.params, long_side, self.mask)
         return self.pictures[long_side]
 
 
 def painted_at(painter: InstantPainter, content: np.ndarray,
                styles: list[tuple[np.ndarray, float]], params: StyleParams,
-               long_side: int) -> np.ndarray:
-    """The instant picture with `long_side`, painted at most at `params.instant_side`."""
-    painted = paint_instantly(painter, scale_image(content, min(long_side, params.instant_side),
-                                                   antialias=True), styles, params)
+               long_side: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """The instant picture with `long_side`, painted at most at `params.instant_side`; with a
+    brush `mask`, laid over the photo by it."""
+    photo = scale_image(content, min(long_side, params.instant_side), antialias=True)
+    painted = paint_instantly(painter, photo, styles, params, mask)
     painted = with_paintings_palette(painted, styles, params)
+    if mask is not None:
+        painted = laid_over_photo(painted, photo, mask)
     shape = working_size(content.shape[:2], long_side)
     if painted.shape[:2] == shape:
         return painted
@@ -144,9 +153,17 @@ def paint_instantly(
     content: np.ndarray,
     styles: list[tuple[np.ndarray, float]],
     params: StyleParams,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
-    """`content` (already at the working size) painted for `params`."""
-    image = painter.paint(content, blended_vector(painter, content, styles, params))
+    """`content` (already at the working size) painted for `params`; with a brush `mask`, the
+    style vector goes back to the photo's own where it is 0."""
+    vector = blended_vector(painter, content, styles, params)
+    if mask is None:
+        image = painter.paint(content, vector)
+    else:
+        image = painter.paint(content, vector,
+                              keep_mask=keep_weights(mask_at(mask, content.shape[:2])),
+                              keep_vector=painter.style_vector(content, remember=False))
     if params.preserve_colors == "luminance":
         image = transfer_luminance(image, content)
     return image

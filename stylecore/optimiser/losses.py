@@ -16,6 +16,15 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return gram / locations
 
 
+def masked_gram(features: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """`gram_matrix` of the locations under `mask` (1, H, W, 1) in [0, 1] only, divided by
+    the mask's area: the style statistics of the brushed part, as big as a whole picture's
+    (the same as `gram_matrix` where the mask is all ones)."""
+    features = tf.cast(features, tf.float32)
+    gram = tf.linalg.einsum("bijc,bijd->bcd", features * mask, features)
+    return gram / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
 def style_loss(
     grams: list[tf.Tensor], targets: list[tf.Tensor], layer_weights: tf.Tensor | None = None
 ) -> tf.Tensor:

@@ -18,6 +18,7 @@ from stylecore.optimiser.losses import (
     content_loss,
     gram_matrix,
     masked_content_loss,
+    masked_gram,
     style_loss,
     total_variation_loss,
 )
@@ -40,6 +41,9 @@ class Targets:
     """Content activations at the objective's face layers (empty: no face term)."""
     face_masks: tuple[tf.Tensor, ...] = ()
     """The soft face mask at each face layer's resolution, (1, h, w, 1) in [0, 1]."""
+    style_masks: tuple[tf.Tensor, ...] = ()
+    """The brush (`stylecore.brush`) at each style layer's resolution, (1, h, w, 1): the
+    picture's Gram matrices count only where the style goes (empty: everywhere)."""
 
 
 def loss_weights(params: StyleParams, faces: bool = False) -> tf.Tensor:
@@ -86,14 +90,22 @@ class Objective:
         grams, content, _ = self._all_features(image)
         return grams, content
 
-    def _all_features(self, image: tf.Tensor):
-        """(style Gram matrices, content activations, face-layer activations)."""
+    def _outputs(self, image: tf.Tensor) -> list[tf.Tensor]:
+        """The network's activations at the style, content and face layers, in that order."""
         bgr = tf.reverse(image * 255.0, axis=[-1]) - _BGR_MEANS
         outputs = self.model(bgr)
-        if not isinstance(outputs, list | tuple):
-            outputs = [outputs]
+        return list(outputs) if isinstance(outputs, list | tuple) else [outputs]
+
+    def _all_features(self, image: tf.Tensor, style_masks=()):
+        """(style Gram matrices, under `style_masks` when given; content activations;
+        face-layer activations)."""
+        outputs = self._outputs(image)
         n_style, n_content = len(self.style_layers), len(self.content_layers)
-        grams = [gram_matrix(f) for f in outputs[:n_style]]
+        if style_masks:
+            grams = [masked_gram(f, m) for f, m in zip(outputs[:n_style], style_masks,
+                                                       strict=True)]
+        else:
+            grams = [gram_matrix(f) for f in outputs[:n_style]]
         content = [tf.cast(f, tf.float32) for f in outputs[n_style : n_style + n_content]]
         faces = [tf.cast(f, tf.float32) for f in outputs[n_style + n_content :]]
         return grams, content, faces
@@ -104,15 +116,22 @@ class Objective:
         styles: Sequence[tuple[np.ndarray, float]],
         normalisation: str = "none",
         face_mask: np.ndarray | None = None,
+        brush: np.ndarray | None = None,
     ) -> Targets:
         """Content activations and the weighted blend of each style image's Gram matrices;
         with a `face_mask` (H, W) of the content (and face layers) also the face term's
-        activations and the mask scaled to each face layer."""
-        _, content_features, face_features = self._all_features(_batch(content))
+        activations and the mask scaled to each face layer; with a `brush` (H, W) the brush
+        scaled to each style layer."""
+        outputs = self._outputs(_batch(content))
+        n_style, n_content = len(self.style_layers), len(self.content_layers)
+        content_features = [tf.cast(f, tf.float32) for f in outputs[n_style:n_style + n_content]]
+        face_features = [tf.cast(f, tf.float32) for f in outputs[n_style + n_content:]]
         faces, face_masks = (), ()
         if face_mask is not None and self.face_layers:
             faces = tuple(face_features)
             face_masks = tuple(_mask_like(face_mask, f) for f in face_features)
+        style_masks = () if brush is None else tuple(
+            _mask_like(brush, f) for f in outputs[:n_style])
         per_style = [
             [weight * g for g in self.features(_batch(image))[0]] for image, weight in styles
         ]
@@ -130,6 +149,7 @@ class Objective:
             style_layer_weights=layer_weights,
             faces=faces,
             face_masks=face_masks,
+            style_masks=style_masks,
         )
 
     def terms(self, image: np.ndarray | tf.Tensor, targets: Targets, weights: tf.Tensor) -> dict:
@@ -147,9 +167,9 @@ class Objective:
     # as an objective without face layers.
     def _terms_impl(
         self, image, style_targets, content_targets, layer_weights, face_targets, face_masks,
-        weights,
+        style_masks, weights,
     ):
-        grams, content, faces = self._all_features(image)
+        grams, content, faces = self._all_features(image, style_masks)
         terms = (
             weights[0] * style_loss(grams, list(style_targets), layer_weights),
             weights[1] * content_loss(content, list(content_targets)),
@@ -162,13 +182,13 @@ class Objective:
 
     def _terms_and_grad_impl(
         self, image, style_targets, content_targets, layer_weights, face_targets, face_masks,
-        weights,
+        style_masks, weights,
     ):
         with tf.GradientTape() as tape:
             tape.watch(image)
             terms = tf.stack(
                 self._terms_impl(image, style_targets, content_targets, layer_weights,
-                                 face_targets, face_masks, weights)
+                                 face_targets, face_masks, style_masks, weights)
             )
             loss = tf.reduce_sum(terms)
         return terms, tape.gradient(loss, image)
@@ -195,7 +215,7 @@ def objective_for(
 
 def _traceable(targets: Targets) -> tuple:
     return (targets.style, targets.content, targets.style_layer_weights, targets.faces,
-            targets.face_masks)
+            targets.face_masks, targets.style_masks)
 
 
 def _mask_like(mask: np.ndarray, features: tf.Tensor) -> tf.Tensor:

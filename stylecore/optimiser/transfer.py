@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from stylecore.brush import checked_mask, laid_over_photo, mask_at
 from stylecore.colors import match_color_distribution, match_color_histogram, transfer_luminance
 from stylecore.device import resolve_precision
 from stylecore.errors import Cancelled
@@ -85,6 +86,7 @@ def stylize(
     should_stop: StopCheck | None = None,
     max_pixels: int | None = None,
     faces: Sequence[Face] | None = None,
+    mask: np.ndarray | None = None,
 ) -> Result:
     """Paints `content` in the style of `styles` (images, or (image, blend weight) pairs).
 
@@ -101,21 +103,28 @@ def stylize(
 
     With `params.keep_faces` the faces are found in `content` unless `faces` (found in it
     earlier, e.g. once for all frames) are given.
+
+    `mask` is the user's brush (`stylecore.brush`): (H, W) in [0, 1], any size, 1 where the
+    style goes and 0 where the photo stays; None: everywhere. The optimiser weights its style
+    term by it and starts from the photo where it is 0; the instant painter blends its style
+    vector by it; the picture is laid over the photo by it.
     """
     height, width = working_size(content.shape[:2], params.size)
     if max_pixels is not None and width * height > max_pixels:
         raise WorkingImageTooLarge(width, height, max_pixels)
     style_pairs = _normalised_styles(styles)
+    mask = checked_mask(mask)
     if params.engine == "instant":
         from stylecore.instant.run import stylize_instantly
 
-        return stylize_instantly(content, style_pairs, params, on_progress, should_stop, faces)
+        return stylize_instantly(content, style_pairs, params, on_progress, should_stop, faces,
+                                 mask)
     started = time.perf_counter()
     faces = faces_to_keep(content, params, faces)
     face_layers = tuple(params.face_layers) if faces else ()
     objective = objective_for(params.style_layers, params.content_layers, _precision(params),
                               face_layers)
-    instant = _instant_pictures(content, style_pairs, params, on_progress)
+    instant = _instant_pictures(content, style_pairs, params, on_progress, mask)
 
     plan = stage_plan(params, (height, width))
     run = _Run(objective, params, plan, on_progress, should_stop)
@@ -131,12 +140,15 @@ def stylize(
         if params.preserve_colors == "histogram":
             stage_styles = [(match_color_histogram(s, content_image), w) for s, w in style_pairs]
         stage_styles = [(scale_image(s, stage.long_side, antialias), w) for s, w in stage_styles]
+        brush = None if mask is None else mask_at(mask, content_image.shape[:2])
         targets = objective.targets(content_image, stage_styles, params.style_normalisation,
                                     _stage_face_mask(faces, content_image.shape[:2],
-                                                     params.face_skin))
+                                                     params.face_skin), brush)
         if image is None:
             start = _first_start(content_image, stage_styles, params, instant, stage.long_side,
                                  run._check_stop)
+            if brush is not None:
+                start = laid_over_photo(start, content_image, brush)
         else:
             start = resize_to(image, *content_image.shape[:2])
         run.stage, run.stage_step = index, 0
@@ -144,6 +156,8 @@ def stylize(
 
     if params.preserve_colors == "luminance":
         image = transfer_luminance(image, content_image)
+    if mask is not None:
+        image = laid_over_photo(image, content_image, mask)
     return Result(
         image=np.asarray(image, dtype=np.float32),
         steps=run.step,
@@ -304,8 +318,8 @@ class _Run:
 
 
 def _instant_pictures(content: np.ndarray, styles: list[tuple[np.ndarray, float]],
-                      params: StyleParams, on_progress: ProgressCallback | None
-                      ) -> InstantPictures | None:
+                      params: StyleParams, on_progress: ProgressCallback | None,
+                      mask: np.ndarray | None) -> InstantPictures | None:
     """The instant painter's pictures for this run's first preview and head start; None when
     the run wants neither (Adam; a photo start that nobody watches) or the painter cannot be
     had."""
@@ -313,7 +327,7 @@ def _instant_pictures(content: np.ndarray, styles: list[tuple[np.ndarray, float]
         return None
     from stylecore.instant.run import InstantPictures
 
-    return InstantPictures.for_run(content, styles, params)
+    return InstantPictures.for_run(content, styles, params, mask)
 
 
 def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int],

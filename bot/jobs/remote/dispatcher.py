@@ -90,7 +90,8 @@ class RemoteWorker:
             self._current = None
             with contextlib.suppress(RedisError, OSError):
                 await self.client.delete(blob_key(dispatch, "result"), payload.content_key,
-                                         *(key for key, _ in payload.styles))
+                                         *(key for key, _ in payload.styles),
+                                         *([payload.mask_key] if payload.mask_key else []))
 
     def cancel(self, job_id: int) -> None:
         """Stops the running job `job_id` within about one optimiser step."""
@@ -105,6 +106,8 @@ class RemoteWorker:
     async def _hand_over(self, request: WorkRequest, dispatch: str) -> TaskPayload:
         images = {"content": request.content_path}
         images.update({f"style{index}": path for index, (path, _) in enumerate(request.styles)})
+        if request.mask_path is not None:
+            images["mask"] = request.mask_path
         blobs = {}
         for name, path in images.items():
             data = await asyncio.to_thread(Path(path).read_bytes)
@@ -117,6 +120,7 @@ class RemoteWorker:
             styles=[(blob_key(dispatch, f"style{index}"), weight)
                     for index, (_, weight) in enumerate(request.styles)],
             params=request.params, preview_every=request.preview_every, clip=request.clip,
+            mask_key=blob_key(dispatch, "mask") if request.mask_path is not None else None,
         )
         ttl = self.settings.ttl_s
         try:

@@ -109,6 +109,7 @@ class RemoteTask:
             output_path=str(folder / ("result.png" if payload.clip is None else "result.mp4")),
             preview_every=payload.preview_every,
             clip=payload.clip,
+            mask_path=fetch(payload.mask_key, "mask.png") if payload.mask_key else None,
         )
 
     def _current(self, payload: TaskPayload) -> bool:

@@ -63,6 +63,8 @@ class TaskPayload:
     preview_every: float
     clip: ClipSpec | None = None
     """A clip job's limits (the content blob is the clip; the result an MP4)."""
+    mask_key: str | None = None
+    """The blob key of the studio's brush mask (a grey PNG), if the job has one."""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -80,6 +82,7 @@ class TaskPayload:
             params=params_from_dict(data["params"]),
             preview_every=float(data["preview_every"]),
             clip=ClipSpec(**data["clip"]) if data.get("clip") else None,
+            mask_key=str(data["mask_key"]) if data.get("mask_key") else None,
         )
 
 

@@ -1,7 +1,8 @@
 """The Bot API methods about the bot itself and its standing in chats: getMe, the command
 menus, the webhook (kept while set: getUpdates then answers 409; the tests post the updates
 themselves), getChatMember (creator, administrator or member, from `chat_owners` and
-`chat_admins`), and the methods the local Bot API records and answers true without doing
+`chat_admins`), answerInlineQuery (kept for whoever asked: the page's inline panel, the
+tests), and the methods the local Bot API records and answers true without doing
 anything (descriptions, logOut, close)."""
 
 from __future__ import annotations
@@ -62,6 +63,26 @@ def get_chat_member(state: TelegramState, params: dict, files: dict) -> dict:
     return {"status": "member", "user": user}
 
 
+def answer_inline_query(state: TelegramState, params: dict, files: dict) -> bool:
+    """Checks the answer as Telegram does (a query it knows, unanswered; results with distinct
+    ids; a cached photo's file id it holds) and keeps it for the query."""
+    query_id = str(params.get("inline_query_id", ""))
+    if query_id not in state.inline_answers or state.inline_answers[query_id] is not None:
+        raise ApiError(400, "Bad Request: query is too old and response timeout expired or "
+                            "query ID is invalid")
+    results = params.get("results")
+    if not isinstance(results, list) or len(results) > 50:
+        raise ApiError(400, "Bad Request: can't parse inline query results")
+    ids = [str(result.get("id", "")) for result in results if isinstance(result, dict)]
+    if len(ids) != len(results) or len(set(ids)) != len(ids) or not all(ids):
+        raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+    for result in results:
+        if result.get("type") == "photo" and result.get("photo_file_id") not in state.stored_files:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+    state.inline_answers[query_id] = dict(params)
+    return True
+
+
 METHODS: dict[str, Method] = {
     "getMe": get_me,
     "setMyCommands": set_my_commands,
@@ -70,6 +91,7 @@ METHODS: dict[str, Method] = {
     "deleteWebhook": delete_webhook,
     "getWebhookInfo": get_webhook_info,
     "getChatMember": get_chat_member,
+    "answerInlineQuery": answer_inline_query,
     "setMyDescription": accepted,
     "setMyShortDescription": accepted,
     "logOut": accepted,

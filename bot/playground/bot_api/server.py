@@ -30,7 +30,7 @@ METHODS: dict[str, Method] = {**methods_bot.METHODS, **methods_messages.METHODS,
 _STRING_PARAMS = {
     "text", "caption", "callback_query_id", "file_id", "action", "parse_mode", "url",
     "business_connection_id", "emoji", "inline_message_id", "question", "title", "description",
-    "short_description", "language_code", "name",
+    "short_description", "language_code", "name", "inline_query_id", "next_offset",
 }
 MAX_REQUEST = 64 * 1024 * 1024
 

@@ -63,10 +63,13 @@ class TelegramState:
         """Chat id -> the chat as Telegram describes it, for every chat a message was in."""
         self.profile_photos: dict[int, list[dict]] = {}
         """User id -> the sizes of their profile photo (getUserProfilePhotos)."""
+        self.inline_answers: dict[str, dict | None] = {}
+        """Inline query id -> the bot's answerInlineQuery parameters (None until it answers)."""
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._media_groups = itertools.count(1000)
         self._callback_ids = itertools.count(1)
+        self._inline_ids = itertools.count(1)
 
     # ------------------------------------------------------------------ messages and files
 
@@ -88,6 +91,9 @@ class TelegramState:
 
     def new_callback_query_id(self) -> str:
         return str(next(self._callback_ids))
+
+    def new_inline_query_id(self) -> str:
+        return f"inline{next(self._inline_ids)}"
 
     def add_file(self, data: bytes, folder: str = "documents", *, file_size: int | None = None
                  ) -> dict:

@@ -189,6 +189,27 @@ class UsersSide(TelegramState):
             }})
             return query_id
 
+    def user_inline_query(self, user: User, query: str = "", chat_type: str = "sender") -> str:
+        """The user types the bot's name (and `query`) in a chat; returns the query's id, which
+        the bot answers with answerInlineQuery (`inline_answers`)."""
+        with self.lock:
+            query_id = self.new_inline_query_id()
+            self.inline_answers[query_id] = None
+            self.updates.push({"inline_query": {"id": query_id, "from": user.as_dict(),
+                                                "query": query, "offset": "",
+                                                "chat_type": chat_type}})
+            return query_id
+
+    def user_sends_via_bot(self, chat: Chat, user: User, photo_file_id: str) -> dict:
+        """The user taps a cached photo of the bot's inline answer: their message in `chat`,
+        the photo, marked as sent via the bot (the bot gets it as an update too)."""
+        data = self.file_bytes(photo_file_id)
+        width, height = image_size(data)
+        stored = self.stored_files[photo_file_id]
+        photo = [{"file_id": photo_file_id, "file_unique_id": stored["unique_id"],
+                  "file_size": stored["size"], "width": width, "height": height}]
+        return self.user_sends(chat, user, photo=photo, via_bot=self.bot_user)
+
     def _reply_target(self, chat_id: int, reply_to: int | dict) -> dict:
         message_id = reply_to if isinstance(reply_to, int) else reply_to["message_id"]
         stored = self.messages.get((chat_id, message_id))

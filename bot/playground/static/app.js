@@ -238,6 +238,7 @@ function renderUnit(unit, state) {
     name.style.color = senderColour(first.from);
     bubble.append(name);
   }
+  if (first.via_bot) bubble.append(el("div", "via", `via @${first.via_bot.username}`));
   if (first.reply_to_message) bubble.append(renderQuote(first.reply_to_message));
   const media = renderMedia(unit.messages);
   if (media) bubble.append(media);
@@ -378,6 +379,11 @@ function renderKeyboard(message) {
   for (const row of markup.inline_keyboard) {
     const line = el("div", "krow");
     for (const button of row) {
+      const special = specialButton(button);
+      if (special) {
+        line.append(special);
+        continue;
+      }
       if (button.url) {
         const link = el("a", "", button.text);
         link.href = button.url;
@@ -394,6 +400,39 @@ function renderKeyboard(message) {
     keyboard.append(line);
   }
   return keyboard;
+}
+
+// Buttons Telegram's app handles itself: a Mini App (web_app), the bot's own t.me link (opens
+// the private chat and sends /start with its parameter), and "Share" (switch_inline_query:
+// the inline panel with the bot's answer).
+function specialButton(button) {
+  let action = null;
+  if (button.web_app) {
+    action = () => openStudio(button.web_app.url);
+  } else if (button.url && botLink(button.url) !== null) {
+    action = () => startFromLink(botLink(button.url));
+  } else if (button.switch_inline_query !== undefined) {
+    action = () => openInline(button.switch_inline_query);
+  }
+  if (!action) return null;
+  const node = el("button", button.web_app ? "web-app" : "", button.text);
+  node.type = "button";
+  if (button.web_app) node.dataset.webApp = button.web_app.url;
+  if (button.switch_inline_query !== undefined) node.dataset.inline = button.switch_inline_query;
+  node.addEventListener("click", action);
+  return node;
+}
+
+function botLink(url) {
+  const username = page.state && page.state.bot.username;
+  const match = /^https:\/\/t\.me\/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})$/.exec(url);
+  return match && username && match[1].toLowerCase() === username.toLowerCase() ? match[2] : null;
+}
+
+async function startFromLink(parameter) {
+  if (page.key !== "private") openChat("private");
+  await sleep(300);
+  sendText(`/start ${parameter}`);
 }
 
 function size(bytes) {
@@ -568,6 +607,7 @@ function wire() {
     $("command-menu").hidden = !$("command-menu").hidden;
   });
   $("reply-cancel").addEventListener("click", () => startReply(null));
+  $("studio-close").addEventListener("click", () => closeStudio()); // panels.js
   $("start-button").addEventListener("click", () => sendText("/start"));
   $("language").addEventListener("change", async (event) => {
     try {

@@ -13,6 +13,7 @@ from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -20,7 +21,16 @@ from telegram.ext import (
 
 from bot.telegram import texts
 from bot.telegram.context import Context, Request, Sender, Services, handler, services
-from bot.telegram.handlers import admin, battle, callbacks, commands, fun, packs, photos
+from bot.telegram.handlers import (
+    admin,
+    battle,
+    callbacks,
+    commands,
+    fun,
+    inline,
+    packs,
+    photos,
+)
 from bot.telegram.handlers.common import reply
 from bot.telegram.i18n import ENGLISH
 from stylecore import set_presets_folder
@@ -136,3 +146,4 @@ def register(application: Application) -> None:
                        anything_else)
     )
     application.add_handler(CallbackQueryHandler(callbacks.button))
+    application.add_handler(InlineQueryHandler(inline.inline_query))

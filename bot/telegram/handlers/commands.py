@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import Bot, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, ReplyParameters
 from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, TelegramError
 
@@ -20,8 +20,10 @@ from bot.telegram.handlers.photos import preset_names
 from bot.telegram.i18n import NAMES, Translator, supported, translator
 from bot.telegram.keyboards import (
     language_keyboard,
+    parse_studio_start,
     settings_keyboard,
     settings_text,
+    studio_button,
     styles_keyboard,
 )
 from bot.telegram.kind_texts import cancel_text
@@ -37,7 +39,18 @@ AUTO = "auto"
 
 @handler()
 async def start(req: Request) -> None:
-    await reply(req.message, req.t(texts.START))
+    """The welcome, with "Open in studio" when there is a studio; `/start studio[-<job>]`
+    (the studio's link from a group) answers with the studio's button alone."""
+    studio_url = req.svc.config.studio_url
+    wanted, job_id = parse_studio_start(req.args[0] if req.args else None)
+    if not studio_url:
+        await reply(req.message, req.t(texts.START))
+        return
+    button = studio_button(studio_url, req.t, private=req.sender.private, job_id=job_id,
+                           bot_username=req.bot.username)
+    keyboard = InlineKeyboardMarkup([[button]]) if button is not None else None
+    await reply(req.message, req.t(texts.STUDIO_INVITE if wanted else texts.START),
+                reply_markup=keyboard)
 
 
 @handler()

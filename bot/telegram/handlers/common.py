@@ -211,10 +211,12 @@ class JobInputs:
                    ref.content_kind)
 
 
-async def start_job(asker: Asker, inputs: JobInputs, settings: Settings) -> Job | None:
+async def start_job(asker: Asker, inputs: JobInputs,
+                    settings: Settings | JobSettings) -> Job | None:
     """Enqueues `asker`'s job, tells them where it stands and clears the half-finished
     conversation. None if the queue refused it (they have been told why). Everything said
-    about the job, now and later, is in `asker.t`'s language."""
+    about the job, now and later, is in `asker.t`'s language. `settings`: the user's, or a
+    job's own (the studio's, with its blend, exact strength and brush)."""
     svc, bot, sender, t = asker.svc, asker.bot, asker.sender, asker.t
     request = JobRequest(
         chat_id=sender.chat_id,
@@ -224,7 +226,7 @@ async def start_job(asker: Asker, inputs: JobInputs, settings: Settings) -> Job 
         content_file_id=inputs.content_file_id,
         style_file_id=inputs.style_file_id,
         preset=inputs.preset,
-        settings=JobSettings.of(settings),
+        settings=settings if isinstance(settings, JobSettings) else JobSettings.of(settings),
         language=t.code,
         media=inputs.media,
         frames=inputs.frames,

@@ -278,7 +278,8 @@ def face_crops(photo, pictures, reference):
     import numpy as np
     from PIL import Image
 
-    shown = [p for p in pictures if p.name in ("instant", "after", "peer")]
+    by_name = {p.name: p for p in pictures}
+    shown = [by_name[name] for name in ("instant", "after", "peer") if name in by_name]
     rows = []
     for (top, right, bottom, left), _ in reference:
         pad_y, pad_x = (bottom - top) // 4, (right - left) // 4

@@ -108,12 +108,12 @@ class StyleParams:
     """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). From
     benchmarks/faces.py (docs/engine.md): at block3, 3e3 kept faces just within the target
     (0.85x the feed-forward peer's distance), 6e3 made them smooth and nearly photographic."""
-    face_skin: float = 1.0
+    face_skin: float = 0.3
     """The share of the face term the skin keeps; the eyes, brows, nose and lips keep all of it
-    (`stylecore.faces.face_mask`). 1 holds the whole face. Measured at 600 px on the faces
-    benchmark's portraits, 0.3 left the faces' light and shade nearly as the photo has it
-    (shading 0.93-0.96 against 0.93-0.97) and lost Biden to the peer's distance; the skin is
-    held by more than this term (docs/engine.md, "Faces painted, not pasted")."""
+    (`stylecore.faces.face_mask`). 1 holds the whole face as the photo has it, light and shade
+    included; at 0.3 the painting re-forms more of the skin while the features hold the person
+    (at 600 px on the faces benchmark's five pairs: face shading 0.915 against 0.939, faces
+    recognised 6 of 7 either way, the feed-forward peer 1 of 7; docs/engine.md)."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def with_(self, **changes) -> StyleParams:

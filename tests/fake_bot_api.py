@@ -36,6 +36,14 @@ def result_for(message: dict) -> Callable[[Call], bool]:
                          and any(data.startswith("r:") for _, data in call.buttons()))
 
 
+def preview_for(message: dict) -> Callable[[Call], bool]:
+    """Matches live previews for `message`: photos replying to it without re-run buttons (the
+    first, the instant picture, carries "Keep this one")."""
+    return lambda call: (call.method in ("sendPhoto", "editMessageMedia")
+                         and call.reply_to == message["message_id"]
+                         and not any(data.startswith("r:") for _, data in call.buttons()))
+
+
 def is_result_upload(params: dict) -> bool:
     """For `fail_next`/`hold_next` predicates: the params of a result upload."""
     return any(data.startswith("r:") for _, data in buttons_of(params.get("reply_markup")))

@@ -41,6 +41,7 @@ from tests.fake_bot_api import (  # noqa: F401
     FakeTelegram,
     Held,
     is_result_upload,
+    preview_for,
     replies_to,
     result_for,
 )

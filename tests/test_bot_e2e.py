@@ -26,6 +26,7 @@ from tests.fake_telegram import (
     group_chat,
     is_result_upload,
     jpeg,
+    preview_for,
     private_chat,
     replies_to,
     result_for,
@@ -355,8 +356,7 @@ async def test_live_previews_and_turning_them_off(fake: FakeTelegram, tmp_path, 
         # first preview (a status edit is due 2.5 s after "Starting"): its upload is held.
         result_upload = fake.hold_next("sendPhoto", is_result_upload)
         photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
-        preview = await fake.wait_for("sendPhoto", lambda c: c.reply_to == photo["message_id"]
-                                      and not c.buttons(), timeout=180)
+        preview = await fake.wait_for("sendPhoto", preview_for(photo), timeout=180)
         assert preview.text.startswith("Stylising…")
         assert decode(preview.upload()).shape == (48, 64, 3)
         result_upload.release()  # a 502: the bot sends the result again
@@ -371,8 +371,7 @@ async def test_live_previews_and_turning_them_off(fake: FakeTelegram, tmp_path, 
         mark = fake.mark()
         quiet = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
         await fake.wait_for("sendPhoto", result_for(quiet), timeout=180)
-        assert not fake.find("sendPhoto", lambda c: c.reply_to == quiet["message_id"]
-                             and not c.buttons())
+        assert not fake.find(None, preview_for(quiet))
         assert not fake.find("editMessageMedia", after=mark)
 
 
@@ -420,7 +419,7 @@ async def test_flood_control_is_waited_out_and_blocked_users_end_quietly(fake: F
         # (at most one: the status stops the moment the refusal is known); nothing else does.
         after = fake.calls.index(forbidden) + 1
         later = fake.find(None, lambda c: c.chat_id == chat.id, after=after)
-        assert len(later) <= 1 and all(c.text.startswith("Stylising") and not c.buttons()
+        assert len(later) <= 1 and all(c.text.startswith("Stylising") and preview_for(blocked)(c)
                                        for c in later), later
         # The bot is still fine for everyone else.
         help_request = fake.user_sends_text(private_chat(BOB), BOB, "/help")

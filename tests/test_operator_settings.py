@@ -20,6 +20,7 @@ from tests.fake_telegram import (
     User,
     content_photo,
     is_result_upload,
+    preview_for,
     private_chat,
     replies_to,
     result_for,
@@ -78,8 +79,7 @@ async def test_previews_off_for_everyone(fake: FakeTelegram, tmp_path, worker):
         result_upload.release()
         await fake.wait_for("sendPhoto", result_for(photo), timeout=60)
         await fake.wait_for("deleteMessage", lambda c: c.message_id == status.message_id)
-    assert not fake.find("sendPhoto", lambda c: c.reply_to == photo["message_id"]
-                         and not c.buttons())
+    assert not fake.find(None, preview_for(photo))
     assert not fake.find("editMessageMedia")
 
 

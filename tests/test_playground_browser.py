@@ -82,7 +82,8 @@ def test_photo_style_preview_result_and_a_setting(playground: Demo, browser: Web
 
     preview = newest_bot_row(browser, before, lambda r: body(r).startswith("Stylising")
                              and images(r), timeout=120, what="a live preview")
-    assert not callbacks(preview)
+    # A preview's only button is the instant picture's "Keep this one".
+    assert all(b.get_attribute("data-callback").startswith("i:") for b in callbacks(preview))
     # A reload in the middle of the job: the chat comes back from the server, preview and all.
     browser.refresh()
     newest_bot_row(browser, before, lambda r: body(r).startswith("Stylising") and images(r),

@@ -3,8 +3,9 @@
 `bot.store.Store` applies the ones a database lacks when it opens it; `PRAGMA user_version`
 says how many a database has. The tables: `sessions` (`bot.store`), `jobs` and `turns`
 (`bot.jobs.queue`), `inbox` (`bot.telegram.inbox`), `user_languages` and `chat_languages`
-(`bot.store`), `battles`, `battle_jobs` and `battle_votes` (`bot.jobs.battle_records`), and
-`sticker_packs` (`bot.telegram.sticker_packs`).
+(`bot.store`), `battles`, `battle_jobs` and `battle_votes` (`bot.jobs.battle_records`),
+`sticker_packs` (`bot.telegram.sticker_packs`), and `job_days` (`bot.jobs.retention`: the daily
+counts of the jobs it deleted).
 """
 
 from __future__ import annotations
@@ -141,6 +142,35 @@ MIGRATIONS: list[str] = [
     );
     CREATE UNIQUE INDEX sticker_packs_by_chat ON sticker_packs (chat_id);
     CREATE INDEX sticker_packs_by_owner ON sticker_packs (owner_id);
+    """,
+    # 6: a year unattended. `job_days`: what /stats reports of the finished jobs the
+    # retention deleted (`bot.jobs.retention`), one row per day they were asked for (the
+    # server's local date) and status, with no user or chat in it. The indexes serve what
+    # runs on every message and every job with a year of history (benchmarks/database.py):
+    # the waiting jobs on their own (enqueue's counts, the fair order, a place in the
+    # queue), the least recently served user, /stats' day, the recent durations of pictures
+    # and of clips, the old jobs the retention takes, and a group's jobs.
+    """
+    CREATE TABLE job_days (
+        day             TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        jobs            INTEGER NOT NULL,
+        clips           INTEGER NOT NULL,
+        retried         INTEGER NOT NULL,
+        computed        INTEGER NOT NULL,
+        compute_seconds REAL NOT NULL,
+        PRIMARY KEY (day, status)
+    ) WITHOUT ROWID;
+
+    CREATE INDEX jobs_waiting ON jobs (user_id, id, attempts, media, frames)
+        WHERE status = 'queued';
+    CREATE INDEX jobs_retried ON jobs (id) WHERE status = 'queued' AND attempts > 0;
+    CREATE INDEX jobs_by_created ON jobs (created_at);
+    CREATE INDEX jobs_by_status_finished ON jobs (status, finished_at);
+    CREATE INDEX jobs_by_kind_computed ON jobs ((media = 'photo'), computed_at);
+    CREATE INDEX jobs_by_chat ON jobs (chat_id);
+    DROP INDEX jobs_by_computed;
+    CREATE INDEX turns_by_served ON turns (served_at);
     """,
 ]
 """Schema versions, applied in order; `PRAGMA user_version` says how many a database has.

@@ -1,6 +1,7 @@
 """The order queued jobs are served in, and how long each will wait.
 
-`SqliteJobQueue` (`bot.jobs.queue`) hands out jobs with `fair_order`: retried jobs first, then
+`fair_order` is the order `SqliteJobQueue` (`bot.jobs.queue`) hands out jobs in (asked of SQLite
+with `bot.jobs.fair_sql`, which follows it, at scale): retried jobs first, then
 round-robin across users (the user served least recently first), FIFO within a user. A job's
 estimated wait (`eta`) is what each job ahead is expected to take (`Durations`: the mean of the
 last `ETA_HISTORY` pictures' computing times; a clip's frames times the mean time per frame of
@@ -52,6 +53,21 @@ class Durations:
         if media != "photo" and self.per_frame is not None:
             return self.per_frame * max(frames, 1)
         return self.per_picture
+
+    def total(self, pictures: int, clips: int, clip_frames: int) -> float | None:
+        """What `pictures` pictures and `clips` clips of `clip_frames` frames in all take
+        together (the sum of their `of`); None if one of them is unknown."""
+        total = 0.0
+        if clips:
+            if self.per_frame is not None:
+                total += self.per_frame * clip_frames
+            else:
+                pictures += clips
+        if pictures:
+            if self.per_picture is None:
+                return None
+            total += self.per_picture * pictures
+        return total
 
 
 def fair_order(waiting: Iterable[Waiting]) -> list[Waiting]:
@@ -123,12 +139,12 @@ def remaining(expected: float | None, started_at: float | None, now: float) -> f
     return max(expected - (now - (started_at or now)), 0.0)
 
 
-def eta(expected: list[float | None], computing: list[tuple[float | None, float | None]],
+def eta(expected: float | None, computing: list[tuple[float | None, float | None]],
         now: float) -> float | None:
-    """Seconds until the result of the queued job that comes after the jobs whose expected
-    times are `expected` (itself last), behind the jobs computing as (started_at, expected
-    time); None while some time is unknown (no job has finished)."""
-    if any(e is None for e in expected):
+    """Seconds until the result of a queued job when it and the jobs queued ahead of it take
+    `expected` together, behind the jobs computing as (started_at, expected time); None while
+    that time is unknown (no job has finished)."""
+    if expected is None:
         return None
     ahead = sum(remaining(e, started, now) or 0.0 for started, e in computing)
-    return ahead + sum(e for e in expected if e is not None)
+    return ahead + expected

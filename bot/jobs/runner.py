@@ -15,12 +15,12 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Protocol
 
 from bot.config import Config
 from bot.jobs.cancellation import stop_if_cancelled
 from bot.jobs.delivery import Delivery, discard_files
+from bot.jobs.housekeeping import Housekeeping
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.jobs.outcomes import Fail, Outcome, Retry, ShrinkAndRetry, UserCancelled, outcome_of
 from bot.jobs.ports import Failure, InputGone, Inputs, Presenter, StatusDisplay
@@ -50,7 +50,6 @@ OUTAGE_NOTICE_AFTER_S = 30.0
 restarting is no news)."""
 OUTAGE_CHECK_EVERY_S = 1.0
 STOP_WAIT_S = 30.0
-WORK_FILE_MAX_AGE_S = 86_400.0
 
 
 def build_params(settings: JobSettings, config: Config) -> StyleParams:
@@ -223,17 +222,9 @@ class JobRunner:
                 await self.delivery.deliver(job.id)
 
     async def _housekeeping(self) -> None:
+        housekeeping = Housekeeping(self.store, self.queue, self.work, self.config)
         while True:
-            try:
-                expired = await self.store.expire_file_ids(self.config.file_ttl_days)
-                keep = {Path(job.result_path) for job in await self.queue.pending_delivery()
-                        if job.result_path}
-                removed = await asyncio.to_thread(self.work.sweep, WORK_FILE_MAX_AGE_S, keep)
-                if expired or removed:
-                    log.info("housekeeping: %d file ids expired, %d files removed",
-                             expired, removed)
-            except Exception:
-                log.exception("housekeeping failed")
+            await housekeeping.run()
             await asyncio.sleep(HOUSEKEEPING_EVERY_S)
 
     async def _tell_waiting_while_no_workers(self) -> None:

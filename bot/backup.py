@@ -63,9 +63,13 @@ def backup(source: Path, target: Path) -> Copy:
         raise BackupError(f"{target} is a folder; give the copy a file name")
     if target.exists() or target.is_symlink():
         raise BackupError(f"{target} exists already; give the copy a new name")
-    folder = target.parent
+    folder = target.absolute().parent
     if not folder.is_dir():
         raise BackupError(f"the folder {folder} does not exist")
+    needed, free = _size_of(source), shutil.disk_usage(folder).free
+    if needed > free:
+        raise BackupError(f"no room for the copy in {folder}: it needs about "
+                          f"{needed / 1e6:.0f} MB, {free / 1e6:.0f} MB are free")
     partial = folder / f".{target.name}.partial-{os.getpid()}"
     try:
         _copy(source, partial)
@@ -99,6 +103,12 @@ def _copy(source: Path, partial: Path) -> None:
             copy.close()
     finally:
         live.close()
+
+
+def _size_of(database: Path) -> int:
+    """Bytes of the database with its write-ahead log: at most what the copy takes."""
+    wal = Path(f"{database}-wal")
+    return database.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
 def _check(path: Path) -> tuple[int, int]:

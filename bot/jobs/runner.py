@@ -20,6 +20,7 @@ from typing import Protocol
 from bot.config import Config
 from bot.jobs.cancellation import stop_if_cancelled
 from bot.jobs.delivery import Delivery, discard_files
+from bot.jobs.disk_full import write_when_room
 from bot.jobs.housekeeping import Housekeeping
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.jobs.outcomes import Fail, Outcome, Retry, ShrinkAndRetry, UserCancelled, outcome_of
@@ -28,7 +29,7 @@ from bot.jobs.work import ClipSpec, JobCancelled, WorkProgress, WorkRequest, Wor
 from bot.jobs.work_area import WorkArea
 from bot.logs import log_context
 from bot.settings import JobSettings
-from bot.store import Store
+from bot.store import DatabaseFull, Store
 from stylecore import (
     QUALITY_PRESETS,
     STYLE_STRENGTHS,
@@ -50,6 +51,8 @@ OUTAGE_NOTICE_AFTER_S = 30.0
 restarting is no news)."""
 OUTAGE_CHECK_EVERY_S = 1.0
 STOP_WAIT_S = 30.0
+DATABASE_FULL_WAIT_S = 5.0
+"""How often the queue looks again while the database is full."""
 
 
 def build_params(settings: JobSettings, config: Config) -> StyleParams:
@@ -206,6 +209,9 @@ class JobRunner:
                     self.in_flight.discard(job.id)
             except asyncio.CancelledError:
                 raise
+            except DatabaseFull as exc:  # nothing can be claimed until there is room
+                log.warning("the database is full; the queue waits for room (%s)", exc)
+                await asyncio.sleep(DATABASE_FULL_WAIT_S)
             except Exception:
                 stop_if_cancelled()
                 log.exception("job loop error; carrying on")
@@ -294,7 +300,8 @@ class JobRunner:
             stop_if_cancelled()  # a cancel disguised as an error is no outcome: the bot stops
             await self._carry_out(outcome_of(exc, job), job, status)
             return None
-        await self.queue.complete(job.id, str(result.output_path), seconds=result.seconds)
+        await write_when_room(lambda: self.queue.complete(
+            job.id, str(result.output_path), seconds=result.seconds), f"job {job.id}'s result")
         return result.seconds
 
     async def _carry_out(self, outcome: Outcome, job: Job, status: StatusDisplay) -> None:
@@ -304,14 +311,14 @@ class JobRunner:
                 await status.stop()
                 await status.show_cancelled()
                 discard_files(self.work, job)
-            case Retry(error=error, backoff=backoff):
+            case Retry(error=error, backoff=backoff, why=why):
                 await asyncio.sleep(backoff)
-                await self._retry(job, status, error=error)
+                await self._retry(job, status, error=error, why=why)
             case ShrinkAndRetry(error=error, scale=scale):
                 await self._retry(job, status, error=error,
                                   settings=job.settings.with_(size_scale=scale))
             case Fail(why=None, error=error):  # nobody to tell
-                await self.queue.fail(job.id, error)
+                await write_when_room(lambda: self.queue.fail(job.id, error), f"job {job.id}")
                 discard_files(self.work, job)
             case Fail(why=why, error=error):
                 await self._give_up(job, status, why, error)
@@ -350,17 +357,19 @@ class JobRunner:
         return self.config.previews and job.settings.previews
 
     async def _retry(self, job: Job, status: StatusDisplay, *, error: str,
-                     settings: JobSettings | None = None) -> None:
+                     settings: JobSettings | None = None,
+                     why: Failure = Failure.TOO_MANY_ATTEMPTS) -> None:
         if job.attempts >= self.config.max_attempts:
-            await self._give_up(job, status, Failure.TOO_MANY_ATTEMPTS, error)
+            await self._give_up(job, status, why, error)
             return
-        await self.queue.retry_later(job.id, settings=settings)
+        await write_when_room(lambda: self.queue.retry_later(job.id, settings=settings),
+                              f"job {job.id}")
         await status.show_retrying()
 
     async def _give_up(self, job: Job, status: StatusDisplay, why: Failure | StyleError,
                        error: str) -> None:
         log.info("job %d failed: %s", job.id, error)
-        await self.queue.fail(job.id, error)
+        await write_when_room(lambda: self.queue.fail(job.id, error), f"job {job.id}")
         await status.stop()
         await status.show_failure(why)
         discard_files(self.work, job)

@@ -191,8 +191,9 @@ class Retention:
                     if free < CONVERT_WHEN_FREE * pages:
                         return freed
                     return freed + await _convert(db, free, pages)
-                await fetch_all(db, f"PRAGMA incremental_vacuum({VACUUM_PAGES})")
-                freed += min(free, VACUUM_PAGES)
+                # executescript steps the pragma to its end; execute() would free one page.
+                await db.executescript(f"PRAGMA incremental_vacuum({VACUUM_PAGES});")
+                freed += free - (await fetch_one(db, "PRAGMA freelist_count"))[0]
             await asyncio.sleep(0)
 
 

@@ -171,6 +171,75 @@ MIGRATIONS: list[str] = [
     CREATE INDEX jobs_by_chat ON jobs (chat_id);
     DROP INDEX jobs_by_computed;
     CREATE INDEX turns_by_served ON turns (served_at);
+
+    -- The users with jobs waiting (not counting retried ones) in the fair order's terms
+    -- (`bot.jobs.fair_sql`): when last served, their oldest waiting job, how many wait and
+    -- how many of those are clips (with their frames). Kept by the triggers below, whatever
+    -- statement changes the jobs or the turns.
+    CREATE TABLE queue_users (
+        user_id     INTEGER PRIMARY KEY,
+        turn        INTEGER NOT NULL,
+        first       INTEGER NOT NULL,
+        waiting     INTEGER NOT NULL,
+        clips       INTEGER NOT NULL,
+        clip_frames INTEGER NOT NULL
+    );
+    CREATE INDEX queue_users_in_order ON queue_users (turn, first);
+
+    CREATE TRIGGER queue_users_on_insert AFTER INSERT ON jobs
+    WHEN NEW.status = 'queued' AND NEW.attempts = 0
+    BEGIN
+        DELETE FROM queue_users WHERE user_id = NEW.user_id;
+        INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
+        SELECT user_id,
+            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
+            MIN(id), COUNT(*), TOTAL(media != 'photo'),
+            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
+        FROM jobs WHERE status = 'queued' AND attempts = 0 AND user_id = NEW.user_id
+        GROUP BY user_id;
+    END;
+
+    CREATE TRIGGER queue_users_on_update AFTER UPDATE OF status, attempts ON jobs
+    WHEN (OLD.status = 'queued' AND OLD.attempts = 0)
+        OR (NEW.status = 'queued' AND NEW.attempts = 0)
+    BEGIN
+        DELETE FROM queue_users WHERE user_id = NEW.user_id;
+        INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
+        SELECT user_id,
+            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
+            MIN(id), COUNT(*), TOTAL(media != 'photo'),
+            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
+        FROM jobs WHERE status = 'queued' AND attempts = 0 AND user_id = NEW.user_id
+        GROUP BY user_id;
+    END;
+
+    CREATE TRIGGER queue_users_on_delete AFTER DELETE ON jobs
+    WHEN OLD.status = 'queued' AND OLD.attempts = 0
+    BEGIN
+        DELETE FROM queue_users WHERE user_id = OLD.user_id;
+        INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
+        SELECT user_id,
+            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
+            MIN(id), COUNT(*), TOTAL(media != 'photo'),
+            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
+        FROM jobs WHERE status = 'queued' AND attempts = 0 AND user_id = OLD.user_id
+        GROUP BY user_id;
+    END;
+
+    CREATE TRIGGER queue_users_on_turn AFTER INSERT ON turns
+    BEGIN
+        UPDATE queue_users SET turn = NEW.served_at WHERE user_id = NEW.user_id;
+    END;
+    CREATE TRIGGER queue_users_on_next_turn AFTER UPDATE OF served_at ON turns
+    BEGIN
+        UPDATE queue_users SET turn = NEW.served_at WHERE user_id = NEW.user_id;
+    END;
+    INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
+    SELECT user_id,
+        COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
+        MIN(id), COUNT(*), TOTAL(media != 'photo'),
+        TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
+    FROM jobs WHERE status = 'queued' AND attempts = 0 GROUP BY user_id;
     """,
 ]
 """Schema versions, applied in order; `PRAGMA user_version` says how many a database has.

@@ -119,13 +119,17 @@ async def cancel(req: Request) -> None:
         jobs = await svc.queue.cancel(chat_id, user_id)
         for job in jobs:
             if job.status == JobStatus.RUNNING:
-                svc.runner.cancel(job.id)  # the runner updates its status message
-            elif job.status_message_id:
+                svc.runner.cancel(job.id)  # the runner updates its status and its files
+                continue
+            svc.work.remove_inputs(user_id, job.content_file_id, job.style_file_id)
+            if job.status_message_id:
                 await _edit_quietly(req.bot, chat_id, job.status_message_id,
                                     translator(job.language)(texts.CANCELLED))
         session = await get_session(svc, chat_id, user_id)
         had_photo = session.pending is not None
         await svc.store.clear_pending(chat_id, user_id)
+        if session.content_file_id:  # the photo that waited for its style
+            svc.work.remove_inputs(user_id, session.content_file_id)
     if jobs:
         await reply(req.message, req.t.n(texts.CANCELLED_JOBS, len(jobs), count=len(jobs)))
     elif had_photo:

@@ -14,9 +14,11 @@ year holds about a month.
   pack record is older than that; a group is gone when no job of the group is left. (If they
   come back, `StickerPacks.add` adopts the pack that Telegram still has under its name.)
 
-Everything goes in batches of `BATCH` rows, each its own short transaction, so a message
-arriving meanwhile waits for one batch at most, never for the whole pass. Then the freed pages
-go back to the disk: a database made by this version gives them back bit by bit
+Everything goes in batches, each its own short transaction, so a message arriving meanwhile
+waits for one batch at most, never for the whole pass: at most `BATCH` rows, fewer where a
+batch took longer than `BATCH_TARGET_S` (in a big database each deleted job touches pages all
+over its indexes: 500 rows held a year-old database for 0.4 s, benchmarks/database.py). Then
+the freed pages go back to the disk: a database made by this version gives them back bit by bit
 (`PRAGMA incremental_vacuum`); an older one is converted once, on the first pass that freed
 more than half of it (`VACUUM`, which holds the database for as long as it takes to copy
 what is left: seconds for a month of a popular bot, see benchmarks/database.py).
@@ -38,7 +40,10 @@ from bot.store import Store, fetch_all, fetch_one
 log = logging.getLogger("stylebot.retention")
 
 BATCH = 500
-"""Rows deleted per transaction."""
+"""Rows deleted per transaction, at most."""
+BATCH_TARGET_S = 0.05
+"""How long one batch should hold the database: the batch size follows what the last took."""
+MIN_BATCH = 10
 VACUUM_PAGES = 2_000
 """Free pages given back to the disk per step (8 MB of 4 KB pages)."""
 CONVERT_WHEN_FREE = 0.5
@@ -74,6 +79,8 @@ class Retention:
         self.store = store
         self.keep_days = keep_days
         self.batch = batch
+        self.size = batch
+        """The current batch size (`batch` at most)."""
         self._clock = clock
 
     async def sweep(self) -> Swept:
@@ -92,12 +99,20 @@ class Retention:
         step a transaction, with a pause between them for whoever waits for the database."""
         total, after = 0, 0
         while True:
+            started = time.monotonic()
             deleted, next_after = await step(cutoff, after)
+            self._size_batch(time.monotonic() - started)
             total += deleted
             if next_after is None:
                 return total
             after = next_after
             await asyncio.sleep(0)
+
+    def _size_batch(self, seconds: float) -> None:
+        """The next batch's size: what fits in `BATCH_TARGET_S` at the last one's pace."""
+        pace = self.size / max(seconds, 1e-3)
+        self.size = max(min(MIN_BATCH, self.batch),
+                        min(self.batch, int(pace * BATCH_TARGET_S), self.size * 2))
 
     async def _delete_jobs(self, cutoff: float, after: int) -> tuple[int, int | None]:
         marks = ", ".join("?" * len(FINISHED))
@@ -106,7 +121,7 @@ class Retention:
                 db,
                 f"SELECT id FROM jobs WHERE created_at < ? AND status IN ({marks}) "
                 "ORDER BY created_at LIMIT ?",
-                (cutoff, *FINISHED, self.batch),
+                (cutoff, *FINISHED, self.size),
             )
             ids = [row[0] for row in rows]
             if not ids:
@@ -114,23 +129,23 @@ class Retention:
             await add_to_days(db, ids)
             id_marks = ", ".join("?" * len(ids))
             await db.execute(f"DELETE FROM jobs WHERE id IN ({id_marks})", ids)
-        return len(ids), 0 if len(ids) == self.batch else None
+        return len(ids), 0 if len(ids) == self.size else None
 
     async def _delete_battles(self, cutoff: float, after: int) -> tuple[int, int | None]:
         async with self.store.transaction() as db:
             cursor = await db.execute(
                 "DELETE FROM battles WHERE id IN (SELECT id FROM battles "
                 "WHERE state = 'over' AND created_at < ? ORDER BY id LIMIT ?)",
-                (cutoff, self.batch),
+                (cutoff, self.size),
             )
-        return cursor.rowcount, 0 if cursor.rowcount == self.batch else None
+        return cursor.rowcount, 0 if cursor.rowcount == self.size else None
 
     async def _delete_turns(self, cutoff: float, after: int) -> tuple[int, int | None]:
         """Walks the turns in `batch`-sized slices of user ids (`after`: the last one seen)."""
         async with self.store.transaction() as db:
             row = await fetch_one(
                 db, "SELECT MAX(user_id) FROM (SELECT user_id FROM turns WHERE user_id > ? "
-                    "ORDER BY user_id LIMIT ?)", (after, self.batch))
+                    "ORDER BY user_id LIMIT ?)", (after, self.size))
             last = row[0] if row is not None else None
             if last is None:
                 return 0, None

@@ -12,7 +12,9 @@ through the bot's own `SqliteJobQueue` on its own `Store` (aiosqlite, as in prod
   batches and how long each held the database (median, p95, longest), and how long the one
   VACUUM takes that converts a database made before the retention, once it is emptied;
 - the same operations again after it, and the database file before and after, beside the
-  file of a bot that ran for 30 days only (the same traffic).
+  file of a bot that ran for 30 days only (the same traffic);
+- what answering a user's photo costs (enqueue, then the place in the queue) before and while
+  `stylebot backup` copies that year (`bot.backup.backup` in another thread).
 
     .venv/bin/python benchmarks/database.py                    # the full year: a few minutes
     .venv/bin/python benchmarks/database.py --jobs 100000 --users 5000 --waiting 1000
@@ -44,6 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path and not os.environ.get("PYTHONPATH"):
     sys.path.insert(0, str(REPO))
 
+from bot.backup import backup  # noqa: E402
 from bot.jobs.model import JobRequest  # noqa: E402
 from bot.jobs.queue import SqliteJobQueue  # noqa: E402
 from bot.settings import JobSettings, Settings  # noqa: E402
@@ -186,6 +189,40 @@ async def operations(store: Store, args: argparse.Namespace, now: float,
     return results
 
 
+async def answers(store: Store, now: float, until: Callable[[], bool], least: int
+                  ) -> list[Timing]:
+    """What a user's photo costs the database before they hear "Queued": the job stored and
+    its place read (enqueue + position), again and again until `until()` and `least` times."""
+    queue = SqliteJobQueue(store, max_queued_per_user=3, max_queue=10**9, clock=lambda: now)
+    timings: list[Timing] = []
+    while len(timings) < least or not until():
+        user = 2 * 10**7 + len(timings) + int(now) % 10**6
+
+        async def answer(n: int, user: int = user) -> None:
+            job = await queue.enqueue(JobRequest(
+                chat_id=user, user_id=user, chat_type="private", reply_to_message_id=n,
+                content_file_id=f"AgADb{n}", style_file_id=None, preset="mosaic",
+                settings=JobSettings.of(Settings())))
+            await queue.position(job.id)
+
+        timings += await timed(1, answer)
+    return timings
+
+
+async def during_backup(store: Store, live: Path, now: float) -> dict[str, Any]:
+    """The answers' times without, then during a `stylebot backup` of the live database (in
+    another thread, as the command is another process: SQLite's online backup in one step)."""
+    before = await answers(store, now, lambda: True, 100)
+    copying = asyncio.create_task(asyncio.to_thread(backup, live, live.with_name("copy.db")))
+    during = await answers(store, now, copying.done, 20)
+    copy = await copying
+    return {"copy_mb": round(copy.size / 1e6, 1), "copy_s": round(copy.seconds, 1),
+            "answers_during": len(during), "answer_p95_ms_before": summary(before)["p95_ms"],
+            "answer_p95_ms_during": summary(during)["p95_ms"],
+            "answer_median_ms_before": summary(before)["median_ms"],
+            "answer_median_ms_during": summary(during)["median_ms"]}
+
+
 @contextlib.asynccontextmanager
 async def holds_timed(store: Store, holds: list[Timing]) -> AsyncIterator[None]:
     """Records how long each transaction (and each read, where the freed pages go back)
@@ -255,6 +292,9 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         print(f"filled in {report['fill_s']} s: {report['year_file_mb']} MB", flush=True)
         report["year"] = await operations(store, args, now, rng)
         print_table("a year of history", report["year"])
+        report["backup"] = await during_backup(store, year, now)
+        print(f"backup while users are answered: {report['backup']}", flush=True)
+        year.with_name("copy.db").unlink()
         if Retention is not None:
             holds: list[Timing] = []
             started = time.perf_counter()

@@ -29,7 +29,7 @@ from PIL import Image
 import bot.app
 from bot.store import DatabaseFull, Store
 from bot.telegram import texts
-from tests.conditions import all_finished, job_rows, until
+from tests.conditions import all_finished, job_rows, until, until_blocking
 from tests.fake_telegram import (
     ALICE,
     BOB,
@@ -95,6 +95,9 @@ def test_the_work_folder_full_mid_download_and_mid_result(tmp_path):
     assert len(big) > 2_000_000
     with FakeTelegram() as fake, bot_process(fake, tmp_path, STYLEBOT_WORKERS="1",
                                              STYLEBOT_MAX_ATTEMPTS="2") as bot:
+        # The worker first: one started after the limit was set would inherit it.
+        until_blocking(lambda: len(workers_of(bot.pid)) == 1, timeout=120,
+                       what="the worker process")
         limit_files(bot.pid, 1_500_000)
         sent = fake.user_sends_document(chat, ALICE, big, "noise.png", "image/png",
                                         caption="mosaic")
@@ -104,6 +107,8 @@ def test_the_work_folder_full_mid_download_and_mid_result(tmp_path):
                                          caption="mosaic")
         fake.wait_for_blocking("sendPhoto", result_for(again), timeout=180)
 
+        until_blocking(lambda: len(workers_of(bot.pid)) == 1, timeout=60,
+                       what="one worker process")
         (worker,) = workers_of(bot.pid)
         limit_files(worker, 1024)
         photo = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")

@@ -14,7 +14,7 @@ through the bot's own `SqliteJobQueue` on its own `Store` (aiosqlite, as in prod
 - the same operations again after it, and the database file before and after, beside the
   file of a bot that ran for 30 days only (the same traffic);
 - what answering a user's photo costs (enqueue, then the place in the queue) before and while
-  `stylebot backup` copies that year (`bot.backup.backup` in another thread).
+  `stylebot backup` copies that year (the command, in another process).
 
     .venv/bin/python benchmarks/database.py                    # the full year: a few minutes
     .venv/bin/python benchmarks/database.py --jobs 100000 --users 5000 --waiting 1000
@@ -46,16 +46,16 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path and not os.environ.get("PYTHONPATH"):
     sys.path.insert(0, str(REPO))
 
-from bot.backup import backup  # noqa: E402
 from bot.jobs.model import JobRequest  # noqa: E402
 from bot.jobs.queue import SqliteJobQueue  # noqa: E402
 from bot.settings import JobSettings, Settings  # noqa: E402
 from bot.store import Store  # noqa: E402
 
 try:
+    from bot.backup import backup
     from bot.jobs.retention import Retention
-except ImportError:  # code from before the retention
-    Retention = None  # type: ignore[assignment,misc]
+except ImportError:  # code from before the retention and the backups
+    backup = Retention = None  # type: ignore[assignment,misc]
 
 DAY_S = 86_400.0
 SETTINGS = JobSettings.of(Settings()).to_json()
@@ -210,13 +210,18 @@ async def answers(store: Store, now: float, until: Callable[[], bool], least: in
 
 
 async def during_backup(store: Store, live: Path, now: float) -> dict[str, Any]:
-    """The answers' times without, then during a `stylebot backup` of the live database (in
-    another thread, as the command is another process: SQLite's online backup in one step)."""
+    """The answers' times without, then during `stylebot backup` of the live database, run as
+    an operator runs it (another process)."""
     before = await answers(store, now, lambda: True, 100)
-    copying = asyncio.create_task(asyncio.to_thread(backup, live, live.with_name("copy.db")))
-    during = await answers(store, now, copying.done, 20)
-    copy = await copying
-    return {"copy_mb": round(copy.size / 1e6, 1), "copy_s": round(copy.seconds, 1),
+    env = {**os.environ, "STYLEBOT_DB": str(live), "PYTHONPATH": str(REPO)}
+    started = time.perf_counter()
+    command = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "backup", str(live.with_name("copy.db")), env=env,
+        stdout=asyncio.subprocess.PIPE)
+    waiting = asyncio.create_task(command.communicate())
+    during = await answers(store, now, waiting.done, 20)
+    line = (await waiting)[0].decode().strip()
+    return {"line": line, "seconds": round(time.perf_counter() - started, 1),
             "answers_during": len(during), "answer_p95_ms_before": summary(before)["p95_ms"],
             "answer_p95_ms_during": summary(during)["p95_ms"],
             "answer_median_ms_before": summary(before)["median_ms"],
@@ -292,9 +297,10 @@ async def run(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         print(f"filled in {report['fill_s']} s: {report['year_file_mb']} MB", flush=True)
         report["year"] = await operations(store, args, now, rng)
         print_table("a year of history", report["year"])
-        report["backup"] = await during_backup(store, year, now)
-        print(f"backup while users are answered: {report['backup']}", flush=True)
-        year.with_name("copy.db").unlink()
+        if backup is not None:
+            report["backup"] = await during_backup(store, year, now)
+            print(f"backup while users are answered: {report['backup']}", flush=True)
+            year.with_name("copy.db").unlink()
         if Retention is not None:
             holds: list[Timing] = []
             started = time.perf_counter()

@@ -72,6 +72,7 @@ def _copies(args: list[str]) -> int:
     live = database_path()
     try:
         if making:
+            os.nice(10)  # the bot's answers come first: the copy takes the idle CPU
             print(f"stylebot: {backup(live, path).line(live)}")
         else:
             aside = restore(path, live)

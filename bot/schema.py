@@ -149,7 +149,8 @@ MIGRATIONS: list[str] = [
     # runs on every message and every job with a year of history (benchmarks/database.py):
     # the waiting jobs on their own (enqueue's counts, the fair order, a place in the
     # queue), the least recently served user, /stats' day, the recent durations of pictures
-    # and of clips, the old jobs the retention takes, and a group's jobs.
+    # and of clips, the old jobs the retention takes, the jobs whose file ids may expire, and
+    # a group's jobs.
     """
     CREATE TABLE job_days (
         day             TEXT NOT NULL,
@@ -166,6 +167,8 @@ MIGRATIONS: list[str] = [
         WHERE status = 'queued';
     CREATE INDEX jobs_retried ON jobs (id) WHERE status = 'queued' AND attempts > 0;
     CREATE INDEX jobs_by_created ON jobs (created_at);
+    CREATE INDEX jobs_with_file_ids ON jobs (created_at)
+        WHERE content_file_id != '' OR style_file_id IS NOT NULL;
     CREATE INDEX jobs_by_status_finished ON jobs (status, finished_at);
     CREATE INDEX jobs_by_kind_computed ON jobs ((media = 'photo'), computed_at);
     CREATE INDEX jobs_by_chat ON jobs (chat_id);

@@ -334,9 +334,11 @@ class Store:
                 (cutoff,),
             )
             # Queued and running jobs still need theirs; the column is NOT NULL, hence ''.
+            # INDEXED BY: the jobs that still have file ids (a week's), not the whole history.
             jobs = await db.execute(
                 """
-                UPDATE jobs SET content_file_id = '', style_file_id = NULL
+                UPDATE jobs INDEXED BY jobs_with_file_ids
+                SET content_file_id = '', style_file_id = NULL
                 WHERE status IN ('done', 'failed', 'cancelled') AND created_at < ?
                     AND (content_file_id != '' OR style_file_id IS NOT NULL)
                 """,

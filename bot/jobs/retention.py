@@ -19,9 +19,9 @@ waits for one batch at most, never for the whole pass: at most `BATCH` rows, few
 batch took longer than `BATCH_TARGET_S` (in a big database each deleted job touches pages all
 over its indexes, see benchmarks/database.py). Then the freed pages go back to the disk: a
 database made by this version gives them back bit by bit (`PRAGMA incremental_vacuum`); an
-older one is converted once, on the first pass that freed
-more than half of it (`VACUUM`, which holds the database for as long as it takes to copy
-what is left: seconds for a month of a popular bot, see benchmarks/database.py).
+older one is converted once, on the first pass that freed more than half of it (`VACUUM`,
+which holds the database for as long as it takes to copy what is left: seconds for a month of
+a popular bot, see benchmarks/database.py).
 `/forget` deletes a user's rows at once, whatever their age (`bot.store.Store.forget_user`).
 """
 

@@ -44,8 +44,8 @@ BATCH = 500
 BATCH_TARGET_S = 0.05
 """How long one batch should hold the database: the batch size follows what the last took."""
 MIN_BATCH = 10
-VACUUM_PAGES = 2_000
-"""Free pages given back to the disk per step (8 MB of 4 KB pages)."""
+VACUUM_PAGES = 500
+"""Free pages given back to the disk per step (2 MB of 4 KB pages)."""
 CONVERT_WHEN_FREE = 0.5
 """An older database is converted (one VACUUM) once this share of its pages is free."""
 DAY_S = 86_400.0

@@ -214,6 +214,10 @@ async def test_a_database_of_schema_5_migrates_and_is_converted_once(tmp_path):
         assert {"jobs_waiting", "jobs_retried", "jobs_by_created", "turns_by_served"} <= indexes
         queue = SqliteJobQueue(store, clock=lambda: NOW)
         assert (await queue.stats(midnight(0)))["by_status"]["queued"] == 1
+        async with store.read() as db:  # the migration filled it from the waiting jobs
+            users = await db.execute_fetchall("SELECT user_id, first, waiting FROM queue_users")
+        assert [tuple(row) for row in users] == [(7, 1, 1)]
+        assert (await queue.claim()).content_file_id == "F1"
         await big_history(store, 5_000)
         full = await page_count(store)
         await Retention(store, KEEP, clock=lambda: NOW).sweep()

@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.playground.demo import main as demo
 
         return demo()
+    if args[:1] in (["backup"], ["restore"]):
+        return _copies(args)
     parser().parse_args(args)  # --help and --version answer here, without a token; else nothing
     load_dotenv_if_present()
     try:
@@ -55,6 +57,30 @@ def main(argv: list[str] | None = None) -> int:
     except StartupError as exc:
         print(f"stylebot: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _copies(args: list[str]) -> int:
+    """`stylebot backup PATH` and `stylebot restore PATH`: no token, one line either way."""
+    from bot.backup import BackupError, backup, restore
+    from bot.config import database_path
+    from bot.usage import backup_parser, restore_parser
+
+    making = args[0] == "backup"
+    path = (backup_parser() if making else restore_parser()).parse_args(args[1:]).path
+    load_dotenv_if_present()
+    live = database_path()
+    try:
+        if making:
+            os.nice(10)  # the bot's answers come first: the copy takes the idle CPU
+            print(f"stylebot: {backup(live, path).line(live)}")
+        else:
+            aside = restore(path, live)
+            kept = f"; the database that was there is now {aside}" if aside else ""
+            print(f"stylebot: {path} is now the database {live}{kept}")
+    except BackupError as exc:
+        print(f"stylebot: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -49,6 +49,7 @@ from bot.telegram.battle_stage import TelegramBattleStage
 from bot.telegram.context import CONTEXT_TYPES, BotData, Context, Services
 from bot.telegram.files import TelegramInputs
 from bot.telegram.handlers import register
+from bot.telegram.handlers.errors import on_error
 from bot.telegram.i18n import LANGUAGES, translator
 from bot.telegram.inbox import Inbox
 from bot.telegram.presenter import TelegramPresenter
@@ -92,7 +93,7 @@ def build_application(config: Config, *, worker: StyleWorker | None = None) -> A
     app.bot_data.shared_worker = worker
     register(app)
     app.add_handler(TypeHandler(Update, _bind_log_fields), group=-2)  # before everything
-    app.add_error_handler(_log_error)
+    app.add_error_handler(on_error)
     return app
 
 
@@ -304,10 +305,6 @@ async def _bind_log_fields(update: Update, context: Context) -> None:
     """Every line logged while handling this update names its chat and user."""
     chat, user = update.effective_chat, update.effective_user
     logs.bind(chat_id=chat.id if chat else None, user_id=user.id if user else None)
-
-
-async def _log_error(update: object, context: Context) -> None:
-    log.error("error while handling an update", exc_info=context.error)
 
 
 @contextlib.asynccontextmanager

@@ -15,6 +15,9 @@
 | `STYLEBOT_MAX_QUEUE` | `100` | jobs waiting in total before new ones are refused as "busy" |
 | `STYLEBOT_MAX_ATTEMPTS` | `3` | runs of one job (worker crashes, restarts) before it is failed |
 | `STYLEBOT_FILE_TTL_DAYS` | `7` | days after which stored Telegram file ids are forgotten |
+| `STYLEBOT_KEEP_JOBS_DAYS` | `30` | days finished jobs and closed battles are kept (then counted) |
+| `STYLEBOT_BACKUP_DIR` | (none) | a folder where housekeeping keeps a daily copy of the database |
+| `STYLEBOT_BACKUP_KEEP` | `7` | daily copies kept in `STYLEBOT_BACKUP_DIR` (older ones deleted) |
 | `STYLEBOT_BATTLE_SECONDS` | `600` | how long a style battle's vote stays open |
 | `STYLEBOT_PREVIEWS` | `on` | whether live previews are allowed at all (`off` disables them) |
 | `STYLEBOT_WARM_UP` | `on` | trace the engine as a worker starts (`off`: first job slower) |
@@ -98,6 +101,12 @@ class Config:
     max_queue: int = 100
     max_attempts: int = 3
     file_ttl_days: int = 7
+    keep_jobs_days: int = 30
+    """Finished jobs (and closed battles, stale conversations, gone users' pack records) are
+    deleted after this many days; their counts stay (`bot.jobs.retention`)."""
+    backup_dir: Path | None = None
+    """Where housekeeping keeps daily copies of the database; None: it makes none."""
+    backup_keep: int = 7
     battle_seconds: int = 600
     previews: bool = True
     warm_up: bool = True
@@ -148,7 +157,7 @@ class Config:
         remote = remote_settings(env)
         return cls(
             token=token,
-            db_path=Path(env.get("STYLEBOT_DB") or "data/stylebot.db"),
+            db_path=database_path(env),
             work_dir=Path(env.get("STYLEBOT_WORK_DIR") or "data/work"),
             api_base_url=env.get("STYLEBOT_API_BASE_URL") or None,
             api_file_url=env.get("STYLEBOT_API_FILE_URL") or None,
@@ -160,6 +169,10 @@ class Config:
             max_queue=_parse_int(env, "STYLEBOT_MAX_QUEUE", 100, minimum=1),
             max_attempts=_parse_int(env, "STYLEBOT_MAX_ATTEMPTS", 3, minimum=1),
             file_ttl_days=_parse_int(env, "STYLEBOT_FILE_TTL_DAYS", 7, minimum=1),
+            keep_jobs_days=_parse_int(env, "STYLEBOT_KEEP_JOBS_DAYS", 30, minimum=1),
+            backup_dir=Path(env["STYLEBOT_BACKUP_DIR"]).expanduser()
+            if env.get("STYLEBOT_BACKUP_DIR", "").strip() else None,
+            backup_keep=_parse_int(env, "STYLEBOT_BACKUP_KEEP", 7, minimum=1),
             battle_seconds=_parse_int(env, "STYLEBOT_BATTLE_SECONDS", 600, minimum=1),
             previews=_parse_bool(env, "STYLEBOT_PREVIEWS", True),
             warm_up=_parse_bool(env, "STYLEBOT_WARM_UP", True),
@@ -186,6 +199,12 @@ class Config:
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admins
+
+
+def database_path(environ: Mapping[str, str] | None = None) -> Path:
+    """`STYLEBOT_DB` (what `stylebot backup` and `restore` need of the settings: no token)."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("STYLEBOT_DB") or "data/stylebot.db")
 
 
 def load_dotenv_if_present(path: str | os.PathLike = ".env") -> None:

@@ -4,8 +4,9 @@
 says how many a database has. The tables: `sessions` (`bot.store`), `jobs` and `turns`
 (`bot.jobs.queue`), `inbox` (`bot.telegram.inbox`), `user_languages` and `chat_languages`
 (`bot.store`), `battles`, `battle_jobs` and `battle_votes` (`bot.jobs.battle_records`),
-`sticker_packs` (`bot.telegram.sticker_packs`), and `shared_paintings`
-(`bot.telegram.shared_paintings`).
+`sticker_packs` (`bot.telegram.sticker_packs`), `shared_paintings`
+(`bot.telegram.shared_paintings`), and `job_days` (`bot.jobs.retention`: the daily counts of the
+jobs it deleted).
 """
 
 from __future__ import annotations
@@ -171,6 +172,107 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     CREATE INDEX shared_paintings_by_user ON shared_paintings (user_id, created_at);
+    """,
+    # 9: a year unattended. `job_days`: what /stats reports of the finished jobs the
+    # retention deleted (`bot.jobs.retention`), one row per day they were asked for (the
+    # server's local date) and status, with no user or chat in it. The indexes serve what
+    # runs on every message and every job with a year of history (benchmarks/database.py):
+    # the waiting jobs on their own (enqueue's counts, the fair order, a place in the
+    # queue), the least recently served user, /stats' day, the recent durations of pictures
+    # and of clips, the old jobs the retention takes, the jobs whose file ids may expire, and
+    # a group's jobs.
+    """
+    CREATE TABLE job_days (
+        day             TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        jobs            INTEGER NOT NULL,
+        clips           INTEGER NOT NULL,
+        retried         INTEGER NOT NULL,
+        computed        INTEGER NOT NULL,
+        compute_seconds REAL NOT NULL,
+        PRIMARY KEY (day, status)
+    ) WITHOUT ROWID;
+
+    CREATE INDEX jobs_waiting ON jobs (user_id, id, attempts, media, frames)
+        WHERE status = 'queued';
+    CREATE INDEX jobs_retried ON jobs (id) WHERE status = 'queued' AND attempts > 0;
+    CREATE INDEX jobs_by_created ON jobs (created_at);
+    CREATE INDEX jobs_with_file_ids ON jobs (created_at)
+        WHERE content_file_id != '' OR style_file_id IS NOT NULL;
+    CREATE INDEX jobs_by_status_finished ON jobs (status, finished_at);
+    CREATE INDEX jobs_by_kind_computed ON jobs ((media = 'photo'), computed_at);
+    CREATE INDEX jobs_by_chat ON jobs (chat_id);
+    DROP INDEX jobs_by_computed;
+    CREATE INDEX turns_by_served ON turns (served_at);
+
+    -- The users with jobs waiting (not counting retried ones) in the fair order's terms
+    -- (`bot.jobs.fair_sql`): when last served, their oldest waiting job, how many wait and
+    -- how many of those are clips (with their frames). Kept by the triggers below, whatever
+    -- statement changes the jobs or the turns.
+    CREATE TABLE queue_users (
+        user_id     INTEGER PRIMARY KEY,
+        turn        INTEGER NOT NULL,
+        first       INTEGER NOT NULL,
+        waiting     INTEGER NOT NULL,
+        clips       INTEGER NOT NULL,
+        clip_frames INTEGER NOT NULL
+    );
+    CREATE INDEX queue_users_in_order ON queue_users (turn, first);
+
+    CREATE TRIGGER queue_users_on_insert AFTER INSERT ON jobs
+    WHEN NEW.status = 'queued' AND NEW.attempts = 0
+    BEGIN
+        DELETE FROM queue_users WHERE user_id = NEW.user_id;
+        INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
+        SELECT user_id,
+            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
+            MIN(id), COUNT(*), TOTAL(media != 'photo'),
+            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
+        FROM jobs WHERE status = 'queued' AND attempts = 0 AND user_id = NEW.user_id
+        GROUP BY user_id;
+    END;
+
+    CREATE TRIGGER queue_users_on_update AFTER UPDATE OF status, attempts ON jobs
+    WHEN (OLD.status = 'queued' AND OLD.attempts = 0)
+        OR (NEW.status = 'queued' AND NEW.attempts = 0)
+    BEGIN
+        DELETE FROM queue_users WHERE user_id = NEW.user_id;
+        INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
+        SELECT user_id,
+            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
+            MIN(id), COUNT(*), TOTAL(media != 'photo'),
+            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
+        FROM jobs WHERE status = 'queued' AND attempts = 0 AND user_id = NEW.user_id
+        GROUP BY user_id;
+    END;
+
+    CREATE TRIGGER queue_users_on_delete AFTER DELETE ON jobs
+    WHEN OLD.status = 'queued' AND OLD.attempts = 0
+    BEGIN
+        DELETE FROM queue_users WHERE user_id = OLD.user_id;
+        INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
+        SELECT user_id,
+            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
+            MIN(id), COUNT(*), TOTAL(media != 'photo'),
+            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
+        FROM jobs WHERE status = 'queued' AND attempts = 0 AND user_id = OLD.user_id
+        GROUP BY user_id;
+    END;
+
+    CREATE TRIGGER queue_users_on_turn AFTER INSERT ON turns
+    BEGIN
+        UPDATE queue_users SET turn = NEW.served_at WHERE user_id = NEW.user_id;
+    END;
+    CREATE TRIGGER queue_users_on_next_turn AFTER UPDATE OF served_at ON turns
+    BEGIN
+        UPDATE queue_users SET turn = NEW.served_at WHERE user_id = NEW.user_id;
+    END;
+    INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
+    SELECT user_id,
+        COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
+        MIN(id), COUNT(*), TOTAL(media != 'photo'),
+        TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
+    FROM jobs WHERE status = 'queued' AND attempts = 0 GROUP BY user_id;
     """,
 ]
 """Schema versions, applied in order; `PRAGMA user_version` says how many a database has.

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +28,29 @@ log = logging.getLogger("stylebot.store")
 BUSY_TIMEOUT_MS = 10_000
 
 
+WAL_SIZE_LIMIT = 16 * 2**20
+"""Bytes the write-ahead log is cut back to after a checkpoint (a big delete or the one-off
+VACUUM of `bot.jobs.retention` would otherwise leave it at its largest)."""
+
+
+CACHE_KIB = 16 * 1024
+"""SQLite's page cache for the bot's connection, at most."""
+
+
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer version of the bot than this one."""
+
+
+class DatabaseFull(sqlite3.OperationalError):
+    """A write found no room: the disk (or the database's size limit) is full. The transaction
+    was rolled back; the same write can succeed once there is room again."""
+
+
+def is_full(error: BaseException) -> bool:
+    """Whether `error` is SQLite's "database or disk is full" (`SQLITE_FULL`)."""
+    return isinstance(error, sqlite3.Error) and (
+        getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        or "database or disk is full" in str(error))
 
 
 AWAIT_STYLE = "await_style"
@@ -108,7 +129,15 @@ class Store:
         try:
             db.row_factory = aiosqlite.Row
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            # Only a database without tables takes it: a new one gives the pages the retention
+            # frees back to the disk bit by bit (older ones are converted once, by the
+            # retention's first pass).
+            await db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+            # The indexes the queue walks on every message stay in memory (SQLite's default
+            # is 2 MB; this is a ceiling, filled only as pages are read).
+            await db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             # FULL: a job the user was told is queued survives a power cut, not only a crash.
             await db.execute("PRAGMA synchronous = FULL")
             await db.execute("PRAGMA foreign_keys = ON")
@@ -145,15 +174,31 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception), holding the connection lock."""
+        """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on any exception), holding the connection lock.
+        A write that finds the disk full raises `DatabaseFull`, with nothing of the transaction
+        kept."""
         async with self.lock:
-            await self.db.execute("BEGIN IMMEDIATE")
             try:
-                yield self.db
-            except BaseException:
-                await self.db.execute("ROLLBACK")
+                await self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.db
+                except BaseException:
+                    await self._roll_back()
+                    raise
+                try:
+                    await self.db.execute("COMMIT")
+                except BaseException:
+                    await self._roll_back()
+                    raise
+            except sqlite3.Error as exc:
+                if is_full(exc) and not isinstance(exc, DatabaseFull):
+                    raise DatabaseFull(str(exc)) from exc
                 raise
-            await self.db.execute("COMMIT")
+
+    async def _roll_back(self) -> None:
+        """ROLLBACK, unless SQLite ended the transaction itself (it may, on a full disk)."""
+        if self.db.in_transaction:
+            await self.db.execute("ROLLBACK")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -323,9 +368,11 @@ class Store:
                 (cutoff,),
             )
             # Queued and running jobs still need theirs; the column is NOT NULL, hence ''.
+            # INDEXED BY: the jobs that still have file ids (a week's), not the whole history.
             jobs = await db.execute(
                 """
-                UPDATE jobs SET content_file_id = '', style_file_id = NULL
+                UPDATE jobs INDEXED BY jobs_with_file_ids
+                SET content_file_id = '', style_file_id = NULL
                 WHERE status IN ('done', 'failed', 'cancelled') AND created_at < ?
                     AND (content_file_id != '' OR style_file_id IS NOT NULL)
                 """,
@@ -342,14 +389,19 @@ async def _user_version(db: aiosqlite.Connection) -> int:
     return int(row[0])
 
 
-async def fetch_all(db: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list:
-    """All the rows `sql` gives."""
-    cursor = await db.execute(sql, tuple(params))
+async def fetch_all(db: aiosqlite.Connection, sql: str,
+                    params: Iterable[Any] | Mapping[str, Any] = ()) -> list:
+    """All the rows `sql` gives (`params`: positional, or named in a mapping)."""
+    cursor = await db.execute(sql, _parameters(params))
     return list(await cursor.fetchall())
 
 
 async def fetch_one(db: aiosqlite.Connection, sql: str,
-                    params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+                    params: Iterable[Any] | Mapping[str, Any] = ()) -> aiosqlite.Row | None:
     """The first row `sql` gives, or None."""
-    cursor = await db.execute(sql, tuple(params))
+    cursor = await db.execute(sql, _parameters(params))
     return await cursor.fetchone()
+
+
+def _parameters(params: Iterable[Any] | Mapping[str, Any]) -> tuple[Any, ...] | Mapping[str, Any]:
+    return params if isinstance(params, Mapping) else tuple(params)

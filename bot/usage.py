@@ -8,6 +8,7 @@ import argparse
 import re
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 from bot import config
 
@@ -54,7 +55,8 @@ def parser() -> argparse.ArgumentParser:
                     "Without arguments it runs the bot, configured by environment variables\n"
                     "(or a .env file in the working folder), until Ctrl-C or SIGTERM.\n"
                     "`stylebot demo` runs the playground instead (no token needed; see\n"
-                    "`stylebot demo --help`).",
+                    "`stylebot demo --help`); `stylebot backup PATH` copies the database\n"
+                    "while the bot runs, `stylebot restore PATH` puts a copy back.",
         epilog="settings (environment variables; booleans accept on/off, true/false, yes/no, "
                f"1/0):\n{settings_help()}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -74,6 +76,31 @@ def demo_parser() -> argparse.ArgumentParser:
                "bot's own (stylebot --help), e.g. STYLEBOT_QUALITY, STYLEBOT_SIZE.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def backup_parser() -> argparse.ArgumentParser:
+    result = argparse.ArgumentParser(
+        prog="stylebot backup",
+        description="Copies the bot's database (STYLEBOT_DB) to PATH while the bot runs:\n"
+                    "one consistent moment, checked (PRAGMA integrity_check) before it says\n"
+                    "done. PATH must not exist. Exit status 1, with one line, if it fails.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    result.add_argument("path", type=Path, help="the new file to write")
+    return result
+
+
+def restore_parser() -> argparse.ArgumentParser:
+    result = argparse.ArgumentParser(
+        prog="stylebot restore",
+        description="Puts a copy made by `stylebot backup` in place of the database\n"
+                    "(STYLEBOT_DB), with the bot stopped; the database that was there is\n"
+                    "kept beside it as <name>.before-restore-<time>. At the next start the\n"
+                    "jobs waiting or running in the copy run, each once.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    result.add_argument("path", type=Path, help="the copy")
+    return result
 
 
 def _plain(cell: str) -> str:

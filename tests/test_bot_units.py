@@ -74,6 +74,9 @@ def test_config_reads_every_variable():
         "STYLEBOT_WARM_UP": "off",
         "STYLEBOT_POLL_TIMEOUT": "1",
         "STYLEBOT_PRESETS_DIR": "/srv/styles",
+        "STYLEBOT_KEEP_JOBS_DAYS": "90",
+        "STYLEBOT_BACKUP_DIR": "/backups",
+        "STYLEBOT_BACKUP_KEEP": "14",
     })
     assert config.token == "1:abc"
     assert config.admins == {5, 7, 9} and config.is_admin(7) and not config.is_admin(8)
@@ -83,11 +86,15 @@ def test_config_reads_every_variable():
     assert config.previews is False and config.poll_timeout == 1.0
     assert config.warm_up is False
     assert config.presets_dir == Path("/srv/styles")
+    assert (config.keep_jobs_days, config.backup_dir, config.backup_keep) == (
+        90, Path("/backups"), 14)
 
 
 @pytest.mark.parametrize("name, value", [
     ("STYLEBOT_SIZE", "big"), ("STYLEBOT_STEPS", "0"), ("STYLEBOT_QUALITY", "ultra"),
     ("STYLEBOT_PREVIEWS", "maybe"), ("STYLEBOT_WARM_UP", "later"), ("STYLEBOT_ADMINS", "alice"),
+    ("STYLEBOT_KEEP_JOBS_DAYS", "0"), ("STYLEBOT_KEEP_JOBS_DAYS", "-5"),
+    ("STYLEBOT_KEEP_JOBS_DAYS", "a month"), ("STYLEBOT_BACKUP_KEEP", "0"),
 ])
 def test_config_rejects_malformed_values_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
@@ -120,6 +127,19 @@ def test_token_can_come_from_a_dotenv_file(tmp_path):
                           capture_output=True, text=True, timeout=60)
     # The token was found in .env; the malformed setting next to it stops the start-up.
     assert done.returncode == 2 and "STYLEBOT_STEPS" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "forever"])
+def test_a_retention_that_is_not_a_positive_number_of_days_stops_the_start(tmp_path, value):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "STYLEBOT"))}
+    env |= {"PYTHONPATH": str(REPO), "TELEGRAM_BOT_TOKEN": "1:abc",
+            "STYLEBOT_KEEP_JOBS_DAYS": value, "STYLEBOT_DB": str(tmp_path / "bot.db")}
+    done = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert "STYLEBOT_KEEP_JOBS_DAYS" in lines[0] and value in lines[0]
+    assert not (tmp_path / "bot.db").exists()  # refused before anything was opened
 
 
 # ---------------------------------------------------------------------- callback data

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import sqlite3
 
 import av
 import numpy as np
@@ -352,6 +353,14 @@ async def test_add_to_my_pack_makes_the_pack_then_adds_and_forget_deletes_it(
              "is_animated": False, "is_video": False, "type": "regular"} for _ in range(118))
         tap(fake, painted, ":p")
         await fake.wait_for("addStickerToSet", count=2)
+        # Its record forgotten (as the retention forgets a user who had gone): the pack that
+        # Telegram still has under the bot's name is adopted, not "name taken".
+        with sqlite3.connect(tmp_path / "stylebot.db") as db:
+            db.execute("DELETE FROM sticker_packs")
+        tap(fake, painted, ":p")
+        await fake.wait_for("addStickerToSet", count=3)
+        await fake.wait_for("sendMessage", lambda c: c.text == made.text, count=2)
+        assert len(fake.find("createNewStickerSet")) == 2  # the one refused as occupied
     async with run_bot(fake, tmp_path, worker):  # the pack survives a restart
         stickers = fake.sticker_sets[name]["stickers"]
         assert len(stickers) == 120 and oldest not in {s["file_id"] for s in stickers}

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [  # top first
     ("telegram", ("bot.telegram",)),
     ("jobs", ("bot.jobs",)),
     ("foundations", ("bot.config", "bot.store", "bot.schema", "bot.settings", "bot.logs",
-                     "bot.broker")),
+                     "bot.broker", "bot.backup")),
     ("engine", ("stylecore",)),
 ]
 TELEGRAM_LIBRARY = ("telegram",)

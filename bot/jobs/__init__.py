@@ -3,7 +3,10 @@ delivered exactly once, or says why not. It knows nothing of Telegram: what it n
 application around it are the protocols of `ports`.
 
 - `model`: the job, its states, the queue's refusals and the `JobQueue` protocol;
-  `queue`: the SQLite queue; `fair_order`: the order and the waiting-time estimate.
+  `queue`: the SQLite queue; `fair_order`: the order and the waiting-time estimate;
+  `fair_sql`: that order asked of SQLite (the next job, a job's place) at scale.
+- `housekeeping`: the hourly round (file ids, the work folder, `retention`: what is kept for
+  how long, with `job_days`: the daily counts of what it deleted; the daily backups).
 - `ports`: what the job system asks of its caller (`Inputs`, `Presenter`, `StatusDisplay`,
   `BattleStage`) and the errors that come back; `work_area`: the work folder.
 - `runner`: one job at a time per worker, from claim to result (with the `Worker` and

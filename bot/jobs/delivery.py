@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from bot.jobs.disk_full import write_when_room
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.jobs.ports import Failure, Presenter, RecipientGone, Refused, StatusDisplay, Unreachable
 from bot.jobs.work_area import WorkArea
@@ -51,7 +52,7 @@ class Delivery:
         path = Path(job.result_path) if job.result_path else None
         if path is None or not path.is_file():
             log.warning("job %d: result file missing; computing it again", job.id)
-            await self.queue.retry_later(job.id)
+            await write_when_room(lambda: self.queue.retry_later(job.id), f"job {job.id}")
             self._requeued()
             return
         if self._holds is not None and await self._holds(job):
@@ -61,12 +62,14 @@ class Delivery:
             message_id = await self.presenter.send_result(job, path, seconds)
         except RecipientGone:
             await status.stop()  # first: not one more status update to a chat that is gone
-            await self.queue.fail(job.id, "the user blocked the bot")
+            await write_when_room(lambda: self.queue.fail(job.id, "the user blocked the bot"),
+                                  f"job {job.id}")
             discard_files(self.work, job)
             return
         except Refused as exc:
             log.warning("job %d: result could not be sent: %s", job.id, exc)
-            await self.queue.fail(job.id, f"delivery failed: {exc}")
+            reason = f"delivery failed: {exc}"
+            await write_when_room(lambda: self.queue.fail(job.id, reason), f"job {job.id}")
             await status.stop()
             await status.show_failure(Failure.INTERNAL)
             discard_files(self.work, job)
@@ -74,7 +77,9 @@ class Delivery:
         except Unreachable as exc:  # network still down: redelivery tries again later
             log.warning("job %d: delivery failed for now: %s", job.id, exc)
             return
-        await self.queue.mark_delivered(job.id, message_id)
+        # Telegram has the picture: its record must go in, or a redelivery would send it again.
+        await write_when_room(lambda: self.queue.mark_delivered(job.id, message_id),
+                              f"job {job.id}'s delivery")
         log.info("job %d delivered as message %d", job.id, message_id)
         discard_files(self.work, job)
         await status.stop()

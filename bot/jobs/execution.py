@@ -13,7 +13,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bot.jobs.work import PREVIEW_JPEG_QUALITY, WorkFailure, WorkProgress, WorkRequest, WorkResult
+from bot.jobs.work import (
+    PREVIEW_JPEG_QUALITY,
+    WorkFailure,
+    WorkProgress,
+    WorkRequest,
+    WorkResult,
+    out_of_room,
+)
 from stylecore import ImageError
 
 WarmUp = bool | Literal["instant"]
@@ -88,6 +95,8 @@ def execute(
     except (MemoryError, tf.errors.ResourceExhaustedError) as error:
         return WorkFailure("oom", f"{type(error).__name__}: {str(error)[:300]}")
     except Exception as error:
+        if out_of_room(error):
+            return WorkFailure("no_space", f"{type(error).__name__}: {error}")
         import traceback
 
         return WorkFailure("error", f"{type(error).__name__}: {error}", traceback.format_exc())

@@ -1,6 +1,7 @@
 """The order queued jobs are served in, and how long each will wait.
 
-`SqliteJobQueue` (`bot.jobs.queue`) hands out jobs with `fair_order`: retried jobs first, then
+`fair_order` is the order `SqliteJobQueue` (`bot.jobs.queue`) hands out jobs in (asked of SQLite
+with `bot.jobs.fair_sql`, which follows it, at scale): retried jobs first, then
 round-robin across users (the user served least recently first), FIFO within a user. A job's
 estimated wait (`eta`) is what each job ahead is expected to take (`Durations`: a picture the
 median of the last `ETA_HISTORY` pictures' computing times; a clip its frames times the median
@@ -56,12 +57,25 @@ class Durations:
     per_frame: float | None = None
 
     def of(self, media: str, frames: int) -> float | None:
-        """A job's expected computing time: a picture's mean, a clip's frames at the mean
+        """A job's expected computing time: a picture's median, a clip's frames at the median
         time per frame (`FRAME_PRIOR_S` until a clip has finished)."""
         if media == "photo":
             return self.per_picture
-        per_frame = self.per_frame if self.per_frame is not None else FRAME_PRIOR_S
-        return per_frame * max(frames, 1)
+        return self._per_frame * max(frames, 1)
+
+    def total(self, pictures: int, clip_frames: int) -> float | None:
+        """What `pictures` pictures and clips of `clip_frames` frames in all take together
+        (the sum of their `of`); None while a picture's time is unknown."""
+        total = self._per_frame * clip_frames
+        if pictures:
+            if self.per_picture is None:
+                return None
+            total += self.per_picture * pictures
+        return total
+
+    @property
+    def _per_frame(self) -> float:
+        return self.per_frame if self.per_frame is not None else FRAME_PRIOR_S
 
 
 def fair_order(waiting: Iterable[Waiting]) -> list[Waiting]:
@@ -132,12 +146,12 @@ def remaining(expected: float | None, started_at: float | None, now: float) -> f
     return max(expected - (now - (started_at or now)), 0.0)
 
 
-def eta(expected: list[float | None], computing: list[tuple[float | None, float | None]],
+def eta(expected: float | None, computing: list[tuple[float | None, float | None]],
         now: float) -> float | None:
-    """Seconds until the result of the queued job that comes after the jobs whose expected
-    times are `expected` (itself last), behind the jobs computing as (started_at, expected
-    time); None while some time is unknown (no job has finished)."""
-    if any(e is None for e in expected):
+    """Seconds until the result of a queued job when it and the jobs queued ahead of it take
+    `expected` together, behind the jobs computing as (started_at, expected time); None while
+    that time is unknown (no job has finished)."""
+    if expected is None:
         return None
     ahead = sum(remaining(e, started, now) or 0.0 for started, e in computing)
-    return ahead + sum(e for e in expected if e is not None)
+    return ahead + expected

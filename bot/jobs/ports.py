@@ -35,6 +35,8 @@ class Failure(StrEnum):
     """The platform no longer has an input (an expired file id)."""
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     """The worker crashed on every attempt."""
+    NO_SPACE = "no_space"
+    """The disk was full on every attempt: worth trying again later."""
     INTERNAL = "internal"
     """A bug, in the engine or here; also a result the platform refused."""
 

@@ -28,6 +28,8 @@ from bot.jobs.fair_order import (
     recent_durations,
     remaining,
 )
+from bot.jobs.fair_sql import next_to_claim, place_of
+from bot.jobs.job_days import finished_days
 from bot.jobs.model import (
     Job,
     JobQueue,
@@ -76,11 +78,10 @@ class SqliteJobQueue(JobQueue):
             return []
         user_id = requests[0].user_id
         async with self.store.transaction() as db:
-            cursor = await db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(user_id = ?), 0) FROM jobs WHERE status = 'queued'",
-                (user_id,),
-            )
-            total, mine = await cursor.fetchone()
+            (total,) = await fetch_one(db, "SELECT COUNT(*) FROM jobs WHERE status = 'queued'")
+            (mine,) = await fetch_one(
+                db, "SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND user_id = ?",
+                (user_id,))
             if mine + len(requests) > self.max_queued_per_user:
                 raise UserLimitReached(mine, self.max_queued_per_user)
             if total + len(requests) > self.max_queue:
@@ -119,27 +120,25 @@ class SqliteJobQueue(JobQueue):
         users whose previous job is still computing are skipped."""
         async with self.store.transaction() as db:
             computing = await fetch_all(db, f"SELECT user_id FROM jobs WHERE {COMPUTING}")
-            busy = {row[0] for row in computing}
-            order = await queued_in_order(db)
-            chosen = next((w for w in order if w.user_id not in busy), None)
+            chosen = await next_to_claim(db, {row[0] for row in computing})
             if chosen is None:
                 return None
-            cursor = await db.execute("SELECT COALESCE(MAX(served_at), 0) + 1 FROM turns")
-            (turn,) = await cursor.fetchone()
-            await db.execute(
-                "INSERT INTO turns (user_id, served_at) VALUES (?, ?) "
-                "ON CONFLICT (user_id) DO UPDATE SET served_at = excluded.served_at",
-                (chosen.user_id, turn),
-            )
             cursor = await db.execute(
                 """
                 UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?,
                     computed_at = NULL, result_path = NULL
                 WHERE id = ? RETURNING *
                 """,
-                (self._clock(), chosen.id),
+                (self._clock(), chosen),
             )
-            return _job(await cursor.fetchone())
+            job = _job(await cursor.fetchone())
+            (turn,) = await fetch_one(db, "SELECT COALESCE(MAX(served_at), 0) + 1 FROM turns")
+            await db.execute(
+                "INSERT INTO turns (user_id, served_at) VALUES (?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET served_at = excluded.served_at",
+                (job.user_id, turn),
+            )
+            return job
 
     async def set_status_message(self, job_id: int, message_id: int) -> None:
         async with self.store.transaction() as db:
@@ -275,10 +274,11 @@ class SqliteJobQueue(JobQueue):
                 (r[0], durations.of(r[1], r[2])) for r in await fetch_all(
                     db, f"SELECT started_at, media, frames FROM jobs WHERE {COMPUTING}")
             ]
-            order = await queued_in_order(db)
-        index = [w.id for w in order].index(job_id)
-        expected = [durations.of(w.media, w.frames) for w in order[:index + 1]]
-        return len(computing) + index, eta(expected, computing, now)
+            place = await place_of(db, job_id)
+        if place is None:
+            return 0, None
+        expected = durations.total(place.pictures, place.clip_frames)
+        return len(computing) + place.ahead, eta(expected, computing, now)
 
     async def pending_delivery(self) -> list[Job]:
         """Computed results not yet delivered, oldest first: after a restart, send these
@@ -297,43 +297,44 @@ class SqliteJobQueue(JobQueue):
     async def stats(self, since: float) -> dict[str, Any]:
         """For /stats: jobs created since `since` by status (and how many were clips), the
         queue now, the mean computing time and the failures since then (with the latest
-        errors)."""
+        errors). Jobs the retention deleted count through their days' counts
+        (`bot.jobs.job_days`)."""
         async with self.store.read() as db:
-            by_status = {status.value: 0 for status in JobStatus}
-            for status, count in await fetch_all(
+            days = await finished_days(db, since)
+            by_status = {status.value: days.by_status.get(status.value, 0)
+                         for status in JobStatus}
+            computed_count, seconds = days.computed, days.compute_seconds
+            retried, clips, kept = days.retried, days.clips, 0
+            # One pass over the day's jobs. INDEXED BY: grouping along the status index would
+            # read the whole history instead. (Kept instant pictures are counted from the jobs
+            # alone: the retention deletes none of today's.)
+            for (status, count, day_retried, day_clips, day_kept, day_computed,
+                 day_seconds) in await fetch_all(
                 db,
-                "SELECT status, COUNT(*) FROM jobs WHERE created_at >= ? GROUP BY status",
+                """
+                SELECT status, COUNT(*), TOTAL(attempts > 1), TOTAL(media != 'photo'),
+                    TOTAL(kept_instant), TOTAL(computed_at IS NOT NULL AND started_at IS NOT NULL),
+                    TOTAL(CASE WHEN computed_at IS NOT NULL AND started_at IS NOT NULL
+                          THEN computed_at - started_at END)
+                FROM jobs INDEXED BY jobs_by_created WHERE created_at >= ? GROUP BY status
+                """,
                 (since,),
             ):
-                by_status[status] = count
-            now_rows = await fetch_all(
+                by_status[status] += count
+                retried, clips = retried + int(day_retried), clips + int(day_clips)
+                kept += int(day_kept)
+                computed_count += int(day_computed)
+                seconds += day_seconds
+            current = dict(await fetch_all(
                 db,
                 "SELECT status, COUNT(*) FROM jobs "
                 "WHERE status IN ('queued', 'running') GROUP BY status",
-            )
-            current = dict(now_rows)
-            mean_row = await fetch_one(
-                db,
-                "SELECT AVG(computed_at - started_at), COUNT(*) FROM jobs "
-                "WHERE computed_at >= ? AND started_at IS NOT NULL",
-                (since,),
-            )
+            ))
             failures = await fetch_all(
                 db,
                 "SELECT id, error FROM jobs WHERE status = 'failed' AND finished_at >= ? "
                 "ORDER BY finished_at DESC",
                 (since,),
-            )
-            retried = await fetch_one(
-                db, "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND attempts > 1", (since,)
-            )
-            clips = await fetch_one(
-                db, "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND media != 'photo'",
-                (since,)
-            )
-            kept = await fetch_one(
-                db, "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND kept_instant = 1",
-                (since,)
             )
         return {
             "since": since,
@@ -341,12 +342,12 @@ class SqliteJobQueue(JobQueue):
             "total": sum(by_status.values()),
             "queue_depth": current.get("queued", 0),
             "running": current.get("running", 0),
-            "computed": mean_row[1],
-            "mean_seconds": mean_row[0],
-            "failures": len(failures),
-            "retried": retried[0],
-            "clips": clips[0],
-            "kept_instant": kept[0],
+            "computed": computed_count,
+            "mean_seconds": seconds / computed_count if computed_count else None,
+            "failures": len(failures) + days.by_status.get("failed", 0),
+            "retried": retried,
+            "clips": clips,
+            "kept_instant": kept,
             "recent_errors": [(row["id"], row["error"]) for row in failures[:5]],
         }
 

@@ -21,6 +21,8 @@ from typing import Protocol
 from bot.config import Config
 from bot.jobs.cancellation import stop_if_cancelled
 from bot.jobs.delivery import Delivery, discard_files
+from bot.jobs.disk_full import write_when_room
+from bot.jobs.housekeeping import Housekeeping
 from bot.jobs.model import Job, JobQueue, JobStatus
 from bot.jobs.outcomes import Fail, Outcome, Retry, ShrinkAndRetry, UserCancelled, outcome_of
 from bot.jobs.ports import Failure, InputGone, Inputs, Presenter, StatusDisplay
@@ -28,7 +30,7 @@ from bot.jobs.work import ClipSpec, JobCancelled, WorkProgress, WorkRequest, Wor
 from bot.jobs.work_area import WorkArea
 from bot.logs import log_context
 from bot.settings import JobSettings
-from bot.store import Store
+from bot.store import DatabaseFull, Store
 from stylecore import (
     QUALITY_PRESETS,
     STYLE_STRENGTHS,
@@ -51,7 +53,8 @@ OUTAGE_NOTICE_AFTER_S = 30.0
 restarting is no news)."""
 OUTAGE_CHECK_EVERY_S = 1.0
 STOP_WAIT_S = 30.0
-WORK_FILE_MAX_AGE_S = 86_400.0
+DATABASE_FULL_WAIT_S = 5.0
+"""How often the queue looks again while the database is full."""
 
 
 def build_params(settings: JobSettings, config: Config) -> StyleParams:
@@ -221,6 +224,9 @@ class JobRunner:
                     self.in_flight.discard(job.id)
             except asyncio.CancelledError:
                 raise
+            except DatabaseFull as exc:  # nothing can be claimed until there is room
+                log.warning("the database is full; the queue waits for room (%s)", exc)
+                await asyncio.sleep(DATABASE_FULL_WAIT_S)
             except Exception:
                 stop_if_cancelled()
                 log.exception("job loop error; carrying on")
@@ -237,17 +243,9 @@ class JobRunner:
                 await self.delivery.deliver(job.id)
 
     async def _housekeeping(self) -> None:
+        housekeeping = Housekeeping(self.store, self.queue, self.work, self.config)
         while True:
-            try:
-                expired = await self.store.expire_file_ids(self.config.file_ttl_days)
-                keep = {Path(job.result_path) for job in await self.queue.pending_delivery()
-                        if job.result_path}
-                removed = await asyncio.to_thread(self.work.sweep, WORK_FILE_MAX_AGE_S, keep)
-                if expired or removed:
-                    log.info("housekeeping: %d file ids expired, %d files removed",
-                             expired, removed)
-            except Exception:
-                log.exception("housekeeping failed")
+            await housekeeping.run()
             await asyncio.sleep(HOUSEKEEPING_EVERY_S)
 
     async def _tell_waiting_while_no_workers(self) -> None:
@@ -318,9 +316,10 @@ class JobRunner:
                 await self._carry_out(outcome_of(error, job), job, status)
                 return None
             clip = job.media != "photo"
-            await self.queue.complete(job.id, str(result.output_path), seconds=result.seconds,
-                                      frames=result.steps if clip else None,
-                                      cut_at_s=result.cut_at_s)
+            await write_when_room(lambda: self.queue.complete(
+                job.id, str(result.output_path), seconds=result.seconds,
+                frames=result.steps if clip else None, cut_at_s=result.cut_at_s),
+                f"job {job.id}'s result")
             return result.seconds
         finally:
             self._kept.discard(job.id)
@@ -343,7 +342,8 @@ class JobRunner:
         """The instant picture, kept by its requester, becomes the job's result."""
         path = self.work.result_path(job.id, ".jpg")
         await asyncio.to_thread(write_atomic, path, self._instant[job.id])
-        await self.queue.complete(job.id, str(path), seconds=seconds, kept_instant=True)
+        await write_when_room(lambda: self.queue.complete(
+            job.id, str(path), seconds=seconds, kept_instant=True), f"job {job.id}'s result")
         log.info("job %d: the instant picture was kept after %.1f s", job.id, seconds)
         return seconds
 
@@ -354,14 +354,14 @@ class JobRunner:
                 discard_files(self.work, job)  # gone before the user reads "Cancelled."
                 await status.stop()
                 await status.show_cancelled()
-            case Retry(error=error, backoff=backoff):
+            case Retry(error=error, backoff=backoff, why=why):
                 await asyncio.sleep(backoff)
-                await self._retry(job, status, error=error)
+                await self._retry(job, status, error=error, why=why)
             case ShrinkAndRetry(error=error, scale=scale):
                 await self._retry(job, status, error=error,
                                   settings=job.settings.with_(size_scale=scale))
             case Fail(why=None, error=error):  # nobody to tell
-                await self.queue.fail(job.id, error)
+                await write_when_room(lambda: self.queue.fail(job.id, error), f"job {job.id}")
                 discard_files(self.work, job)
             case Fail(why=why, error=error):
                 await self._give_up(job, status, why, error)
@@ -424,17 +424,19 @@ class JobRunner:
         return self.config.previews and job.settings.previews
 
     async def _retry(self, job: Job, status: StatusDisplay, *, error: str,
-                     settings: JobSettings | None = None) -> None:
+                     settings: JobSettings | None = None,
+                     why: Failure = Failure.TOO_MANY_ATTEMPTS) -> None:
         if job.attempts >= self.config.max_attempts:
-            await self._give_up(job, status, Failure.TOO_MANY_ATTEMPTS, error)
+            await self._give_up(job, status, why, error)
             return
-        await self.queue.retry_later(job.id, settings=settings)
+        await write_when_room(lambda: self.queue.retry_later(job.id, settings=settings),
+                              f"job {job.id}")
         await status.show_retrying()
 
     async def _give_up(self, job: Job, status: StatusDisplay, why: Failure | StyleError,
                        error: str) -> None:
         log.info("job %d failed: %s", job.id, error)
-        await self.queue.fail(job.id, error)
+        await write_when_room(lambda: self.queue.fail(job.id, error), f"job {job.id}")
         await status.stop()
         await status.show_failure(why)
         discard_files(self.work, job)

@@ -6,6 +6,7 @@ Everything here pickles, and nothing here imports python-telegram-bot or TensorF
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from typing import Literal
 
@@ -79,7 +80,20 @@ class WorkResult:
     """A clip longer than its limit: painted up to this many seconds (None: whole)."""
 
 
-FailureKind = Literal["cancelled", "bad_input", "oom", "error"]
+FailureKind = Literal["cancelled", "bad_input", "oom", "no_space", "error"]
+
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+"""The errno values of a disk (or a quota, or the process' file-size limit) that is full."""
+
+
+def out_of_room(error: BaseException | None) -> bool:
+    """Whether `error`, or one it was raised from, is a write that found the disk full
+    (an `OSError`, or a library's error that carries an errno, as PyAV's do)."""
+    while error is not None:
+        if getattr(error, "errno", None) in NO_ROOM:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,8 @@ class WorkFailure:
                 return BadInput(self.image_error)
             case "oom":
                 return OutOfMemory(self.message)
+            case "no_space":
+                return NoSpace(self.message)
         return WorkerError(self.message, self.details)
 
 
@@ -120,6 +136,10 @@ class JobCancelled(Exception):
 
 class OutOfMemory(Exception):
     """TensorFlow or NumPy ran out of memory inside the job; a smaller size may work."""
+
+
+class NoSpace(Exception):
+    """The disk was full when the job's files were written; there may be room later."""
 
 
 class BadInput(Exception):

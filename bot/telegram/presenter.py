@@ -220,6 +220,7 @@ _FAILURES = {
     Failure.OUT_OF_MEMORY: texts.JOB_FAILED_MEMORY,
     Failure.INPUT_GONE: texts.PHOTO_GONE,
     Failure.TOO_MANY_ATTEMPTS: texts.JOB_FAILED_RETRIES,
+    Failure.NO_SPACE: texts.JOB_FAILED_NO_SPACE,
     Failure.INTERNAL: texts.JOB_FAILED,
 }
 

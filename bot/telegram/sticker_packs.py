@@ -103,19 +103,38 @@ class StickerPacks:
         """Adds the sticker to `pack` (made on first use, the oldest sticker dropped when
         full); returns the pack as recorded. Raises `PackError`."""
         known = await self._one("SELECT * FROM sticker_packs WHERE name = ?", (pack.name,))
-        if known is not None:
-            pack = known
-            try:
-                await self._make_room(bot, pack.name)
-                await with_retries(lambda: bot.add_sticker_to_set(
-                    pack.owner_id, pack.name, sticker.input_sticker()))
-                return pack
-            except BadRequest as exc:
-                if "stickerset_invalid" not in str(exc).lower():
-                    raise _pack_error(exc) from exc
-                log.info("pack %s is gone from Telegram; making it again", pack.name)
-            except TelegramError as exc:
+        if known is None:
+            return await self._make_or_adopt(bot, pack, sticker)
+        try:
+            await self._add_to(bot, known, sticker)
+            return known
+        except BadRequest as exc:
+            if "stickerset_invalid" not in str(exc).lower():
                 raise _pack_error(exc) from exc
+            log.info("pack %s is gone from Telegram; making it again", known.name)
+        except TelegramError as exc:
+            raise _pack_error(exc) from exc
+        return await self._make(bot, known, sticker)
+
+    async def _make_or_adopt(self, bot: Bot, pack: Pack, sticker: StickerFile) -> Pack:
+        """Makes the pack; if Telegram has one of that name already, it is this bot's (only
+        it makes names ending in `_by_<bot>`) and its record went (the retention forgot a
+        user who had gone, or an older copy of the database was restored): adopted."""
+        try:
+            return await self._make(bot, pack, sticker)
+        except PackError as error:
+            if error.reason != "name_taken":
+                raise
+        try:
+            await self._add_to(bot, pack, sticker)
+        except TelegramError as exc:  # made by another owner (a group's other admin)
+            raise PackError("name_taken", str(exc)) from exc
+        await self._record(pack)
+        log.info("sticker pack %s had no record here; adopted for user %s", pack.name,
+                 pack.owner_id)
+        return pack
+
+    async def _make(self, bot: Bot, pack: Pack, sticker: StickerFile) -> Pack:
         try:
             await with_retries(lambda: bot.create_new_sticker_set(
                 pack.owner_id, pack.name, pack.title[:TITLE_MAX], [sticker.input_sticker()]))
@@ -124,6 +143,11 @@ class StickerPacks:
         await self._record(pack)
         log.info("sticker pack %s made for user %s", pack.name, pack.owner_id)
         return pack
+
+    async def _add_to(self, bot: Bot, pack: Pack, sticker: StickerFile) -> None:
+        await self._make_room(bot, pack.name)
+        await with_retries(lambda: bot.add_sticker_to_set(
+            pack.owner_id, pack.name, sticker.input_sticker()))
 
     async def _make_room(self, bot: Bot, name: str) -> None:
         found = await with_retries(lambda: bot.get_sticker_set(name))

@@ -107,6 +107,10 @@ JOB_FAILED = N_("Sorry, something went wrong with your picture. Please try again
 JOB_FAILED_RETRIES = N_(
     "Sorry, I couldn't finish your picture after several tries. Please try again.")
 JOB_FAILED_MEMORY = N_("Sorry, that picture is too big for me even at a smaller size.")
+JOB_FAILED_NO_SPACE = N_(
+    "Sorry, my disk is full right now and I couldn't finish your picture. "
+    "Please try again later.")
+NO_SPACE = N_("Sorry, my disk is full right now. Please try again later.")
 PHOTO_GONE = N_("Sorry, I can't get that photo from Telegram any more; please send it again.")
 FILE_GONE = N_("Sorry, I can't get that file from Telegram any more; please send it again.")
 """`PHOTO_GONE` for anything but a photo."""

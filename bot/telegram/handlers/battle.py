@@ -64,6 +64,7 @@ async def battle(req: Request) -> None:
             try:
                 jobs = await svc.queue.enqueue_many(requests)
             except UserLimitReached as exc:
+                svc.work.remove_inputs(req.sender.user_id, ref.file_id)  # no job will read it
                 if len(requests) > exc.limit:  # waiting would not help: the battle is too big
                     text = req.t.n(texts.BATTLE_OVER_LIMIT, len(requests), count=len(requests),
                                    limit=exc.limit)
@@ -72,6 +73,7 @@ async def battle(req: Request) -> None:
                 await reply(message, text)
                 return
             except QueueFull:
+                svc.work.remove_inputs(req.sender.user_id, ref.file_id)
                 await reply(message, req.t(texts.QUEUE_FULL))
                 return
             status = None

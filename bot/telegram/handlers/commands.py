@@ -136,7 +136,7 @@ async def cancel(req: Request) -> None:
         jobs = await svc.queue.cancel(chat_id, user_id)
         for job in jobs:
             if job.status == JobStatus.RUNNING:
-                svc.runner.cancel(job.id)  # the runner updates its status message
+                svc.runner.cancel(job.id)  # the runner updates its status and its files
                 continue
             discard_files(svc.work, job)
             if job.status_message_id:

@@ -239,10 +239,12 @@ async def start_job(asker: Asker, inputs: JobInputs,
         try:
             job = await svc.queue.enqueue(request)
         except UserLimitReached as exc:
+            _drop_downloads(svc, sender.user_id, inputs)
             await _say(bot, chat_id, t.n(texts.USER_LIMIT, exc.waiting, count=exc.waiting),
                        reply_to)
             return None
         except QueueFull:
+            _drop_downloads(svc, sender.user_id, inputs)
             await _say(bot, chat_id, t(texts.QUEUE_FULL), reply_to)
             return None
         ahead, eta = await svc.queue.position(job.id)
@@ -258,6 +260,12 @@ async def start_job(asker: Asker, inputs: JobInputs,
     svc.runner.wake()
     return job
 
+
+
+def _drop_downloads(svc: Services, user_id: int, inputs: JobInputs) -> None:
+    """A refused request's pictures leave the work folder (the soak test found them there
+    for good). Should another waiting job need one of them, the runner fetches it again."""
+    svc.work.remove_inputs(user_id, inputs.content_file_id, inputs.style_file_id)
 
 
 async def _say(bot: Bot, chat_id: int, text: str,

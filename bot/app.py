@@ -49,7 +49,7 @@ from bot.telegram.battle_stage import TelegramBattleStage
 from bot.telegram.context import CONTEXT_TYPES, BotData, Context, Services
 from bot.telegram.files import TelegramInputs
 from bot.telegram.handlers import register
-from bot.telegram.handlers.errors import on_error
+from bot.telegram.handlers.update_errors import on_error
 from bot.telegram.i18n import LANGUAGES, translator
 from bot.telegram.inbox import Inbox
 from bot.telegram.presenter import TelegramPresenter

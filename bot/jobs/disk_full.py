@@ -6,7 +6,7 @@ A full disk shows as an `OSError` with `ENOSPC` (no space), `EDQUOT` (over quota
 root), from the work folder, or as SQLite's `SQLITE_FULL` (`bot.store.DatabaseFull`) from the
 database. What the bot does about it:
 
-- a picture arriving: the sender hears "try again later" (`bot.telegram.handlers.errors`);
+- a picture arriving: the sender hears "try again later" (`bot.telegram.handlers.update_errors`);
 - a job whose download, preset or result found no room: retried after a pause, then failed
   with the same words (`bot.jobs.outcomes`);
 - a job's record (its result computed, its delivery) that found the database full: written

@@ -22,10 +22,11 @@ from bot.jobs.queue import SqliteJobQueue
 from bot.jobs.work_area import WorkArea
 from bot.settings import JobSettings
 from bot.studio.choices import Choice
+from bot.studio.deps import PreviewPlan, StudioDeps
 from bot.studio.init_data import StudioUser, init_data_for
 from bot.studio.library import Library, Picture, Style, token_of
 from bot.studio.limits import PreviewLimits
-from bot.studio.server import PreviewPlan, StudioDeps, make_app
+from bot.studio.server import make_app
 from bot.studio.wiring import words_in
 from tests.databases import opened
 

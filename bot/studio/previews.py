@@ -14,8 +14,8 @@ from bot.jobs.runner import Worker
 from bot.jobs.work import BadInput, OutOfMemory, WorkerCrashed, WorkRequest
 from bot.jobs.work_area import WorkArea
 from bot.studio.choices import Choice
+from bot.studio.deps import PainterUnavailable, PictureUnusable, PreviewPlan
 from bot.studio.limits import SharedCpu
-from bot.studio.server import PainterUnavailable, PictureUnusable, PreviewPlan
 from stylecore import QUALITY_PRESETS, StyleParams
 
 log = logging.getLogger("stylebot.studio")

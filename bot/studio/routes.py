@@ -12,9 +12,9 @@ from aiohttp import web
 from PIL import Image, ImageOps
 
 from bot.studio.choices import MAX_JSON, Choice, parse_choice
+from bot.studio.deps import DEPS, PreviewPlan, StudioDeps, signed_in_user
 from bot.studio.library import Library, NotYours, Picture, PresetStyle, Style
 from bot.studio.masks import MAX_MASK_BYTES, keep_mask
-from bot.studio.server import DEPS, PreviewPlan, StudioDeps, signed_in_user
 
 SIDES = {"thumb": 160, "view": 768}
 """The long side of a picture as the page asks for it: a style's or photo's button, or the

@@ -24,17 +24,22 @@ from __future__ import annotations
 import html
 import logging
 import urllib.parse
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from aiohttp import web
 
-from bot.studio.choices import BadChoice, Choice
-from bot.studio.init_data import InitDataRefused, SignedIn, StudioUser, check_init_data
-from bot.studio.library import Library, NotYours, Picture, PictureGone, PictureUnreachable, Style
-from bot.studio.limits import PreviewLimits, TooManyPreviews, retry_after_header
+from bot.studio import routes
+from bot.studio.choices import BadChoice
+from bot.studio.deps import (
+    DEPS,
+    USER,
+    PainterUnavailable,
+    PictureUnusable,
+    StudioDeps,
+)
+from bot.studio.init_data import InitDataRefused, check_init_data
+from bot.studio.library import NotYours, PictureGone, PictureUnreachable
+from bot.studio.limits import TooManyPreviews, retry_after_header
 from bot.studio.masks import MAX_MASK_BYTES, BadMask
 
 log = logging.getLogger("stylebot.studio")
@@ -44,59 +49,7 @@ TELEGRAM_WEB = "https://web.telegram.org"
 """Where Telegram's web apps open a Mini App (in a frame)."""
 
 
-class PainterUnavailable(RuntimeError):
-    """The preview painter is starting or restarting (503, try again soon)."""
-
-
-class PictureUnusable(ValueError):
-    """The engine refused the photo or a style (422)."""
-
-
-@dataclass(frozen=True)
-class PreviewPlan:
-    """What one preview paints: the files, and the choice."""
-
-    content: Path
-    styles: list[tuple[Path, float]]
-    mask: Path | None
-    choice: Choice
-
-
-class Previews(Protocol):
-    async def paint(self, plan: PreviewPlan) -> bytes: ...
-
-
-class CarefulJobs(Protocol):
-    async def start(self, user: StudioUser, choice: Choice, photo: Picture,
-                    styles: list[tuple[Style, float]]) -> None: ...
-
-
-@dataclass
-class StudioDeps:
-    """What the server needs; `bot.app` builds it (the tests build their own)."""
-
-    token: str
-    max_age_s: float
-    webapp_js: str
-    """The script that gives the page `Telegram.WebApp` (Telegram's, or the playground's)."""
-    library: Library
-    previews: Previews
-    careful: CarefulJobs
-    language: Callable[[StudioUser], Awaitable[str]]
-    """The language to speak to the user in (their /language choice, else their app's)."""
-    words: Callable[[str | None], tuple[str, dict[str, str]]]
-    """The page's words in a language (any IETF tag; one the bot does not speak: English),
-    and the language they are in."""
-    limits: PreviewLimits
-
-
-DEPS = web.AppKey("studio", StudioDeps)
-USER = web.RequestKey("studio_user", SignedIn)
-
-
 def make_app(deps: StudioDeps) -> web.Application:
-    from bot.studio import routes
-
     app = web.Application(client_max_size=MAX_MASK_BYTES + 4096,
                           middlewares=[_secured(deps), _errors_as_json, _signed_in(deps)])
     app[DEPS] = deps
@@ -212,10 +165,6 @@ def _signed_in(deps: StudioDeps):
 def _init_data(request: web.Request) -> str | None:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "tma" else None
-
-
-def signed_in_user(request: web.Request) -> SignedIn:
-    return request[USER]
 
 
 class StudioServer:

@@ -11,11 +11,12 @@ from bot.config import Config
 from bot.jobs.ports import Inputs
 from bot.jobs.runner import Worker
 from bot.studio.careful import CarefulJobs
+from bot.studio.deps import StudioDeps
 from bot.studio.init_data import StudioUser
 from bot.studio.library import Library
 from bot.studio.limits import PreviewLimits, SharedCpu
 from bot.studio.previews import PreviewPainter
-from bot.studio.server import StudioDeps, StudioServer
+from bot.studio.server import StudioServer
 from bot.telegram.context import Services
 from bot.telegram.i18n import choose, translator
 from bot.telegram.studio_texts import page_words

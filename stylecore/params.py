@@ -104,16 +104,16 @@ class StyleParams:
     face without reaching past it. block4_conv2 (84 px) also held faces, but its pull spread
     into the hair, neck and background around them and left that ring unpainted (style@256
     up to 1.6x; benchmarks/faces.py, docs/engine.md)."""
-    face_content_weight: float = 4e3
+    face_content_weight: float = 3e3
     """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). From
-    benchmarks/faces.py (docs/engine.md): at block3, 3e3 kept faces just within the target
-    (0.85x the feed-forward peer's distance), 6e3 made them smooth and nearly photographic."""
-    face_skin: float = 0.3
+    benchmarks/faces.py (docs/engine.md): with the features alone held and the picture started
+    from the instant one, 8e3 kept all seven faces of the five pairs but as the photo's light
+    and shade (face shading 0.91), 2e3 painted them (0.86) and kept four; 3e3 sits between."""
+    face_skin: float = 0.0
     """The share of the face term the skin keeps; the eyes, brows, nose and lips keep all of it
     (`stylecore.faces.face_mask`). 1 holds the whole face as the photo has it, light and shade
-    included; at 0.3 the painting re-forms more of the skin while the features hold the person
-    (at 600 px on the faces benchmark's five pairs: face shading 0.915 against 0.939, faces
-    recognised 6 of 7 either way, the feed-forward peer 1 of 7; docs/engine.md)."""
+    included; 0 (the default since issue #31) holds only the features and leaves the skin, its
+    planes and shadows, to the painting, as everywhere else in the picture."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def with_(self, **changes) -> StyleParams:
@@ -133,6 +133,7 @@ CLASSIC = StyleParams(
 
 DEFAULT = StyleParams(
     coarse_stages=((0.25, 60), (0.5, 20)),
+    start="instant_recoloured",
     steps=8,
     init_style_colors=1.0,
     start_palette="distribution",
@@ -142,17 +143,22 @@ DEFAULT = StyleParams(
 """What users get: the seed's loss terms and layers, matched coarse to fine. At a quarter of the
 size (60 iterations, about 4 full-size evaluations' worth) the painting's colour fields and
 large strokes take hold; half size (20) and full size (8) add the detail. It starts from the
-photo recoloured to the painting's whole colour distribution, and the style term is scaled by the
+instant picture (the job's first preview) recoloured to the painting's whole colour
+distribution, so the careful picture builds on what the user has already seen (from the photo,
+so recoloured, without the instant painter's weights), and the style term is scaled by the
 painting's own Gram magnitude so a busy painting does not drown the photo. Every figure comes
-from benchmarks/engine.py (docs/engine.md)."""
+from benchmarks/engine.py and benchmarks/faces.py (docs/engine.md)."""
 
 QUALITY_PRESETS: dict[str, StyleParams] = {
-    "fast": DEFAULT.with_(size=384, coarse_stages=((0.25, 40), (0.5, 15)), steps=6),
+    "fast": DEFAULT.with_(size=384, coarse_stages=((0.25, 40), (0.5, 15)), steps=6,
+                          face_content_weight=1e4),
     "balanced": DEFAULT,
     "high": DEFAULT.with_(size=768, steps=10),
     "instant": DEFAULT.with_(engine="instant"),
 }
-"""Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md)."""
+"""Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md).
+At fast's 384 px a face has fewer pixels for the face term to hold: 3e3 kept one face of seven
+on the faces benchmark, 1e4 four (benchmarks/faces.py --size 384, docs/engine.md)."""
 
 STYLE_STRENGTHS: dict[str, float] = {"low": 0.15, "normal": 1.0, "high": 3.0}
 

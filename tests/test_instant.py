@@ -356,11 +356,23 @@ def test_first_progress_of_an_optimiser_run_is_the_instant_picture(painter: Inst
 def test_head_start_from_the_instant_picture(painter: InstantPainter):
     params = DEFAULT.with_(size=64, steps=1, coarse_stages=())
     instant = stylize(photo(), stripes(), params.with_(engine="instant")).image
-    from_photo = stylize(photo(), stripes(), params).image
+    from_photo = stylize(photo(), stripes(), params.with_(start="photo")).image
     from_instant = stylize(photo(), stripes(), params.with_(start="instant")).image
     assert np.abs(from_instant - instant).mean() < 0.5 * np.abs(from_photo - instant).mean()
     recoloured = stylize(photo(), stripes(), params.with_(start="instant_recoloured")).image
     assert colour_distance(recoloured, stripes()) < colour_distance(from_instant, stripes())
+
+
+def test_the_careful_picture_builds_on_the_instant_one(painter: InstantPainter):
+    """The default starts from the first preview recoloured to the painting: what the user saw
+    first is what the careful run refines, so it keeps the instant picture's strokes (nearer
+    it than a run from the photo) and the painting's colours (nearer them than the preview)."""
+    params = DEFAULT.with_(size=64, steps=2, coarse_stages=((0.5, 4),))
+    instant = stylize(photo(), stripes(), params.with_(engine="instant")).image
+    careful = stylize(photo(), stripes(), params).image
+    from_photo = stylize(photo(), stripes(), params.with_(start="photo")).image
+    assert np.abs(careful - instant).mean() < np.abs(from_photo - instant).mean()
+    assert colour_distance(careful, stripes()) < colour_distance(instant, stripes())
 
 
 # --- missing or corrupt weights ------------------------------------------------------------------

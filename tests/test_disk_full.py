@@ -120,6 +120,10 @@ def test_the_work_folder_full_mid_download_and_mid_result(tmp_path):
         limit_files(worker, None)
         last = fake.user_sends_photo(chat, ALICE, content_photo(), caption="mosaic")
         fake.wait_for_blocking("sendPhoto", result_for(last), timeout=120)
+        # The delivered job's files go just after its sendPhoto returns: wait for that before
+        # stopping the bot, or the stop can come first (housekeeping would take them a day later).
+        until_blocking(lambda: not any(p.is_file() for p in (tmp_path / "work").rglob("*")),
+                       timeout=30, what="the work folder to empty")
     leftovers = [p for p in (tmp_path / "work").rglob("*") if p.is_file()]
     assert leftovers == []
     log = (tmp_path / "bot.log").read_text()

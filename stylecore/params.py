@@ -104,11 +104,13 @@ class StyleParams:
     face without reaching past it. block4_conv2 (84 px) also held faces, but its pull spread
     into the hair, neck and background around them and left that ring unpainted (style@256
     up to 1.6x; benchmarks/faces.py, docs/engine.md)."""
-    face_content_weight: float = 3e3
-    """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). From
-    benchmarks/faces.py (docs/engine.md): with the features alone held and the picture started
-    from the instant one, 8e3 kept all seven faces of the five pairs but as the photo's light
-    and shade (face shading 0.91), 2e3 painted them (0.86) and kept four; 3e3 sits between."""
+    face_content_weight: float = 5e3
+    """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). A
+    smaller picture needs more (fewer pixels hold each feature): on benchmarks/faces.py's five
+    pairs, with the features alone held and the picture started from the instant one, 5e3 at
+    512 px (this default) kept six faces of seven, within the peer's distance on four pairs,
+    with the skin painted (face shading 0.85); 1e4 suits 384 px (`fast`) and 3e3 600 px and
+    more (`high`). docs/engine.md has the sweeps."""
     face_skin: float = 0.0
     """The share of the face term the skin keeps; the eyes, brows, nose and lips keep all of it
     (`stylecore.faces.face_mask`). 1 holds the whole face as the photo has it, light and shade
@@ -153,12 +155,13 @@ QUALITY_PRESETS: dict[str, StyleParams] = {
     "fast": DEFAULT.with_(size=384, coarse_stages=((0.25, 40), (0.5, 15)), steps=6,
                           face_content_weight=1e4),
     "balanced": DEFAULT,
-    "high": DEFAULT.with_(size=768, steps=10),
+    "high": DEFAULT.with_(size=768, steps=10, face_content_weight=3e3),
     "instant": DEFAULT.with_(engine="instant"),
 }
 """Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md).
-At fast's 384 px a face has fewer pixels for the face term to hold: 3e3 kept one face of seven
-on the faces benchmark, 1e4 four (benchmarks/faces.py --size 384, docs/engine.md)."""
+The face term's weight follows the size (`StyleParams.face_content_weight`): at fast's 384 px
+3e3 kept one face of seven on the faces benchmark, 1e4 four; high's 768 px takes 600 px's 3e3
+(benchmarks/faces.py --size N, docs/engine.md)."""
 
 STYLE_STRENGTHS: dict[str, float] = {"low": 0.15, "normal": 1.0, "high": 3.0}
 

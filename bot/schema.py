@@ -14,6 +14,30 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 
+
+def _queue_users_rows(only: str = "") -> str:
+    """The statement that writes `queue_users`' rows from the waiting jobs (`only`: a
+    condition narrowing them to one user)."""
+    return f"""INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
+        SELECT user_id,
+            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
+            MIN(id), COUNT(*), TOTAL(media != 'photo'),
+            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
+        FROM jobs WHERE status = 'queued' AND attempts = 0{only}
+        GROUP BY user_id;"""
+
+
+def _rebuild_queue_user(row: str) -> str:
+    """A trigger's body: the changed job's user's row of `queue_users` written again
+    (`row`: NEW or OLD). SQLite's triggers cannot call a shared body, so each gets this text."""
+    return (f"DELETE FROM queue_users WHERE user_id = {row}.user_id;\n        "
+            + _queue_users_rows(f" AND user_id = {row}.user_id"))
+
+
+_QUEUE_USERS_SQL = {"rebuild_new": _rebuild_queue_user("NEW"),
+                    "rebuild_old": _rebuild_queue_user("OLD"),
+                    "fill_all": _queue_users_rows()}
+
 MIGRATIONS: list[str] = [
     # 1: sessions, the job queue, and the round-robin bookkeeping of the queue.
     """
@@ -222,41 +246,20 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER queue_users_on_insert AFTER INSERT ON jobs
     WHEN NEW.status = 'queued' AND NEW.attempts = 0
     BEGIN
-        DELETE FROM queue_users WHERE user_id = NEW.user_id;
-        INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
-        SELECT user_id,
-            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
-            MIN(id), COUNT(*), TOTAL(media != 'photo'),
-            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
-        FROM jobs WHERE status = 'queued' AND attempts = 0 AND user_id = NEW.user_id
-        GROUP BY user_id;
+        {rebuild_new}
     END;
 
     CREATE TRIGGER queue_users_on_update AFTER UPDATE OF status, attempts ON jobs
     WHEN (OLD.status = 'queued' AND OLD.attempts = 0)
         OR (NEW.status = 'queued' AND NEW.attempts = 0)
     BEGIN
-        DELETE FROM queue_users WHERE user_id = NEW.user_id;
-        INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
-        SELECT user_id,
-            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
-            MIN(id), COUNT(*), TOTAL(media != 'photo'),
-            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
-        FROM jobs WHERE status = 'queued' AND attempts = 0 AND user_id = NEW.user_id
-        GROUP BY user_id;
+        {rebuild_new}
     END;
 
     CREATE TRIGGER queue_users_on_delete AFTER DELETE ON jobs
     WHEN OLD.status = 'queued' AND OLD.attempts = 0
     BEGIN
-        DELETE FROM queue_users WHERE user_id = OLD.user_id;
-        INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
-        SELECT user_id,
-            COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
-            MIN(id), COUNT(*), TOTAL(media != 'photo'),
-            TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
-        FROM jobs WHERE status = 'queued' AND attempts = 0 AND user_id = OLD.user_id
-        GROUP BY user_id;
+        {rebuild_old}
     END;
 
     CREATE TRIGGER queue_users_on_turn AFTER INSERT ON turns
@@ -267,13 +270,8 @@ MIGRATIONS: list[str] = [
     BEGIN
         UPDATE queue_users SET turn = NEW.served_at WHERE user_id = NEW.user_id;
     END;
-    INSERT INTO queue_users (user_id, turn, first, waiting, clips, clip_frames)
-    SELECT user_id,
-        COALESCE((SELECT served_at FROM turns WHERE turns.user_id = jobs.user_id), 0),
-        MIN(id), COUNT(*), TOTAL(media != 'photo'),
-        TOTAL(CASE WHEN media != 'photo' THEN MAX(frames, 1) END)
-    FROM jobs WHERE status = 'queued' AND attempts = 0 GROUP BY user_id;
-    """,
+    {fill_all}
+    """.format(**_QUEUE_USERS_SQL),
 ]
 """Schema versions, applied in order; `PRAGMA user_version` says how many a database has.
 Never edit a released entry: append a new one."""

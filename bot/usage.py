@@ -79,27 +79,29 @@ def demo_parser() -> argparse.ArgumentParser:
 
 
 def backup_parser() -> argparse.ArgumentParser:
-    result = argparse.ArgumentParser(
-        prog="stylebot backup",
-        description="Copies the bot's database (STYLEBOT_DB) to PATH while the bot runs:\n"
-                    "one consistent moment, checked (PRAGMA integrity_check) before it says\n"
-                    "done. PATH must not exist. Exit status 1, with one line, if it fails.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    result.add_argument("path", type=Path, help="the new file to write")
-    return result
+    return _path_command(
+        "stylebot backup",
+        "Copies the bot's database (STYLEBOT_DB) to PATH while the bot runs:\n"
+        "one consistent moment, checked (PRAGMA integrity_check) before it says\n"
+        "done. PATH must not exist. Exit status 1, with one line, if it fails.",
+        "the new file to write")
 
 
 def restore_parser() -> argparse.ArgumentParser:
-    result = argparse.ArgumentParser(
-        prog="stylebot restore",
-        description="Puts a copy made by `stylebot backup` in place of the database\n"
-                    "(STYLEBOT_DB), with the bot stopped; the database that was there is\n"
-                    "kept beside it as <name>.before-restore-<time>. At the next start the\n"
-                    "jobs waiting or running in the copy run, each once.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    result.add_argument("path", type=Path, help="the copy")
+    return _path_command(
+        "stylebot restore",
+        "Puts a copy made by `stylebot backup` in place of the database\n"
+        "(STYLEBOT_DB), with the bot stopped; the database that was there is\n"
+        "kept beside it as <name>.before-restore-<time>. At the next start the\n"
+        "jobs waiting or running in the copy run, each once.",
+        "the copy")
+
+
+def _path_command(prog: str, description: str, path_help: str) -> argparse.ArgumentParser:
+    """A subcommand's parser that takes one PATH."""
+    result = argparse.ArgumentParser(prog=prog, description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    result.add_argument("path", type=Path, help=path_help)
     return result
 
 

@@ -104,18 +104,22 @@ class StyleParams:
     face without reaching past it. block4_conv2 (84 px) also held faces, but its pull spread
     into the hair, neck and background around them and left that ring unpainted (style@256
     up to 1.6x; benchmarks/faces.py, docs/engine.md)."""
-    face_content_weight: float = 5e3
-    """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). A
-    smaller picture needs more (fewer pixels hold each feature): on benchmarks/faces.py's five
-    pairs, with the features alone held and the picture started from the instant one, 5e3 at
-    512 px (this default) kept six faces of seven, within the peer's distance on four pairs,
-    with the skin painted (face shading 0.85); 1e4 suits 384 px (`fast`) and 3e3 600 px and
-    more (`high`). docs/engine.md has the sweeps."""
+    face_content_weight: float = 3e4
+    """Weight of the face term (per face layer), beside `content_weight` (block5_conv2). Held at
+    full size only (`face_coarse_min_px`), one weight suits 512 to 768 px: on
+    benchmarks/faces.py's five pairs 3e4 keeps people at least as well as the peer on every
+    pair with their faces painted (docs/engine.md has the sweeps)."""
     face_skin: float = 0.0
     """The share of the face term the skin keeps; the eyes, brows, nose and lips keep all of it
     (`stylecore.faces.face_mask`). 1 holds the whole face as the photo has it, light and shade
     included; 0 (the default since issue #31) holds only the features and leaves the skin, its
     planes and shadows, to the painting, as everywhere else in the picture."""
+    face_coarse_min_px: float | None = None
+    """The coarse stages after the first also hold faces at least this many pixels across at
+    their size; None (the default): none does, faces are held at full size only, where the
+    features are drawn. The coarse stages lay down the picture's light and shade, and a face
+    held there came back as the photo under a filter (issue #31); the first stage never holds
+    one."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def with_(self, **changes) -> StyleParams:
@@ -153,15 +157,15 @@ from benchmarks/engine.py and benchmarks/faces.py (docs/engine.md)."""
 
 QUALITY_PRESETS: dict[str, StyleParams] = {
     "fast": DEFAULT.with_(size=384, coarse_stages=((0.25, 40), (0.5, 15)), steps=6,
-                          face_content_weight=1e4),
+                          face_content_weight=2e4, face_coarse_min_px=32),
     "balanced": DEFAULT,
-    "high": DEFAULT.with_(size=768, steps=10, face_content_weight=3e3),
+    "high": DEFAULT.with_(size=768, steps=10),
     "instant": DEFAULT.with_(engine="instant"),
 }
-"""Bot-facing quality levels; their settings come from benchmarks/engine.py (docs/engine.md).
-The face term's weight follows the size (`StyleParams.face_content_weight`): at fast's 384 px
-3e3 kept one face of seven on the faces benchmark, 1e4 four; high's 768 px takes 600 px's 3e3
-(benchmarks/faces.py --size N, docs/engine.md)."""
+"""Bot-facing quality levels; their settings come from benchmarks/engine.py and
+benchmarks/faces.py --size N (docs/engine.md). At fast's 384 px a face is too small for six
+full-size iterations to bring its features back, so its half-size stage holds faces at least
+32 px across there too."""
 
 STYLE_STRENGTHS: dict[str, float] = {"low": 0.15, "normal": 1.0, "high": 3.0}
 

@@ -142,8 +142,9 @@ def stylize(
         stage_styles = [(scale_image(s, stage.long_side, antialias), w) for s, w in stage_styles]
         brush = None if mask is None else mask_at(mask, content_image.shape[:2])
         targets = objective.targets(content_image, stage_styles, params.style_normalisation,
-                                    _stage_face_mask(faces, content_image.shape[:2],
-                                                     params.face_skin), brush)
+                                    _stage_face_mask(faces, content_image.shape[:2], params,
+                                                     index, len(plan)),
+                                    brush)
         if image is None:
             start = _first_start(content_image, stage_styles, params, instant, stage.long_side,
                                  run._check_stop)
@@ -330,10 +331,16 @@ def _instant_pictures(content: np.ndarray, styles: list[tuple[np.ndarray, float]
     return InstantPictures.for_run(content, styles, params, mask)
 
 
-def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int],
-                     skin: float) -> np.ndarray | None:
-    """The soft face mask drawn at one stage's size (None without faces: no face term)."""
-    return face_mask(faces, shape, skin=skin) if faces else None
+def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int], params: StyleParams,
+                     stage: int, stages: int) -> np.ndarray | None:
+    """The soft face mask drawn at one stage's size (None without faces there: no face term).
+    The full-size stage holds every face, the first of several none, and the others those at
+    least `params.face_coarse_min_px` across there (`StyleParams.face_coarse_min_px`)."""
+    if stage < stages - 1:
+        least = params.face_coarse_min_px
+        faces = [face for face in faces if stage > 0 and least is not None
+                 and max(face.scaled(shape).width, face.scaled(shape).height) >= least]
+    return face_mask(faces, shape, skin=params.face_skin) if faces else None
 
 
 def _scaled_up(preview: Callable[[], np.ndarray], shape: tuple[int, int]):

@@ -22,6 +22,7 @@ photographs (US Government works) that ageitgey/face_recognition ships in exampl
 
     pip install -e '.[bench]'; pip install --no-deps face_recognition   # the embedding
     python benchmarks/faces.py                     # 600 px, 5 portraits/group photos
+    python benchmarks/faces.py --quality fast      # what /settings' fast gives (384 px)
     python benchmarks/faces.py --limit 2 --size 400 --face-weights 1e3 1e4   # a weight sweep
     python benchmarks/faces.py --size 400 --variants block4_conv2:6000   # another face layer
     python benchmarks/faces.py --skins 1.0       # also the whole face held, as before #31
@@ -104,10 +105,12 @@ def main() -> int:
     import face_recognition  # noqa: F401  (fail early without the bench extra)
 
     from stylecore.device import configure_devices
-    from stylecore.params import DEFAULT
+    from stylecore.params import DEFAULT, QUALITY_PRESETS
 
     machine = describe_machine(configure_devices())
-    params = DEFAULT.with_(size=args.size)
+    base = QUALITY_PRESETS[args.quality] if args.quality else DEFAULT
+    args.size = args.size or (base.size if args.quality else 600)
+    params = base.with_(size=args.size)
     peer = load_peer()
     print(machine, flush=True)
     sections = []
@@ -118,7 +121,7 @@ def main() -> int:
             continue
         sections.append(bench_pair(path, args.shared / "styles" / style, params, peer, args))
     landscape = None if args.no_landscape else bench_landscape(params, args.shared)
-    table = render(sections, landscape, machine, params, args.face_weights)
+    table = render(sections, landscape, machine, params, args.quality or "the default")
     print("\n" + table)
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -134,7 +137,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=len(PAIRS), help="how many pairs")
     parser.add_argument("--photos", nargs="+", choices=sorted(PHOTOS),
                         help="only the pairs of these photos")
-    parser.add_argument("--size", type=int, default=600)
+    parser.add_argument("--quality", choices=("fast", "balanced", "high"),
+                        help="the bot's quality preset, with its own schedule and face settings "
+                             "(default: the default engine)")
+    parser.add_argument("--size", type=int,
+                        help="long side in pixels (default: the quality's, else 600)")
     parser.add_argument("--face-weights", type=float, nargs="*", default=[],
                         help="also run keep_faces with these face_content_weight values")
     parser.add_argument("--variants", nargs="*", default=[], metavar="LAYER:WEIGHT",
@@ -361,13 +368,11 @@ def bench_landscape(params, shared: Path):
     return runs["off"].seconds, runs["on"].seconds, same
 
 
-def render(sections, landscape, machine: str, params, face_weights) -> str:
-    from stylecore.params import DEFAULT
-
+def render(sections, landscape, machine: str, params, quality: str) -> str:
     lines = [
         f"Faces benchmark, {dt.date.today()}, {machine}",
-        f"{params.size} px; before = the default with keep_faces off, after = on "
-        f"(face term {DEFAULT.face_layers[0]}, weight {DEFAULT.face_content_weight:g})",
+        f"{params.size} px, {quality}; before = keep_faces off, after = on (face term "
+        f"{params.face_layers[0]}, weight {params.face_content_weight:g})",
         "",
         "| pair | faces | picture | seconds | style@256 | face distance (each) | mean | "
         "recognised | face shading (each) | mean | rest shading |",

@@ -157,15 +157,15 @@ from benchmarks/engine.py and benchmarks/faces.py (docs/engine.md)."""
 
 QUALITY_PRESETS: dict[str, StyleParams] = {
     "fast": DEFAULT.with_(size=384, coarse_stages=((0.25, 40), (0.5, 15)), steps=6,
-                          face_content_weight=2e4, face_coarse_min_px=32),
+                          face_content_weight=4e4, face_coarse_min_px=24),
     "balanced": DEFAULT,
     "high": DEFAULT.with_(size=768, steps=10),
     "instant": DEFAULT.with_(engine="instant"),
 }
 """Bot-facing quality levels; their settings come from benchmarks/engine.py and
-benchmarks/faces.py --size N (docs/engine.md). At fast's 384 px a face is too small for six
+benchmarks/faces.py --quality Q (docs/engine.md). At fast's 384 px a face is too small for six
 full-size iterations to bring its features back, so its half-size stage holds faces at least
-32 px across there too."""
+24 px across there too, and the term weighs 4e4."""
 
 STYLE_STRENGTHS: dict[str, float] = {"low": 0.15, "normal": 1.0, "high": 3.0}
 

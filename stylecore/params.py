@@ -120,6 +120,14 @@ class StyleParams:
     features are drawn. The coarse stages lay down the picture's light and shade, and a face
     held there came back as the photo under a filter (issue #31); the first stage never holds
     one."""
+    fine_style_tv: float = 0.04
+    """A style finer than this skips the first of several coarse stages: its total variation
+    (the seed's measure, mean squared neighbour differences in [0, 1] units) at `size`, or at its
+    own size where that is smaller (`stylecore.optimiser.transfer.style_roughness`).
+    Shrunk to a quarter of the size, ink hatching or dots blur to a grey or a mottle, and the
+    picture painted there to match that kept the careful picture further from the pattern than
+    the instant one (crosshatch 0.12, pointillism 0.06; the benchmark's paintings 0.002-0.018,
+    swirl 0.03; docs/engine.md)."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def with_(self, **changes) -> StyleParams:

@@ -43,6 +43,22 @@ def stripes_style(size: int = 64) -> np.ndarray:
     return np.clip(colours + rng.normal(0, 0.05, (size, size, 3)), 0, 1).astype(np.float32)
 
 
+def colour_fields_style(size: int = 128) -> np.ndarray:
+    """Broad fields of colour, softly shaded: a painting that a quarter-size picture can hold."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    field = ((x > 0.5) ^ (y > 0.4))[..., None]
+    colours = np.where(field, [0.9, 0.5, 0.1], [0.1, 0.3, 0.7])
+    return (colours * (0.7 + 0.3 * x[..., None])).astype(np.float32)
+
+
+def hatching_style(size: int = 128) -> np.ndarray:
+    """Ink hatching on paper: one-pixel lines a few pixels apart, finer than a picture shrunk to
+    a quarter can draw."""
+    y, x = np.mgrid[0:size, 0:size]
+    ink = ((x + y) % 3 == 0) | ((x - y) % 5 == 0)
+    return np.where(ink[..., None], [0.1, 0.1, 0.15], [0.95, 0.92, 0.85]).astype(np.float32)
+
+
 def seed_features_numpy(image: np.ndarray):
     """Activations of the seed's layers, from Keras' own VGG19 and preprocess_input."""
     vgg = keras.applications.VGG19(include_top=False, weights=None)
@@ -198,6 +214,22 @@ def test_coarse_stages_report_their_cheap_iterations_as_a_small_share_of_the_wor
     assert seen[-1].fraction == pytest.approx(1.0)
     assert seen[0].preview().shape == (96, 128, 3)  # a coarse look, at the result's size
     assert result.size == (128, 96)
+
+
+def test_a_style_finer_than_the_first_stage_can_draw_skips_that_stage():
+    # Shrunk to a quarter, hatching blurs to grey, and matching that grey kept the careful
+    # picture further from crosshatch than the instant one (issue #31).
+    params = DEFAULT.with_(size=256, steps=2, coarse_stages=((0.25, 3), (0.5, 3)))
+
+    def stages_run(style: np.ndarray) -> int:
+        seen: list[Progress] = []
+        stylize(gradient_photo(192, 256), style, params, seen.append)
+        stages = {p.stage for p in seen if not p.instant}
+        assert stages == set(range(seen[-1].stages))
+        return len(stages)
+
+    assert stages_run(colour_fields_style()) == 3
+    assert stages_run(hatching_style()) == 2  # half size and full size
 
 
 def test_cancel_stops_within_one_step():

@@ -26,6 +26,7 @@ from stylecore.errors import Cancelled
 from stylecore.faces import Face, detect_faces, face_mask
 from stylecore.images import resize_to
 from stylecore.optimiser.lbfgs import minimize_in_box
+from stylecore.optimiser.losses import total_variation_loss
 from stylecore.optimiser.objective import (
     Objective,
     Targets,
@@ -127,6 +128,8 @@ def stylize(
     instant = _instant_pictures(content, style_pairs, params, on_progress, mask)
 
     plan = stage_plan(params, (height, width))
+    if len(plan) > 2 and style_roughness(style_pairs, params.size) > params.fine_style_tv:
+        plan = plan[1:]
     run = _Run(objective, params, plan, on_progress, should_stop)
     if instant is not None and on_progress is not None:
         on_progress(Progress(step=0, total=run.total_steps, fraction=0.0, stage=0,
@@ -190,6 +193,16 @@ def stage_plan(params: StyleParams, full_shape: tuple[int, int]) -> list[Stage]:
             cost = height * width / full_pixels
             stages.append(Stage(long_side, (height, width), iterations, cost))
     return [*stages, Stage(params.size, full_shape, params.steps, 1.0)]
+
+
+def style_roughness(styles: Sequence[tuple[np.ndarray, float]], long_side: int) -> float:
+    """The styles' total variation at `long_side`, or their own size where smaller (scaling up
+    would blur their texture, not change it): the seed's measure, mean squared neighbour
+    differences, weighted as the styles are blended."""
+    total = sum(weight for _, weight in styles) or 1.0
+    return sum(weight * float(total_variation_loss(
+        scale_image(style, min(long_side, max(style.shape[:2])), True)[None]))
+        for style, weight in styles) / total
 
 
 def warm_up(params: StyleParams = DEFAULT) -> None:

@@ -126,7 +126,7 @@ class StyleParams:
     own size where that is smaller (`stylecore.optimiser.transfer.style_roughness`).
     Shrunk to a quarter of the size, ink hatching or dots blur to a grey or a mottle, and the
     picture painted there to match that kept the careful picture further from the pattern than
-    the instant one (crosshatch 0.12, pointillism 0.06; the benchmark's paintings 0.002-0.018,
+    the instant one (crosshatch 0.12, pointillism 0.06; the benchmarks' paintings 0.001-0.027,
     swirl 0.03; docs/engine.md)."""
     extra: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 

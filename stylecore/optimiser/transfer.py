@@ -351,9 +351,14 @@ def _stage_face_mask(faces: Sequence[Face], shape: tuple[int, int], params: Styl
     least `params.face_coarse_min_px` across there (`StyleParams.face_coarse_min_px`)."""
     if stage < stages - 1:
         least = params.face_coarse_min_px
-        faces = [face for face in faces if stage > 0 and least is not None
-                 and max(face.scaled(shape).width, face.scaled(shape).height) >= least]
+        if stage == 0 or least is None:
+            return None
+        faces = [face for face in faces if _side(face.scaled(shape)) >= least]
     return face_mask(faces, shape, skin=params.face_skin) if faces else None
+
+
+def _side(face: Face) -> float:
+    return max(face.width, face.height)
 
 
 def _scaled_up(preview: Callable[[], np.ndarray], shape: tuple[int, int]):

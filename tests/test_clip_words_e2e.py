@@ -26,6 +26,7 @@ from bot.jobs.work_area import WorkArea
 from bot.settings import ContentKind
 from bot.telegram import kind_texts, texts
 from bot.telegram.i18n import Translator, translator
+from tests.conditions import until
 from tests.fake_telegram import (
     Call,
     Chat,
@@ -167,6 +168,11 @@ class Conversation:
         await self.cancelled(chat, kind_texts.CANCELLED_ONE[self.what], sent)
 
 
+def leftovers(work: WorkArea, users: list[User]) -> list[Path]:
+    """What is left of these users' files in the work folder."""
+    return [path for user in users for path in (work.root / "users" / str(user.id)).glob("*")]
+
+
 def said(call: Call) -> str:
     """Whatever text a call shows a user: a message, a caption, a toast."""
     return status_text(call)
@@ -208,6 +214,9 @@ async def test_no_reply_calls_a_clip_or_a_sticker_a_photo(fake: FakeTelegram, tm
             result = await fake.wait_for("sendAnimation", result_for(sent), timeout=120)
             painted_in = t(texts.PAINTED_IN, time="").strip()
             assert result.text.startswith(f"mosaic · 64×48 · {painted_in}"), result.text
+        # A delivered job's files go just after its sendAnimation returns: wait for that before
+        # stopping the bot, or the stop can come first (housekeeping would take them a day later).
+        await until(lambda: not leftovers(work, users), timeout=30, what="the work folder to empty")
 
     ours = {chat for user in users for chat in (user.id, -300_000 - user.id)}
     spoken = [call for call in fake.find(after=mark)
@@ -217,5 +226,4 @@ async def test_no_reply_calls_a_clip_or_a_sticker_a_photo(fake: FakeTelegram, tm
     assert photos == []
     # Nothing of theirs is left in the work folder: cancelled inputs went at once, painted
     # ones once delivered.
-    left = [path for user in users for path in (work.root / "users" / str(user.id)).glob("*")]
-    assert left == []
+    assert leftovers(work, users) == []
